@@ -1,0 +1,1 @@
+"""Ingestion: readers that turn usage logs into contract rows, loaded set-based, incrementally and idempotently."""

@@ -1,0 +1,251 @@
+"""Running an ingest: plan changed files, read them in batches, stage, attribute, price, merge; one transaction each."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from aioa.attribution import attribute_rows, load_attribution, sync_entities
+from aioa.contracts import CONTRACT_VERSION
+from aioa.ingest.lines import FileSlice, read_new_lines
+from aioa.ingest.manifest import FilePlan, plan_files, record_files
+from aioa.ingest.merge import apply_tool_results, merge_staged
+from aioa.ingest.sources import Source, read_sql
+from aioa.pricing import PriceCatalog, apply_prices
+from aioa.pricing.reprice import reprice_unpriced
+from aioa.settings import Settings, get_settings
+from aioa.warehouse import connect
+
+# Fault injection for the crash-safety test: exit hard after staging a batch, before its commit.
+CRASH_BEFORE_COMMIT_ENV = "AIOA_FAULT_CRASH_BEFORE_COMMIT"
+
+ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    source: str
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    lines_read: int = 0
+    rows_added: dict[str, int] = field(default_factory=dict)
+    rows_updated: dict[str, int] = field(default_factory=dict)
+    duplicates_skipped: int = 0
+    quarantined: int = 0
+    flagged: int = 0
+    unpriced: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ingest(
+    source: Source,
+    paths: list[Path],
+    settings: Settings | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    summary = IngestSummary(run_id=_new_run_id(), source=source.name)
+    connection = connect(settings)
+    try:
+        connection.execute("set TimeZone = 'UTC'")
+        connection.execute(f"set variable ingest_run_id = '{summary.run_id}'")
+        connection.execute(f"set variable contract_version = '{CONTRACT_VERSION}'")
+        connection.execute(read_sql("macros.sql"))
+        config = load_attribution(settings.resolved_attribution_file, settings.default_org)
+        catalog = PriceCatalog(settings.resolved_price_overrides_file)
+        _start_run(connection, summary)
+        connection.begin()
+        sync_entities(connection, config)
+        reprice_unpriced(connection, catalog)
+        connection.commit()
+
+        discovered = {found.path: found for found in source.discover(paths)}
+        summary.files_seen = len(discovered)
+        plans = plan_files(connection, source.name, list(discovered))
+        if source.whole_files:
+            plans = [FilePlan(p.path, p.size_bytes, p.mtime_ns, 0, 0, p.state) for p in plans]
+        total_bytes = sum(plan.size_bytes - plan.start_byte for plan in plans)
+        done_bytes = 0
+        reasons: Counter[str] = Counter()
+        for batch in _batches(plans, settings.batch_bytes):
+            slices = [read_new_lines(plan.path, plan.start_byte, plan.start_line) for plan in batch]
+            _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons)
+            done_bytes += sum(plan.size_bytes - plan.start_byte for plan in batch)
+            if on_progress:
+                on_progress(done_bytes, total_bytes)
+        summary.quarantine_reasons = dict(reasons.most_common(20))
+        summary.seconds = round(time.perf_counter() - started, 3)
+        _finish_run(connection, summary, "ok")
+        return summary
+    except BaseException as error:
+        _rollback_quietly(connection)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        _finish_run(connection, summary, "failed", repr(error)[:500])
+        raise
+    finally:
+        connection.close()
+
+
+def _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons) -> None:
+    lines = pa.concat_tables(
+        [
+            slice_.lines.append_column("file_idx", pa.array([index] * slice_.lines.num_rows, pa.int32()))
+            for index, slice_ in enumerate(slices)
+        ]
+    )
+    files = pa.table(
+        {
+            "file_idx": pa.array(range(len(slices)), pa.int32()),
+            "path": [str(slice_.path) for slice_ in slices],
+            "config_dir": [discovered[slice_.path].config_dir for slice_ in slices],
+            "truncated_tail": [slice_.truncated_tail for slice_ in slices],
+            "last_line_no": [slice_.start_line + slice_.lines.num_rows for slice_ in slices],
+            "start_line": [slice_.start_line for slice_ in slices],
+        }
+    )
+    connection.register("batch_lines", lines)
+    connection.register("batch_files", files)
+    connection.begin()
+    try:
+        connection.execute(
+            "delete from raw.quarantine as q using batch_files as f "
+            "where q.source_system = ? and q.source_file = f.path and q.source_line > f.start_line",
+            [source.name],
+        )
+        source.stage(connection)
+        for table in source.tables:
+            attribute_rows(connection, f"stage_{table}", config)
+        if "llm_calls" in source.tables:
+            summary.unpriced += apply_prices(connection, "stage_llm_calls", catalog)
+            _flag_unpriced(connection, source.name)
+        for table in source.tables:
+            counts = merge_staged(connection, table)
+            summary.rows_added[table] = summary.rows_added.get(table, 0) + counts.added
+            summary.rows_updated[table] = summary.rows_updated.get(table, 0) + counts.updated
+            if table in ("llm_calls", "handoffs"):
+                summary.duplicates_skipped += counts.duplicates
+        if "tool_calls" in source.tables and _has_table(connection, "stage_tool_results"):
+            apply_tool_results(connection)
+        for severity, reason, count in connection.execute(
+            "select severity, reason, count(*) from stage_quarantine group by all"
+        ).fetchall():
+            if severity == "rejected":
+                summary.quarantined += count
+            else:
+                summary.flagged += count
+            reasons[_reason_family(reason)] += count
+        connection.execute(
+            "insert into raw.quarantine (ingest_run_id, source_system, source_file, source_line, severity, reason,"
+            " raw_excerpt) select getvariable('ingest_run_id'), * from stage_quarantine"
+        )
+        record_files(connection, source.name, [_manifest_row(plan, slice_) for plan, slice_ in zip(batch, slices, strict=True)], summary.run_id)
+        summary.files_read += len(slices)
+        summary.bytes_read += sum(slice_.consumed_bytes - slice_.start_byte for slice_ in slices)
+        summary.lines_read += lines.num_rows
+        if os.environ.get(CRASH_BEFORE_COMMIT_ENV):
+            os._exit(77)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.unregister("batch_lines")
+        connection.unregister("batch_files")
+
+
+def _flag_unpriced(connection: duckdb.DuckDBPyConnection, source_name: str) -> None:
+    connection.execute(
+        """
+        insert into stage_quarantine
+        select ?, source_file, source_line, 'flagged',
+               'unknown model: no price for ' || model || ' (provider ' || coalesce(provider, '?') || ')'
+               || '; cost left empty, add it to the price override file',
+               null
+        from stage_llm_calls where price_status = 'unpriced'
+        qualify row_number() over (partition by call_key order by source_file, source_line) = 1
+        """,
+        [source_name],
+    )
+
+
+def _reason_family(reason: str) -> str:
+    return reason.split(":")[0]
+
+
+def _manifest_row(plan: FilePlan, slice_: FileSlice) -> tuple:
+    return (str(plan.path), plan.size_bytes, plan.mtime_ns, slice_.consumed_bytes, slice_.consumed_lines,
+            slice_.prefix_sha256)
+
+
+def _batches(plans: list[FilePlan], batch_bytes: int):
+    batch: list[FilePlan] = []
+    size = 0
+    for plan in plans:
+        batch.append(plan)
+        size += plan.size_bytes - plan.start_byte
+        if size >= batch_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        connection.execute(
+            "select count(*) from duckdb_tables() where table_name = ? and temporary", [name]
+        ).fetchone()[0]
+    )
+
+
+def _new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def _start_run(connection: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+    connection.execute(
+        "insert into raw.ingest_runs (ingest_run_id, source_system, started_at, status) "
+        "values (?, ?, current_timestamp, 'running')",
+        [summary.run_id, summary.source],
+    )
+
+
+def _finish_run(connection, summary: IngestSummary, status: str, message: str | None = None) -> None:
+    try:
+        connection.execute(
+            """
+            update raw.ingest_runs set finished_at = current_timestamp, status = ?, files_seen = ?, files_read = ?,
+                bytes_read = ?, lines_read = ?, rows_added = ?, rows_updated = ?, duplicates_skipped = ?,
+                quarantined = ?, flagged = ?, unpriced = ?, message = ?
+            where ingest_run_id = ?
+            """,
+            [status, summary.files_seen, summary.files_read, summary.bytes_read, summary.lines_read,
+             sum(summary.rows_added.values()), sum(summary.rows_updated.values()), summary.duplicates_skipped,
+             summary.quarantined, summary.flagged, summary.unpriced, message, summary.run_id],
+        )
+    except duckdb.Error:
+        pass  # the run row is bookkeeping; never mask the real outcome
+
+
+def _rollback_quietly(connection: duckdb.DuckDBPyConnection) -> None:
+    try:
+        connection.rollback()
+    except duckdb.Error:
+        pass

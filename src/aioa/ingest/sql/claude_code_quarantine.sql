@@ -1,0 +1,34 @@
+-- Lines that cannot be loaded (rejected) and loaded rows that need attention (flagged).
+create or replace temp table stage_quarantine as
+select
+    'claude_code' as source_system, files.path as source_file, line_no as source_line,
+    'rejected' as severity,
+    case when files.truncated_tail and line_no = files.last_line_no
+         then 'truncated line at end of file (no newline, not valid JSON)'
+         else 'malformed JSON' end as reason,
+    left(text, 500) as raw_excerpt
+from cc_records join batch_files as files using (file_idx)
+where not is_valid_json
+union all
+select
+    'claude_code', files.path, line_no, 'rejected',
+    array_to_string(problems, '; '),
+    left(text, 500)
+from cc_checked join batch_files as files using (file_idx)
+where len(problems) > 0
+union all
+select
+    'claude_code', files.path, line_no, 'flagged',
+    'unknown usage fields: ' || array_to_string(unknown_usage_keys, ', '),
+    left(usage_json, 500)
+from cc_checked join batch_files as files using (file_idx)
+where len(problems) = 0 and len(unknown_usage_keys) > 0
+union all
+select
+    'claude_code', files.path, line_no, 'flagged',
+    'cache_creation split (' || split_5m_tokens || ' + ' || split_1h_tokens
+        || ') differs from cache_creation_input_tokens (' || cache_creation_tokens || ')',
+    left(usage_json, 500)
+from cc_checked join batch_files as files using (file_idx)
+where len(problems) = 0 and split_1h_tokens is not null and split_5m_tokens is not null
+  and split_5m_tokens + split_1h_tokens <> cache_creation_tokens;

@@ -1,0 +1,118 @@
+"""Costing staged llm_call rows in one set-based UPDATE, with prices resolved once per model (and time bucket)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from aioa.pricing.catalog import COMPONENTS, PriceCatalog, ResolvedPrice
+
+PER_TOKEN = pa.decimal128(38, 18)
+MILLION = Decimal(1_000_000)
+BUCKET = "interval 30 minutes"  # time-of-day prices (e.g. DeepSeek off-peak) start on half hours
+
+TOKEN_COLUMNS = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write_5m": "cache_write_5m_tokens",
+    "cache_write_1h": "cache_write_1h_tokens",
+}
+
+
+def apply_prices(connection: duckdb.DuckDBPyConnection, table: str, catalog: PriceCatalog) -> int:
+    """Cost every `pending` row of `table`; rows without a known price become `unpriced`. Returns that count."""
+    models = connection.execute(
+        f"select distinct provider, model from {table} where price_status = 'pending'"
+    ).fetchall()
+    rows: list[dict] = []
+    for provider, model in models:
+        if _needs_buckets(catalog, provider, model):
+            buckets = connection.execute(
+                f"select distinct time_bucket({BUCKET}, ts_utc) from {table} "
+                "where price_status = 'pending' and provider is not distinct from ? and model = ?",
+                [provider, model],
+            ).fetchall()
+            for (bucket,) in buckets:
+                price = catalog.resolve(provider, model, bucket)
+                if price is not None:
+                    rows.append(_lookup_row(provider, model, bucket, price))
+        else:
+            price = catalog.resolve(provider, model, datetime.now())
+            if price is not None:
+                rows.append(_lookup_row(provider, model, None, price))
+    connection.register("price_lookup", _lookup_table(rows))
+    try:
+        connection.execute(_COST_UPDATE.format(table=table, bucket=BUCKET))
+    finally:
+        connection.unregister("price_lookup")
+    connection.execute(
+        f"update {table} set price_status = 'unpriced', cost_usd = null, "
+        "price_source = 'no price in genai-prices or the override file' where price_status = 'pending'"
+    )
+    return connection.execute(f"select count(*) from {table} where price_status = 'unpriced'").fetchone()[0]
+
+
+def _needs_buckets(catalog: PriceCatalog, provider: str | None, model: str) -> bool:
+    has_dated_override = any(entry.valid_from for entry in catalog.overrides)
+    return has_dated_override or catalog.is_time_dependent(provider, model)
+
+
+def _lookup_row(provider: str | None, model: str, bucket: datetime | None, price: ResolvedPrice) -> dict:
+    row = {
+        "provider": provider,
+        "model": model,
+        "bucket": bucket,
+        "source": f"{price.source} ({price.matched_model})",
+        "version": price.version,
+        "is_override": price.source.startswith("override"),
+    }
+    for component in COMPONENTS:
+        component_price = price.components[component]
+        row[f"{component}_base"] = component_price.base / MILLION
+        row[f"{component}_tier_starts"] = [start for start, _ in component_price.tiers]
+        row[f"{component}_tier_prices"] = [tier_price / MILLION for _, tier_price in component_price.tiers]
+    return row
+
+
+def _lookup_table(rows: list[dict]) -> pa.Table:
+    fields = [
+        pa.field("provider", pa.string()),
+        pa.field("model", pa.string()),
+        pa.field("bucket", pa.timestamp("us")),
+        pa.field("source", pa.string()),
+        pa.field("version", pa.string()),
+        pa.field("is_override", pa.bool_()),
+    ]
+    for component in COMPONENTS:
+        fields += [
+            pa.field(f"{component}_base", PER_TOKEN),
+            pa.field(f"{component}_tier_starts", pa.list_(pa.int64())),
+            pa.field(f"{component}_tier_prices", pa.list_(PER_TOKEN)),
+        ]
+    return pa.Table.from_pylist(rows, schema=pa.schema(fields))
+
+
+def _component_cost(component: str) -> str:
+    # Cliff tiers (as Anthropic and Google bill long context): above a tier's start, every token pays its price.
+    starts, prices = f"p.{component}_tier_starts", f"p.{component}_tier_prices"
+    tiered = (
+        f"coalesce({prices}[list_last(list_filter(range(1, len({starts}) + 1), "
+        f"lambda i: t.input_tokens + t.cache_read_tokens + t.cache_write_5m_tokens + t.cache_write_1h_tokens"
+        f" > {starts}[i]))], p.{component}_base)"
+    )
+    return f"t.{TOKEN_COLUMNS[component]} * {tiered}"
+
+
+_COST_UPDATE = (
+    "update {table} as t set "
+    "cost_usd = cast(" + " + ".join(_component_cost(c) for c in COMPONENTS) + " as decimal(20, 10)), "
+    "price_status = case when p.is_override then 'override' else 'priced' end, "
+    "price_source = p.source, price_version = p.version "
+    "from price_lookup as p "
+    "where t.price_status = 'pending' and t.provider is not distinct from p.provider and t.model = p.model "
+    "and (p.bucket is null or p.bucket = time_bucket({bucket}, t.ts_utc))"
+)

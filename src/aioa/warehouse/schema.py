@@ -1,0 +1,70 @@
+"""DDL for the raw layer, generated from the contracts so code, tables and docs cannot drift."""
+
+from __future__ import annotations
+
+from aioa.contracts import ALL_CONTRACTS, Contract
+
+RAW_SCHEMA = "raw"
+
+BOOKKEEPING_DDL = f"""
+create table if not exists {RAW_SCHEMA}.quarantine (
+    ingest_run_id varchar not null,
+    source_system varchar not null,
+    source_file varchar not null,
+    source_line bigint not null,
+    severity varchar not null,      -- rejected: not loaded; flagged: loaded but needs attention
+    reason varchar not null,
+    raw_excerpt varchar,
+    detected_at timestamp not null default current_timestamp
+);
+create table if not exists {RAW_SCHEMA}.ingest_manifest (
+    source_system varchar not null,
+    path varchar not null,
+    size_bytes bigint not null,
+    mtime_ns bigint not null,
+    consumed_bytes bigint not null,
+    consumed_lines bigint not null,
+    prefix_sha256 varchar not null,
+    ingest_run_id varchar not null,
+    updated_at timestamp not null default current_timestamp,
+    primary key (source_system, path)
+);
+create table if not exists {RAW_SCHEMA}.tool_results (
+    tool_call_key varchar not null,   -- results are kept so a call that arrives later is completed too
+    result_ts_utc timestamp,
+    success boolean,
+    error varchar
+);
+create table if not exists {RAW_SCHEMA}.ingest_runs (
+    ingest_run_id varchar primary key,
+    source_system varchar not null,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null,
+    files_seen bigint default 0,
+    files_read bigint default 0,
+    bytes_read bigint default 0,
+    lines_read bigint default 0,
+    rows_added bigint default 0,
+    rows_updated bigint default 0,
+    duplicates_skipped bigint default 0,
+    quarantined bigint default 0,
+    flagged bigint default 0,
+    unpriced bigint default 0,
+    message varchar
+);
+"""
+
+
+def table_ddl(contract: Contract) -> str:
+    columns = ",\n    ".join(
+        f"{column.name} {column.sql_type}{'' if column.nullable else ' not null'}" for column in contract.columns
+    )
+    return f"create table if not exists {RAW_SCHEMA}.{contract.table} (\n    {columns}\n);"
+
+
+def all_ddl() -> str:
+    parts = [f"create schema if not exists {RAW_SCHEMA};"]
+    parts += [table_ddl(contract) for contract in ALL_CONTRACTS]
+    parts.append(BOOKKEEPING_DDL)
+    return "\n".join(parts)
