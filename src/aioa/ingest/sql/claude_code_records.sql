@@ -3,7 +3,7 @@ create or replace temp table cc_records as
 with lines as (
     select file_idx, line_no, text
     from batch_lines
-    where length(trim(text)) > 0
+    where length(trim(text, ' '||chr(9)||chr(10)||chr(13))) > 0
 ),
 parsed as (
     select

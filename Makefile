@@ -1,0 +1,29 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+export AIOA_HOME ?= $(CURDIR)/data
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+SIZE ?= small
+SEED ?= 42
+
+.PHONY: env demo test lint bench generate ingest
+
+env:  ## create the environment (installs uv with pip if it is missing)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+demo: env  ## generate the sample data, ingest it, and show the reports
+	$(UV) run aioa generate --size $(SIZE) --seed $(SEED)
+	$(UV) run aioa ingest sample
+	$(UV) run aioa report monthly
+	$(UV) run aioa report project
+	$(UV) run aioa doctor
+
+test: env  ## run the whole test suite
+	$(UV) run pytest -q
+
+lint: env
+	$(UV) run ruff check src tests benchmarks
+
+bench: env  ## ingest benchmark on a generated tree of at least 1 GB (see benchmarks/README.md)
+	$(UV) run python benchmarks/ingest_benchmark.py

@@ -1,0 +1,250 @@
+"""The `aioa` command line: generate sample data, ingest logs, report usage and cost, check the set-up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from aioa.settings import Settings, claude_config_dirs, get_settings
+
+app = typer.Typer(help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
+                  no_args_is_help=True)
+ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).",
+                         no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+console = Console(stderr=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _print_json(payload) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _run_ingest(source, paths: list[Path], as_json: bool) -> None:
+    from aioa.ingest.runner import ingest
+
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        console.print(f"[red]Not found:[/red] {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                      disable=as_json) as progress:
+            task = progress.add_task(f"ingest {source.name}", total=None)
+            summary = ingest(source, paths, settings,
+                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except duckdb.IOException as error:
+        console.print(f"[red]The warehouse is locked by another process[/red] ({error}).\n"
+                      "Another ingest or the pipeline is writing; wait for it to finish and retry.")
+        raise typer.Exit(3) from error
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    table = Table(title=f"ingest {source.name} ({summary.seconds:.2f} s)", show_header=False)
+    rows = [("files (seen / read)", f"{summary.files_seen} / {summary.files_read}"),
+            ("lines read", f"{summary.lines_read:,}"),
+            *[(f"rows added: {name}", f"{count:,}") for name, count in summary.rows_added.items()],
+            *[(f"rows updated: {name}", f"{count:,}") for name, count in summary.rows_updated.items() if count],
+            ("duplicates skipped", f"{summary.duplicates_skipped:,}"),
+            ("quarantined (rejected)", f"{summary.quarantined:,}"),
+            ("flagged", f"{summary.flagged:,}"),
+            ("calls without a price", f"{summary.unpriced:,}")]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for reason, count in summary.quarantine_reasons.items():
+        console.print(f"  [yellow]{count}[/yellow] {reason}")
+    if summary.unpriced:
+        console.print("[yellow]Some models have no price:[/yellow] run `aioa doctor` for the list.")
+
+
+@ingest_app.command("claude-code")
+def ingest_claude_code(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Config dirs, project folders or files.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Claude Code transcripts (default: CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude)."""
+    from aioa.ingest.claude_code import ClaudeCodeSource
+
+    targets = paths or claude_config_dirs()
+    if not targets:
+        console.print("[red]No Claude Code config dir found.[/red] Set CLAUDE_CONFIG_DIR or pass a path.")
+        raise typer.Exit(2)
+    _run_ingest(ClaudeCodeSource(), targets, as_json)
+
+
+@ingest_app.command("handoffs")
+def ingest_handoffs(paths: Annotated[list[Path], typer.Argument()], as_json: JsonFlag = False) -> None:
+    """Handoff event logs (v1 contract, and the first version's tracking log)."""
+    from aioa.ingest.handoffs import HandoffLogSource
+
+    _run_ingest(HandoffLogSource(), paths, as_json)
+
+
+@ingest_app.command("otel")
+def ingest_otel(paths: Annotated[list[Path], typer.Argument()], as_json: JsonFlag = False) -> None:
+    """OTLP/JSON trace and log files (GenAI spans, Claude Code OTel events)."""
+    from aioa.ingest.otel import OtelSource
+
+    _run_ingest(OtelSource(), paths, as_json)
+
+
+@ingest_app.command("routing-outcomes")
+def ingest_routing_outcomes(paths: Annotated[list[Path], typer.Argument()], as_json: JsonFlag = False) -> None:
+    """Routing-outcome datasets in the RouteLLM evaluation format (prompt, one correctness column per model)."""
+    from aioa.ingest.routing_outcomes import RoutingOutcomesSource
+
+    _run_ingest(RoutingOutcomesSource(), paths, as_json)
+
+
+@ingest_app.command("sample")
+def ingest_sample(
+    root: Annotated[Path | None, typer.Argument(help="Generated dataset (default <AIOA_HOME>/sample).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Everything `aioa generate` wrote: Claude Code, handoffs and OTel."""
+    root = root or get_settings().home / "sample"
+    if not root.exists():
+        console.print(f"[red]{root} does not exist.[/red] Run `aioa generate` first.")
+        raise typer.Exit(2)
+    config_dirs = sorted(root.glob("claude-code/*/.claude"))
+    ingest_claude_code(config_dirs, as_json)
+    ingest_handoffs([root / "handoffs"], as_json)
+    ingest_otel([root / "otel"], as_json)
+
+
+@app.command()
+def generate(
+    size: Annotated[str, typer.Option(help="small (seconds) or large (10M+ calls, for benchmarks).")] = "small",
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 42,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default <AIOA_HOME>/sample).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Generate a realistic, deterministic sample dataset with known truths and labelled anomalies."""
+    from aioa.generate import generate as run_generator
+
+    settings = get_settings()
+    out = out or settings.home / "sample"
+    with Progress(console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("generate", total=None)
+        summary = run_generator(out, size=size, seed=seed,
+                                progress=lambda what, done, total: progress.update(
+                                    task, description=f"generate {what}", completed=done, total=total))
+    attribution = settings.home / "attribution.yaml"
+    if not attribution.exists() and (out / "attribution.yaml").exists():
+        shutil.copyfile(out / "attribution.yaml", attribution)
+        console.print(f"Attribution config installed at {attribution}")
+    if as_json:
+        _print_json(summary)
+    else:
+        console.print(f"[green]Generated[/green] {size} sample (seed {seed}) in {out}")
+
+
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="daily, monthly, session, project or model")],
+    as_json: JsonFlag = False,
+    timezone: Annotated[str, typer.Option(help="Time zone for days and months.")] = "UTC",
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")] = None,
+    org: Annotated[list[str] | None, typer.Option(help="Only these orgs (repeatable).")] = None,
+) -> None:
+    """Tokens and cost per day, month, session, project or model, with a per-model breakdown."""
+    from aioa.reports import REPORT_KINDS, usage_report
+    from aioa.warehouse.access import TenantScope
+
+    if kind not in REPORT_KINDS:
+        console.print(f"[red]Unknown report {kind!r}.[/red] Choose one of: {', '.join(REPORT_KINDS)}.")
+        raise typer.Exit(2)
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        console.print("[red]No warehouse yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and "
+                      "`aioa ingest sample`) first.")
+        raise typer.Exit(2)
+    scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
+    try:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+            rows = usage_report(connection, kind, scope=scope, timezone=timezone,
+                                since=_parse_day(since), until=_parse_day(until))
+    except duckdb.IOException as error:
+        console.print(f"[red]The warehouse is locked by a writer[/red] ({error}). Retry when the ingest ends.")
+        raise typer.Exit(3) from error
+    if as_json:
+        _print_json(rows)
+        return
+    key = REPORT_KINDS[kind][0]
+    table = Table(title=f"{kind} usage")
+    for column in (key, "input", "output", "cache write", "cache read", "cost USD", "models"):
+        table.add_column(column, justify="left" if column in (key, "models") else "right")
+    for row in rows:
+        table.add_row(str(row[key]), f"{row['input_tokens']:,}", f"{row['output_tokens']:,}",
+                      f"{row['cache_creation_tokens']:,}", f"{row['cache_read_tokens']:,}",
+                      f"{row['cost_usd']:,.4f}" + (" *" if row["unpriced_calls"] else ""),
+                      ", ".join(model["model"] for model in row["models"]))
+    console.print(table)
+    if any(row["unpriced_calls"] for row in rows):
+        console.print("* includes calls to models without a price (not costed); see `aioa doctor`.")
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-24") from error
+
+
+@app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check the environment, warehouse, prices and configs; say what to fix."""
+    from aioa.doctor import run_checks
+
+    checks, unpriced = run_checks(get_settings())
+    if as_json:
+        _print_json({"checks": [check.__dict__ for check in checks], "unpriced_models": unpriced})
+    else:
+        table = Table(title="aioa doctor")
+        for column in ("check", "status", "detail", "fix"):
+            table.add_column(column)
+        colours = {"ok": "green", "warn": "yellow", "error": "red"}
+        for check in checks:
+            table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", check.detail,
+                          "" if check.status == "ok" else check.fix)
+        console.print(table)
+    if any(check.status == "error" for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def quarantine(
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50, as_json: JsonFlag = False
+) -> None:
+    """List quarantined (rejected) and flagged input with file, line and reason."""
+    settings: Settings = get_settings()
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        cursor = connection.execute(
+            "select severity, reason, source_file, source_line, raw_excerpt from raw.quarantine "
+            "order by detected_at desc, source_file, source_line limit ?", [limit])
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="quarantine")
+    for column in ("severity", "reason", "file:line"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["severity"], row["reason"], f"{row['source_file']}:{row['source_line']}")
+    console.print(table)

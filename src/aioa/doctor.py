@@ -1,0 +1,118 @@
+"""`aioa doctor`: checks the environment and the warehouse, and says what to fix."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from importlib.metadata import version
+
+import duckdb
+
+from aioa.attribution import load_attribution
+from aioa.pricing.catalog import load_overrides
+from aioa.settings import Settings, claude_config_dirs
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok, warn, error
+    detail: str
+    fix: str = ""
+
+
+def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
+    """Returns the checks and the list of models without a price."""
+    checks: list[Check] = []
+    unpriced: list[dict] = []
+    checks.append(
+        Check("python", "ok" if sys.version_info[:2] == (3, 11) else "warn", sys.version.split()[0],
+              "use Python 3.11 (`make test` creates the right environment)")
+    )
+    home = settings.home
+    if home.exists() and os.access(home, os.W_OK) or not home.exists() and os.access(home.parent, os.W_OK):
+        checks.append(Check("AIOA_HOME", "ok", str(home)))
+    else:
+        checks.append(Check("AIOA_HOME", "error", f"{home} is not writable", "set AIOA_HOME to a writable folder"))
+    checks.append(Check("price library", "ok", f"genai-prices {version('genai-prices')}"))
+    checks += _config_checks(settings)
+    dirs = claude_config_dirs()
+    checks.append(
+        Check("Claude Code logs", "ok" if dirs else "warn",
+              ", ".join(map(str, dirs)) or "no config dir found",
+              "" if dirs else "set CLAUDE_CONFIG_DIR (comma-separated) or pass paths to `aioa ingest claude-code`")
+    )
+    if not settings.warehouse_path.exists():
+        checks.append(Check("warehouse", "warn", "no warehouse yet", "run `aioa generate` then `aioa ingest sample`, "
+                            "or `aioa ingest claude-code`"))
+        return checks, unpriced
+    try:
+        connection = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.IOException as error:
+        checks.append(Check("warehouse", "warn", f"locked by a writer: {str(error)[:160]}",
+                            "wait for the running ingest to finish, then run doctor again"))
+        return checks, unpriced
+    with connection:
+        checks += _warehouse_checks(connection)
+        unpriced = _unpriced_models(connection)
+    if unpriced:
+        names = ", ".join(f"{entry['model']} ({entry['calls']} calls)" for entry in unpriced)
+        checks.append(Check("prices", "warn", f"models without a price: {names}",
+                            "add them to the price override file (AIOA_PRICE_OVERRIDES_FILE or "
+                            "<AIOA_HOME>/price-overrides.yaml); the next ingest re-prices them"))
+    else:
+        checks.append(Check("prices", "ok", "every model has a price"))
+    return checks, unpriced
+
+
+def _config_checks(settings: Settings) -> list[Check]:
+    checks = []
+    try:
+        config = load_attribution(settings.resolved_attribution_file, settings.default_org)
+        where = settings.resolved_attribution_file or "none (all usage goes to the default org)"
+        checks.append(Check("attribution", "ok", f"{where}: {len(config.orgs)} orgs, {len(config.users)} users, "
+                            f"{len(config.projects)} projects"))
+    except Exception as error:  # noqa: BLE001 - any parse or validation problem is reported, not raised
+        checks.append(Check("attribution", "error", str(error)[:300], "fix the attribution YAML"))
+    try:
+        overrides, _ = load_overrides(settings.resolved_price_overrides_file)
+        checks.append(Check("price overrides", "ok", f"{len(overrides)} override(s)"))
+    except Exception as error:  # noqa: BLE001
+        checks.append(Check("price overrides", "error", str(error)[:300], "fix the price override YAML"))
+    return checks
+
+
+def _warehouse_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
+    checks = []
+    calls, orgs = connection.execute("select count(*), count(distinct org_id) from raw.llm_calls").fetchone()
+    checks.append(Check("warehouse", "ok" if calls else "warn", f"{calls} llm calls in {orgs} org(s)",
+                        "" if calls else "ingest some logs: `aioa ingest claude-code`"))
+    interrupted = connection.execute(
+        "select count(*) from raw.ingest_runs where status = 'running' and finished_at is null"
+    ).fetchone()[0]
+    failed = connection.execute("select count(*) from raw.ingest_runs where status = 'failed'").fetchone()[0]
+    if interrupted or failed:
+        checks.append(Check("ingest runs", "warn", f"{interrupted} interrupted, {failed} failed (their batches were "
+                            "rolled back)", "re-run the ingest: it resumes from the manifest"))
+    else:
+        checks.append(Check("ingest runs", "ok", "no interrupted or failed runs"))
+    rows = connection.execute(
+        "select severity, split_part(reason, ':', 1) as family, count(*) from raw.quarantine group by all "
+        "order by 3 desc"
+    ).fetchall()
+    if rows:
+        detail = "; ".join(f"{count} {severity}: {family}" for severity, family, count in rows[:8])
+        checks.append(Check("quarantine", "warn", detail, "inspect with `aioa quarantine`"))
+    else:
+        checks.append(Check("quarantine", "ok", "no quarantined input"))
+    return checks
+
+
+def _unpriced_models(connection: duckdb.DuckDBPyConnection) -> list[dict]:
+    cursor = connection.execute(
+        "select provider, model, count(*) as calls, sum(input_tokens + output_tokens) as tokens "
+        "from raw.llm_calls where price_status = 'unpriced' group by all order by calls desc"
+    )
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

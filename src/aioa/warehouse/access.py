@@ -1,0 +1,28 @@
+"""The data-access layer: tenant scoping that every read goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    """Which orgs a caller may read. `all_orgs()` is for operators (CLI on their own machine); apps pass orgs."""
+
+    org_ids: tuple[str, ...] | None
+
+    @classmethod
+    def all_orgs(cls) -> TenantScope:
+        return cls(None)
+
+    @classmethod
+    def for_orgs(cls, *org_ids: str) -> TenantScope:
+        if not org_ids:
+            raise ValueError("a tenant scope needs at least one org id")
+        return cls(tuple(org_ids))
+
+    def filter_sql(self, column: str = "org_id") -> tuple[str, dict]:
+        """A WHERE fragment with bound parameters; never string-formats an org id into SQL."""
+        if self.org_ids is None:
+            return "true", {}
+        return f"{column} in (select unnest($scope_org_ids))", {"scope_org_ids": list(self.org_ids)}

@@ -1,0 +1,27 @@
+"""Shared fixtures: an isolated AIOA_HOME per test, and the path of the shared third-party data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aioa.settings import PROJECT_ROOT, Settings
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    home = tmp_path / "aioa-home"
+    monkeypatch.setenv("AIOA_HOME", str(home))
+    monkeypatch.delenv("AIOA_ATTRIBUTION_FILE", raising=False)
+    monkeypatch.delenv("AIOA_PRICE_OVERRIDES_FILE", raising=False)
+    return Settings(home=home)
+
+
+def shared_data(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"shared data {path} is absent (it sits beside the checkout in CI)")
+    return path
