@@ -248,3 +248,7 @@ def quarantine(
     for row in rows:
         table.add_row(row["severity"], row["reason"], f"{row['source_file']}:{row['source_line']}")
     console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -8,7 +8,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 from genai_prices import Usage, calc_price
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -228,7 +229,8 @@ def _start_run(connection: duckdb.DuckDBPyConnection, summary: IngestSummary) ->
 
 
 def _finish_run(connection, summary: IngestSummary, status: str, message: str | None = None) -> None:
-    try:
+    # The run row is bookkeeping: never let it mask the real outcome.
+    with contextlib.suppress(duckdb.Error):
         connection.execute(
             """
             update raw.ingest_runs set finished_at = current_timestamp, status = ?, files_seen = ?, files_read = ?,
@@ -240,12 +242,8 @@ def _finish_run(connection, summary: IngestSummary, status: str, message: str | 
              sum(summary.rows_added.values()), sum(summary.rows_updated.values()), summary.duplicates_skipped,
              summary.quarantined, summary.flagged, summary.unpriced, message, summary.run_id],
         )
-    except duckdb.Error:
-        pass  # the run row is bookkeeping; never mask the real outcome
 
 
 def _rollback_quietly(connection: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):
         connection.rollback()
-    except duckdb.Error:
-        pass

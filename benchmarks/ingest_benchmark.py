@@ -1,0 +1,115 @@
+"""Cold-ingest benchmark: MB/s, lines/s and peak RSS on a Claude Code tree of at least 1 GB, then report latency.
+
+Prints a table and writes benchmarks/results/ingest.json. Not a test: run `make bench` (or this script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def tree_size(path: Path) -> tuple[int, int]:
+    files = list(path.rglob("*.jsonl"))
+    return sum(file.stat().st_size for file in files), len(files)
+
+
+def ensure_tree(path: Path, min_bytes: int, seed: int) -> Path:
+    """Generate the large sample once (reused across runs) and return its Claude Code root."""
+    claude_root = path / "claude-code"
+    if not claude_root.exists() or tree_size(claude_root)[0] < min_bytes:
+        shutil.rmtree(path, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "aioa.cli", "generate", "--size", "large", "--seed", str(seed),
+                        "--out", str(path)], check=True, cwd=ROOT)
+    return claude_root
+
+
+def timed_child(args: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    completed = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, completed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tree", type=Path, help="Existing dataset folder (default: generated large sample).")
+    parser.add_argument("--min-gb", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--report-runs", type=int, default=5)
+    args = parser.parse_args()
+
+    home = Path(os.environ.get("AIOA_HOME", ROOT / "data"))
+    dataset = args.tree or ensure_tree(home / "bench-large", int(args.min_gb * 1e9), args.seed)
+    claude_root = dataset if args.tree else dataset
+    config_dirs = sorted(claude_root.glob("*/.claude")) or [claude_root]
+    size, files = tree_size(claude_root)
+    with tempfile.TemporaryDirectory(prefix="aioa-bench-") as scratch:
+        env = {**os.environ, "AIOA_HOME": scratch}
+        seconds, completed = timed_child(
+            [sys.executable, "-m", "aioa.cli", "ingest", "claude-code", *map(str, config_dirs), "--json"], env)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary = json.loads(completed.stdout)
+        report_times = []
+        for _ in range(args.report_runs):
+            elapsed, _ = timed_child([sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
+            report_times.append(elapsed)
+        in_process = _in_process_report_ms(Path(scratch))
+    result = {
+        "input_bytes": size, "files": files, "lines": summary["lines_read"],
+        "llm_calls": summary["rows_added"].get("llm_calls", 0),
+        "ingest_seconds": round(seconds, 2), "ingest_seconds_in_process": summary["seconds"],
+        "mb_per_s": round(size / 1e6 / seconds, 1), "lines_per_s": round(summary["lines_read"] / seconds),
+        "peak_rss_mb": round(peak_rss_mb), "report_daily_cli_ms_median": round(sorted(report_times)[len(report_times) // 2] * 1000),
+        "report_daily_query_ms": round(in_process, 1),
+        "targets": {"mb_per_s": 50, "peak_rss_mb": 2048, "report_daily_ms": 200},
+        "cpus": os.cpu_count(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2))
+    table = Table(title="cold ingest of a Claude Code tree")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    for name, value, target in [
+        ("input", f"{size / 1e9:.2f} GB in {files} files", "≥ 1 GB"),
+        ("ingest wall time", f"{seconds:.1f} s", ""),
+        ("throughput", f"{result['mb_per_s']} MB/s", "≥ 50 MB/s"),
+        ("lines/s", f"{result['lines_per_s']:,}", ""),
+        ("peak RSS", f"{result['peak_rss_mb']} MB", "< 2048 MB"),
+        ("llm calls loaded", f"{result['llm_calls']:,}", ""),
+        ("`aioa report daily --json` (CLI, median)", f"{result['report_daily_cli_ms_median']} ms", "< 200 ms"),
+        ("daily report query (in process)", f"{result['report_daily_query_ms']} ms", ""),
+    ]:
+        table.add_row(name, value, target)
+    Console().print(table)
+
+
+def _in_process_report_ms(home: Path) -> float:
+    import duckdb
+
+    from aioa.reports import usage_report
+    from aioa.warehouse.access import TenantScope
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        usage_report(connection, "daily", scope=TenantScope.all_orgs())
+        started = time.perf_counter()
+        usage_report(connection, "daily", scope=TenantScope.all_orgs())
+        return (time.perf_counter() - started) * 1000
+
+
+if __name__ == "__main__":
+    main()
