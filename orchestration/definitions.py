@@ -1,0 +1,7 @@
+"""The one Dagster code location: merges each domain's definitions, no logic here."""
+
+from dagster import Definitions
+
+from orchestration.defs.ingest import definitions as ingest
+
+defs = Definitions.merge(ingest.defs)

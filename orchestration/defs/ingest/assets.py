@@ -1,0 +1,68 @@
+"""One asset per log source: incremental ingestion into the raw tables (the logic lives in `aioa.ingest`)."""
+
+
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset
+
+from aioa.ingest.claude_code import ClaudeCodeSource
+from aioa.ingest.runner import ingest
+from orchestration.defs.ingest.resources import UsageLogsResource
+
+GROUP = "ingest"
+
+
+def _ingest(context: AssetExecutionContext, logs: UsageLogsResource, source) -> MaterializeResult:
+    paths = [path for path in logs.paths_for(source.name) if path.exists()]
+    if not paths:
+        context.log.warning(f"no {source.name} paths configured or found; nothing to ingest")
+        return MaterializeResult(metadata={"files_seen": 0, "skipped": "no paths configured"})
+    summary = ingest(source, paths, logs.settings())
+    return MaterializeResult(
+        metadata={
+            "files_seen": summary.files_seen,
+            "files_read": summary.files_read,
+            "lines_read": summary.lines_read,
+            "rows_added": MetadataValue.json(summary.rows_added),
+            "rows_updated": MetadataValue.json(summary.rows_updated),
+            "duplicates_skipped": summary.duplicates_skipped,
+            "quarantined": summary.quarantined,
+            "flagged": summary.flagged,
+            "unpriced_calls": summary.unpriced,
+            "quarantine_reasons": MetadataValue.json(summary.quarantine_reasons),
+            "seconds": summary.seconds,
+        }
+    )
+
+
+@asset(group_name=GROUP, kinds={"python", "duckdb"},
+       description="Claude Code transcripts (all config dirs, subagent files included) → raw.llm_calls, raw.tool_calls.")
+def claude_code_logs(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
+    return _ingest(context, usage_logs, ClaudeCodeSource())
+
+
+@asset(group_name=GROUP, kinds={"python", "duckdb"},
+       description="Handoff event logs (aioa.handoff/1 and the first version's tracking log) → raw.handoffs.")
+def handoff_logs(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
+    from aioa.ingest.handoffs import HandoffLogSource
+
+    return _ingest(context, usage_logs, HandoffLogSource())
+
+
+@asset(group_name=GROUP, kinds={"python", "duckdb"},
+       description="OTLP/JSON GenAI spans and Claude Code OTel events → raw.llm_calls, raw.tool_calls.")
+def otel_exports(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
+    from aioa.ingest.otel import OtelSource
+
+    return _ingest(context, usage_logs, OtelSource())
+
+
+INGEST_ASSETS = [claude_code_logs, handoff_logs, otel_exports]
+
+# The raw tables several sources write to; dbt's sources (`source('raw', …)`) map onto these keys.
+RAW_TABLES = [
+    AssetSpec(["raw", "llm_calls"], deps=[claude_code_logs, otel_exports], group_name="raw",
+              description="One row per billed model response (contract llm_call)."),
+    AssetSpec(["raw", "tool_calls"], deps=[claude_code_logs, otel_exports], group_name="raw",
+              description="Tool invocations with results (contract tool_call)."),
+    AssetSpec(["raw", "handoffs"], deps=[handoff_logs], group_name="raw",
+              description="Delegated tasks and outcomes (contract handoff)."),
+]
