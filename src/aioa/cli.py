@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from aioa.settings import Settings, claude_config_dirs, get_settings
+from aioa.settings import claude_config_dirs, get_settings
 
 app = typer.Typer(help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
                   no_args_is_help=True)
@@ -167,19 +167,18 @@ def report(
     if kind not in REPORT_KINDS:
         console.print(f"[red]Unknown report {kind!r}.[/red] Choose one of: {', '.join(REPORT_KINDS)}.")
         raise typer.Exit(2)
-    settings = get_settings()
-    if not settings.warehouse_path.exists():
-        console.print("[red]No warehouse yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and "
-                      "`aioa ingest sample`) first.")
-        raise typer.Exit(2)
+    from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
+
     scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
     try:
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-            rows = usage_report(connection, kind, scope=scope, timezone=timezone,
-                                since=_parse_day(since), until=_parse_day(until))
-    except duckdb.IOException as error:
-        console.print(f"[red]The warehouse is locked by a writer[/red] ({error}). Retry when the ingest ends.")
-        raise typer.Exit(3) from error
+        connection, _ = open_snapshot(get_settings())
+    except NoSnapshotError:
+        console.print("[red]No data yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and "
+                      "`aioa ingest sample`) first.")
+        raise typer.Exit(2) from None
+    with connection:
+        rows = usage_report(connection, kind, scope=scope, timezone=timezone,
+                            since=_parse_day(since), until=_parse_day(until))
     if as_json:
         _print_json(rows)
         return
@@ -232,8 +231,10 @@ def quarantine(
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50, as_json: JsonFlag = False
 ) -> None:
     """List quarantined (rejected) and flagged input with file, line and reason."""
-    settings: Settings = get_settings()
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    from aioa.warehouse.snapshots import open_snapshot
+
+    connection, _ = open_snapshot(get_settings())
+    with connection:
         cursor = connection.execute(
             "select severity, reason, source_file, source_line, raw_excerpt from raw.quarantine "
             "order by detected_at desc, source_file, source_line limit ?", [limit])

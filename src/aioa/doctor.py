@@ -12,6 +12,7 @@ import duckdb
 from aioa.attribution import load_attribution
 from aioa.pricing.catalog import load_overrides
 from aioa.settings import Settings, claude_config_dirs
+from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
 
 
 @dataclass
@@ -48,10 +49,10 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
                             "or `aioa ingest claude-code`"))
         return checks, unpriced
     try:
-        connection = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    except duckdb.IOException as error:
-        checks.append(Check("warehouse", "warn", f"locked by a writer: {str(error)[:160]}",
-                            "wait for the running ingest to finish, then run doctor again"))
+        connection, version = open_snapshot(settings)
+        checks.append(Check("snapshot", "ok", f"published snapshot {version}"))
+    except NoSnapshotError as error:
+        checks.append(Check("snapshot", "warn", str(error), "run an ingest; it publishes a read snapshot"))
         return checks, unpriced
     with connection:
         checks += _warehouse_checks(connection)

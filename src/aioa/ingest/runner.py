@@ -25,6 +25,7 @@ from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.reprice import reprice_unpriced
 from aioa.settings import Settings, get_settings
 from aioa.warehouse import connect
+from aioa.warehouse.snapshots import publish_snapshot
 
 # Fault injection for the crash-safety test: exit hard after staging a batch, before its commit.
 CRASH_BEFORE_COMMIT_ENV = "AIOA_FAULT_CRASH_BEFORE_COMMIT"
@@ -48,6 +49,7 @@ class IngestSummary:
     unpriced: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    snapshot_version: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +96,9 @@ def ingest(
         summary.quarantine_reasons = dict(reasons.most_common(20))
         summary.seconds = round(time.perf_counter() - started, 3)
         _finish_run(connection, summary, "ok")
+        connection.execute("checkpoint")
+        connection.close()
+        summary.snapshot_version = publish_snapshot(settings)
         return summary
     except BaseException as error:
         _rollback_quietly(connection)

@@ -1,0 +1,78 @@
+"""Read snapshots: the writer publishes an immutable copy of the warehouse; readers never meet its lock.
+
+DuckDB allows one writer process. After each committed ingest the writer copies the (checkpointed) warehouse to
+`snapshots/warehouse-<version>.duckdb` and swaps the `CURRENT` pointer atomically (`os.replace`). Readers open the
+version `CURRENT` names, read-only; the version doubles as a cache key for the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from aioa.settings import Settings
+
+KEEP_SNAPSHOTS = 3
+MIN_AGE_BEFORE_DELETE_S = 600  # a reader that read CURRENT just before a swap still finds its file
+
+
+class NoSnapshotError(RuntimeError):
+    pass
+
+
+def snapshot_dir(settings: Settings) -> Path:
+    return settings.home / "snapshots"
+
+
+def publish_snapshot(settings: Settings) -> str:
+    """Copy the warehouse into a new immutable snapshot and make it current. Call with no writer connection open."""
+    folder = snapshot_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"warehouse-{version}.duckdb"
+    partial = target.with_suffix(".partial")
+    shutil.copyfile(settings.warehouse_path, partial)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+    pointer = folder / "CURRENT.partial"
+    pointer.write_text(json.dumps({"version": version, "file": target.name,
+                                   "published_at": datetime.now(UTC).isoformat()}))
+    os.replace(pointer, folder / "CURRENT")
+    _prune(folder, keep=target.name)
+    return version
+
+
+def current_snapshot(settings: Settings) -> tuple[str, Path]:
+    pointer = snapshot_dir(settings) / "CURRENT"
+    if not pointer.exists():
+        raise NoSnapshotError("no published snapshot yet: run an ingest (e.g. `aioa ingest claude-code`) first")
+    current = json.loads(pointer.read_text())
+    return current["version"], snapshot_dir(settings) / current["file"]
+
+
+def open_snapshot(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A read-only connection to the current snapshot, and its version."""
+    for attempt in range(3):
+        version, path = current_snapshot(settings)
+        try:
+            return duckdb.connect(str(path), read_only=True), version
+        except duckdb.IOException:
+            if attempt == 2:
+                raise
+            time.sleep(0.05)  # the pointer moved between reading it and opening the file: read it again
+    raise AssertionError("unreachable")
+
+
+def _prune(folder: Path, keep: str) -> None:
+    snapshots = sorted(folder.glob("warehouse-*.duckdb"))
+    now = time.time()
+    for old in snapshots[:-KEEP_SNAPSHOTS]:
+        if old.name != keep and now - old.stat().st_mtime > MIN_AGE_BEFORE_DELETE_S:
+            old.unlink(missing_ok=True)
