@@ -49,8 +49,8 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
                             "or `aioa ingest claude-code`"))
         return checks, unpriced
     try:
-        connection, version = open_snapshot(settings)
-        checks.append(Check("snapshot", "ok", f"published snapshot {version}"))
+        connection, snapshot_version = open_snapshot(settings)
+        checks.append(Check("snapshot", "ok", f"published snapshot {snapshot_version}"))
     except NoSnapshotError as error:
         checks.append(Check("snapshot", "warn", str(error), "run an ingest; it publishes a read snapshot"))
         return checks, unpriced
