@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import duckdb
 from hypothesis import HealthCheck, given
@@ -33,15 +34,20 @@ def corrupt(line: str, how: str, position: int, junk: str) -> str:
 
 
 def is_loadable(line: str) -> bool:
-    """The contract, restated independently: valid JSON, valid timestamp, non-negative integer token counts."""
+    """The contract, restated independently: valid JSON, a model, a valid timestamp, non-negative integer counts."""
     try:
         record = json.loads(line)
     except ValueError:
         return False
     if not isinstance(record, dict) or record.get("type") != "assistant":
         return False
-    usage = (record.get("message") or {}).get("usage")
-    if not isinstance(usage, dict):
+    message = record.get("message") or {}
+    usage = message.get("usage") if isinstance(message, dict) else None
+    if not isinstance(usage, dict) or not isinstance(message.get("model"), str):
+        return False
+    try:
+        datetime.fromisoformat(record.get("timestamp"))
+    except (TypeError, ValueError):
         return False
     counts = [usage.get(key) for key in ("input_tokens", "output_tokens", "cache_read_input_tokens",
                                          "cache_creation_input_tokens")]
