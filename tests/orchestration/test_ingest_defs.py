@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dagster import build_sensor_context, materialize
-
 from orchestration.defs.ingest.assets import claude_code_logs
 from orchestration.defs.ingest.resources import UsageLogsResource
 from orchestration.defs.ingest.sensors import new_log_files
+
 from tests.ingest.transcripts import append_jsonl, assistant, write_jsonl
 
 

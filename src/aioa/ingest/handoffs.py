@@ -64,7 +64,6 @@ class HandoffLogSource(Source):
 
     def stage(self, connection: duckdb.DuckDBPyConnection) -> None:
         known_v1 = ", ".join(f"'{name}'" for name in V1_FIELDS)
-        known_legacy = ", ".join(f"'{name}'" for name in LEGACY_FIELDS)
         connection.execute(f"""
             create or replace temp table ho_lines as
             select file_idx, line_no, text, json_valid(text) as is_valid_json
