@@ -11,14 +11,15 @@ from typing import Literal
 
 import numpy as np
 
+from aioa.generate.bulk import write_bulk_transcripts
 from aioa.generate.claude_code import write_transcripts
 from aioa.generate.handoffs import write_handoffs
 from aioa.generate.otel import write_otel
 from aioa.generate.world import END_DAY, USER_PROJECTS, Calendar, attribution_yaml
 
-SIZES = {  # days, activity scale, handoffs
-    "small": (120, 0.35, 3_000),
-    "large": (365, 60.0, 200_000),
+SIZES = {  # days, activity scale of the detailed world, handoffs, bulk benchmark calls
+    "small": (120, 0.35, 3_000, 0),
+    "large": (365, 1.0, 200_000, 10_000_000),
 }
 
 
@@ -49,7 +50,7 @@ def generate(out_dir: Path, size: Literal["small", "large"] = "small", seed: int
              progress: Callable[[str, int, int], None] | None = None) -> dict:
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
-    days, scale, handoff_count = SIZES[size]
+    days, scale, handoff_count, bulk_calls = SIZES[size]
     out_dir = Path(out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
@@ -68,6 +69,8 @@ def generate(out_dir: Path, size: Literal["small", "large"] = "small", seed: int
     degraded = anomalies[-1]
     degraded_days = {degraded["start"][:10], degraded["end"][:10]}
     otel = write_otel(out_dir, calendar, np.random.default_rng(seed + 2), scale, ("deepseek-chat", degraded_days))
+    bulk = write_bulk_transcripts(out_dir / "claude-code", bulk_calls, calendar.days[0], days, seed, progress) \
+        if bulk_calls else {"calls": 0, "files": 0}
     (out_dir / "attribution.yaml").write_text(attribution_yaml())
     (out_dir / "labels").mkdir()
     (out_dir / "labels" / "anomalies.json").write_text(json.dumps(anomalies, indent=2))
@@ -75,11 +78,13 @@ def generate(out_dir: Path, size: Literal["small", "large"] = "small", seed: int
     (out_dir / "labels" / "routing_truth.csv").write_text(header + "".join(
         f"{row['task_id']},{row['difficulty']},{row['p_success_cheap']},{row['p_success_strong']},"
         f"{row['cheap_model']},{row['strong_model']}\n" for row in routing_truth))
-    expected = {"claude_code": truth.to_dict(), "handoffs_v1": handoffs, "otel": otel,
+    expected = {"claude_code": truth.to_dict(), "bulk_claude_code_calls": bulk["calls"], "handoffs_v1": handoffs,
+                "otel": otel,
                 "days": [calendar.days[0].isoformat(), calendar.days[-1].isoformat()]}
     (out_dir / "truth").mkdir()
     (out_dir / "truth" / "expected_totals.json").write_text(json.dumps(expected, indent=2))
     calls = sum(row["calls"] for row in expected["claude_code"]["per_day_model"])
-    return {"out_dir": str(out_dir), "size": size, "seed": seed, "days": days, "claude_code_calls": calls,
+    return {"out_dir": str(out_dir), "size": size, "seed": seed, "days": days,
+            "claude_code_calls": calls + bulk["calls"],
             "sessions": expected["claude_code"]["distinct_sessions"], "handoffs": handoffs,
             "otel_spans": otel["spans"], "anomalies": len(anomalies)}
