@@ -6,13 +6,14 @@ Prints a table and writes benchmarks/results/ingest.json. Not a test: run `make 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,10 +39,24 @@ def ensure_tree(path: Path, min_bytes: int, seed: int) -> Path:
     return claude_root
 
 
-def timed_child(args: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+def timed_child(args: list[str], env: dict) -> tuple[float, str, float]:
+    """Run a child; return wall seconds, its stdout and its peak RSS in MB (sampled every 50 ms)."""
+    import psutil
+
     started = time.perf_counter()
-    completed = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, completed
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    watched, peak = psutil.Process(process.pid), 0
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read()))
+    reader.start()
+    while process.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss)
+        time.sleep(0.05)
+    reader.join()
+    if process.returncode:
+        raise SystemExit(f"{' '.join(args)} failed with exit code {process.returncode}")
+    return time.perf_counter() - started, "".join(output), peak / 1e6
 
 
 def main() -> None:
@@ -54,18 +69,17 @@ def main() -> None:
 
     home = Path(os.environ.get("AIOA_HOME", ROOT / "data"))
     dataset = args.tree or ensure_tree(home / "bench-large", int(args.min_gb * 1e9), args.seed)
-    claude_root = dataset if args.tree else dataset
+    claude_root = dataset
     config_dirs = sorted(claude_root.glob("*/.claude")) or [claude_root]
     size, files = tree_size(claude_root)
     with tempfile.TemporaryDirectory(prefix="aioa-bench-") as scratch:
         env = {**os.environ, "AIOA_HOME": scratch}
-        seconds, completed = timed_child(
+        seconds, stdout, peak_rss_mb = timed_child(
             [sys.executable, "-m", "aioa.cli", "ingest", "claude-code", *map(str, config_dirs), "--json"], env)
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        summary = json.loads(completed.stdout)
+        summary = json.loads(stdout)
         report_times = []
         for _ in range(args.report_runs):
-            elapsed, _ = timed_child([sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
+            elapsed, _, _ = timed_child([sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
             report_times.append(elapsed)
         in_process = _in_process_report_ms(Path(scratch))
     result = {
