@@ -9,29 +9,30 @@ import duckdb
 
 from aioa.warehouse.access import TenantScope
 
-# report kind -> (output key, SQL expression over raw.llm_calls)
+# report kind -> (output key, SQL expression over the local timestamp / columns)
 REPORT_KINDS = {
-    "daily": ("date", "strftime(local_ts, '%Y-%m-%d')"),
-    "monthly": ("month", "strftime(local_ts, '%Y-%m')"),
+    "daily": ("date", "local_ts::date"),
+    "monthly": ("month", "date_trunc('month', local_ts)::date"),
     "session": ("session_id", "session_id"),
     "project": ("project_id", "project_id"),
     "model": ("model", "model"),
 }
+_KEY_FORMAT = {"daily": "%Y-%m-%d", "monthly": "%Y-%m"}
 
-_TOTALS = """
-    sum(input_tokens)::bigint as input_tokens,
-    sum(output_tokens)::bigint as output_tokens,
-    sum(cache_write_5m_tokens + cache_write_1h_tokens)::bigint as cache_creation_tokens,
-    sum(cache_write_5m_tokens)::bigint as cache_write_5m_tokens,
-    sum(cache_write_1h_tokens)::bigint as cache_write_1h_tokens,
-    sum(cache_read_tokens)::bigint as cache_read_tokens,
-    sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens)::bigint
-        as total_tokens,
-    coalesce(sum(cost_usd), 0) as cost_usd,
-    count(*) filter (where price_status = 'unpriced') as unpriced_calls,
-    count(*) filter (where status = 'ok') as calls,
-    count(*) filter (where status = 'error') as errors
-"""
+_MEASURES = {
+    "input_tokens": "sum(input_tokens)",
+    "output_tokens": "sum(output_tokens)",
+    "cache_creation_tokens": "sum(cache_write_5m_tokens + cache_write_1h_tokens)",
+    "cache_write_5m_tokens": "sum(cache_write_5m_tokens)",
+    "cache_write_1h_tokens": "sum(cache_write_1h_tokens)",
+    "cache_read_tokens": "sum(cache_read_tokens)",
+    "total_tokens": "sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens"
+                    " + cache_read_tokens)",
+    "cost_usd": "coalesce(sum(cost_usd), 0)",
+    "unpriced_calls": "count(*) filter (where price_status = 'unpriced')",
+    "calls": "count(*) filter (where status = 'ok')",
+    "errors": "count(*) filter (where status = 'error')",
+}
 
 
 def usage_report(
@@ -46,34 +47,39 @@ def usage_report(
     """One dict per key (date, month, session, project or model), ordered by key, with a `models` breakdown."""
     key_name, key_sql = REPORT_KINDS[kind]
     tenant_sql, tenant_params = scope.filter_sql()
+    # One pass over the calls, grouped by key and model; the per-key totals are a roll-up of that (small) result.
+    local_ts = "ts_utc" if timezone == "UTC" else "timezone($tz, ts_utc::timestamptz)"
+    by_model = ", ".join(f"{sql}::{'decimal(38, 10)' if name == 'cost_usd' else 'bigint'} as {name}"
+                         for name, sql in _MEASURES.items())
+    rollup = ", ".join(f"sum({name})::{'decimal(38, 10)' if name == 'cost_usd' else 'bigint'} as {name}"
+                       for name in _MEASURES)
+    model_struct = ", ".join(f"{name} := {name}" for name in ("model", *_MEASURES))
     sql = f"""
-        with calls as (
-            select *, timezone($tz, ts_utc::timestamptz) as local_ts
-            from raw.llm_calls
-            where {tenant_sql}
-        ),
-        scoped as (
-            select *, {key_sql} as report_key from calls
-            where ($since is null or local_ts::date >= $since) and ($until is null or local_ts::date <= $until)
+        with scoped as (
+            select *, {local_ts} as local_ts from raw.llm_calls where {tenant_sql}
         ),
         by_model as (
-            select report_key, model, {_TOTALS} from scoped group by all
-        ),
-        by_key as (
-            select report_key, {_TOTALS}, max(ts_utc) as last_activity_utc from scoped group by all
+            select {key_sql} as report_key, model, {by_model}, max(ts_utc) as last_activity_utc
+            from scoped
+            where ($since is null or local_ts::date >= $since) and ($until is null or local_ts::date <= $until)
+            group by all
         )
-        select by_key.*, list(by_model order by by_model.cost_usd desc, by_model.model) as models
-        from by_key join by_model using (report_key)
-        group by all
+        select report_key, {rollup}, max(last_activity_utc) as last_activity_utc,
+               list(struct_pack({model_struct}) order by cost_usd desc, model) as models
+        from by_model
+        group by report_key
         order by report_key
     """
-    params = {"tz": timezone, "since": since, "until": until, **tenant_params}
+    params = {"since": since, "until": until, **tenant_params}
+    if timezone != "UTC":
+        params["tz"] = timezone
     cursor = connection.execute(sql, params)
     names = [column[0] for column in cursor.description]
     rows = []
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
-        row[key_name] = row.pop("report_key")
+        key = row.pop("report_key")
+        row[key_name] = key.strftime(_KEY_FORMAT[kind]) if kind in _KEY_FORMAT else key
         row["last_activity_utc"] = row["last_activity_utc"].isoformat() + "Z"
         row["models"] = [_clean_model(entry) for entry in row["models"]]
         rows.append(_jsonable(row, key_name))
