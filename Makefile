@@ -6,7 +6,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SIZE ?= small
 SEED ?= 42
 
-.PHONY: env demo test lint bench generate ingest
+.PHONY: env demo test lint bench dagster
 
 env:  ## create the environment (installs uv with pip if it is missing)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -21,6 +21,10 @@ demo: env  ## generate the sample data, ingest it, and show the reports
 
 test: env  ## run the whole test suite
 	$(UV) run pytest -q
+
+dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (storage under AIOA_HOME)
+	mkdir -p $(AIOA_HOME)/dagster
+	set -m; DAGSTER_HOME=$(AIOA_HOME)/dagster $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
 
 lint: env
 	$(UV) run ruff check src tests benchmarks
