@@ -24,7 +24,9 @@ test: env  ## run the whole test suite
 
 dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (storage under AIOA_HOME)
 	mkdir -p $(AIOA_HOME)/dagster
-	set -m; DAGSTER_HOME=$(AIOA_HOME)/dagster $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
+	set -m; export AIOA_CLAUDE_CODE_DIRS="$${AIOA_CLAUDE_CODE_DIRS-$$(ls -d $(AIOA_HOME)/sample/claude-code/*/.claude 2>/dev/null | paste -sd,)}" \
+	  AIOA_HANDOFF_PATHS="$${AIOA_HANDOFF_PATHS-$(AIOA_HOME)/sample/handoffs}" AIOA_OTEL_PATHS="$${AIOA_OTEL_PATHS-$(AIOA_HOME)/sample/otel}"; \
+	DAGSTER_HOME=$(AIOA_HOME)/dagster $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
 
 lint: env
 	$(UV) run ruff check src tests benchmarks
