@@ -5,7 +5,7 @@ with records as (
 ),
 top_level as (
     select
-        file_idx, line_no, text,
+        file_idx, line_no, excerpt,
         record.sessionId as session_id,
         coalesce(record.agentId, 'main') as agent_id,
         record.message.id as message_id,
@@ -22,7 +22,7 @@ top_level as (
 ),
 nested_in_progress as (
     select
-        file_idx, line_no, text,
+        file_idx, line_no, excerpt,
         record.sessionId as session_id,
         coalesce(record.data.agentId, 'unknown-subagent') as agent_id,
         record.data.message.message.id as message_id,

@@ -6,14 +6,14 @@ select
     case when files.truncated_tail and line_no = files.last_line_no
          then 'truncated line at end of file (no newline, not valid JSON)'
          else 'malformed JSON' end as reason,
-    left(text, 500) as raw_excerpt
+    excerpt as raw_excerpt
 from cc_records join batch_files as files using (file_idx)
 where not is_valid_json
 union all
 select
     'claude_code', files.path, line_no, 'rejected',
     array_to_string(problems, '; '),
-    left(text, 500)
+    excerpt
 from cc_checked join batch_files as files using (file_idx)
 where len(problems) > 0
 union all

@@ -16,7 +16,7 @@ parsed as (
 select
     file_idx,
     line_no,
-    text,
+    left(text, 500) as excerpt,  -- the whole line is not kept: only quarantine shows it
     is_valid_json,
     case when is_valid_json then from_json(text, '{
         "type": "VARCHAR", "sessionId": "VARCHAR", "uuid": "VARCHAR", "timestamp": "VARCHAR",
