@@ -46,7 +46,10 @@ def apply_prices(connection: duckdb.DuckDBPyConnection, table: str, catalog: Pri
                 rows.append(_lookup_row(provider, model, None, price))
     connection.register("price_lookup", _lookup_table(rows))
     try:
-        connection.execute(_COST_UPDATE.format(table=table, bucket=BUCKET))
+        # Two updates, each a plain equi-join (an OR in the join condition would defeat the hash join).
+        connection.execute(_COST_UPDATE.format(table=table, bucket_match="p.bucket is null"))
+        connection.execute(_COST_UPDATE.format(table=table,
+                                               bucket_match=f"p.bucket = time_bucket({BUCKET}, t.ts_utc)"))
     finally:
         connection.unregister("price_lookup")
     connection.execute(
@@ -114,5 +117,5 @@ _COST_UPDATE = (
     "price_source = p.source, price_version = p.version "
     "from price_lookup as p "
     "where t.price_status = 'pending' and t.provider is not distinct from p.provider and t.model = p.model "
-    "and (p.bucket is null or p.bucket = time_bucket({bucket}, t.ts_utc))"
+    "and {bucket_match}"
 )
