@@ -15,7 +15,7 @@ from aioa.generate.bulk import write_bulk_transcripts
 from aioa.generate.claude_code import write_transcripts
 from aioa.generate.handoffs import write_handoffs
 from aioa.generate.otel import write_otel
-from aioa.generate.world import END_DAY, USER_PROJECTS, Calendar, attribution_yaml
+from aioa.generate.world import END_DAY, USER_PROJECTS, USERS, Calendar, attribution_yaml
 
 SIZES = {  # days, activity scale of the detailed world, handoffs, bulk benchmark calls
     "small": (120, 0.35, 3_000, 0),
@@ -34,7 +34,7 @@ def anomalies_for(calendar: Calendar) -> list[dict]:
         end = f"{end_day.isoformat()}T{'15' if hours < 24 else '23'}:{'00' if hours < 24 else '59'}:00Z"
         project = USER_PROJECTS[user][0] if user else "core-ledger"
         return {"kind": kind, "start": start, "end": end, "grain": "hour" if hours < 24 else "day",
-                "org_id": None, "project_id": project, "user_id": user, "model": model, "description": description}
+                "org_id": USERS[user][0] if user else "initech", "project_id": project, "user_id": user, "model": model, "description": description}
 
     return [
         item("cost_spike", picks[0], "greta", "claude-opus-4-6", "opus with 40x cache writes for one session"),
@@ -57,13 +57,6 @@ def generate(out_dir: Path, size: Literal["small", "large"] = "small", seed: int
     rng = np.random.default_rng(seed)
     calendar = Calendar.ending(END_DAY, days)
     anomalies = anomalies_for(calendar)
-    for anomaly in anomalies:
-        if anomaly["user_id"]:
-            from aioa.generate.world import USERS
-
-            anomaly["org_id"] = USERS[anomaly["user_id"]][0]
-        else:
-            anomaly["org_id"] = "initech"
     truth = write_transcripts(out_dir / "claude-code", calendar, rng, scale, anomalies, progress)
     handoffs, routing_truth = write_handoffs(out_dir, calendar, np.random.default_rng(seed + 1), handoff_count)
     degraded = anomalies[-1]
