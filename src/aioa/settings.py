@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +31,44 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = "1GB"
     duckdb_threads: int | None = None
 
+    claude_code_dirs: str = Field(default="", description="Claude Code config dirs, comma-separated (default: CLAUDE_CONFIG_DIR, ~/.claude).")
+    handoff_paths: str = Field(default="", description="Handoff log files or folders, comma-separated.")
+    otel_paths: str = Field(default="", description="OTLP/JSON export files or folders, comma-separated.")
+    routing_outcome_paths: str = Field(default="", description="Routing-outcome CSVs (RouteLLM format), comma-separated.")
+    freshness_hours: int = Field(default=26, description="The ingest-freshness check warns when the last ingest is older.")
+
+    warehouse: Literal["duckdb", "postgres"] = Field(
+        default="duckdb", description="Where the warehouse lives: embedded DuckDB (default) or PostgreSQL (server mode)."
+    )
+    postgres_dsn: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/test", description="PostgreSQL connection URL (server mode)."
+    )
+    postgres_schema_prefix: str = Field(default="", description="Prefix for the raw/staging/marts schemas in PostgreSQL.")
+
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default: SQLite at <home>/mlflow/mlflow.db."
+    )
+    routing_model_name: str = Field(default="aioa-router", description="Registered MLflow model name of the router.")
+
+    llm_provider: Literal["none", "openai", "anthropic", "deepseek", "ollama"] = Field(
+        default="none", description="LLM for natural-language questions; `none` uses the offline parser."
+    )
+    llm_model: str | None = None
+    llm_base_url: str | None = Field(default=None, description="Base URL for OpenAI-compatible or Ollama servers.")
+    llm_api_key: SecretStr | None = None
+    ask_row_limit: int = 1000
+
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.home / "mlflow" / "artifacts"
 
     @property
     def resolved_attribution_file(self) -> Path | None:

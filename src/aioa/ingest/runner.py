@@ -22,6 +22,7 @@ from aioa.ingest.manifest import FilePlan, plan_files, record_files
 from aioa.ingest.merge import apply_tool_results, merge_staged
 from aioa.ingest.sources import Source, read_sql
 from aioa.pricing import PriceCatalog, apply_prices
+from aioa.pricing.model_prices import refresh_model_prices
 from aioa.pricing.reprice import reprice_unpriced
 from aioa.settings import Settings, get_settings
 from aioa.warehouse import connect
@@ -61,7 +62,9 @@ def ingest(
     settings: Settings | None = None,
     *,
     on_progress: ProgressCallback | None = None,
+    publish: bool = True,
 ) -> IngestSummary:
+    """Load new and grown files of `source`; `publish=False` leaves publishing to the pipeline (after dbt)."""
     settings = settings or get_settings()
     started = time.perf_counter()
     summary = IngestSummary(run_id=_new_run_id(), source=source.name)
@@ -93,12 +96,14 @@ def ingest(
             done_bytes += sum(plan.size_bytes - plan.start_byte for plan in batch)
             if on_progress:
                 on_progress(done_bytes, total_bytes)
+        refresh_model_prices(connection, catalog)
         summary.quarantine_reasons = dict(reasons.most_common(20))
         summary.seconds = round(time.perf_counter() - started, 3)
         _finish_run(connection, summary, "ok")
         connection.execute("checkpoint")
         connection.close()
-        summary.snapshot_version = publish_snapshot(settings)
+        if publish:
+            summary.snapshot_version = publish_snapshot(settings)
         return summary
     except BaseException as error:
         _rollback_quietly(connection)

@@ -35,6 +35,21 @@ create table if not exists {RAW_SCHEMA}.tool_results (
     success boolean,
     error varchar
 );
+create table if not exists {RAW_SCHEMA}.model_prices (
+    provider varchar,
+    model varchar not null,           -- one row per (provider, model) seen in the facts; prices USD per million tokens
+    matched_model varchar,
+    input_mtok double,
+    output_mtok double,
+    cache_read_mtok double,
+    cache_write_5m_mtok double,
+    cache_write_1h_mtok double,
+    has_tiers boolean,
+    time_dependent boolean,
+    price_source varchar,
+    price_version varchar,
+    priced boolean not null
+);
 create table if not exists {RAW_SCHEMA}.ingest_runs (
     ingest_run_id varchar primary key,
     source_system varchar not null,

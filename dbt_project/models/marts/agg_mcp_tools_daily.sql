@@ -1,0 +1,44 @@
+{{ config(materialized='incremental', unique_key='usage_key', incremental_strategy='delete+insert') }}
+-- MCP tool use per day, org, project, server and tool: calls, failures, latency and share of tokens.
+with tools as (
+    select * from {{ ref('fct_tool_calls') }} where is_mcp
+),
+
+{% if is_incremental() %}
+touched_days as (
+    select distinct day from tools where {{ loaded_since_last_run('loaded_at', 'last_loaded_at') }}
+),
+{% endif %}
+
+day_tools as (
+    select tools.*
+    from tools
+    {% if is_incremental() %}
+    inner join touched_days on touched_days.day = tools.day
+    {% endif %}
+),
+
+aggregated as (
+    select
+        day,
+        org_id,
+        project_id,
+        mcp_plugin,
+        mcp_server,
+        mcp_tool,
+        tool_name,
+        count(*) as calls,
+        sum(case when success = false then 1 else 0 end) as failures,
+        sum(case when success is not null then 1 else 0 end) as calls_with_result,
+        sum(duration_ms) as duration_ms_sum,
+        count(duration_ms) as calls_with_duration,
+        sum(attributed_tokens) as attributed_tokens,
+        max(loaded_at) as last_loaded_at
+    from day_tools
+    group by day, org_id, project_id, mcp_plugin, mcp_server, mcp_tool, tool_name
+)
+
+select
+    {{ usage_key(['day', 'org_id', 'project_id', 'tool_name']) }} as usage_key,
+    aggregated.*
+from aggregated

@@ -1,0 +1,1 @@
+"""Running and documenting the dbt project (staging → intermediate → marts) from the shared package."""

@@ -1,0 +1,80 @@
+"""Runs dbt on the working warehouse in a subprocess, configured from settings (never from the caller's shell)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from aioa.settings import PROJECT_ROOT, Settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass
+class DbtResult:
+    ok: bool
+    command: list[str]
+    seconds: float = 0.0
+    failures: list[dict] = field(default_factory=list)  # {node, status, message}
+    counts: dict[str, int] = field(default_factory=dict)
+    log_tail: str = ""
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def target_path(settings: Settings) -> Path:
+    return settings.home / "dbt" / settings.warehouse / "target"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment for dbt: which target, where the warehouse is, telemetry off, artifacts under AIOA_HOME."""
+    env = dict(os.environ)
+    env |= {
+        "AIOA_DBT_TARGET": settings.warehouse,
+        "AIOA_DBT_DUCKDB_PATH": str(settings.warehouse_path),
+        "AIOA_DBT_SCHEMA_PREFIX": settings.postgres_schema_prefix if settings.warehouse == "postgres" else "",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+        "DBT_TARGET_PATH": str(target_path(settings)),
+        "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+    }
+    if settings.warehouse == "postgres":
+        url = urlparse(settings.postgres_dsn)
+        env |= {
+            "AIOA_DBT_PG_HOST": url.hostname or "127.0.0.1",
+            "AIOA_DBT_PG_PORT": str(url.port or 5432),
+            "AIOA_DBT_PG_USER": url.username or "postgres",
+            "AIOA_DBT_PG_PASSWORD": url.password or "",
+            "AIOA_DBT_PG_DBNAME": (url.path or "/test").lstrip("/") or "test",
+            "AIOA_DBT_PG_SCHEMA_PREFIX": settings.postgres_schema_prefix,
+        }
+    return env
+
+
+def run_dbt(settings: Settings, *args: str) -> DbtResult:
+    """`dbt <args>` on the settings' warehouse; the result lists every failed model or test with its message."""
+    command = [dbt_executable(), *args]
+    completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), capture_output=True, text=True,
+                               check=False)
+    result = DbtResult(ok=completed.returncode == 0, command=command,
+                       log_tail="\n".join((completed.stdout + completed.stderr).splitlines()[-40:]))
+    results_file = target_path(settings) / "run_results.json"
+    if results_file.exists() and args and args[0] in ("build", "run", "test", "seed"):
+        run_results = json.loads(results_file.read_text())
+        result.seconds = round(run_results.get("elapsed_time", 0.0), 2)
+        for item in run_results["results"]:
+            result.counts[item["status"]] = result.counts.get(item["status"], 0) + 1
+            if item["status"] in ("error", "fail", "runtime error"):
+                result.failures.append({"node": item["unique_id"], "status": item["status"],
+                                        "message": (item.get("message") or "")[:500]})
+    return result

@@ -1,0 +1,124 @@
+"""PostgreSQL server mode: the raw tables are copied from the working DuckDB with COPY, then dbt builds the marts there.
+
+Ingestion stays in DuckDB (one reader implementation, set-based parsing); what a shared deployment needs is the
+warehouse itself on PostgreSQL, where readers never block (MVCC) and dbt swaps each rebuilt table atomically.
+Only rows of ingest runs PostgreSQL has not seen are copied; updated rows (a later, more complete snapshot of a
+call) replace theirs by key.
+"""
+
+from __future__ import annotations
+
+import io
+from contextlib import closing
+
+import duckdb
+
+from aioa.contracts import ENTITY_CONTRACTS, FACT_CONTRACTS, Contract
+from aioa.settings import Settings
+
+_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "DOUBLE": "double precision", "BOOLEAN": "boolean",
+          "TIMESTAMP": "timestamp", "JSON": "jsonb"}
+_BOOKKEEPING = {
+    "ingest_runs": ("ingest_run_id text primary key, source_system text, started_at timestamp, finished_at timestamp, "
+                    "status text, files_seen bigint, files_read bigint, bytes_read bigint, lines_read bigint, "
+                    "rows_added bigint, rows_updated bigint, duplicates_skipped bigint, quarantined bigint, "
+                    "flagged bigint, unpriced bigint, message text"),
+    "model_prices": ("provider text, model text, matched_model text, input_mtok double precision, "
+                     "output_mtok double precision, cache_read_mtok double precision, "
+                     "cache_write_5m_mtok double precision, cache_write_1h_mtok double precision, has_tiers boolean, "
+                     "time_dependent boolean, price_source text, price_version text, priced boolean"),
+    "quarantine": ("ingest_run_id text, source_system text, source_file text, source_line bigint, severity text, "
+                   "reason text, raw_excerpt text, detected_at timestamp"),
+}
+
+
+def pg_connect(settings: Settings):
+    import psycopg2
+
+    return psycopg2.connect(settings.postgres_dsn)
+
+
+def raw_schema(settings: Settings) -> str:
+    return f"{settings.postgres_schema_prefix}raw"
+
+
+def _pg_type(sql_type: str) -> str:
+    return "numeric" + sql_type[7:] if sql_type.startswith("DECIMAL") else _TYPES[sql_type]
+
+
+def _table_ddl(schema: str, contract: Contract) -> str:
+    columns = ", ".join(f"{c.name} {_pg_type(c.sql_type)}{'' if c.nullable else ' not null'}" for c in contract.columns)
+    return f"create table if not exists {schema}.{contract.table} ({columns}, primary key ({', '.join(contract.key)}))"
+
+
+def ensure_pg_schema(cursor, schema: str) -> None:
+    cursor.execute(f"create schema if not exists {schema}")
+    for contract in (*FACT_CONTRACTS, *ENTITY_CONTRACTS):
+        cursor.execute(_table_ddl(schema, contract))
+    for table, columns in _BOOKKEEPING.items():
+        cursor.execute(f"create table if not exists {schema}.{table} ({columns})")
+    cursor.execute(f"create table if not exists {schema}.synced_runs (ingest_run_id text primary key)")
+
+
+def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
+    """Copy new and updated raw rows from the working DuckDB to PostgreSQL in one transaction. Returns rows copied."""
+    schema = raw_schema(settings)
+    copied: dict[str, int] = {}
+    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as source, \
+            closing(pg_connect(settings)) as target:
+        with target, target.cursor() as cursor:  # one transaction: readers see all of it or none
+            ensure_pg_schema(cursor, schema)
+            cursor.execute(f"select ingest_run_id from {schema}.synced_runs")
+            synced = [row[0] for row in cursor.fetchall()]
+            source.execute("create temp table synced_runs (ingest_run_id varchar)")
+            if synced:
+                source.executemany("insert into synced_runs values (?)", [(run,) for run in synced])
+            for contract in FACT_CONTRACTS:
+                where = "ingest_run_id not in (select ingest_run_id from synced_runs)"
+                copied[contract.table] = _upsert(source, cursor, schema, contract, where)
+            for contract in ENTITY_CONTRACTS:
+                copied[contract.table] = _replace(source, cursor, schema, contract.table, contract.column_names)
+            for table in _BOOKKEEPING:
+                columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]
+                copied[table] = _replace(source, cursor, schema, table, columns)
+            cursor.execute(f"insert into {schema}.synced_runs select ingest_run_id from {schema}.ingest_runs "
+                           "on conflict do nothing")
+    return copied
+
+
+def _copy_query(source: duckdb.DuckDBPyConnection, cursor, sql: str, table: str, columns: list[str]) -> None:
+    """Stream a DuckDB query into a PostgreSQL table with COPY, one Arrow batch at a time (bounded memory).
+
+    CSV with every value quoted: PostgreSQL reads an unquoted empty field as NULL and `""` as an empty string.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    reader = source.sql(sql).to_arrow_reader(batch_size=200_000)
+    for batch in reader:
+        buffer = io.BytesIO()
+        pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
+        buffer.seek(0)
+        cursor.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with (format csv)", buffer)
+
+
+def _upsert(source, cursor, schema: str, contract: Contract, where: str) -> int:
+    columns = contract.column_names
+    count = source.execute(f"select count(*) from raw.{contract.table} where {where}").fetchone()[0]
+    if not count:
+        return 0
+    staging = f"incoming_{contract.table}"
+    cursor.execute(f"create temp table {staging} (like {schema}.{contract.table} including defaults) on commit drop")
+    _copy_query(source, cursor, f"select {', '.join(columns)} from raw.{contract.table} where {where}", staging, columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in contract.key)
+    cursor.execute(f"insert into {schema}.{contract.table} select * from {staging} "
+                   f"on conflict ({', '.join(contract.key)}) do update set {updates}")
+    return count
+
+
+def _replace(source, cursor, schema: str, table: str, columns: list[str]) -> int:
+    cursor.execute(f"delete from {schema}.{table}")
+    _copy_query(source, cursor, f"select {', '.join(columns)} from raw.{table}", f"{schema}.{table}", columns)
+    cursor.execute(f"select count(*) from {schema}.{table}")
+    return cursor.fetchone()[0]
