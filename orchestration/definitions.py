@@ -3,5 +3,6 @@
 from dagster import Definitions
 
 from orchestration.defs.ingest import definitions as ingest
+from orchestration.defs.warehouse import definitions as warehouse
 
-defs = Definitions.merge(ingest.defs)
+defs = Definitions.merge(ingest.defs, warehouse.defs)

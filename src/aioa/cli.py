@@ -151,6 +151,42 @@ def generate(
         console.print(f"[green]Generated[/green] {size} sample (seed {seed}) in {out}")
 
 
+@app.command("run")
+def run_pipeline_command(
+    sample: Annotated[Path | None, typer.Option(
+        "--sample", help="Read a generated dataset (e.g. <AIOA_HOME>/sample) instead of the configured log paths.")] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild every incremental mart from scratch.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The whole pipeline: ingest every source, build and test the marts (dbt), check them, publish a snapshot."""
+    from aioa.pipeline import PipelineError, SourcePaths, run_pipeline
+
+    settings = get_settings()
+    if sample is not None and not sample.exists():
+        console.print(f"[red]{sample} does not exist.[/red] Run `aioa generate` first.")
+        raise typer.Exit(2)
+    sources = SourcePaths.from_sample(sample) if sample else SourcePaths.from_settings(settings)
+    try:
+        with console.status("starting", spinner="dots") as status:
+            report = run_pipeline(settings, sources, full_refresh=full_refresh,
+                                  on_step=lambda name: status.update(f"{name} …"))
+    except PipelineError as error:
+        console.print(f"[red]{error.step} failed.[/red] {error.message[:2000]}\n"
+                      "The previous snapshot stays readable. Fix the cause and run `aioa run` again; "
+                      "`aioa doctor` shows this failure too.")
+        raise typer.Exit(1) from None
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    table = Table(title=f"pipeline {report.status} (snapshot {report.snapshot_version or 'n/a'})")
+    for column in ("step", "status", "seconds", "details"):
+        table.add_column(column)
+    for step in report.steps:
+        table.add_row(step["step"], step["status"], f"{step['seconds']:.2f}",
+                      json.dumps(step.get("details", {}), default=str)[:90])
+    console.print(table)
+
+
 @app.command()
 def report(
     kind: Annotated[str, typer.Argument(help="daily, monthly, session, project or model")],

@@ -15,7 +15,7 @@ def _ingest(context: AssetExecutionContext, logs: UsageLogsResource, source) -> 
     if not paths:
         context.log.warning(f"no {source.name} paths configured or found; nothing to ingest")
         return MaterializeResult(metadata={"files_seen": 0, "skipped": "no paths configured"})
-    summary = ingest(source, paths, logs.settings())
+    summary = ingest(source, paths, logs.settings(), publish=False)  # read_snapshot publishes after dbt
     return MaterializeResult(
         metadata={
             "files_seen": summary.files_seen,
@@ -65,4 +65,12 @@ RAW_TABLES = [
               description="Tool invocations with results (contract tool_call)."),
     AssetSpec(["raw", "handoffs"], deps=[handoff_logs], group_name="raw",
               description="Delegated tasks and outcomes (contract handoff)."),
+    *[AssetSpec(["raw", table], deps=INGEST_ASSETS, group_name="raw", description=text) for table, text in (
+        ("orgs", "Orgs from the attribution config (synced by every ingest)."),
+        ("teams", "Teams from the attribution config."),
+        ("users", "Users from the attribution config."),
+        ("projects", "Projects and project groups from the attribution config."),
+        ("ingest_runs", "One row per ingest run (drives the incremental marts)."),
+        ("model_prices", "List prices of every model the facts mention."),
+    )],
 ]

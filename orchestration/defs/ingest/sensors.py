@@ -4,13 +4,15 @@
 import hashlib
 import json
 
-from dagster import RunRequest, SensorEvaluationContext, SkipReason, define_asset_job, sensor
+from dagster import AssetSelection, RunRequest, SensorEvaluationContext, SkipReason, define_asset_job, sensor
 
 from aioa.ingest.sources import find_files
 from orchestration.defs.ingest.assets import INGEST_ASSETS
 from orchestration.defs.ingest.resources import UsageLogsResource
 
-ingest_job = define_asset_job("ingest_usage_logs", selection=INGEST_ASSETS)
+# Ingestion and everything downstream of it (dbt models, checks, the read snapshot; ML assets as they arrive).
+ingest_job = define_asset_job("usage_pipeline", selection=AssetSelection.assets(*INGEST_ASSETS).downstream(),
+                              description="Ingest new log lines, rebuild the marts, check them, publish a snapshot.")
 
 
 def fingerprint(logs: UsageLogsResource) -> str:

@@ -6,15 +6,17 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 
-from aioa.quality.suites import Suite, suites
+from aioa.quality.suites import SUITES, stale_before
 
-RESULTS_DDL = """
-create schema if not exists quality;
-create table if not exists quality.check_results (
+if TYPE_CHECKING:
+    from aioa.warehouse.session import WarehouseSession
+
+RESULTS_COLUMNS = """(
     check_run_id varchar not null,
     checked_at timestamp not null,
     suite varchar not null,
@@ -26,8 +28,7 @@ create table if not exists quality.check_results (
     observed varchar,
     unexpected_count bigint,
     details varchar
-)
-"""
+)"""
 
 
 @dataclass
@@ -43,7 +44,7 @@ class CheckResult:
         return asdict(self)
 
 
-def run_quality_checks(connection: duckdb.DuckDBPyConnection, freshness_hours: int = 26) -> list[CheckResult]:
+def run_quality_checks(warehouse: WarehouseSession, freshness_hours: int = 26) -> list[CheckResult]:
     """Validate every suite; results are stored in the warehouse (the read snapshot carries them to the app)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -53,22 +54,25 @@ def run_quality_checks(connection: duckdb.DuckDBPyConnection, freshness_hours: i
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("marts")
     results = []
-    for suite in suites(freshness_hours):
-        frame = _frame(connection, suite)
+    threshold = stale_before(freshness_hours)
+    for suite in SUITES:
+        frame = _naive_times(warehouse.frame(suite.sql))
         batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all").get_batch(
             batch_parameters={"dataframe": frame})
-        outcome = batch.validate(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations),
+        outcome = batch.validate(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations(gx.expectations, threshold)),
                                  result_format="SUMMARY")
         expectations = [_summary(item) for item in outcome.results]
         results.append(CheckResult(suite.name, suite.asset, suite.severity, suite.description,
                                    all(item["success"] for item in expectations), expectations))
-    _store(connection, results)
+    warehouse.store_check_results(_rows(results))
     return results
 
 
-def _frame(connection: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
-    frame = connection.execute(suite.sql).df()
-    for column in frame.columns:  # GE compares dates and decimals as plain Python values
+def _naive_times(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in frame.columns:
+        first = frame[column].dropna().head(1).tolist()
+        if first and isinstance(first[0], Decimal):  # PostgreSQL sums of bigint come back as numeric
+            frame[column] = frame[column].astype(float)  # GE compares dates and decimals as plain Python values
         if str(frame[column].dtype).startswith("datetime64") and getattr(frame[column].dt, "tz", None) is not None:
             frame[column] = frame[column].dt.tz_localize(None)
     return frame
@@ -89,10 +93,8 @@ def _summary(item) -> dict:
     }
 
 
-def _store(connection: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
-    connection.execute(RESULTS_DDL)
+def _rows(results: list[CheckResult]) -> list[tuple]:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    rows = [(run_id, datetime.now(UTC).replace(tzinfo=None), result.suite, result.asset, result.severity,
+    return [(run_id, datetime.now(UTC).replace(tzinfo=None), result.suite, result.asset, result.severity,
              item["expectation"], item["column"], item["success"], item["observed"], item["unexpected_count"],
              item["details"]) for result in results for item in result.expectations]
-    connection.executemany("insert into quality.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

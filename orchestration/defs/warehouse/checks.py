@@ -1,0 +1,32 @@
+"""Great Expectations suites as Dagster asset checks on the marts; results are also stored for the app and doctor."""
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, \
+    MetadataValue, multi_asset_check
+
+from aioa.quality.suites import SUITES
+from orchestration.defs.warehouse.resources import WarehouseResource
+
+SPECS = [
+    AssetCheckSpec(name=suite.name, asset=AssetKey(["marts", suite.asset]), description=suite.description,
+                   blocking=suite.severity == "error")
+    for suite in SUITES
+]
+
+
+@multi_asset_check(specs=SPECS, can_subset=False, description="Runs every expectation suite on the marts.")
+def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+    from aioa.pipeline import with_session
+    from aioa.quality import run_quality_checks
+
+    settings = warehouse.settings()
+    results = with_session(settings, lambda session: run_quality_checks(session, settings.freshness_hours))
+    for result in results:
+        failed = [item for item in result.expectations if not item["success"]]
+        yield AssetCheckResult(
+            check_name=result.suite,
+            asset_key=AssetKey(["marts", result.asset]),
+            passed=result.success,
+            severity=AssetCheckSeverity.ERROR if result.severity == "error" else AssetCheckSeverity.WARN,
+            metadata={"expectations": len(result.expectations), "failed": len(failed),
+                      "failures": MetadataValue.json(failed[:10])},
+        )

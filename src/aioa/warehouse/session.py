@@ -1,0 +1,60 @@
+"""The pipeline's writer-side view of the warehouse, the same for DuckDB (working file) and PostgreSQL.
+
+SQL passed to `frame` may name `{raw}`, `{marts}` and `{quality}`; they resolve to the backend's schema names
+(PostgreSQL deployments may prefix them).
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from typing import Protocol
+
+import duckdb
+import pandas as pd
+
+from aioa.quality.checks import RESULTS_COLUMNS
+from aioa.settings import Settings
+
+
+class WarehouseSession(Protocol):
+    def frame(self, sql: str) -> pd.DataFrame: ...
+
+    def store_check_results(self, rows: list[tuple]) -> None: ...
+
+
+class DuckDBSession:
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.connection.execute(sql.format(raw="raw", marts="marts", quality="quality")).df()
+
+    def store_check_results(self, rows: list[tuple]) -> None:
+        self.connection.execute("create schema if not exists quality")
+        self.connection.execute(f"create table if not exists quality.check_results {RESULTS_COLUMNS}")
+        self.connection.executemany("insert into quality.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+class PostgresSession:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        prefix = settings.postgres_schema_prefix
+        self.schemas = {"raw": f"{prefix}raw", "marts": f"{prefix}marts", "quality": f"{prefix}quality"}
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        from aioa.warehouse.postgres import pg_connect
+
+        with closing(pg_connect(self.settings)) as connection, connection.cursor() as cursor:
+            cursor.execute(sql.format(**self.schemas))
+            columns = [column.name for column in cursor.description]
+            return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def store_check_results(self, rows: list[tuple]) -> None:
+        from aioa.warehouse.postgres import pg_connect
+
+        table = f"{self.schemas['quality']}.check_results"
+        columns = RESULTS_COLUMNS.replace("varchar", "text")
+        with closing(pg_connect(self.settings)) as connection, connection, connection.cursor() as cursor:
+            cursor.execute(f"create schema if not exists {self.schemas['quality']}")
+            cursor.execute(f"create table if not exists {table} {columns}")
+            cursor.executemany(f"insert into {table} values ({', '.join(['%s'] * 11)})", rows)
