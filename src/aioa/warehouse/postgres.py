@@ -105,7 +105,7 @@ def _copy_query(source: duckdb.DuckDBPyConnection, cursor, sql: str, table: str,
 
 def _upsert(source, cursor, schema: str, contract: Contract, where: str) -> int:
     columns = contract.column_names
-    count = source.execute(f"select count(*) from raw.{contract.table} where {where}").fetchone()[0]
+    count = source.execute(f"select count(*) from raw.{contract.table} where {where}").fetchall()[0][0]
     if not count:
         return 0
     staging = f"incoming_{contract.table}"

@@ -1,0 +1,36 @@
+"""The dbt project documents every model and column (from one place), and its docs build."""
+
+from __future__ import annotations
+
+import duckdb
+
+from aioa.warehouse.dbt.model_docs import LAYERS, TESTS, missing_tests, render_layer, yaml_path
+from aioa.warehouse.dbt.runner import run_dbt, target_path
+from tests.warehouse.conftest import copy_home
+
+
+def test_model_yaml_is_generated_from_the_built_models(built_home):
+    with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
+        rendered = {layer: render_layer(connection, layer) for layer in LAYERS}
+    for layer, text in rendered.items():
+        assert yaml_path(layer).read_text() == text, "run `uv run python -m aioa.warehouse.dbt.model_docs`"
+    assert missing_tests(rendered) == []
+    assert "description: ''" not in "".join(rendered.values())
+    assert len(TESTS) >= 15
+
+
+def test_docs_generate_and_semantic_layer_parse(built_home, tmp_path):
+    settings = copy_home(built_home, tmp_path)
+    result = run_dbt(settings, "docs", "generate")
+    assert result.ok, result.log_tail
+    import json
+
+    catalog = json.loads((target_path(settings) / "catalog.json").read_text())
+    manifest = json.loads((target_path(settings) / "manifest.json").read_text())
+    assert "model.aioa.agg_usage_daily" in catalog["nodes"]
+    metrics = {node["name"] for node in manifest["metrics"].values()}
+    assert {"spend", "tokens", "calls", "cache_hit_rate", "error_rate", "handoff_success_rate", "savings"} <= metrics
+    undocumented = [f"{node['name']}.{column}" for node in manifest["nodes"].values()
+                    if node["resource_type"] == "model"
+                    for column, spec in node["columns"].items() if not spec.get("description")]
+    assert undocumented == []
