@@ -25,3 +25,13 @@ def shared_data(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data {path} is absent (it sits beside the checkout in CI)")
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    """The small generated sample (seed 7), written once per test session."""
+    from aioa.generate import generate
+
+    out = tmp_path_factory.mktemp("sample") / "sample"
+    generate(out, size="small", seed=7)
+    return out

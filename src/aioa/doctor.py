@@ -48,6 +48,7 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
         checks.append(Check("warehouse", "warn", "no warehouse yet", "run `aioa generate` then `aioa ingest sample`, "
                             "or `aioa ingest claude-code`"))
         return checks, unpriced
+    checks += _pipeline_checks(settings)
     try:
         connection, snapshot_version = open_snapshot(settings)
         checks.append(Check("snapshot", "ok", f"published snapshot {snapshot_version}"))
@@ -56,6 +57,7 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
         return checks, unpriced
     with connection:
         checks += _warehouse_checks(connection)
+        checks += _quality_checks(connection)
         unpriced = _unpriced_models(connection)
     if unpriced:
         names = ", ".join(f"{entry['model']} ({entry['calls']} calls)" for entry in unpriced)
@@ -108,6 +110,34 @@ def _warehouse_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
     else:
         checks.append(Check("quarantine", "ok", "no quarantined input"))
     return checks
+
+
+def _pipeline_checks(settings: Settings) -> list[Check]:
+    from aioa.pipeline import last_report
+
+    report = last_report(settings)
+    if report is None:
+        return [Check("pipeline", "warn", "the pipeline has not run yet (marts may be missing)",
+                      "run `aioa run` (or `make demo` for the sample data)")]
+    if report["status"] == "failed":
+        return [Check("pipeline", "error", f"last run failed at {report['failed_step']}: {report['message'][:400]}",
+                      "fix the cause and run `aioa run` again; readers keep the previous snapshot meanwhile")]
+    return [Check("pipeline", "ok", f"last run ok ({report['started_at'][:19]}), snapshot {report['snapshot_version']}")]
+
+
+def _quality_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
+    exists = connection.execute("select count(*) from information_schema.tables where table_schema = 'quality' "
+                                "and table_name = 'check_results'").fetchone()[0]
+    if not exists:
+        return [Check("quality checks", "warn", "no quality checks have run on this snapshot", "run `aioa run`")]
+    failed = connection.execute(
+        "select suite, severity, count(*) from quality.check_results where not success and check_run_id = "
+        "(select max(check_run_id) from quality.check_results) group by all order by severity, suite").fetchall()
+    if not failed:
+        return [Check("quality checks", "ok", "every expectation suite passed")]
+    detail = "; ".join(f"{suite} ({severity}, {count} expectation(s))" for suite, severity, count in failed)
+    status = "error" if any(severity == "error" for _, severity, _ in failed) else "warn"
+    return [Check("quality checks", status, detail, "see the Data quality page or quality.check_results")]
 
 
 def _unpriced_models(connection: duckdb.DuckDBPyConnection) -> list[dict]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from aioa.generate import generate
 from aioa.pipeline import SourcePaths, run_pipeline
 from aioa.settings import Settings
 
@@ -36,13 +35,6 @@ def mart_totals(query) -> dict[str, tuple]:
         row = query(f"select count(*){sums} from {{marts}}.{mart}")
         totals[mart] = tuple(float(value) for value in row)
     return totals
-
-
-@pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sample") / "sample"
-    generate(out, size="small", seed=7)
-    return out
 
 
 @pytest.fixture(scope="session")

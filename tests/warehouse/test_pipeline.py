@@ -120,3 +120,7 @@ def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_p
         assert connection.execute("select count(*) from marts.fct_llm_calls").fetchone()[0] > 0
     report = last_report(settings)
     assert report["status"] == "failed" and report["failed_step"] == "dbt build"
+    from aioa.doctor import run_checks
+
+    pipeline_check = next(check for check in run_checks(settings)[0] if check.name == "pipeline")
+    assert pipeline_check.status == "error" and "dbt build" in pipeline_check.detail

@@ -1,7 +1,7 @@
 """One asset per log source: incremental ingestion into the raw tables (the logic lives in `aioa.ingest`)."""
 
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest
@@ -57,8 +57,9 @@ def otel_exports(context: AssetExecutionContext, usage_logs: UsageLogsResource) 
 
 INGEST_ASSETS = [claude_code_logs, handoff_logs, otel_exports]
 
-# The raw tables several sources write to; dbt's sources (`source('raw', …)`) map onto these keys.
-RAW_TABLES = [
+# The raw tables several sources write to; dbt's sources (`source('raw', …)`) map onto these keys. One step reports
+# them once every source has committed, so dbt (downstream) never starts before ingestion has finished.
+RAW_TABLE_SPECS = [
     AssetSpec(["raw", "llm_calls"], deps=[claude_code_logs, otel_exports], group_name="raw",
               description="One row per billed model response (contract llm_call)."),
     AssetSpec(["raw", "tool_calls"], deps=[claude_code_logs, otel_exports], group_name="raw",
@@ -74,3 +75,18 @@ RAW_TABLES = [
         ("model_prices", "List prices of every model the facts mention."),
     )],
 ]
+
+
+@multi_asset(specs=RAW_TABLE_SPECS, can_subset=False,
+             description="The raw layer as committed by the ingest assets: row counts per table.")
+def raw_tables(usage_logs: UsageLogsResource):
+    from aioa.warehouse import connect
+
+    connection = connect(usage_logs.settings())
+    try:
+        for spec in RAW_TABLE_SPECS:
+            table = ".".join(spec.key.path)
+            rows = connection.execute(f"select count(*) from {table}").fetchone()[0]
+            yield MaterializeResult(asset_key=spec.key, metadata={"rows": rows})
+    finally:
+        connection.close()

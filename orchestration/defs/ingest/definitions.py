@@ -2,13 +2,13 @@
 
 from dagster import Definitions, EnvVar
 
-from orchestration.defs.ingest.assets import INGEST_ASSETS, RAW_TABLES
+from orchestration.defs.ingest.assets import INGEST_ASSETS, raw_tables
 from orchestration.defs.ingest.resources import UsageLogsResource
 from orchestration.defs.ingest.schedules import daily_ingest
 from orchestration.defs.ingest.sensors import ingest_job, new_log_files
 
 defs = Definitions(
-    assets=[*INGEST_ASSETS, *RAW_TABLES],
+    assets=[*INGEST_ASSETS, raw_tables],
     jobs=[ingest_job],
     sensors=[new_log_files],
     schedules=[daily_ingest],
