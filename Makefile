@@ -6,27 +6,50 @@ UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SIZE ?= small
 SEED ?= 42
 
-.PHONY: env demo test lint bench dagster
+.PHONY: env demo pipeline test browser lint bench dagster app mlflow
 
 env:  ## create the environment (installs uv with pip if it is missing)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
-demo: env  ## generate the sample data, ingest it, and show the reports
-	$(UV) run aioa generate --size $(SIZE) --seed $(SEED)
-	$(UV) run aioa ingest sample
-	$(UV) run aioa report monthly
-	$(UV) run aioa report project
-	$(UV) run aioa doctor
+# Log locations of the generated sample, unless the caller set their own.
+SAMPLE_ENV = export AIOA_CLAUDE_CODE_DIRS="$${AIOA_CLAUDE_CODE_DIRS-$$(ls -d $(AIOA_HOME)/sample/claude-code/*/.claude 2>/dev/null | paste -sd,)}" \
+	  AIOA_HANDOFF_PATHS="$${AIOA_HANDOFF_PATHS-$(AIOA_HOME)/sample/handoffs}" AIOA_OTEL_PATHS="$${AIOA_OTEL_PATHS-$(AIOA_HOME)/sample/otel}" \
+	  DAGSTER_HOME=$(AIOA_HOME)/dagster
 
-test: env  ## run the whole test suite
+demo: env  ## generate the sample data, materialise every Dagster asset once, then serve the app
+	$(UV) run aioa generate --size $(SIZE) --seed $(SEED)
+	$(MAKE) --no-print-directory pipeline
+	$(UV) run aioa report monthly
+	-$(UV) run aioa doctor
+	$(MAKE) --no-print-directory app
+
+pipeline: env  ## materialise every asset (ingest, dbt, checks, snapshot, ML) through Dagster
+	mkdir -p $(AIOA_HOME)/dagster
+	$(SAMPLE_ENV); $(UV) run dagster asset materialize --select '*' -m orchestration.definitions 2>&1 \
+	  | grep --line-buffered -E "STEP_SUCCESS|STEP_FAILURE|RUN_SUCCESS|RUN_FAILURE|Error" | cut -c1-220; \
+	  test $${PIPESTATUS[0]} -eq 0
+
+test: env browser  ## run the whole test suite
 	$(UV) run pytest -q
+
+browser:  ## Debian's Chromium for the real-browser test (skipped with a message when it cannot be installed)
+	@test -x /usr/bin/chromium || (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+	  echo "chromium could not be installed: the browser test will skip"
+
+app: env  ## the Streamlit app on 127.0.0.1:$${PORT:-8501}, reading the published snapshot under AIOA_HOME
+	$(UV) run streamlit run apps/dashboard/streamlit_app.py --server.address 127.0.0.1 \
+	  --server.port $${PORT:-8501} --server.headless true --browser.gatherUsageStats false
+
+mlflow: env  ## the MLflow UI on 127.0.0.1:$${MLFLOW_PORT:-5000} (SQLite backend under AIOA_HOME)
+	mkdir -p $(AIOA_HOME)/mlflow/artifacts
+	$(UV) run mlflow server --backend-store-uri sqlite:///$(AIOA_HOME)/mlflow/mlflow.db \
+	  --default-artifact-root $(AIOA_HOME)/mlflow/artifacts --host 127.0.0.1 --port $${MLFLOW_PORT:-5000}
 
 dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (storage under AIOA_HOME)
 	mkdir -p $(AIOA_HOME)/dagster
-	set -m; export AIOA_CLAUDE_CODE_DIRS="$${AIOA_CLAUDE_CODE_DIRS-$$(ls -d $(AIOA_HOME)/sample/claude-code/*/.claude 2>/dev/null | paste -sd,)}" \
-	  AIOA_HANDOFF_PATHS="$${AIOA_HANDOFF_PATHS-$(AIOA_HOME)/sample/handoffs}" AIOA_OTEL_PATHS="$${AIOA_OTEL_PATHS-$(AIOA_HOME)/sample/otel}"; \
-	DAGSTER_HOME=$(AIOA_HOME)/dagster $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
+	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
 
 lint: env
 	$(UV) run ruff check src tests benchmarks

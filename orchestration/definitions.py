@@ -4,5 +4,6 @@ from dagster import Definitions
 
 from orchestration.defs.ingest import definitions as ingest
 from orchestration.defs.warehouse import definitions as warehouse
+from orchestration.executor import executor
 
-defs = Definitions.merge(ingest.defs, warehouse.defs)
+defs = Definitions.merge(ingest.defs, warehouse.defs, Definitions(executor=executor()))

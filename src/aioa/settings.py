@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     handoff_paths: str = Field(default="", description="Handoff log files or folders, comma-separated.")
     otel_paths: str = Field(default="", description="OTLP/JSON export files or folders, comma-separated.")
     routing_outcome_paths: str = Field(default="", description="Routing-outcome CSVs (RouteLLM format), comma-separated.")
+    dagster_executor: Literal["in_process", "multiprocess"] = Field(
+        default="in_process", description="Dagster executor: one process (default) or parallel processes.")
     freshness_hours: int = Field(default=26, description="The ingest-freshness check warns when the last ingest is older.")
 
     warehouse: Literal["duckdb", "postgres"] = Field(

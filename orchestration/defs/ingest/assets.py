@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, Metadat
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest
 from orchestration.defs.ingest.resources import UsageLogsResource
+from orchestration.executor import WRITER_TAG
 
 GROUP = "ingest"
 
@@ -33,13 +34,13 @@ def _ingest(context: AssetExecutionContext, logs: UsageLogsResource, source) -> 
     )
 
 
-@asset(group_name=GROUP, kinds={"python", "duckdb"},
+@asset(group_name=GROUP, kinds={"python", "duckdb"}, op_tags=WRITER_TAG,
        description="Claude Code transcripts (all config dirs, subagent files included) → raw.llm_calls, raw.tool_calls.")
 def claude_code_logs(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
     return _ingest(context, usage_logs, ClaudeCodeSource())
 
 
-@asset(group_name=GROUP, kinds={"python", "duckdb"},
+@asset(group_name=GROUP, kinds={"python", "duckdb"}, op_tags=WRITER_TAG,
        description="Handoff event logs (aioa.handoff/1 and the first version's tracking log) → raw.handoffs.")
 def handoff_logs(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
     from aioa.ingest.handoffs import HandoffLogSource
@@ -47,7 +48,7 @@ def handoff_logs(context: AssetExecutionContext, usage_logs: UsageLogsResource) 
     return _ingest(context, usage_logs, HandoffLogSource())
 
 
-@asset(group_name=GROUP, kinds={"python", "duckdb"},
+@asset(group_name=GROUP, kinds={"python", "duckdb"}, op_tags=WRITER_TAG,
        description="OTLP/JSON GenAI spans and Claude Code OTel events → raw.llm_calls, raw.tool_calls.")
 def otel_exports(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
     from aioa.ingest.otel import OtelSource
@@ -77,7 +78,7 @@ RAW_TABLE_SPECS = [
 ]
 
 
-@multi_asset(specs=RAW_TABLE_SPECS, can_subset=False,
+@multi_asset(specs=RAW_TABLE_SPECS, can_subset=False, op_tags=WRITER_TAG,
              description="The raw layer as committed by the ingest assets: row counts per table.")
 def raw_tables(usage_logs: UsageLogsResource):
     from aioa.warehouse import connect

@@ -11,6 +11,7 @@ from aioa.settings import Settings
 from aioa.warehouse.dbt.runner import DBT_PROJECT_DIR, dbt_env, dbt_executable
 from orchestration.defs.warehouse.project import ensure_manifest
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.executor import WRITER_TAG
 
 MANIFEST = ensure_manifest(Settings())
 
@@ -28,7 +29,7 @@ class LayerTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=LayerTranslator())
+@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=LayerTranslator(), op_tags=WRITER_TAG)
 def aioa_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build`: each model is materialised and tested; a failing model or test fails its step with the reason."""
     settings = warehouse.settings()
@@ -45,7 +46,7 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=dbt_executable())
 
 
-@asset(group_name="serving", kinds={"duckdb"}, deps=[aioa_dbt_models],
+@asset(group_name="serving", kinds={"duckdb"}, deps=[aioa_dbt_models], op_tags=WRITER_TAG,
        description="Publishes an immutable read snapshot of the warehouse (DuckDB mode) once the marts are built and "
                    "the latest error-severity quality checks passed; readers switch to it atomically.")
 def read_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:

@@ -5,6 +5,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeve
 
 from aioa.quality.suites import SUITES
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.executor import WRITER_TAG
 
 SPECS = [
     AssetCheckSpec(name=suite.name, asset=AssetKey(["marts", suite.asset]), description=suite.description,
@@ -13,7 +14,8 @@ SPECS = [
 ]
 
 
-@multi_asset_check(specs=SPECS, can_subset=False, description="Runs every expectation suite on the marts.")
+@multi_asset_check(specs=SPECS, can_subset=False, op_tags=WRITER_TAG,
+                   description="Runs every expectation suite on the marts.")
 def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     from aioa.pipeline import with_session
     from aioa.quality import run_quality_checks
