@@ -12,7 +12,8 @@ from orchestration.defs.ingest.resources import UsageLogsResource
 
 # Ingestion and everything downstream of it (dbt models, checks, the read snapshot; ML assets as they arrive).
 ingest_job = define_asset_job("usage_pipeline", selection=AssetSelection.assets(*INGEST_ASSETS).downstream(),
-                              description="Ingest new log lines, rebuild the marts, check them, publish a snapshot.")
+                              description="Ingest new log lines, rebuild the marts, check them, publish a snapshot.",
+                              tags={"aioa/pipeline": "usage"})  # a run queue can allow one such run at a time
 
 
 def fingerprint(logs: UsageLogsResource) -> str:
