@@ -128,8 +128,9 @@ def with_session(settings: Settings, work):
 
 
 def _ingest_steps(sources: SourcePaths):
+    """Configured sources in order; a configured path that does not exist fails its step (it is never skipped)."""
     for name in ("claude_code", "handoffs", "otel", "routing_outcomes"):
-        paths = [path for path in getattr(sources, name) if path.exists()]
+        paths = getattr(sources, name)
         if paths:
             yield name, paths
 
@@ -137,6 +138,10 @@ def _ingest_steps(sources: SourcePaths):
 def _ingest(settings: Settings, name: str, paths: list[Path]) -> dict:
     from aioa.ingest.runner import ingest
 
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise PipelineError(f"ingest {name}", f"configured path not found: {', '.join(missing)} "
+                                              f"(check the AIOA_* path settings)")
     summary = ingest(_source(name), paths, settings, publish=False)
     return {"rows_added": summary.rows_added, "rows_updated": summary.rows_updated,
             "quarantined": summary.quarantined, "flagged": summary.flagged, "files_read": summary.files_read}

@@ -39,3 +39,12 @@ def test_sensor_requests_a_run_only_when_files_appear_or_grow(tmp_path):
     append_jsonl(path, [assistant("m2", "r2", output=6)])
     grown = new_log_files(build_sensor_context(cursor=first.run_key, resources={"usage_logs": resource}))
     assert grown.run_key and grown.run_key != first.run_key
+
+
+def test_a_configured_but_missing_source_fails_the_step_with_the_reason(tmp_path):
+    resource = UsageLogsResource(aioa_home=str(tmp_path / "home"), claude_code_dirs=str(tmp_path / "gone"))
+    result = materialize([claude_code_logs], resources={"usage_logs": resource}, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0]
+    assert "configured path not found" in failure.step_failure_data.error.message + str(
+        failure.step_failure_data.user_failure_data.description if failure.step_failure_data.user_failure_data else "")

@@ -124,3 +124,14 @@ def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_p
 
     pipeline_check = next(check for check in run_checks(settings)[0] if check.name == "pipeline")
     assert pipeline_check.status == "error" and "dbt build" in pipeline_check.detail
+
+
+def test_a_missing_source_fails_its_step_with_the_reason(built_home, tmp_path):
+    settings = copy_home(built_home, tmp_path)
+    run_pipeline(settings, SourcePaths())
+    version_before, _ = current_snapshot(settings)
+    with pytest.raises(PipelineError) as failure:
+        run_pipeline(settings, SourcePaths(otel=[tmp_path / "no-such-folder"]))
+    assert failure.value.step == "ingest otel"
+    assert "no-such-folder" in failure.value.message
+    assert current_snapshot(settings)[0] == version_before

@@ -1,7 +1,7 @@
 """One asset per log source: incremental ingestion into the raw tables (the logic lives in `aioa.ingest`)."""
 
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
+from dagster import AssetExecutionContext, AssetSpec, Failure, MaterializeResult, MetadataValue, asset, multi_asset
 
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest
@@ -12,10 +12,14 @@ GROUP = "ingest"
 
 
 def _ingest(context: AssetExecutionContext, logs: UsageLogsResource, source) -> MaterializeResult:
-    paths = [path for path in logs.paths_for(source.name) if path.exists()]
+    paths = logs.paths_for(source.name)
     if not paths:
-        context.log.warning(f"no {source.name} paths configured or found; nothing to ingest")
+        context.log.warning(f"no {source.name} paths configured; nothing to ingest")
         return MaterializeResult(metadata={"files_seen": 0, "skipped": "no paths configured"})
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise Failure(description=f"{source.name}: configured path not found: {', '.join(missing)}",
+                      metadata={"missing": MetadataValue.json(missing)})
     summary = ingest(source, paths, logs.settings(), publish=False)  # read_snapshot publishes after dbt
     return MaterializeResult(
         metadata={
