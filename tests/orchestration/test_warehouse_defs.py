@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 from dagster import AssetKey, materialize
-
 from orchestration.defs.ingest.assets import INGEST_ASSETS, raw_tables
 from orchestration.defs.ingest.resources import UsageLogsResource
 from orchestration.defs.warehouse.assets import aioa_dbt_models, dbt_resource, read_snapshot

@@ -65,24 +65,23 @@ def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
     schema = raw_schema(settings)
     copied: dict[str, int] = {}
     with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as source, \
-            closing(pg_connect(settings)) as target:
-        with target, target.cursor() as cursor:  # one transaction: readers see all of it or none
-            ensure_pg_schema(cursor, schema)
-            cursor.execute(f"select ingest_run_id from {schema}.synced_runs")
-            synced = [row[0] for row in cursor.fetchall()]
-            source.execute("create temp table synced_runs (ingest_run_id varchar)")
-            if synced:
-                source.executemany("insert into synced_runs values (?)", [(run,) for run in synced])
-            for contract in FACT_CONTRACTS:
-                where = "ingest_run_id not in (select ingest_run_id from synced_runs)"
-                copied[contract.table] = _upsert(source, cursor, schema, contract, where)
-            for contract in ENTITY_CONTRACTS:
-                copied[contract.table] = _replace(source, cursor, schema, contract.table, contract.column_names)
-            for table in _BOOKKEEPING:
-                columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]
-                copied[table] = _replace(source, cursor, schema, table, columns)
-            cursor.execute(f"insert into {schema}.synced_runs select ingest_run_id from {schema}.ingest_runs "
-                           "on conflict do nothing")
+            closing(pg_connect(settings)) as target, target, target.cursor() as cursor:  # one transaction
+        ensure_pg_schema(cursor, schema)
+        cursor.execute(f"select ingest_run_id from {schema}.synced_runs")
+        synced = [row[0] for row in cursor.fetchall()]
+        source.execute("create temp table synced_runs (ingest_run_id varchar)")
+        if synced:
+            source.executemany("insert into synced_runs values (?)", [(run,) for run in synced])
+        for contract in FACT_CONTRACTS:
+            where = "ingest_run_id not in (select ingest_run_id from synced_runs)"
+            copied[contract.table] = _upsert(source, cursor, schema, contract, where)
+        for contract in ENTITY_CONTRACTS:
+            copied[contract.table] = _replace(source, cursor, schema, contract.table, contract.column_names)
+        for table in _BOOKKEEPING:
+            columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]
+            copied[table] = _replace(source, cursor, schema, table, columns)
+        cursor.execute(f"insert into {schema}.synced_runs select ingest_run_id from {schema}.ingest_runs "
+                       "on conflict do nothing")
     return copied
 
 
