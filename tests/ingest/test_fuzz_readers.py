@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import duckdb
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from aioa.ingest.handoffs import HandoffLogSource
 from aioa.ingest.otel import OtelSource
