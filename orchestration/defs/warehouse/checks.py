@@ -1,7 +1,14 @@
 """Great Expectations suites as Dagster asset checks on the marts; results are also stored for the app and doctor."""
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, \
-    MetadataValue, multi_asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    multi_asset_check,
+)
 
 from aioa.quality.suites import SUITES
 from orchestration.defs.warehouse.resources import WarehouseResource
