@@ -1,0 +1,23 @@
+"""Projects: project groups (several repositories, one product) and how each project's use changes over its life."""
+
+import plotly.express as px
+import streamlit as st
+from page_kit import data, downloadable_table, require_snapshot, sidebar_filters, tenant_scope
+
+version = require_snapshot()
+filters = sidebar_filters(version)
+scope = tenant_scope()
+st.title("Projects")
+overview = data("projects_overview", version, filters, scope.org_ids)
+if overview.empty:
+    st.info("No project activity in this selection.")
+    st.stop()
+figure = px.treemap(overview, path=["project_group", "project_id"], values="cost_usd",
+                    hover_data={"calls": ":,", "users": True}, title="Spend by project group and project")
+st.plotly_chart(figure, key="projects_treemap")
+downloadable_table(overview, "projects")
+life = data("project_lifecycle", version, filters, scope.org_ids)
+st.plotly_chart(px.line(life, x="life_week", y="cost_usd", color="project_id", markers=True,
+                        labels={"life_week": "week of the project's life", "cost_usd": "spend (USD)"},
+                        title="Weekly spend over each project's life"), key="projects_life")
+downloadable_table(life, "project_lifecycle")

@@ -1,0 +1,23 @@
+"""Data quality: the latest expectation-suite results and the quarantined input with file, line and reason."""
+
+import streamlit as st
+from page_kit import data, downloadable_table, require_snapshot
+
+version = require_snapshot()
+st.title("Data quality")
+checks = data("latest_quality_checks", version, None, None)
+if checks.empty:
+    st.info("No quality checks have run on this snapshot; `uv run aioa run` runs them.")
+else:
+    failed = checks[~checks.success]
+    columns = st.columns(3)
+    columns[0].metric("Expectations", len(checks))
+    columns[1].metric("Failed (error)", int((failed.severity == "error").sum()))
+    columns[2].metric("Failed (warning)", int((failed.severity != "error").sum()))
+    downloadable_table(checks, "quality_checks")
+st.subheader("Quarantined input")
+quarantine = data("quarantined_input", version, None, None)
+if quarantine.empty:
+    st.success("No quarantined input.")
+else:
+    downloadable_table(quarantine, "quarantine")

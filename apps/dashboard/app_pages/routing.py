@@ -1,0 +1,51 @@
+"""Routing: measured handoff outcomes per target model, the router's evaluation and champion, and a route form."""
+
+import plotly.express as px
+import streamlit as st
+from page_kit import data, downloadable_table, require_snapshot, sidebar_filters, tenant_scope
+
+version = require_snapshot()
+filters = sidebar_filters(version)
+scope = tenant_scope()
+st.title("Routing")
+handoffs = data("handoff_summary", version, filters, scope.org_ids)
+if handoffs.empty:
+    st.info("No handoffs yet: ingest handoff logs (`aioa ingest handoffs PATH`) or run `make demo`.")
+else:
+    st.caption("Success rate counts only handoffs whose outcome was measured; imported legacy rows (recorded as "
+               "successes without measurement) have an unknown outcome and are excluded.")
+    st.plotly_chart(px.bar(handoffs, x="task_type", y="success_rate", color="target_model", barmode="group",
+                           hover_data={"handoffs": True, "with_known_outcome": True},
+                           title="Measured success rate by task type and target model"), key="routing_success")
+    downloadable_table(handoffs, "handoff_outcomes")
+
+st.subheader("Router evaluation")
+evaluation = data("ml_table", version, None, scope.org_ids, table="routing_evaluation")
+if evaluation is None or evaluation.empty:
+    st.info("No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
+            "and register one; its held-out metrics and cost–quality curve appear here.")
+else:
+    downloadable_table(evaluation, "routing_evaluation")
+
+st.subheader("Route a task")
+try:
+    from ml.routing.predict import RouterUnavailable, route
+except ImportError:
+    st.info("The routing engine is not installed in this build.")
+else:
+    with st.form("route"):
+        text = st.text_area("Task", "Add a docstring to the retry helper.")
+        task_type = st.selectbox("Task type", ["code_generation", "refactor", "test_writing", "documentation",
+                                               "debugging", "question"])
+        submitted = st.form_submit_button("Route")
+    if submitted:
+        try:
+            decision = route({"task_text": text, "task_type": task_type})
+        except RouterUnavailable as error:
+            st.info(str(error))
+        else:
+            columns = st.columns(4)
+            columns[0].metric("Target", decision.target)
+            columns[1].metric("P(cheap model succeeds)", f"{decision.confidence:.1%}")
+            columns[2].metric("Expected cost", f"${decision.expected_cost_usd:.4f}")
+            columns[3].metric("Expected latency", f"{decision.expected_latency_ms / 1000:.1f} s")

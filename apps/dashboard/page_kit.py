@@ -1,0 +1,129 @@
+"""What every page shares: the snapshot connection, the global filters (kept in the URL), cached data calls,
+tables with downloads, and empty states. Pages only render; the numbers come from `aioa.analytics`."""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from aioa import analytics
+from aioa.analytics import Filters
+from aioa.settings import get_settings
+from aioa.warehouse.access import TenantScope
+
+FILL_COMMAND = "`make demo` (sample data) or `uv run aioa run` (your own logs)"
+
+
+def tenant_scope() -> TenantScope:
+    """Operators see every org; AIOA_APP_ORGS (comma-separated) restricts this app instance to some orgs."""
+    orgs = tuple(part.strip() for part in os.environ.get("AIOA_APP_ORGS", "").split(",") if part.strip())
+    return TenantScope.for_orgs(*orgs) if orgs else TenantScope.all_orgs()
+
+
+def snapshot_version() -> str | None:
+    from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot
+
+    try:
+        return current_snapshot(get_settings())[0]
+    except NoSnapshotError:
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _connection(version: str):
+    """One read-only connection per snapshot version (queries use their own cursors)."""
+    import duckdb
+
+    from aioa.warehouse.snapshots import snapshot_dir
+
+    return duckdb.connect(str(snapshot_dir(get_settings()) / f"warehouse-{version}.duckdb"), read_only=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def data(name: str, version: str, filters: Filters | None, org_ids: tuple[str, ...] | None, **kwargs):
+    """Cached call of `aioa.analytics.<name>`, keyed on the snapshot version (a new snapshot invalidates it)."""
+    function = getattr(analytics, name)
+    scope = TenantScope(org_ids)
+    connection = _connection(version)
+    if filters is None:
+        return function(connection, scope, **kwargs) if "scope" in function.__code__.co_varnames else function(
+            connection, **kwargs)
+    return function(connection, filters, scope, **kwargs)
+
+
+def require_snapshot() -> str:
+    version = snapshot_version()
+    if version is None:
+        st.info(f"No data yet. Run {FILL_COMMAND}; this page fills in as soon as a snapshot is published.")
+        st.stop()
+    if not analytics.table_exists(_connection(version), "marts", "agg_usage_daily"):
+        st.info(f"The marts have not been built yet. Run {FILL_COMMAND} to build them.")
+        st.stop()
+    return version
+
+
+def _param_list(name: str) -> list[str]:
+    value = st.query_params.get(name)
+    return [part for part in value.split(",") if part] if value else []
+
+
+def sidebar_filters(version: str) -> Filters:
+    """Date range, org, team, project and model, initialised from and written back to the URL."""
+    scope = tenant_scope()
+    options = data("filter_options", version, None, scope.org_ids)
+    first, last = options["first_day"], options["last_day"]
+    start = date.fromisoformat(st.query_params.get("start", str(first)))
+    end = date.fromisoformat(st.query_params.get("end", str(last)))
+    with st.sidebar:
+        st.caption(f"Snapshot {version}")
+        picked = st.date_input("Date range", value=(start, end), min_value=first, max_value=last, key="dates")
+        chosen = {}
+        for name, label in (("orgs", "Org"), ("teams", "Team"), ("projects", "Project"), ("models", "Model")):
+            defaults = [value for value in _param_list(name) if value in options[name]]
+            chosen[name] = st.multiselect(label, options[name], default=defaults, key=f"filter_{name}")
+    if isinstance(picked, tuple) and len(picked) == 2:
+        start, end = picked
+    filters = Filters(start, end, *(tuple(chosen[name]) for name in ("orgs", "teams", "projects", "models")))
+    st.query_params.update({"start": str(start), "end": str(end),
+                            **{name: ",".join(values) for name, values in chosen.items()}})
+    for name, values in chosen.items():
+        if not values:
+            st.query_params.pop(name, None)
+    return filters
+
+
+def downloadable_table(frame: pd.DataFrame, name: str, *, key: str | None = None) -> None:
+    """The table and a download in CSV, Excel, JSON and Parquet."""
+    st.dataframe(frame, width="stretch", hide_index=True)
+    if frame.empty:
+        return
+    key = key or name
+    columns = st.columns(4)
+    columns[0].download_button("CSV", frame.to_csv(index=False), f"{name}.csv", "text/csv", key=f"{key}-csv")
+    excel = io.BytesIO()
+    frame.apply(_naive).to_excel(excel, index=False)
+    columns[1].download_button("Excel", excel.getvalue(), f"{name}.xlsx",
+                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}-xlsx")
+    columns[2].download_button("JSON", frame.to_json(orient="records", date_format="iso"), f"{name}.json",
+                               "application/json", key=f"{key}-json")
+    parquet = io.BytesIO()
+    frame.to_parquet(parquet, index=False)
+    columns[3].download_button("Parquet", parquet.getvalue(), f"{name}.parquet", "application/octet-stream",
+                               key=f"{key}-parquet")
+
+
+def _naive(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):  # Excel has no time zones
+        return column.dt.tz_localize(None)
+    return column
+
+
+def selected_value(event, field: str) -> str | None:
+    """The x (or y) value of the first clicked point of a Plotly chart, for drill-down."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else (
+        event.selection.points if event is not None and hasattr(event, "selection") else [])
+    return str(points[0][field]) if points else None

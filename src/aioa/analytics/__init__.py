@@ -1,0 +1,25 @@
+"""The dashboard's data functions: every query the app runs, tenant-scoped, with bound parameters only."""
+
+from aioa.analytics.filters import DIMENSIONS, Filters
+from aioa.analytics.queries import (
+    daily_usage,
+    detail_calls,
+    filter_options,
+    handoff_summary,
+    kpis,
+    latest_quality_checks,
+    mcp_tools,
+    ml_table,
+    project_lifecycle,
+    projects_overview,
+    quarantined_input,
+    sessions_timeline,
+    spend_by,
+    table_exists,
+)
+
+__all__ = [
+    "DIMENSIONS", "Filters", "daily_usage", "detail_calls", "filter_options", "handoff_summary", "kpis",
+    "latest_quality_checks", "mcp_tools", "ml_table", "project_lifecycle", "projects_overview", "quarantined_input",
+    "sessions_timeline", "spend_by", "table_exists",
+]

@@ -1,0 +1,53 @@
+"""Global filters (date range, org, team, project, model) and their translation into a bound WHERE clause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from aioa.warehouse.access import TenantScope
+
+# Dimensions a caller may group by: the only column names that ever reach SQL text from outside.
+DIMENSIONS = {
+    "org": "org_id", "team": "team_id", "user": "user_id", "project": "project_id",
+    "project group": "project_group", "model": "model", "provider": "provider", "day": "day",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date | None = None
+    end: date | None = None
+    orgs: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    def previous_period(self) -> Filters:
+        """The period of equal length just before this one (for deltas)."""
+        if self.start is None or self.end is None:
+            return self
+        length = (self.end - self.start).days + 1
+        return Filters(self.start - timedelta(days=length), self.start - timedelta(days=1), self.orgs, self.teams,
+                       self.projects, self.models)
+
+
+def where(filters: Filters, scope: TenantScope, *, day_column: str = "day", columns: frozenset[str] | None = None,
+          prefix: str = "") -> tuple[str, dict]:
+    """`where …` text and its parameters; `columns` limits the filters to those the table has."""
+    clauses, params = [], {}
+    tenant_sql, tenant_params = scope.filter_sql(f"{prefix}org_id")
+    clauses.append(tenant_sql)
+    params |= tenant_params
+    if filters.start is not None and day_column:
+        clauses.append(f"{prefix}{day_column} >= $start_day")
+        params["start_day"] = filters.start
+    if filters.end is not None and day_column:
+        clauses.append(f"{prefix}{day_column} <= $end_day")
+        params["end_day"] = filters.end
+    for name, column in (("orgs", "org_id"), ("teams", "team_id"), ("projects", "project_id"), ("models", "model")):
+        values = getattr(filters, name)
+        if values and (columns is None or column in columns):
+            clauses.append(f"{prefix}{column} in (select unnest(${name}))")
+            params[name] = list(values)
+    return "where " + " and ".join(clauses), params

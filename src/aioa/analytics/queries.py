@@ -1,0 +1,189 @@
+"""Named queries for the dashboard pages. Aggregates are read from the marts' aggregate tables (fast on ten
+million calls); detail rows come from the fact tables with a LIMIT. Every query applies the tenant scope."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from aioa.analytics.filters import DIMENSIONS, Filters, where
+from aioa.warehouse.access import TenantScope
+
+Connection = duckdb.DuckDBPyConnection
+_NO_TEAM_MODEL = frozenset({"org_id", "project_id"})  # columns the tool and session tables can be filtered on
+
+
+def _frame(connection: Connection, sql: str, params: dict) -> pd.DataFrame:
+    return connection.cursor().execute(sql, params).df()
+
+
+def table_exists(connection: Connection, schema: str, table: str) -> bool:
+    return bool(connection.cursor().execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
+def filter_options(connection: Connection, scope: TenantScope) -> dict:
+    """Values for the filter widgets (only the caller's orgs) and the data's date span."""
+    clause, params = where(Filters(), scope)
+    row = connection.cursor().execute(
+        f"select min(day), max(day), list(distinct org_id order by org_id), "
+        f"list(distinct team_id order by team_id) filter (where team_id is not null), "
+        f"list(distinct project_id order by project_id) filter (where project_id is not null), "
+        f"list(distinct model order by model) from marts.agg_usage_daily {clause}", params).fetchone()
+    return {"first_day": row[0], "last_day": row[1], "orgs": row[2] or [], "teams": row[3] or [],
+            "projects": row[4] or [], "models": row[5] or []}
+
+
+_KPI_SQL = """
+select
+    coalesce(sum(cost_usd), 0) as spend_usd,
+    coalesce(sum(total_tokens), 0) as tokens,
+    coalesce(sum(calls), 0) as calls,
+    coalesce(sum(cache_read_tokens) / nullif(sum(input_tokens + cache_read_tokens + cache_write_tokens), 0), 0)
+        as cache_hit_rate,
+    coalesce(sum(error_calls) / nullif(sum(calls), 0), 0) as error_rate,
+    coalesce(sum(unpriced_calls), 0) as unpriced_calls
+from marts.agg_usage_daily
+"""
+
+
+def kpis(connection: Connection, filters: Filters, scope: TenantScope) -> dict:
+    """Headline numbers for the period and the previous period of equal length."""
+    result = {}
+    for period, period_filters in (("current", filters), ("previous", filters.previous_period())):
+        clause, params = where(period_filters, scope)
+        usage = connection.cursor().execute(f"{_KPI_SQL} {clause}", params).fetchone()
+        handoff_clause, handoff_params = where(period_filters, scope, columns=_NO_TEAM_MODEL | {"team_id"})
+        savings = connection.cursor().execute(
+            f"select coalesce(sum(savings_usd), 0) from marts.fct_handoffs {handoff_clause}", handoff_params
+        ).fetchone()[0]
+        names = ("spend_usd", "tokens", "calls", "cache_hit_rate", "error_rate", "unpriced_calls")
+        result[period] = dict(zip(names, (float(value) for value in usage), strict=True)) | {
+            "savings_usd": float(savings)}
+    return result
+
+
+def spend_by(connection: Connection, filters: Filters, scope: TenantScope, dimension: str) -> pd.DataFrame:
+    """Spend, tokens, calls and errors per value of one dimension (largest spend first)."""
+    column = DIMENSIONS[dimension]
+    clause, params = where(filters, scope)
+    return _frame(connection, f"""
+        select {column} as {column.replace('_id', '')}, sum(cost_usd) as cost_usd, sum(total_tokens) as total_tokens,
+               sum(calls) as calls, sum(error_calls) as error_calls, sum(unpriced_calls) as unpriced_calls
+        from marts.agg_usage_daily {clause}
+        group by 1 order by cost_usd desc nulls last, 1""", params)
+
+
+def daily_usage(connection: Connection, filters: Filters, scope: TenantScope, by: str | None = None) -> pd.DataFrame:
+    """Spend and tokens per day, optionally split by one dimension."""
+    clause, params = where(filters, scope)
+    split = f", {DIMENSIONS[by]} as series" if by else ", 'all' as series"
+    return _frame(connection, f"""
+        select day{split}, sum(cost_usd) as cost_usd, sum(total_tokens) as total_tokens, sum(calls) as calls
+        from marts.agg_usage_daily {clause} group by all order by day""", params)
+
+
+def detail_calls(connection: Connection, filters: Filters, scope: TenantScope, *, dimension: str | None = None,
+                 value: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """The calls behind a number (drill-down), newest first."""
+    clause, params = where(filters, scope)
+    if dimension and value is not None:
+        clause += f" and cast({DIMENSIONS[dimension]} as varchar) = $drill_value"
+        params["drill_value"] = str(value)
+    params["row_limit"] = limit
+    return _frame(connection, f"""
+        select ts_utc, org_id, team_id, user_id, project_id, session_id, agent_id, model, input_tokens,
+               output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, price_status, status, source_file,
+               source_line
+        from marts.fct_llm_calls {clause} order by ts_utc desc limit $row_limit""", params)
+
+
+def projects_overview(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    """Per project group and project: spend in the period, lifetime totals and active span."""
+    clause, params = where(filters, scope, prefix="u.")
+    return _frame(connection, f"""
+        select p.project_group, u.project_id, sum(u.cost_usd) as cost_usd, sum(u.total_tokens) as total_tokens,
+               sum(u.calls) as calls, count(distinct u.user_id) as users, min(p.first_active_day) as first_active_day,
+               max(p.last_active_day) as last_active_day, max(p.lifetime_cost_usd) as lifetime_cost_usd
+        from marts.agg_usage_daily u join marts.dim_projects p on p.project_id = u.project_id
+        {clause} group by all order by cost_usd desc nulls last""", params)
+
+
+def project_lifecycle(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    """Each project's weekly spend by week of its life (week 0 = its first active week)."""
+    clause, params = where(filters, scope, prefix="u.")
+    return _frame(connection, f"""
+        select u.project_id, date_diff('week', p.first_active_day, u.day) as life_week,
+               sum(u.cost_usd) as cost_usd, sum(u.total_tokens) as total_tokens
+        from marts.agg_usage_daily u join marts.dim_projects p on p.project_id = u.project_id
+        {clause} group by all order by u.project_id, life_week""", params)
+
+
+def sessions_timeline(connection: Connection, filters: Filters, scope: TenantScope, limit: int = 300) -> pd.DataFrame:
+    """Sessions (with subagent counts) and handoffs as timeline rows, most expensive sessions first."""
+    clause, params = where(filters, scope, columns=_NO_TEAM_MODEL | {"team_id"})
+    params["row_limit"] = limit
+    return _frame(connection, f"""
+        select 'session' as kind, session_id as item, user_id, project_id, started_at as start, ended_at as finish,
+               calls, subagents, subagent_calls, tool_calls, cost_usd, errors
+        from marts.fct_sessions {clause}
+        order by cost_usd desc nulls last limit $row_limit""", params)
+
+
+def handoff_summary(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    """Per target model and task type: handoffs, measured success rate, quality, cost and savings."""
+    clause, params = where(filters, scope, columns=_NO_TEAM_MODEL | {"team_id"})
+    return _frame(connection, f"""
+        select target_model, task_type, count(*) as handoffs,
+               count(success) as with_known_outcome,
+               avg(case when success then 1.0 when not success then 0.0 end) as success_rate,
+               avg(quality_score) as mean_quality, sum(cost_usd) as cost_usd, sum(savings_usd) as savings_usd,
+               avg(case when outcome_verified then 1.0 else 0.0 end) as verified_share
+        from marts.fct_handoffs {clause} group by all order by handoffs desc""", params)
+
+
+def mcp_tools(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    """Per MCP server and tool: calls, success rate, mean latency and share of tokens."""
+    clause, params = where(filters, scope, columns=_NO_TEAM_MODEL)
+    return _frame(connection, f"""
+        select mcp_server, mcp_tool, sum(calls) as calls, sum(failures) as failures,
+               1 - sum(failures) / nullif(sum(calls_with_result), 0) as success_rate,
+               sum(duration_ms_sum) / nullif(sum(calls_with_duration), 0) as mean_duration_ms,
+               sum(attributed_tokens) as attributed_tokens,
+               sum(attributed_tokens) / nullif(sum(sum(attributed_tokens)) over (), 0) as token_share
+        from marts.agg_mcp_tools_daily {clause} group by all order by calls desc""", params)
+
+
+def latest_quality_checks(connection: Connection) -> pd.DataFrame:
+    """The latest run of the expectation suites, failures first."""
+    if not table_exists(connection, "quality", "check_results"):
+        return pd.DataFrame()
+    return _frame(connection, """
+        select checked_at, suite, asset, severity, expectation, column_name, success, observed, unexpected_count,
+               details
+        from quality.check_results
+        where check_run_id = (select max(check_run_id) from quality.check_results)
+        order by success, severity, suite""", {})
+
+
+def quarantined_input(connection: Connection, limit: int = 500) -> pd.DataFrame:
+    """Rejected and flagged input with file, line and reason (operator view: file paths are not tenant data)."""
+    return _frame(connection, """
+        select severity, reason, source_system, source_file, source_line, raw_excerpt, detected_at
+        from raw.quarantine order by detected_at desc, source_file, source_line limit $row_limit""",
+                  {"row_limit": limit})
+
+
+def ml_table(connection: Connection, scope: TenantScope, table: str) -> pd.DataFrame | None:
+    """An ML output table (`ml.forecasts`, `ml.anomalies`, …) scoped to the caller's orgs; None if not built."""
+    if table not in {"forecasts", "budget_projections", "anomalies", "routing_evaluation"}:
+        raise ValueError(f"unknown ML table {table}")
+    if not table_exists(connection, "ml", table):
+        return None
+    tenant_sql, params = scope.filter_sql("org_id")
+    has_org = connection.cursor().execute(
+        "select count(*) from information_schema.columns where table_schema = 'ml' and table_name = ? "
+        "and column_name = 'org_id'", [table]).fetchone()[0]
+    clause = f"where {tenant_sql}" if has_org else ""
+    return _frame(connection, f"select * from ml.{table} {clause}", params if has_org else {})
