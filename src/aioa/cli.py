@@ -187,6 +187,37 @@ def run_pipeline_command(
     console.print(table)
 
 
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="A question in plain English, e.g. 'top 5 projects by spend'.")],
+    as_json: JsonFlag = False,
+    org: Annotated[list[str] | None, typer.Option(help="Answer only from these orgs (repeatable).")] = None,
+) -> None:
+    """Answer a question from the marts: the SQL, the rows and the answer, or the reason it was refused."""
+    from aioa.ask import ask
+    from aioa.warehouse.access import TenantScope
+
+    result = ask(question, TenantScope.for_orgs(*org) if org else TenantScope.all_orgs())
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        if result.sql:
+            console.print(f"[dim]{result.sql}[/dim]")
+        if result.answered:
+            table = Table(title=result.answer)
+            for column in result.rows.columns:
+                table.add_column(str(column))
+            for row in result.rows.head(50).itertuples(index=False):
+                table.add_row(*(f"{value:,.4f}" if isinstance(value, float) else str(value) for value in row))
+            console.print(table)
+        else:
+            console.print(f"[{'red' if result.refused else 'yellow'}]{result.reason}[/]")
+    if result.refused:
+        raise typer.Exit(3)
+    if not result.answered:
+        raise typer.Exit(4)
+
+
 @app.command()
 def report(
     kind: Annotated[str, typer.Argument(help="daily, monthly, session, project or model")],

@@ -1,0 +1,221 @@
+"""The offline question parser: metric × dimension × time range × filter, top-N, trends and period comparisons,
+turned into one parameterised SELECT over the marts. No model, no network; it says plainly what it cannot answer."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+METRICS = {  # name: (words, table, SQL expression, unit)
+    "spend": (("spend", "cost", "costs", "spent", "money", "dollars", "usd"), "agg_usage_daily",
+              "sum(cost_usd)", "usd"),
+    "tokens": (("tokens", "token"), "agg_usage_daily", "sum(total_tokens)", "count"),
+    "calls": (("calls", "requests", "responses"), "agg_usage_daily", "sum(calls)", "count"),
+    "error rate": (("error rate", "failure rate", "errors rate"), "agg_usage_daily",
+                   "sum(error_calls) / nullif(sum(calls), 0)", "ratio"),
+    "errors": (("errors", "failed calls"), "agg_usage_daily", "sum(error_calls)", "count"),
+    "cache hit rate": (("cache hit rate", "cache hit", "cache rate", "cache efficiency"), "agg_usage_daily",
+                       "sum(cache_read_tokens) / nullif(sum(input_tokens + cache_read_tokens + cache_write_tokens), 0)",
+                       "ratio"),
+    "savings": (("savings", "saved", "saving"), "fct_handoffs", "sum(savings_usd)", "usd"),
+    "handoff success rate": (("handoff success", "success rate", "handoff accuracy"), "fct_handoffs",
+                             "avg(case when success then 1.0 when not success then 0.0 end)", "ratio"),
+    "handoffs": (("handoffs", "handoff", "delegations"), "fct_handoffs", "count(*)", "count"),
+    "mcp calls": (("mcp calls", "mcp tool calls", "tool calls", "mcp usage"), "agg_mcp_tools_daily", "sum(calls)",
+                  "count"),
+    "sessions": (("sessions",), "fct_sessions", "count(*)", "count"),
+}
+DIMENSIONS = {  # words: column
+    "project group": "project_group", "product": "project_group", "project": "project_id", "org": "org_id",
+    "organisation": "org_id", "organization": "org_id", "team": "team_id", "user": "user_id",
+    "developer": "user_id", "person": "user_id", "model": "model", "provider": "provider",
+    "server": "mcp_server", "mcp server": "mcp_server", "tool": "mcp_tool", "task type": "task_type",
+    "target model": "target_model",
+}
+TABLE_COLUMNS = {
+    "agg_usage_daily": {"org_id", "team_id", "user_id", "project_id", "project_group", "model", "provider"},
+    "fct_handoffs": {"org_id", "team_id", "user_id", "project_id", "task_type", "target_model"},
+    "agg_mcp_tools_daily": {"org_id", "project_id", "mcp_server", "mcp_tool"},
+    "fct_sessions": {"org_id", "team_id", "user_id", "project_id", "project_group"},
+}
+DAY_COLUMN = {"fct_sessions": "day"}
+GRAINS = {"daily": "day", "day": "day", "per day": "day", "weekly": "week", "week": "week", "monthly": "month",
+          "month": "month"}
+MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
+
+
+@dataclass
+class Period:
+    start: date
+    end: date
+    label: str
+
+
+@dataclass
+class ParsedQuestion:
+    metric: str
+    table: str
+    expression: str
+    unit: str
+    dimension: str | None = None
+    grain: str | None = None
+    periods: list[Period] = field(default_factory=list)
+    filters: dict[str, str] = field(default_factory=dict)
+    top: int | None = None
+    ascending: bool = False
+
+
+class NotUnderstood(ValueError):
+    """The offline parser cannot answer this question."""
+
+
+def parse(question: str, today: date, known_values: dict[str, list[str]]) -> ParsedQuestion:
+    text = " " + re.sub(r"\s+", " ", question.lower().strip().rstrip("?.!")) + " "
+    metric = _metric(text)
+    _, table, expression, unit = METRICS[metric]
+    parsed = ParsedQuestion(metric, table, expression, unit)
+    parsed.periods = _periods(text, today)
+    parsed.filters = _filters(text, known_values, TABLE_COLUMNS[table])
+    if match := re.search(r"\b(top|bottom|least|highest|lowest|biggest|largest)\s+(\d+)?", text):
+        parsed.top = int(match.group(2) or 1)
+        parsed.ascending = match.group(1) in ("bottom", "least", "lowest")
+    elif re.search(r"\b(which|what|who)\b.*\b(most|highest|biggest|largest)\b", text):
+        parsed.top = 1
+    parsed.dimension = _dimension(text, TABLE_COLUMNS[table], parsed.filters)
+    if re.search(r"\b(trend|over time|per day|per week|per month|daily|weekly|monthly|by day|by week|by month|"
+                 r"each day|each week|each month)\b", text):
+        grain = re.search(r"\b(daily|weekly|monthly|per day|per week|per month|by day|by week|by month|each day|"
+                          r"each week|each month)\b", text)
+        parsed.grain = GRAINS[grain.group(1).split()[-1]] if grain else "day"
+    if parsed.top and parsed.dimension is None:
+        raise NotUnderstood("a top-N question needs something to rank: users, projects, models, …")
+    return parsed
+
+
+def _metric(text: str) -> str:
+    best = None
+    for name, (words, *_rest) in METRICS.items():
+        for word in words:
+            position = text.find(f" {word} ")
+            if position == -1:
+                position = text.find(f" {word}")
+            if position != -1 and (best is None or len(word) > best[1]):
+                best = (name, len(word))
+    if best is None:
+        raise NotUnderstood("no metric I know (spend, tokens, calls, errors, error rate, cache hit rate, savings, "
+                            "handoffs, handoff success rate, MCP calls, sessions)")
+    return best[0]
+
+
+def _dimension(text: str, columns: set[str], filters: dict[str, str]) -> str | None:
+    for word in sorted(DIMENSIONS, key=len, reverse=True):
+        column = DIMENSIONS[word]
+        if column in columns and column not in filters and re.search(
+                rf"\b(by|per|each|which|what|top \d+|top|bottom \d+|across|for each|breakdown by)\s+{word}s?\b"
+                rf"|\b{word}s?\s+(by|with|ranked)\b", text):
+            return column
+    return None
+
+
+def _filters(text: str, known_values: dict[str, list[str]], columns: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for column, values in known_values.items():
+        if column not in columns:
+            continue
+        for value in sorted(values, key=len, reverse=True):
+            if value and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text):
+                found[column] = value
+                break
+    return found
+
+
+def _periods(text: str, today: date) -> list[Period]:
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    named = {
+        "today": Period(today, today, "today"),
+        "yesterday": Period(today - timedelta(days=1), today - timedelta(days=1), "yesterday"),
+        "this week": Period(today - timedelta(days=today.weekday()), today, "this week"),
+        "last week": Period(today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1),
+                            "last week"),
+        "this month": Period(month_start, today, "this month"),
+        "last month": Period(last_month_end.replace(day=1), last_month_end, "last month"),
+        "this year": Period(today.replace(month=1, day=1), today, "this year"),
+    }
+    found: list[tuple[int, Period]] = []
+    for phrase, period in named.items():
+        for match in re.finditer(rf"\b{phrase}\b", text):
+            found.append((match.start(), period))
+    for match in re.finditer(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
+        count, unit = int(match.group(1)), match.group(2)
+        days = count * {"day": 1, "week": 7, "month": 30}[unit]
+        found.append((match.start(), Period(today - timedelta(days=days - 1), today, match.group(0).strip())))
+    for match in re.finditer(rf"\b({'|'.join(MONTHS)})(?:\s+(\d{{4}}))?\b", text):
+        month = MONTHS[match.group(1)]
+        year = int(match.group(2)) if match.group(2) else (today.year if month <= today.month else today.year - 1)
+        end = date(year, month, calendar.monthrange(year, month)[1])
+        found.append((match.start(), Period(date(year, month, 1), min(end, today), f"{match.group(1)} {year}")))
+    for match in re.finditer(r"\bbetween (\d{4}-\d{2}-\d{2}) and (\d{4}-\d{2}-\d{2})\b", text):
+        found.append((match.start(), Period(date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2)),
+                                            f"{match.group(1)} to {match.group(2)}")))
+    for match in re.finditer(r"\bsince (\d{4}-\d{2}-\d{2})\b", text):
+        found.append((match.start(), Period(date.fromisoformat(match.group(1)), today, f"since {match.group(1)}")))
+    for match in re.finditer(r"\b(?:on|for) (\d{4}-\d{2}-\d{2})\b", text):
+        day = date.fromisoformat(match.group(1))
+        found.append((match.start(), Period(day, day, match.group(1))))
+    found.sort(key=lambda item: item[0])
+    periods, seen = [], set()
+    for _, period in found:
+        if (period.start, period.end) not in seen:
+            seen.add((period.start, period.end))
+            periods.append(period)
+    return periods
+
+
+def to_sql(parsed: ParsedQuestion) -> tuple[str, dict]:
+    """One SELECT with bound parameters (filter values and dates never enter the SQL text)."""
+    day_column = DAY_COLUMN.get(parsed.table, "day")
+    params: dict = {}
+    conditions = []
+    for index, (column, value) in enumerate(sorted(parsed.filters.items())):
+        conditions.append(f"{column} = $f{index}")
+        params[f"f{index}"] = value
+    compare = len(parsed.periods) >= 2
+    if parsed.periods and not compare:
+        conditions.append(f"{day_column} between $start_day and $end_day")
+        params |= {"start_day": parsed.periods[0].start, "end_day": parsed.periods[0].end}
+    select, group = [], []
+    if compare:
+        cases = []
+        for index, period in enumerate(parsed.periods[:4]):
+            params |= {f"p{index}_start": period.start, f"p{index}_end": period.end, f"p{index}_label": period.label}
+            cases.append(f"when {day_column} between $p{index}_start and $p{index}_end then $p{index}_label")
+        select.append(f"case {' '.join(cases)} end as period")
+        group.append("period")
+        conditions.append("(" + " or ".join(f"{day_column} between $p{index}_start and $p{index}_end"
+                                            for index in range(min(4, len(parsed.periods)))) + ")")
+    if parsed.grain:
+        bucket = day_column if parsed.grain == "day" else f"cast(date_trunc('{parsed.grain}', {day_column}) as date)"
+        select.append(f"{bucket} as {parsed.grain}")
+        group.append(parsed.grain)
+    if parsed.dimension:
+        select.append(parsed.dimension)
+        group.append(parsed.dimension)
+    value_name = parsed.metric.replace(" ", "_")
+    select.append(f"{parsed.expression} as {value_name}")
+    sql = f"select {', '.join(select)} from marts.{parsed.table}"
+    if conditions:
+        sql += " where " + " and ".join(conditions)
+    if group:
+        sql += " group by " + ", ".join(group)
+    if parsed.top:
+        sql += f" order by {value_name} {'asc' if parsed.ascending else 'desc'} nulls last limit {parsed.top}"
+    elif parsed.grain:
+        sql += f" order by {parsed.grain}" + (f", {parsed.dimension}" if parsed.dimension else "")
+    elif compare:
+        sql += " order by min(" + day_column + ")"
+    elif parsed.dimension:
+        sql += f" order by {value_name} desc nulls last"
+    return sql, params
