@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,15 @@ def sample_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "sample"
     generate(out, size="small", seed=7)
     return out
+
+
+@pytest.fixture(scope="session")
+def built_home(sample_dir: Path, tmp_path_factory) -> Path:
+    """A home with the sample ingested, the marts built and a snapshot published (copy it before writing)."""
+    home = tmp_path_factory.mktemp("built") / "home"
+    home.mkdir()
+    shutil.copy(sample_dir / "attribution.yaml", home / "attribution.yaml")
+    from aioa.pipeline import SourcePaths, run_pipeline
+
+    run_pipeline(Settings(home=home), SourcePaths.from_sample(sample_dir))
+    return home

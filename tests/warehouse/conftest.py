@@ -5,9 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
-from aioa.pipeline import SourcePaths, run_pipeline
 from aioa.settings import Settings
 
 # Every mart with the numeric columns whose totals must agree between runs and between backends.
@@ -35,16 +32,6 @@ def mart_totals(query) -> dict[str, tuple]:
         row = query(f"select count(*){sums} from {{marts}}.{mart}")
         totals[mart] = tuple(float(value) for value in row)
     return totals
-
-
-@pytest.fixture(scope="session")
-def built_home(sample_dir: Path, tmp_path_factory) -> Path:
-    """A home with the sample ingested, the marts built and a snapshot published (copy it before writing)."""
-    home = tmp_path_factory.mktemp("built") / "home"
-    home.mkdir()
-    shutil.copy(sample_dir / "attribution.yaml", home / "attribution.yaml")
-    run_pipeline(Settings(home=home), SourcePaths.from_sample(sample_dir))
-    return home
 
 
 def copy_home(built_home: Path, tmp_path: Path) -> Settings:

@@ -119,14 +119,22 @@ def _dimension(text: str, columns: set[str], filters: dict[str, str]) -> str | N
     return None
 
 
+FILTER_PRIORITY = ("org_id", "project_id", "user_id", "team_id", "model", "project_group", "mcp_server", "provider")
+
+
 def _filters(text: str, known_values: dict[str, list[str]], columns: set[str]) -> dict[str, str]:
+    """Known values named in the question; a value that names several things (org `acme`, provider `acme`)
+    filters the first column in FILTER_PRIORITY only."""
     found: dict[str, str] = {}
-    for column, values in known_values.items():
-        if column not in columns:
+    claimed: set[str] = set()
+    for column in FILTER_PRIORITY:
+        if column not in columns or column not in known_values:
             continue
-        for value in sorted(values, key=len, reverse=True):
-            if value and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text):
+        for value in sorted(known_values[column], key=len, reverse=True):
+            if value and value not in claimed and re.search(
+                    rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text):
                 found[column] = value
+                claimed.add(value)
                 break
     return found
 
