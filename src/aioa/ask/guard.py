@@ -59,9 +59,8 @@ def guard(sql: str, scope: TenantScope, *, row_limit: int = 1000, params: dict |
             name = node.name
             if name not in params:
                 raise QueryRefused("Refused: the query uses a parameter that was not supplied.")
-        if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous | exp.Connector | exp.Binary | exp.Unary):
-            if type(node).__name__ not in ALLOWED_FUNCTIONS and not isinstance(node, exp.AggFunc | exp.Window):
-                raise QueryRefused(f"Refused: function {node.sql_name()} is not allowed here.")
+        if _is_disallowed_function(node):
+            raise QueryRefused(f"Refused: function {node.sql_name()} is not allowed here.")
         if isinstance(node, exp.Anonymous) and node.name.lower() not in ALLOWED_ANONYMOUS:
             raise QueryRefused(f"Refused: function {node.name} is not allowed (no file, system or settings access).")
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
@@ -71,6 +70,13 @@ def guard(sql: str, scope: TenantScope, *, row_limit: int = 1000, params: dict |
         params["scope_org_ids"] = list(scope.org_ids)
     limited = _limit(tree, row_limit)
     return GuardedQuery(limited.sql(dialect="duckdb"), params)
+
+
+def _is_disallowed_function(node: exp.Expression) -> bool:
+    """Typed functions outside the allow-list (operators such as AND are functions to sqlglot, and allowed)."""
+    if not isinstance(node, exp.Func) or isinstance(node, exp.Anonymous | exp.Connector | exp.Binary | exp.Unary):
+        return False
+    return type(node).__name__ not in ALLOWED_FUNCTIONS and not isinstance(node, exp.AggFunc | exp.Window)
 
 
 def _check_and_scope(table: exp.Table, ctes: set[str], scope: TenantScope) -> None:
