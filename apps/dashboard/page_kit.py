@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +15,7 @@ from aioa.analytics import Filters
 from aioa.settings import get_settings
 from aioa.warehouse.access import TenantScope
 
+DEFAULT_DAYS = 30
 FILL_COMMAND = "`make demo` (sample data) or `uv run aioa run` (your own logs)"
 
 
@@ -76,7 +77,8 @@ def sidebar_filters(version: str) -> Filters:
     scope = tenant_scope()
     options = data("filter_options", version, None, scope.org_ids)
     first, last = options["first_day"], options["last_day"]
-    start = date.fromisoformat(st.query_params.get("start", str(first)))
+    default_start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))  # deltas compare with the 30 days before
+    start = date.fromisoformat(st.query_params.get("start", str(default_start)))
     end = date.fromisoformat(st.query_params.get("end", str(last)))
     with st.sidebar:
         st.caption(f"Snapshot {version}")

@@ -20,15 +20,22 @@ HELP = {
     "error_rate": "Responses with status error ÷ all responses.",
     "savings_usd": "Σ over handoffs of (target's tokens at the orchestrator's list price − the target's cost).",
 }
-FORMATS = {"spend_usd": "${:,.2f}", "tokens": "{:,.0f}", "calls": "{:,.0f}", "cache_hit_rate": "{:.1%}",
-           "error_rate": "{:.2%}", "savings_usd": "${:,.2f}"}
+def compact(value: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,.0f}"
+
+
+FORMATS = {"spend_usd": "${:,.2f}".format, "tokens": compact, "calls": "{:,.0f}".format,
+           "cache_hit_rate": "{:.1%}".format, "error_rate": "{:.2%}".format, "savings_usd": "${:,.2f}".format}
 LABELS = {"spend_usd": "Spend", "tokens": "Tokens", "calls": "Calls", "cache_hit_rate": "Cache hit rate",
           "error_rate": "Error rate", "savings_usd": "Savings from routing"}
 columns = st.columns(len(LABELS))
 for column, (name, label) in zip(columns, LABELS.items(), strict=True):
     delta = now[name] - before[name]
-    column.metric(label, FORMATS[name].format(now[name]),
-                  delta=FORMATS[name].format(delta) if before[name] or now[name] else None,
+    column.metric(label, FORMATS[name](now[name]),
+                  delta=FORMATS[name](delta) if before[name] else None,
                   delta_color="inverse" if name in ("spend_usd", "error_rate") else "normal",
                   help=HELP[name] + " Change: against the previous period of the same length.")
 if now["unpriced_calls"]:

@@ -1,0 +1,107 @@
+"""Every page renders without an exception (streamlit.testing AppTest); headline numbers equal a direct query of
+the marts; an empty home shows the command that fills it; an org-restricted app shows only its org."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aioa.settings import PROJECT_ROOT, Settings
+from aioa.warehouse.snapshots import open_snapshot
+
+APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
+PAGES = ["overview", "costs", "projects", "sessions", "mcp_tools", "routing", "forecasts", "anomalies", "quality",
+         "ask"]
+
+
+def _render(page: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    if page != "overview":
+        app.switch_page(f"app_pages/{page}.py")
+        app.run()
+    return app
+
+
+@pytest.fixture
+def app_home(built_home, monkeypatch):
+    monkeypatch.setenv("AIOA_HOME", str(built_home))
+    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
+    return built_home
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_exception(page, app_home):
+    app = _render(page)
+    assert not app.exception, [item.value for item in app.exception]
+    assert app.title or app.info  # a page always says what it is or what to do
+
+
+def _total(home, sql: str) -> float:
+    connection, _ = open_snapshot(Settings(home=home))
+    with connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+LAST_30_DAYS = "day > (select max(day) - 30 from marts.fct_llm_calls)"  # the app's default window
+
+
+def test_overview_headlines_equal_the_marts(app_home):
+    app = _render("overview")
+    metrics = {metric.label: metric for metric in app.metric}
+    spend = _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where {LAST_30_DAYS}")
+    before = _total(app_home, "select sum(cost_usd) from marts.fct_llm_calls where day between "
+                              "(select max(day) - 59 from marts.fct_llm_calls) and "
+                              "(select max(day) - 30 from marts.fct_llm_calls)")
+    calls = _total(app_home, f"select count(*) from marts.fct_llm_calls where {LAST_30_DAYS}")
+    tokens = _total(app_home, f"select sum(total_tokens) from marts.fct_llm_calls where {LAST_30_DAYS}")
+    errors = _total(app_home, "select avg(case when is_error then 1.0 else 0.0 end) from marts.fct_llm_calls "
+                              f"where {LAST_30_DAYS}")
+    savings = _total(app_home, f"select sum(savings_usd) from marts.fct_handoffs where {LAST_30_DAYS}")
+    assert metrics["Spend"].value == f"${spend:,.2f}"
+    assert metrics["Spend"].delta == f"${spend - before:,.2f}"
+    assert metrics["Calls"].value == f"{calls:,.0f}"
+    assert metrics["Tokens"].value == f"{tokens / 1e6:,.1f}M"
+    assert metrics["Error rate"].value == f"{errors:.2%}"
+    assert metrics["Savings from routing"].value == f"${savings:,.2f}"
+
+
+def test_costs_table_totals_equal_the_marts(app_home):
+    app = _render("costs")
+    totals = app.dataframe[0].value
+    assert totals["cost_usd"].sum() == pytest.approx(
+        _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where {LAST_30_DAYS}"))
+    assert totals["calls"].sum() == _total(app_home, f"select count(*) from marts.fct_llm_calls where {LAST_30_DAYS}")
+
+
+def test_quality_page_shows_the_latest_checks(app_home):
+    app = _render("quality")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    expected = _total(app_home, "select count(*) from quality.check_results where check_run_id = "
+                                "(select max(check_run_id) from quality.check_results)")
+    assert metrics["Expectations"] == str(expected)
+    assert metrics["Failed (error)"] == "0"
+
+
+def test_ask_page_answers_a_question(app_home):
+    app = _render("ask")
+    app.text_input[0].input("spend by org").run()
+    assert not app.exception
+    assert app.success and "Spend" in app.success[0].value
+    assert app.code and "agg_usage_daily" in app.code[0].value
+
+
+def test_an_org_restricted_app_shows_only_that_org(app_home, monkeypatch):
+    monkeypatch.setenv("AIOA_APP_ORGS", "globex")
+    app = _render("overview")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    spend = _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where org_id = 'globex' and {LAST_30_DAYS}")
+    assert metrics["Spend"] == f"${spend:,.2f}"
+
+
+@pytest.mark.parametrize("page", ["overview", "costs", "quality", "routing"])
+def test_an_empty_home_shows_what_fills_it(page, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIOA_HOME", str(tmp_path / "empty"))
+    app = _render(page)
+    assert not app.exception
+    assert any("make demo" in item.value for item in app.info)
