@@ -21,6 +21,16 @@ app = typer.Typer(help="AI Orchestration Analytics: what your AI agents cost, wh
 ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+
+
+def _add_ml_commands() -> None:
+    """The ML commands ship in `ml/` (installed with the package); their heavy imports run only when invoked."""
+    from ml.routing.cli import route_app
+
+    app.add_typer(route_app, name="route")
+
+
+_add_ml_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 

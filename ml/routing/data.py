@@ -1,0 +1,111 @@
+"""Routing datasets: one row per task with the cheap and strong models' outcomes where known.
+
+From handoffs (`marts.fct_handoffs`): the target's outcome is `success`; `alternatives_json` carries other models'
+known outcomes. From RouteLLM-format CSVs: `prompt`, then one correctness column per model, the first one being the
+weak (cheap) model; the subject (file name) is the task type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ["task_id", "task_text", "task_type", "project_id", "input_tokens", "cheap_success", "strong_success",
+           "cheap_cost_usd", "strong_cost_usd", "cheap_latency_ms", "strong_latency_ms"]
+
+
+class RoutingDataError(ValueError):
+    """The data cannot train or evaluate a router; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class RoutingData:
+    frame: pd.DataFrame  # COLUMNS
+    cheap_model: str
+    strong_model: str
+
+
+def from_handoffs(handoffs: pd.DataFrame, cheap_model: str | None = None,
+                  strong_model: str | None = None) -> RoutingData:
+    """Tasks from handoff rows; the cheap model is the target with the lowest mean cost per token if not given."""
+    if handoffs.empty:
+        raise RoutingDataError("no handoffs yet: ingest handoff logs (`aioa ingest handoffs`) and run `aioa run`")
+    targets = handoffs.groupby("target_model").apply(
+        lambda group: group["cost_usd"].sum() / max(1, (group["input_tokens"] + group["output_tokens"]).sum()),
+        include_groups=False).sort_values()
+    if len(targets) < 2 and (cheap_model is None or strong_model is None):
+        raise RoutingDataError("handoffs go to one target model only: a router needs outcomes of two models")
+    cheap_model = cheap_model or targets.index[0]
+    strong_model = strong_model or targets.index[-1]
+    rows = handoffs[handoffs["success"].notna()].copy()
+    if "outcome_verified" in rows:
+        rows = rows[rows["outcome_verified"].fillna(False)]
+    outcomes = {model: rows["success"].where(rows["target_model"] == model) for model in (cheap_model, strong_model)}
+    alternatives = rows["alternatives_json"].map(_parse_alternatives)
+    for model in (cheap_model, strong_model):
+        from_alternatives = alternatives.map(lambda items, m=model: items.get(m))
+        outcomes[model] = outcomes[model].where(outcomes[model].notna(), from_alternatives)
+    frame = pd.DataFrame({
+        "task_id": rows["task_id"].astype(str), "task_text": rows["task_text"].fillna(""),
+        "task_type": rows["task_type"].fillna("unknown"), "project_id": rows["project_id"].fillna("unknown"),
+        "input_tokens": rows["input_tokens"].fillna(0).astype(float),
+        "cheap_success": outcomes[cheap_model].astype("float"), "strong_success": outcomes[strong_model].astype("float"),
+    })
+    _add_costs(frame, rows, cheap_model, strong_model)
+    return RoutingData(frame.reset_index(drop=True), cheap_model, strong_model)
+
+
+def _parse_alternatives(value) -> dict:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return {}
+    items = json.loads(value) if isinstance(value, str) else value
+    return {item["model"]: item.get("success") for item in items or [] if item.get("success") is not None}
+
+
+def _add_costs(frame: pd.DataFrame, rows: pd.DataFrame, cheap_model: str, strong_model: str) -> None:
+    for tier, model in (("cheap", cheap_model), ("strong", strong_model)):
+        chosen = rows[rows["target_model"] == model]
+        per_token = chosen["cost_usd"].sum() / max(1, (chosen["input_tokens"] + chosen["output_tokens"]).sum())
+        tokens = rows["input_tokens"].fillna(0) + rows["output_tokens"].fillna(0)
+        frame[f"{tier}_cost_usd"] = (tokens * per_token).to_numpy()
+        frame[f"{tier}_latency_ms"] = float(chosen["latency_ms"].mean()) if len(chosen) else np.nan
+
+
+def from_routing_csvs(path: Path) -> RoutingData:
+    """RouteLLM evaluation CSVs (a file or a folder of them); costs are per-token list-price ratios of the pair."""
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files:
+        raise RoutingDataError(f"no CSV files in {path}")
+    frames, models = [], None
+    for file in files:
+        data = pd.read_csv(file)
+        if data.shape[1] < 3 or data.columns[0] != "prompt":
+            raise RoutingDataError(f"{file.name}: expected columns prompt, <cheap model>, <strong model>")
+        models = models or (data.columns[1], data.columns[2])
+        frames.append(pd.DataFrame({
+            "task_text": data["prompt"].astype(str), "task_type": file.stem.removeprefix("mmlu_"),
+            "cheap_success": data[data.columns[1]].astype(float), "strong_success": data[data.columns[2]].astype(float),
+        }))
+    frame = pd.concat(frames, ignore_index=True)
+    frame["task_id"] = frame["task_text"].map(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16])
+    frame = frame.drop_duplicates("task_id").reset_index(drop=True)
+    frame["project_id"] = "benchmark"
+    frame["input_tokens"] = frame["task_text"].str.len() / 4.0
+    # Cost per task from input tokens at 2024 list prices: GPT-4 Turbo $10/M, Mixtral 8x7B about $0.6/M (hosted).
+    frame["cheap_cost_usd"] = frame["input_tokens"] * 0.6e-6
+    frame["strong_cost_usd"] = frame["input_tokens"] * 10e-6
+    frame["cheap_latency_ms"] = np.nan
+    frame["strong_latency_ms"] = np.nan
+    return RoutingData(frame[COLUMNS], models[0], models[1])
+
+
+def split_by_task(frame: pd.DataFrame, test_share: float = 0.3, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded split by task id (a question never appears on both sides)."""
+    salt = str(seed).encode()
+    bucket = frame["task_id"].map(lambda task: int(hashlib.sha256(salt + task.encode()).hexdigest()[:8], 16) / 2**32)
+    return frame[bucket >= test_share].reset_index(drop=True), frame[bucket < test_share].reset_index(drop=True)
