@@ -30,8 +30,14 @@ class Evaluation:
     curve: metrics.Curve | None = None
 
     def to_dict(self) -> dict:
-        return {key: value for key, value in self.__dict__.items()
-                if key not in ("model", "test_scores", "curve")}
+        result = {key: value for key, value in self.__dict__.items()
+                  if key not in ("model", "test_scores", "curve")}
+        if self.curve is not None:
+            step = 5  # every 2.5% of strong-call share is enough to draw the curve
+            result["router_curve"] = {"strong_share": self.curve.strong_share[::step].round(4).tolist(),
+                                      "quality": self.curve.quality[::step].round(5).tolist(),
+                                      "cost": self.curve.cost[::step].round(8).tolist()}
+        return result
 
 
 def evaluate(data: RoutingData, truth: pd.DataFrame | None = None, seed: int = 42) -> Evaluation:

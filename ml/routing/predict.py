@@ -56,6 +56,22 @@ def _load(tracking_uri: str, name: str) -> Champion:
     return Champion(model, meta, str(version.version))
 
 
+def champion_evaluation(settings: Settings | None = None) -> dict | None:
+    """The champion's held-out evaluation (metrics of it and the baselines, its cost–quality curve), or None."""
+    settings = settings or get_settings()
+    try:
+        current = champion(settings)
+    except RouterUnavailable:
+        return None
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(settings.mlflow_uri)
+    version = client.get_model_version(settings.routing_model_name, current.version)
+    with tempfile.TemporaryDirectory() as folder:
+        evaluation = json.loads(Path(client.download_artifacts(version.run_id, "evaluation.json", folder)).read_text())
+    return evaluation | {"version": current.version, "run_id": version.run_id}
+
+
 def champion(settings: Settings | None = None) -> Champion:
     settings = settings or get_settings()
     return _load(settings.mlflow_uri, settings.routing_model_name)

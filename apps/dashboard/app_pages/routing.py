@@ -1,10 +1,22 @@
 """Routing: measured handoff outcomes per target model, the router's evaluation and champion, and a route form."""
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 from page_kit import data, downloadable_table, require_snapshot, sidebar_filters, tenant_scope
 
 version = require_snapshot()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def champion_evaluation():
+    try:
+        from ml.routing.predict import champion_evaluation as load
+    except ImportError:
+        return None
+    return load()
+
+
 filters = sidebar_filters(version)
 scope = tenant_scope()
 st.title("Routing")
@@ -19,13 +31,24 @@ else:
                            title="Measured success rate by task type and target model"), key="routing_success")
     downloadable_table(handoffs, "handoff_outcomes")
 
-st.subheader("Router evaluation")
-evaluation = data("ml_table", version, None, scope.org_ids, table="routing_evaluation")
-if evaluation is None or evaluation.empty:
+st.subheader("Router evaluation (champion, held-out tasks)")
+evaluation = champion_evaluation()
+if evaluation is None:
     st.info("No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
             "and register one; its held-out metrics and cost–quality curve appear here.")
 else:
-    downloadable_table(evaluation, "routing_evaluation")
+    st.caption(f"Champion v{evaluation['version']}: {evaluation['cheap_model']} (cheap) vs "
+               f"{evaluation['strong_model']} (strong), {evaluation['test_rows']} held-out tasks, "
+               f"{evaluation['outcomes']} outcomes. Handoff accuracy = share of tasks where the decision at the "
+               "operating threshold was right (see docs/routing.md).")
+    table = pd.DataFrame([{"router": name, **{key: value for key, value in result.items()}}
+                          for name, result in evaluation["routers"].items()])
+    downloadable_table(table, "routing_evaluation")
+    curve = evaluation["router_curve"]
+    strong_cost = curve["cost"][-1] or 1
+    st.plotly_chart(px.line(x=[cost / strong_cost for cost in curve["cost"]], y=curve["quality"],
+                            labels={"x": "cost relative to always-strong", "y": "quality (success rate)"},
+                            title="Cost–quality curve of the champion router"), key="routing_curve")
 
 st.subheader("Route a task")
 try:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from aioa.analytics.filters import DIMENSIONS, Filters, where
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.ml_tables import ML_TABLES
 
 Connection = duckdb.DuckDBPyConnection
 _NO_TEAM_MODEL = frozenset({"org_id", "project_id"})  # columns the tool and session tables can be filtered on
@@ -177,7 +178,7 @@ def quarantined_input(connection: Connection, limit: int = 500) -> pd.DataFrame:
 
 def ml_table(connection: Connection, scope: TenantScope, table: str) -> pd.DataFrame | None:
     """An ML output table (`ml.forecasts`, `ml.anomalies`, …) scoped to the caller's orgs; None if not built."""
-    if table not in {"forecasts", "budget_projections", "anomalies", "routing_evaluation"}:
+    if table not in ML_TABLES:
         raise ValueError(f"unknown ML table {table}")
     if not table_exists(connection, "ml", table):
         return None
