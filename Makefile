@@ -6,7 +6,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SIZE ?= small
 SEED ?= 42
 
-.PHONY: env demo pipeline test browser lint bench dagster app mlflow
+.PHONY: env demo pipeline test browser lint bench bench-pipeline bench-app bench-routing dagster app mlflow notebooks
 
 env:  ## create the environment (installs uv with pip if it is missing)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -52,7 +52,19 @@ dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (sto
 	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
 
 lint: env
-	$(UV) run ruff check src tests benchmarks
+	$(UV) run ruff check src ml orchestration apps tests benchmarks
+
+notebooks: env  ## the analyst notebooks in JupyterLab on 127.0.0.1 (they read the published snapshot)
+	$(UV) run jupyter lab notebooks/ --ip 127.0.0.1 --no-browser
 
 bench: env  ## ingest benchmark on a generated tree of at least 1 GB (see benchmarks/README.md)
 	$(UV) run python benchmarks/ingest_benchmark.py
+
+bench-pipeline: env  ## full and incremental pipeline runs (SIZE=small|large)
+	$(UV) run python benchmarks/pipeline_benchmark.py --size $(SIZE)
+
+bench-app: env  ## p50/p95 of every page query and each page's first render, on the snapshot under AIOA_HOME
+	$(UV) run python benchmarks/app_benchmark.py
+
+bench-routing: env  ## route() latency, and training time and metrics on small, large and MMLU data
+	$(UV) run python benchmarks/routing_benchmark.py

@@ -1,15 +1,58 @@
-"""Anomalies: cost spikes, usage surges, error bursts and latency degradation, each with what drove it."""
+"""Anomalies: cost spikes, usage surges, error bursts, runaway agents and latency degradation, each with what drove
+it (project, model, user), on a timeline of daily spend."""
 
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 from page_kit import data, downloadable_table, require_snapshot, tenant_scope
+
+from aioa.analytics import Filters
+
+KIND_COLOURS = {"cost_spike": "#d62728", "usage_surge": "#1f77b4", "error_burst": "#ff7f0e",
+                "runaway_agent": "#9467bd", "latency_degradation": "#2ca02c"}
+TABLE_COLUMNS = ["org_id", "kind", "grain", "start", "end", "metric", "observed", "expected", "score",
+                 "driver_project", "driver_model", "driver_user", "drivers"]
 
 version = require_snapshot()
 scope = tenant_scope()
 st.title("Anomalies")
 anomalies = data("ml_table", version, None, scope.org_ids, table="anomalies")
 if anomalies is None:
-    st.info("Anomaly detection has not run yet. Run `uv run aioa anomalies` (or `make demo`).")
-elif anomalies.empty:
+    st.info("Anomaly detection has not run yet. Run `uv run aioa anomalies` (or `make demo`) to detect them.")
+    st.stop()
+if anomalies.empty:
     st.success("No anomalies detected in the data.")
-else:
-    downloadable_table(anomalies, "anomalies")
+    st.stop()
+
+kinds = [kind for kind in KIND_COLOURS if kind in set(anomalies["kind"])]
+left, right = st.columns([3, 1])
+picked_kinds = left.multiselect("Kind", kinds, default=kinds, key="anomaly_kinds")
+grain = right.segmented_control("Grain", ["day", "hour", "all"], default="day", key="anomaly_grain") or "day"
+shown = anomalies[anomalies["kind"].isin(picked_kinds) & ((anomalies["grain"] == grain) | (grain == "all"))]
+shown = shown.sort_values("start", ascending=False)
+
+counts = shown["kind"].value_counts()
+for column, kind in zip(st.columns(len(kinds)), kinds, strict=True):
+    column.metric(kind.replace("_", " "), int(counts.get(kind, 0)))
+
+# The timeline: each org's daily spend, anomaly windows shaded and marked in the colour of their kind.
+first, last = pd.Timestamp(anomalies["start"].min()), pd.Timestamp(anomalies["end"].max())
+spend = data("daily_usage", version, Filters(start=(first - pd.Timedelta(days=14)).date(), end=last.date()),
+             scope.org_ids, by="org")
+figure = px.line(spend, x="day", y="cost_usd", color="series", labels={"cost_usd": "spend (USD)", "series": "org"},
+                 title="Daily spend with the detected anomalies")
+for row in shown.itertuples():
+    figure.add_vrect(x0=row.start, x1=row.end, fillcolor=KIND_COLOURS.get(row.kind, "grey"), opacity=0.15,
+                     line_width=0)
+markers = shown.assign(day=pd.to_datetime(shown["start"]).dt.normalize())
+markers = markers.merge(spend.assign(day=pd.to_datetime(spend["day"])).rename(columns={"series": "org_id"}),
+                        on=["org_id", "day"], how="left")
+for kind, group in markers.groupby("kind"):
+    figure.add_trace(go.Scatter(x=group["day"], y=group["cost_usd"].fillna(0), mode="markers", name=kind,
+                                marker={"size": 12, "color": KIND_COLOURS.get(kind, "grey"), "symbol": "x"},
+                                text=group["org_id"] + ": " + group["drivers"].fillna(""), hoverinfo="text+x"))
+st.plotly_chart(figure, key="anomaly_timeline")
+
+st.subheader("What drove each anomaly")
+downloadable_table(shown[[column for column in TABLE_COLUMNS if column in shown.columns]], "anomalies")

@@ -1,26 +1,140 @@
-"""Forecasts & budgets: daily spend forecasts with intervals and the month-end projection against each budget."""
+"""Forecasts & budgets: Prophet forecasts with their 80% band, the month-end projection against each budget, the
+backtests against seasonal-naive, and what-if costs (model mix, routing threshold)."""
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from ml.forecasting.whatif import WhatIfError, apply_ratio, mix_cost_ratio, org_cost_forecast_totals, priced_models
 from page_kit import data, downloadable_table, require_snapshot, tenant_scope
+
+from aioa.settings import get_settings
+
+FILL = "Run `uv run aioa forecast` (or `make demo`) to fit them."
+METRIC_LABELS = {"cost_usd": "Cost (USD per day)", "total_tokens": "Tokens per day"}
 
 version = require_snapshot()
 scope = tenant_scope()
 st.title("Forecasts & budgets")
 forecasts = data("ml_table", version, None, scope.org_ids, table="forecasts")
 projections = data("ml_table", version, None, scope.org_ids, table="budget_projections")
+backtests = data("ml_table", version, None, scope.org_ids, table="forecast_backtests")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def recent_model_usage(snapshot: str, org_ids: tuple[str, ...] | None) -> pd.DataFrame:
+    """Tokens and cost per org and model over the last 28 days (the mix a what-if changes)."""
+    from ml.forecasting.data import load_recent_model_usage
+
+    from aioa.warehouse.snapshots import open_snapshot
+
+    connection, _ = open_snapshot(get_settings())
+    with connection:
+        usage = load_recent_model_usage(connection)
+    return usage if org_ids is None else usage[usage["org_id"].isin(org_ids)]
+
+
 if forecasts is None or forecasts.empty:
-    st.info("No forecasts yet. Run `uv run aioa forecast` (or `make demo`) to fit them.")
+    if backtests is not None and not backtests.empty:
+        st.warning("The last forecast run did not beat the seasonal-naive baseline, so no forecasts were shipped.")
+        downloadable_table(backtests, "forecast_backtests")
+    st.info(f"No forecasts yet. {FILL}")
     st.stop()
-orgs = sorted(forecasts["org_id"].dropna().unique())
-org = st.selectbox("Org", orgs)
-series = forecasts[(forecasts.org_id == org) & (forecasts.get("project_id").isna()
-                                                if "project_id" in forecasts else True)]
+
+forecasts["day"] = pd.to_datetime(forecasts["day"])
+columns = st.columns(3)
+org = columns[0].selectbox("Org", sorted(forecasts["org_id"].dropna().unique()))
+in_org = forecasts[forecasts["org_id"] == org]
+projects = sorted(in_org["project_id"].dropna().unique())
+project = columns[1].selectbox("Project", ["(whole org)", *projects])
+metric = columns[2].radio("Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, horizontal=True)
+series = in_org[(in_org["metric"] == metric) & (in_org["project_id"].isna() if project == "(whole org)"
+                                                 else in_org["project_id"] == project)].sort_values("day")
+ahead = series[series["kind"] == "forecast"]
+
 figure = go.Figure([
-    go.Scatter(x=series.day, y=series.upper, line={"width": 0}, showlegend=False, hoverinfo="skip"),
-    go.Scatter(x=series.day, y=series.lower, fill="tonexty", line={"width": 0}, name="80% interval"),
-    go.Scatter(x=series.day, y=series.forecast, name="forecast"),
+    go.Scatter(x=series["day"], y=series["upper"], line={"width": 0}, showlegend=False, hoverinfo="skip"),
+    go.Scatter(x=series["day"], y=series["lower"], fill="tonexty", line={"width": 0}, name="80% interval",
+               fillcolor="rgba(99, 110, 250, 0.2)"),
+    go.Scatter(x=series["day"], y=series["forecast"], name="Prophet (fit and forecast)", line={"color": "#636efa"}),
+    go.Scatter(x=series["day"], y=series["actual"], name="actual", mode="markers", marker={"color": "black",
+                                                                                           "size": 4}),
 ])
+if not ahead.empty:
+    figure.add_vline(x=ahead["day"].min(), line_dash="dot", line_color="grey")
+figure.update_layout(title=f"{org} · {project} · {METRIC_LABELS[metric]}", yaxis_title=METRIC_LABELS[metric])
 st.plotly_chart(figure, key="forecast_chart")
-if projections is not None and not projections.empty:
+st.caption(f"Next {len(ahead)} days: {ahead['forecast'].sum():,.2f} forecast in total. Extreme spikes (e.g. a runaway "
+           "agent) are left out of the fit; missing days count as zero.")
+
+st.subheader("Month-end spend against budget")
+if projections is None or projections.empty:
+    st.info(f"No month-end projections yet. {FILL}")
+else:
+    row = projections[projections["org_id"] == org]
+    if row.empty:
+        st.info(f"{org} has no month-end projection (its cost series could not be modelled).")
+    else:
+        row = row.iloc[0]
+        cards = st.columns(4)
+        cards[0].metric("Month to date", f"${row['month_to_date_usd']:,.2f}")
+        cards[1].metric("Projected month end", f"${row['projected_month_end_usd']:,.2f}",
+                        help=f"10–90%: ${row['p10_usd']:,.2f}–${row['p90_usd']:,.2f}")
+        has_budget = pd.notna(row["budget_usd"])
+        cards[2].metric("Budget", f"${row['budget_usd']:,.0f}" if has_budget else "none")
+        cards[3].metric("P(exceed budget)", f"{row['prob_exceed_budget']:.0%}" if has_budget else "n/a")
+    bars = go.Figure([
+        go.Bar(x=projections["org_id"], y=projections["projected_month_end_usd"], name="projected month end",
+               error_y={"type": "data", "symmetric": False,
+                        "array": projections["p90_usd"] - projections["projected_month_end_usd"],
+                        "arrayminus": projections["projected_month_end_usd"] - projections["p10_usd"]}),
+        go.Scatter(x=projections["org_id"], y=projections["budget_usd"], mode="markers", name="budget",
+                   marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3, "color": "red"}}),
+    ])
+    bars.update_layout(title="Projected month-end spend (10–90% range) and budget", yaxis_title="USD")
+    st.plotly_chart(bars, key="budget_chart")
     downloadable_table(projections, "budget_projections")
+
+st.subheader("Backtests against seasonal-naive")
+st.caption("Rolling origins, 14 days ahead each. MAPE counts only days with usage; sMAPE counts every day. "
+           "Seasonal-naive repeats the same weekday of the week before.")
+if backtests is not None and not backtests.empty:
+    downloadable_table(backtests, "forecast_backtests")
+
+st.subheader("What if")
+usage = recent_model_usage(version, scope.org_ids)
+models = priced_models(usage)  # cheapest per token first
+if projections is None or projections.empty or len(models) < 2:
+    st.info("A model-mix what-if needs month-end projections and at least two priced models with recent usage.")
+else:
+    with st.form("what_if_mix"):
+        picks = st.columns(3)
+        source = picks[0].selectbox("Move tokens from", models, index=len(models) - 1)
+        target = picks[1].selectbox("to", models, index=0)
+        share = picks[2].slider("Share of its tokens", 0.05, 1.0, 0.5, 0.05)
+        submitted = st.form_submit_button("Project")
+    if submitted:
+        try:
+            ratios = mix_cost_ratio(usage, source, target, share)
+        except WhatIfError as error:
+            st.info(str(error))
+        else:
+            frame = apply_ratio(projections, org_cost_forecast_totals(forecasts), ratios)
+            st.caption(f"{share:.0%} of {source}'s tokens re-costed at {target}'s recent per-token cost.")
+            downloadable_table(frame, "what_if_model_mix")
+
+threshold = st.number_input("Routing threshold (router's P(cheap succeeds) below which a task goes strong)",
+                            0.0, 1.0, 0.5, 0.05)
+if st.button("Project with this threshold"):
+    from ml.forecasting.whatif import champion_router, routing_cost_ratio
+
+    try:
+        evaluation, scores = champion_router(get_settings())
+        ratios = routing_cost_ratio(usage, evaluation, scores, threshold)
+    except WhatIfError as error:
+        st.info(str(error))
+    else:
+        st.caption(f"Strong-call share {ratios['strong_share_now'].iloc[0]:.0%} → "
+                   f"{ratios['strong_share_what_if'].iloc[0]:.0%}; expected quality "
+                   f"{ratios['quality_what_if'].iloc[0]:.1%}.")
+        downloadable_table(apply_ratio(projections, org_cost_forecast_totals(forecasts), ratios),
+                           "what_if_routing")

@@ -61,7 +61,8 @@ def generate(out_dir: Path, size: Literal["small", "large"] = "small", seed: int
     handoffs, routing_truth = write_handoffs(out_dir, calendar, np.random.default_rng(seed + 1), handoff_count)
     degraded = anomalies[-1]
     degraded_days = {degraded["start"][:10], degraded["end"][:10]}
-    otel = write_otel(out_dir, calendar, np.random.default_rng(seed + 2), scale, ("deepseek-chat", degraded_days))
+    otel = write_otel(out_dir, calendar, np.random.default_rng(seed + 2), scale,
+                      ("deepseek-chat", degraded_days, degraded["org_id"]))
     bulk = write_bulk_transcripts(out_dir / "claude-code", bulk_calls, calendar.days[0], days, seed, progress) \
         if bulk_calls else {"calls": 0, "files": 0}
     (out_dir / "attribution.yaml").write_text(attribution_yaml())

@@ -29,8 +29,9 @@ def _nanos(moment: datetime) -> str:
 
 
 def write_otel(root: Path, calendar: Calendar, rng: np.random.Generator, scale: float,
-               degraded: tuple[str, set[str]]) -> dict:
-    """Returns counts; `degraded` = (model, days) whose spans are much slower (the latency anomaly)."""
+               degraded: tuple[str, set[str], str]) -> dict:
+    """Returns counts; `degraded` = (model, days, org) whose spans are much slower (the latency anomaly, only in
+    the labelled org so that the label tells the whole truth)."""
     folder = root / "otel"
     folder.mkdir(parents=True, exist_ok=True)
     counts = {"spans": 0, "error_spans": 0, "unknown_model_spans": 0, "log_api_requests": 0, "log_tool_results": 0}
@@ -46,7 +47,7 @@ def write_otel(root: Path, calendar: Calendar, rng: np.random.Generator, scale: 
                 start = datetime(day.year, day.month, day.day, int(rng.integers(0, 24)), int(rng.integers(0, 60)),
                                  int(rng.integers(0, 60)))
                 duration_ms = float(rng.lognormal(7.0, 0.4))
-                if model == degraded[0] and day.isoformat() in degraded[1]:
+                if model == degraded[0] and day.isoformat() in degraded[1] and org == degraded[2]:
                     duration_ms *= 5
                 error = rng.random() < 0.03
                 input_tokens, cached = int(rng.integers(200, 8_000)), 0

@@ -1,0 +1,1 @@
+"""Anomaly detection: cost spikes, usage surges, error bursts, runaway agents and latency degradation."""

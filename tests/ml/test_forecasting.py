@@ -1,0 +1,231 @@
+"""Forecasting: beats seasonal-naive on the generated sample, month-end projection = month-to-date actual + the
+stored forecasts, P(exceed budget) from the samples, what-if by hand, bad input refused, CLI JSON, Dagster check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import AssetKey, AssetSelection, materialize
+from ml.forecasting import backtest
+from ml.forecasting.budget import month_end_projection
+from ml.forecasting.data import ForecastDataError, unusable_reason
+from ml.forecasting.run import ForecastOptions, compute_forecasts, quality_verdict, run_forecasts
+from ml.forecasting.whatif import (
+    WhatIfError,
+    apply_ratio,
+    champion_router,
+    mix_cost_ratio,
+    parse_mix,
+    routing_cost_ratio,
+)
+from orchestration.defs.ml.forecasting import forecasts as forecasts_asset
+from orchestration.defs.ml.forecasting import forecasts_beat_seasonal_naive
+from orchestration.defs.warehouse.resources import WarehouseResource
+from typer.testing import CliRunner
+
+from aioa.settings import Settings
+from aioa.warehouse.ml_tables import read_ml_table
+from aioa.warehouse.snapshots import open_snapshot
+
+ORGS = ("acme", "globex", "initech")
+
+
+@pytest.fixture(scope="module")
+def forecast_home(built_home, tmp_path_factory):
+    """A copy of the built home on which the Dagster asset and its check ran once (shared by the tests below)."""
+    home = tmp_path_factory.mktemp("forecast") / "home"
+    shutil.copytree(built_home, home)
+    result = materialize([forecasts_asset, forecasts_beat_seasonal_naive],
+                         resources={"warehouse": WarehouseResource(aioa_home=str(home))})
+    return home, result
+
+
+def _query(home, sql: str, params=None):
+    connection, _ = open_snapshot(Settings(home=home))
+    with connection:
+        return connection.execute(sql, params or []).df()
+
+
+def test_the_dagster_asset_ships_forecasts_and_its_check_passes(forecast_home):
+    home, result = forecast_home
+    assert result.success
+    checks = {item.check_name: item for item in result.get_asset_check_evaluations()}
+    assert checks["forecasts_beat_seasonal_naive"].passed
+    metadata = result.asset_materializations_for_node("ml__forecasts")[0].metadata
+    assert metadata["shipped"].value is True
+    assert AssetKey(["ml", "forecasts"]) == forecasts_asset.key
+    stored = read_ml_table(Settings(home=home), "forecasts")
+    org_level = stored[stored["project_id"].isna()]
+    assert set(org_level["org_id"]) == set(ORGS)  # `default` has 12 active days: refused, not modelled
+    ahead = org_level[(org_level["kind"] == "forecast") & (org_level["metric"] == "cost_usd")]
+    assert ahead.groupby("org_id").size().to_dict() == {org: 30 for org in ORGS}
+    assert (ahead["lower"] <= ahead["forecast"]).all() and (ahead["forecast"] <= ahead["upper"]).all()
+    assert (ahead["lower"] >= 0).all() and ahead["actual"].isna().all()
+    assert stored["project_id"].notna().any()  # project-level series too
+
+
+def test_prophet_beats_seasonal_naive_on_the_generated_sample(forecast_home):
+    home, _ = forecast_home
+    backtests = read_ml_table(Settings(home=home), "forecast_backtests")
+    pivot = backtests.pivot_table(index=["org_id", "metric"], columns="forecaster", values="smape")
+    assert len(pivot) == 6 and (backtests["origins"] == 4).all() and (backtests["days"] == 56).all()
+    assert (pivot["prophet"] < pivot["seasonal_naive"]).all(), pivot
+    # The naive baseline recomputed independently from the mart for acme's cost: same weekday, one week earlier.
+    daily = _query(home, "select day, sum(cost_usd) as cost from marts.agg_usage_daily where org_id = 'acme' "
+                         "group by day")
+    daily["day"] = pd.to_datetime(daily["day"])
+    daily = daily.set_index("day")["cost"].asfreq("D", fill_value=0.0)
+    last = daily.index.max()
+    errors = []
+    for step in range(1, 5):
+        origin = last - pd.Timedelta(days=14 * step)
+        for ahead in range(1, 15):
+            actual = daily[origin + pd.Timedelta(days=ahead)]
+            naive = daily[origin + pd.Timedelta(days=ahead - 7 * int(np.ceil(ahead / 7)))]
+            errors.append(0.0 if actual == naive == 0 else 2 * abs(actual - naive) / (abs(actual) + abs(naive)))
+    assert pivot.loc[("acme", "cost_usd"), "seasonal_naive"] == pytest.approx(np.mean(errors))
+
+
+def test_month_end_projection_is_month_to_date_plus_the_forecast(forecast_home):
+    home, _ = forecast_home
+    settings = Settings(home=home)
+    projections = read_ml_table(settings, "budget_projections").set_index("org_id")
+    stored = read_ml_table(settings, "forecasts")
+    month_to_date = _query(home, """
+        select org_id, sum(cost_usd) as cost from marts.agg_usage_daily
+        where day >= date_trunc('month', (select max(day) from marts.agg_usage_daily))
+        group by org_id""").set_index("org_id")["cost"]
+    budgets = _query(home, "select org_id, monthly_budget_usd from marts.dim_orgs").set_index("org_id")
+    for org in ORGS:
+        row = projections.loc[org]
+        rest = stored[(stored["org_id"] == org) & stored["project_id"].isna() & (stored["metric"] == "cost_usd")
+                      & (stored["kind"] == "forecast") & (pd.to_datetime(stored["day"]) <= pd.Timestamp("2026-11-30"))]
+        assert len(rest) == row["remaining_days"] == 10  # the sample ends on 20 November
+        assert row["month_to_date_usd"] == pytest.approx(month_to_date[org])
+        assert row["projected_month_end_usd"] == pytest.approx(month_to_date[org] + rest["forecast"].sum())
+        assert row["budget_usd"] == budgets.loc[org, "monthly_budget_usd"]
+        assert 0.0 <= row["prob_exceed_budget"] <= 1.0
+        assert row["p10_usd"] <= row["p90_usd"] and row["p10_usd"] >= month_to_date[org]
+        if row["budget_usd"] > row["p90_usd"]:  # the sample spends far below its budgets
+            assert row["prob_exceed_budget"] <= 0.1
+
+
+def test_probability_of_exceeding_is_the_share_of_samples_above_budget():
+    history = pd.DataFrame({"day": pd.date_range("2026-11-01", "2026-11-28"), "y": 1.0})  # 28 spent so far
+    samples = np.array([[0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0]])  # two remaining days, four samples
+    projection = month_end_projection(history, np.array([1.5, 1.5]), samples, budget=31.0)
+    assert projection["remaining_days"] == 2 and projection["month_to_date_usd"] == 28.0
+    assert projection["projected_month_end_usd"] == 31.0
+    assert projection["prob_exceed_budget"] == 0.5  # totals 28, 30, 32, 34
+    unbudgeted = month_end_projection(history, np.array([1.5, 1.5]), samples, budget=None)
+    assert unbudgeted["prob_exceed_budget"] is None and unbudgeted["budget_usd"] is None
+
+
+def test_model_mix_what_if_by_hand():
+    usage = pd.DataFrame({"org_id": ["acme", "acme", "globex"], "model": ["opus", "haiku", "haiku"],
+                          "total_tokens": [1_000_000.0, 2_000_000.0, 1_000_000.0], "cost_usd": [10.0, 2.0, 3.0]})
+    ratios = mix_cost_ratio(usage, "opus", "haiku", 0.5).set_index("org_id")
+    # acme moves 500k opus tokens ($5) to haiku at acme's own $1/M: $0.50; 12 → 7.5
+    assert ratios.loc["acme", "what_if_recent_cost_usd"] == pytest.approx(7.5)
+    assert ratios.loc["acme", "cost_ratio"] == pytest.approx(0.625)
+    assert ratios.loc["globex", "cost_ratio"] == 1.0  # no opus to move
+    projections = pd.DataFrame({"org_id": ["acme"], "month_to_date_usd": [20.0], "forecast_remaining_usd": [40.0],
+                                "projected_month_end_usd": [60.0], "budget_usd": [100.0]})
+    frame = apply_ratio(projections, pd.DataFrame({"org_id": ["acme"], "forecast_usd": [100.0]}), ratios.reset_index())
+    assert frame.loc[0, "what_if_forecast_usd"] == pytest.approx(62.5)
+    assert frame.loc[0, "what_if_month_end_usd"] == pytest.approx(20 + 40 * 0.625)
+    assert frame.loc[0, "saving_usd"] == pytest.approx(37.5)
+    with pytest.raises(WhatIfError, match="unknown model 'gpt-9'"):
+        mix_cost_ratio(usage, "gpt-9", "haiku", 0.5)
+    with pytest.raises(WhatIfError, match="share must be"):
+        mix_cost_ratio(usage, "opus", "haiku", 1.5)
+    with pytest.raises(WhatIfError, match="SOURCE_MODEL=TARGET_MODEL:SHARE"):
+        parse_mix("opus-to-haiku")
+    assert parse_mix("a=b:0.25") == ("a", "b", 0.25)
+
+
+def test_routing_threshold_what_if_by_hand_and_without_a_router(forecast_home):
+    evaluation = {"threshold": 0.25, "cheap_model": "haiku", "strong_model": "opus",
+                  "router_curve": {"strong_share": [0.0, 0.5, 1.0], "cost": [1.0, 2.0, 3.0], "quality": [0.5, 0.8, 0.9]}}
+    usage = pd.DataFrame({"org_id": ["acme"] * 3, "model": ["haiku", "opus", "gpt-4o"], "total_tokens": [1.0] * 3,
+                          "cost_usd": [4.0, 4.0, 2.0]})
+    row = routing_cost_ratio(usage, evaluation, np.array([0.1, 0.2, 0.3, 0.4]), threshold=0.45).iloc[0]
+    # half the tasks go strong now (cost 2 per task), all of them at 0.45 (cost 3): routed $8 → $12 of $10 → $14
+    assert (row["strong_share_now"], row["strong_share_what_if"]) == (0.5, 1.0)
+    assert row["cost_ratio"] == pytest.approx(1.4) and row["quality_what_if"] == pytest.approx(0.9)
+    with pytest.raises(WhatIfError, match="needs a trained router"):
+        champion_router(Settings(home=forecast_home[0]))  # its MLflow store exists; no router was trained
+
+
+def _synthetic(days: int, values=None, org: str = "solo") -> pd.DataFrame:
+    day = pd.date_range("2026-08-01", periods=days)
+    weekly = np.where(day.weekday < 5, 10.0, 1.0) if values is None else np.asarray(values, dtype=float)
+    return pd.DataFrame({"org_id": org, "project_id": None, "day": day, "cost_usd": weekly,
+                         "total_tokens": weekly * 1000})
+
+
+def test_too_little_history_and_constant_series_give_a_clear_message_and_no_model():
+    budgets = pd.DataFrame({"org_id": ["solo"], "monthly_budget_usd": [100.0]})
+    usage = pd.DataFrame(columns=["org_id", "model", "total_tokens", "cost_usd"])
+    with pytest.raises(ForecastDataError, match=r"only 20 days of history \(need 28\)"):
+        compute_forecasts(_synthetic(20), budgets, usage)
+    with pytest.raises(ForecastDataError, match="constant"):
+        compute_forecasts(_synthetic(60, values=np.full(60, 5.0)), budgets, usage)
+    with pytest.raises(ForecastDataError, match="no usage for org 'nobody'"):
+        compute_forecasts(_synthetic(60), budgets, usage, ForecastOptions(org="nobody"))
+    assert unusable_reason(np.r_[np.zeros(50), np.ones(5)]) == "only 5 days with usage (need 14)"
+    assert unusable_reason(np.where(np.arange(60) % 7 < 5, 10.0, 1.0)) is None
+
+
+def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):
+    def overshoot(history: pd.DataFrame, horizon: int) -> np.ndarray:  # a deliberately bad model
+        return np.full(horizon, history["y"].max() * 5)
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    result = run_forecasts(Settings(home=home), ForecastOptions(), forecaster=overshoot, track=False)
+    assert not result.shipped and "does not beat seasonal-naive" in result.verdict.reason
+    assert result.forecasts.empty and read_ml_table(Settings(home=home), "forecasts") is None
+    assert read_ml_table(Settings(home=home), "forecast_backtests") is not None
+    checked = materialize([forecasts_asset, forecasts_beat_seasonal_naive],
+                          selection=AssetSelection.checks(forecasts_beat_seasonal_naive),
+                          resources={"warehouse": WarehouseResource(aioa_home=str(home))}, raise_on_error=False)
+    evaluation = checked.get_asset_check_evaluations()[0]
+    assert not evaluation.passed and "does not beat seasonal-naive" in evaluation.description
+    verdict = quality_verdict(read_ml_table(Settings(home=home), "forecast_backtests"))
+    assert not verdict.passed and verdict.model_smape > verdict.naive_smape
+    assert backtest.smape([0.0, 2.0], [0.0, 2.0]) == 0.0 and backtest.mape([0.0, 4.0], [1.0, 3.0]) == 0.25
+
+
+def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, monkeypatch):
+    from aioa.cli import app
+
+    home, _ = forecast_home
+    monkeypatch.setenv("AIOA_HOME", str(home))
+    result = CliRunner().invoke(app, ["forecast", "--json", "--org", "initech", "--horizon", "14",
+                                      "--what-if-mix", "claude-opus-4-6=claude-haiku-4-5-20251001:0.5"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["shipped"] is True and payload["mlflow_run_id"]
+    assert {row["org_id"] for row in payload["backtests"]} == {"initech"}
+    assert [row["org_id"] for row in payload["budget_projections"]] == ["initech"]
+    assert set(payload["forecast_totals"][0]) == {"org_id", "project_id", "metric", "forecast_total", "first_day",
+                                                  "last_day"}
+    what_if = payload["what_if"][0]
+    assert what_if["kind"] == "model_mix" and what_if["orgs"][0]["what_if_forecast_usd"] < \
+        what_if["orgs"][0]["forecast_usd"]
+    stored = read_ml_table(Settings(home=home), "forecasts")
+    assert set(stored["org_id"]) == set(ORGS)  # a one-org run replaced initech's rows only
+    initech = stored[(stored["org_id"] == "initech") & (stored["kind"] == "forecast") & stored["project_id"].isna()]
+    assert initech.groupby("metric").size().max() == 14
+
+
+def test_cli_without_a_snapshot_exits_2_with_a_message(settings):
+    from aioa.cli import app
+
+    result = CliRunner().invoke(app, ["forecast", "--json"])
+    assert result.exit_code == 2 and "No forecast" in result.output
