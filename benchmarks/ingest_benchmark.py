@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,10 +40,14 @@ def ensure_tree(path: Path, min_bytes: int, seed: int) -> Path:
     return claude_root
 
 
-def timed_child(args: list[str], env: dict) -> tuple[float, str, float]:
-    """Run a child; return wall seconds, its stdout and its peak RSS in MB (sampled every 50 ms)."""
+def timed_child(args: list[str], env: dict) -> tuple[float, str, float, float]:
+    """Run a child; return wall seconds, its stdout, its peak RSS in MB (sampled every 50 ms) and its CPU seconds.
+
+    CPU seconds (user + system, all threads) matter on a shared machine, where wall time depends on the neighbours.
+    """
     import psutil
 
+    cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     watched, peak = psutil.Process(process.pid), 0
@@ -56,7 +61,12 @@ def timed_child(args: list[str], env: dict) -> tuple[float, str, float]:
     reader.join()
     if process.returncode:
         raise SystemExit(f"{' '.join(args)} failed with exit code {process.returncode}")
-    return time.perf_counter() - started, "".join(output), peak / 1e6
+    return time.perf_counter() - started, "".join(output), peak / 1e6, _children_cpu_seconds() - cpu_before
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -73,20 +83,31 @@ def main() -> None:
     config_dirs = sorted(claude_root.glob("*/.claude")) or [claude_root]
     size, files = tree_size(claude_root)
     with tempfile.TemporaryDirectory(prefix="aioa-bench-") as scratch:
-        env = {**os.environ, "AIOA_HOME": scratch}
-        seconds, stdout, peak_rss_mb = timed_child(
+        # Children compile their imports once into a bytecode cache (this machine sets PYTHONDONTWRITEBYTECODE,
+        # which would make every start-up recompile pydantic, pandas, rich … from source, unlike any install).
+        env = {**os.environ, "AIOA_HOME": scratch, "PYTHONPYCACHEPREFIX": str(RESULTS / ".pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([sys.executable, "-c", "import aioa.cli, aioa.ingest.runner, pandas"], env=env, check=True,
+                       cwd=ROOT)
+        seconds, stdout, peak_rss_mb, cpu_seconds = timed_child(
             [sys.executable, "-m", "aioa.cli", "ingest", "claude-code", *map(str, config_dirs), "--json"], env)
         summary = json.loads(stdout)
+        # The first report computes (and caches, per snapshot) the answer; the next ones read the cache.
+        first_report, _, _, first_report_cpu = timed_child(
+            [sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
         report_times = []
         for _ in range(args.report_runs):
-            elapsed, _, _ = timed_child([sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
+            elapsed, _, _, _ = timed_child([sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
             report_times.append(elapsed)
         in_process = _in_process_report_ms(Path(scratch))
     result = {
         "input_bytes": size, "files": files, "lines": summary["lines_read"],
         "llm_calls": summary["rows_added"].get("llm_calls", 0),
         "ingest_seconds": round(seconds, 2), "ingest_seconds_in_process": summary["seconds"],
+        "ingest_cpu_seconds": round(cpu_seconds, 1), "mb_per_cpu_second": round(size / 1e6 / cpu_seconds, 1),
         "mb_per_s": round(size / 1e6 / seconds, 1), "lines_per_s": round(summary["lines_read"] / seconds),
+        "report_daily_cli_first_ms": round(first_report * 1000),
+        "report_daily_cli_first_cpu_ms": round(first_report_cpu * 1000),
         "peak_rss_mb": round(peak_rss_mb), "report_daily_cli_ms_median": round(sorted(report_times)[len(report_times) // 2] * 1000),
         "report_daily_query_ms": round(in_process, 1),
         "targets": {"mb_per_s": 50, "peak_rss_mb": 2048, "report_daily_ms": 200},
@@ -101,10 +122,13 @@ def main() -> None:
     for name, value, target in [
         ("input", f"{size / 1e9:.2f} GB in {files} files", "≥ 1 GB"),
         ("ingest wall time", f"{seconds:.1f} s", ""),
+        ("ingest CPU time (all threads)", f"{cpu_seconds:.1f} s = {result['mb_per_cpu_second']} MB per CPU-s", ""),
         ("throughput", f"{result['mb_per_s']} MB/s", "≥ 50 MB/s"),
         ("lines/s", f"{result['lines_per_s']:,}", ""),
         ("peak RSS", f"{result['peak_rss_mb']} MB", "< 2048 MB"),
         ("llm calls loaded", f"{result['llm_calls']:,}", ""),
+        ("`aioa report daily --json`, first run (computes)",
+         f"{result['report_daily_cli_first_ms']} ms ({result['report_daily_cli_first_cpu_ms']} ms CPU)", ""),
         ("`aioa report daily --json` (CLI, median)", f"{result['report_daily_cli_ms_median']} ms", "< 200 ms"),
         ("daily report query (in process)", f"{result['report_daily_query_ms']} ms", ""),
     ]:

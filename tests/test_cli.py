@@ -68,3 +68,35 @@ def test_errors_tell_the_user_what_to_do(settings):
     assert result.exit_code == 2
     assert "aioa ingest" in result.output
     assert runner.invoke(app, ["report", "weekly"]).exit_code == 2
+
+
+def test_reports_summed_per_15_minute_bucket_equal_the_calls_in_every_time_zone(built_home):
+    # Independent check: convert every call to local time and sum; the report converts buckets instead.
+    import duckdb
+
+    from aioa.reports import usage_report
+    from aioa.settings import Settings
+    from aioa.warehouse.access import TenantScope
+    from aioa.warehouse.snapshots import current_snapshot
+
+    _, path = current_snapshot(Settings(home=built_home))
+    with duckdb.connect(str(path), read_only=True) as connection:
+        for zone in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"):
+            expected = connection.execute(
+                """
+                select strftime(timezone($tz, ts_utc::timestamptz)::date, '%Y-%m-%d') as day,
+                       sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                       sum(cache_write_5m_tokens + cache_write_1h_tokens), coalesce(sum(cost_usd), 0)::double,
+                       count(*) filter (where status = 'ok'), count(*) filter (where status = 'error'),
+                       count(distinct model)
+                from raw.llm_calls group by day order by day
+                """, {"tz": zone}).fetchall()
+            report = usage_report(connection, "daily", scope=TenantScope.all_orgs(), timezone=zone)
+            assert [(row["date"], row["input_tokens"], row["output_tokens"], row["cache_read_tokens"],
+                     row["cache_creation_tokens"], round(row["cost_usd"], 6), row["calls"], row["errors"],
+                     len(row["models"])) for row in report] == [(*values[:5], round(values[5], 6), *values[6:])
+                                                                 for values in expected]
+        assert len(expected) > 30
+        sessions = usage_report(connection, "session", scope=TenantScope.all_orgs(), timezone="Asia/Kathmandu")
+        assert sum(row["output_tokens"] for row in sessions) == connection.execute(
+            "select sum(output_tokens) from raw.llm_calls").fetchone()[0]

@@ -8,10 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
 from aioa.settings import claude_config_dirs, get_settings
@@ -25,9 +23,13 @@ app.add_typer(ingest_app, name="ingest")
 
 def _add_ml_commands() -> None:
     """The ML commands ship in `ml/` (installed with the package); their heavy imports run only when invoked."""
+    from ml.anomalies.cli import anomalies_command
+    from ml.forecasting.cli import forecast_command
     from ml.routing.cli import route_app
 
     app.add_typer(route_app, name="route")
+    app.command("forecast")(forecast_command)
+    app.command("anomalies")(anomalies_command)
 
 
 _add_ml_commands()
@@ -40,6 +42,9 @@ def _print_json(payload) -> None:
 
 
 def _run_ingest(source, paths: list[Path], as_json: bool) -> None:
+    import duckdb
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
     from aioa.ingest.runner import ingest
 
     missing = [path for path in paths if not path.exists()]
@@ -142,6 +147,8 @@ def generate(
     as_json: JsonFlag = False,
 ) -> None:
     """Generate a realistic, deterministic sample dataset with known truths and labelled anomalies."""
+    from rich.progress import Progress
+
     from aioa.generate import generate as run_generator
 
     settings = get_settings()
@@ -247,8 +254,9 @@ def report(
     from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
 
     scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
+    settings = get_settings()
     try:
-        connection, _ = open_snapshot(get_settings())
+        connection, _ = open_snapshot(settings)
     except NoSnapshotError:
         console.print("[red]No data yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and "
                       "`aioa ingest sample`) first.")

@@ -250,3 +250,30 @@ def test_several_config_dirs_are_read(settings, tmp_path):
     write_jsonl(session_file(second, "s9"), [assistant("msg_9", "req_9", output=6, session="s9")])
     ingest(ClaudeCodeSource(), [first, second], settings)
     assert token_totals(settings)[:3] == (2, 20, 11)
+
+
+def test_most_complete_snapshot_wins_within_a_batch_and_replaces_a_stored_one_later(settings, tmp_path):
+    # Within a batch: more output wins; on equal output, more input-side tokens win; a later timestamp alone does
+    # not beat either. Across runs: a more complete snapshot in appended lines updates the stored row, a less
+    # complete one changes nothing.
+    root = tmp_path / ".claude"
+    write_jsonl(session_file(root), [
+        assistant("msg_1", "req_1", output=50, input_tokens=5, cache_read=100, ts="2026-03-02T10:00:09.000Z"),
+        assistant("msg_1", "req_1", output=50, input_tokens=5, cache_read=900, ts="2026-03-02T10:00:01.000Z"),
+        assistant("msg_1", "req_1", output=20, input_tokens=5, cache_read=5000, ts="2026-03-02T10:00:30.000Z"),
+        assistant("msg_2", "req_2", output=10, ts="2026-03-02T11:00:00.000Z"),
+    ])
+    first = run(settings, root)
+    assert (first.rows_added["llm_calls"], first.rows_updated["llm_calls"], first.duplicates_skipped) == (2, 0, 2)
+    assert query(settings, "select call_key, output_tokens, cache_read_tokens, ts_utc::varchar from raw.llm_calls "
+                           "order by call_key") == [("claude_code:msg_1:req_1", 50, 900, "2026-03-02 10:00:01"),
+                                                    ("claude_code:msg_2:req_2", 10, 0, "2026-03-02 11:00:00")]
+    append_jsonl(session_file(root), [
+        assistant("msg_2", "req_2", output=400, ts="2026-03-02T11:00:05.000Z"),
+        assistant("msg_1", "req_1", output=49, input_tokens=5, cache_read=99999),
+        assistant("msg_3", "req_3", output=1),
+    ])
+    second = run(settings, root)
+    assert (second.rows_added["llm_calls"], second.rows_updated["llm_calls"], second.duplicates_skipped) == (1, 1, 1)
+    assert query(settings, "select call_key, output_tokens, source_line from raw.llm_calls order by call_key") == [
+        ("claude_code:msg_1:req_1", 50, 2), ("claude_code:msg_2:req_2", 400, 5), ("claude_code:msg_3:req_3", 1, 7)]

@@ -147,3 +147,20 @@ def test_unpriced_calls_are_flagged_then_repriced_once_an_override_exists(settin
 def test_provider_hint_is_optional(provider):
     cost, status, _ = sql_cost(PriceCatalog(), provider, "claude-opus-4-6", datetime(2026, 5, 1), (10**6, 0, 0, 0, 0))
     assert (cost, status) == (Decimal("5"), "priced")
+
+
+def test_one_batch_with_tiered_untiered_and_time_of_day_models_prices_each_row_like_the_library():
+    # One UPDATE prices every model of a batch: models without tiers must not pick up another model's tiers.
+    connection = duckdb.connect()
+    connection.execute(STAGE)
+    rows = [(provider, name, datetime(2026, 5, 1, hour, 0), tokens)
+            for provider, name in MODELS for hour in (12, 20)
+            for tokens in ((150_000, 1_000, 0, 0, 60_000), (1_000, 200, 0, 0, 3_000))]
+    connection.executemany("insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, null)",
+                           [[provider, name, ts, *tokens] for provider, name, ts, tokens in rows])
+    assert apply_prices(connection, "calls", PriceCatalog()) == 0
+    costs = connection.execute("select cost_usd from calls order by rowid").fetchall()
+    expected = [library_cost(provider, name, ts, tokens).quantize(Decimal("1e-10"))
+                for provider, name, ts, tokens in rows]
+    assert [cost for (cost,) in costs] == expected
+    assert len(set(expected)) > len(MODELS)  # tiers and time of day really change some prices

@@ -46,10 +46,13 @@ def apply_prices(connection: duckdb.DuckDBPyConnection, table: str, catalog: Pri
                 rows.append(_lookup_row(provider, model, None, price))
     connection.register("price_lookup", _lookup_table(rows))
     try:
-        # Two updates, each a plain equi-join (an OR in the join condition would defeat the hash join).
-        connection.execute(_COST_UPDATE.format(table=table, bucket_match="p.bucket is null"))
-        connection.execute(_COST_UPDATE.format(table=table,
-                                               bucket_match=f"p.bucket = time_bucket({BUCKET}, t.ts_utc)"))
+        # Two updates, each a plain equi-join (an OR in the join condition would defeat the hash join); each runs
+        # only if the lookup has rows of its kind (most batches have no time-of-day prices at all).
+        max_tiers = max((len(row[f"{c}_tier_starts"]) for row in rows for c in COMPONENTS), default=0)
+        for bucketed, bucket_match in ((False, "p.bucket is null"),
+                                       (True, f"p.bucket = time_bucket({BUCKET}, t.ts_utc)")):
+            if any((row["bucket"] is not None) == bucketed for row in rows):
+                connection.execute(_cost_update(table, bucket_match, max_tiers))
     finally:
         connection.unregister("price_lookup")
     connection.execute(
@@ -99,23 +102,25 @@ def _lookup_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=pa.schema(fields))
 
 
-def _component_cost(component: str) -> str:
+def _component_cost(component: str, max_tiers: int) -> str:
     # Cliff tiers (as Anthropic and Google bill long context): above a tier's start, every token pays its price.
+    # The highest tier crossed wins; written as a CASE over the few tiers the lookup has (a list lambda per row and
+    # component cost more than all the rest of the pricing). A missing tier index yields NULL and falls through.
     starts, prices = f"p.{component}_tier_starts", f"p.{component}_tier_prices"
-    tiered = (
-        f"coalesce({prices}[list_last(list_filter(range(1, len({starts}) + 1), "
-        f"lambda i: t.input_tokens + t.cache_read_tokens + t.cache_write_5m_tokens + t.cache_write_1h_tokens"
-        f" > {starts}[i]))], p.{component}_base)"
+    total_input = "(t.input_tokens + t.cache_read_tokens + t.cache_write_5m_tokens + t.cache_write_1h_tokens)"
+    tiers = " ".join(f"when {total_input} > {starts}[{i}] then {prices}[{i}]" for i in range(max_tiers, 0, -1))
+    price = f"case {tiers} else p.{component}_base end" if tiers else f"p.{component}_base"
+    return f"t.{TOKEN_COLUMNS[component]} * {price}"
+
+
+def _cost_update(table: str, bucket_match: str, max_tiers: int) -> str:
+    cost = " + ".join(_component_cost(component, max_tiers) for component in COMPONENTS)
+    return (
+        f"update {table} as t set "
+        f"cost_usd = cast({cost} as decimal(20, 10)), "
+        "price_status = case when p.is_override then 'override' else 'priced' end, "
+        "price_source = p.source, price_version = p.version "
+        "from price_lookup as p "
+        "where t.price_status = 'pending' and t.provider is not distinct from p.provider and t.model = p.model "
+        f"and {bucket_match}"
     )
-    return f"t.{TOKEN_COLUMNS[component]} * {tiered}"
-
-
-_COST_UPDATE = (
-    "update {table} as t set "
-    "cost_usd = cast(" + " + ".join(_component_cost(c) for c in COMPONENTS) + " as decimal(20, 10)), "
-    "price_status = case when p.is_override then 'override' else 'priced' end, "
-    "price_source = p.source, price_version = p.version "
-    "from price_lookup as p "
-    "where t.price_status = 'pending' and t.provider is not distinct from p.provider and t.model = p.model "
-    "and {bucket_match}"
-)

@@ -1,60 +1,4 @@
--- Validate snapshots and shape them as llm_call rows (still one row per snapshot; the merge keeps the most complete).
-create or replace temp table cc_checked as
-with token_fields as (
-    select
-        *,
-        {
-            'input_tokens': usage.input_tokens,
-            'output_tokens': usage.output_tokens,
-            'cache_creation_input_tokens': usage.cache_creation_input_tokens,
-            'cache_read_input_tokens': usage.cache_read_input_tokens,
-            'cache_creation.ephemeral_5m_input_tokens': usage.cache_creation.ephemeral_5m_input_tokens,
-            'cache_creation.ephemeral_1h_input_tokens': usage.cache_creation.ephemeral_1h_input_tokens
-        } as raw_tokens
-    from cc_messages
-),
-problems as (
-    select
-        *,
-        list_filter(
-            [
-                case when ts_utc is null then 'invalid or missing timestamp' end,
-                case when model is null then 'missing message.model' end,
-                case when raw_tokens['input_tokens'] is not null
-                      and not regexp_full_match(raw_tokens['input_tokens'], '[0-9]+')
-                     then 'wrong type for usage.input_tokens: ' || raw_tokens['input_tokens'] end,
-                case when raw_tokens['output_tokens'] is not null
-                      and not regexp_full_match(raw_tokens['output_tokens'], '[0-9]+')
-                     then 'wrong type for usage.output_tokens: ' || raw_tokens['output_tokens'] end,
-                case when raw_tokens['cache_creation_input_tokens'] is not null
-                      and not regexp_full_match(raw_tokens['cache_creation_input_tokens'], '[0-9]+')
-                     then 'wrong type for usage.cache_creation_input_tokens: '
-                          || raw_tokens['cache_creation_input_tokens'] end,
-                case when raw_tokens['cache_read_input_tokens'] is not null
-                      and not regexp_full_match(raw_tokens['cache_read_input_tokens'], '[0-9]+')
-                     then 'wrong type for usage.cache_read_input_tokens: '
-                          || raw_tokens['cache_read_input_tokens'] end,
-                case when raw_tokens['cache_creation.ephemeral_5m_input_tokens'] is not null
-                      and not regexp_full_match(raw_tokens['cache_creation.ephemeral_5m_input_tokens'], '[0-9]+')
-                     then 'wrong type for usage.cache_creation.ephemeral_5m_input_tokens' end,
-                case when raw_tokens['cache_creation.ephemeral_1h_input_tokens'] is not null
-                      and not regexp_full_match(raw_tokens['cache_creation.ephemeral_1h_input_tokens'], '[0-9]+')
-                     then 'wrong type for usage.cache_creation.ephemeral_1h_input_tokens' end
-            ],
-            lambda problem: problem is not null
-        ) as problems
-    from token_fields
-)
-select
-    *,
-    coalesce(try_cast(raw_tokens['input_tokens'] as bigint), 0) as input_tokens,
-    coalesce(try_cast(raw_tokens['output_tokens'] as bigint), 0) as output_tokens,
-    coalesce(try_cast(raw_tokens['cache_creation_input_tokens'] as bigint), 0) as cache_creation_tokens,
-    coalesce(try_cast(raw_tokens['cache_read_input_tokens'] as bigint), 0) as cache_read_tokens,
-    try_cast(raw_tokens['cache_creation.ephemeral_1h_input_tokens'] as bigint) as split_1h_tokens,
-    try_cast(raw_tokens['cache_creation.ephemeral_5m_input_tokens'] as bigint) as split_5m_tokens
-from problems;
-
+-- Shape the valid snapshots as llm_call rows (still one row per snapshot; the merge keeps the most complete).
 create or replace temp table stage_llm_calls as
 select
     -- ids
@@ -89,7 +33,7 @@ select
     -- outcome
     case when model = '<synthetic>' or is_api_error then 'error' else 'ok' end as status,
     case when model = '<synthetic>' or is_api_error
-         then left(list_extract(list_filter(content, lambda block: block.type = 'text'), 1).text, 1000) end as error,
+         then left(first_text, 1000) end as error,
     cwd,
     git_branch,
     client_version,

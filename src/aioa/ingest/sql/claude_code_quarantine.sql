@@ -6,15 +6,17 @@ select
     case when files.truncated_tail and line_no = files.last_line_no
          then 'truncated line at end of file (no newline, not valid JSON)'
          else 'malformed JSON' end as reason,
-    excerpt as raw_excerpt
+    left(lines.text, 500) as raw_excerpt
 from cc_records join batch_files as files using (file_idx)
+join batch_lines as lines using (file_idx, line_no)
 where not is_valid_json
 union all
 select
     'claude_code', files.path, line_no, 'rejected',
     array_to_string(problems, '; '),
-    excerpt
+    left(lines.text, 500)
 from cc_checked join batch_files as files using (file_idx)
+join batch_lines as lines using (file_idx, line_no)
 where len(problems) > 0
 union all
 select

@@ -3,7 +3,7 @@ create or replace temp table stage_tool_calls as
 with uses as (
     select
         checked.file_idx, checked.line_no, checked.session_id, checked.agent_id, checked.message_id,
-        checked.ts_utc, unnest(list_filter(checked.content, lambda block: block.type = 'tool_use')) as block
+        checked.ts_utc, checked.cwd, unnest(checked.tool_uses) as block
     from cc_checked as checked
     where len(checked.problems) = 0
 ),
@@ -26,7 +26,7 @@ select
     mcp_server(tool_name) as mcp_server,
     mcp_tool(tool_name) as mcp_tool,
     mcp_plugin(tool_name) as mcp_plugin,
-    case when tool_name in ('Task', 'Agent') then block.input.subagent_type end as subagent_type,
+    case when tool_name in ('Task', 'Agent') then block.subagent_type end as subagent_type,
     cast(null as boolean) as success,
     cast(null as bigint) as duration_ms,
     cast(null as varchar) as error,
@@ -40,10 +40,9 @@ select
     cast(null as varchar) as hint_org,
     cast(null as varchar) as hint_project,
     cast(null as varchar) as hint_host,
-    cc_records.record.cwd as cwd
+    cwd
 from named
-join batch_files as files using (file_idx)
-join cc_records using (file_idx, line_no);
+join batch_files as files using (file_idx);
 
 create or replace temp table stage_tool_results as
 with result_lines as (
