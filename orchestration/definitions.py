@@ -3,7 +3,8 @@
 from dagster import Definitions
 
 from orchestration.defs.ingest import definitions as ingest
+from orchestration.defs.ml import definitions as ml
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.executor import executor
 
-defs = Definitions.merge(ingest.defs, warehouse.defs, Definitions(executor=executor()))
+defs = Definitions.merge(ingest.defs, warehouse.defs, ml.defs, Definitions(executor=executor()))

@@ -1,4 +1,5 @@
-"""`aioa route train | evaluate | predict`: heavy imports stay inside the commands (fast CLI start)."""
+"""`aioa route train | evaluate | predict | offline-eval | experiment-report`: heavy imports stay inside the
+commands (fast CLI start)."""
 
 from __future__ import annotations
 
@@ -93,3 +94,75 @@ def predict(task: Annotated[str, typer.Argument(help="The task text.")], as_json
         console.print(f"{decision.route} → [bold]{decision.target}[/bold] (P(cheap succeeds) "
                       f"{decision.confidence:.1%}, expected ${decision.expected_cost_usd:.4f}, "
                       f"{decision.expected_latency_ms / 1000:.1f} s)")
+
+
+@route_app.command("offline-eval")
+def offline_eval(as_json: JsonFlag = False) -> None:
+    """Estimate the champion's success rate and cost per task from logged decisions (IPS, SNIPS, doubly robust),
+    beside the logging policy's observed values."""
+    from aioa.settings import get_settings
+    from aioa.warehouse.snapshots import NoSnapshotError
+    from ml.routing.feedback import FeedbackDataError, offline_evaluation
+    from ml.routing.predict import RouterUnavailable
+
+    try:
+        with console.status("estimating from logged feedback"):
+            result = offline_evaluation(get_settings())
+    except (FeedbackDataError, RouterUnavailable, NoSnapshotError) as error:
+        console.print(f"[yellow]No off-policy estimate:[/yellow] {error}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"Champion v{result['router_version']} estimated from {result['decisions']} logged decisions "
+                        f"({result['source']}); it agrees with {result['agreement_with_logged']:.0%} of them")
+    for column in ("estimator", "success rate", "95% CI", "cost per task (USD)", "95% CI "):
+        table.add_column(column, justify="left" if column == "estimator" else "right")
+    for name in ("logging_policy", "ips", "snips", "dr"):
+        success, cost = result["success"][name], result["cost_usd"][name]
+        table.add_row(name.replace("_", " "), f"{success['value']:.3f}", f"{success['low']:.3f}–{success['high']:.3f}",
+                      f"{cost['value']:.5f}", f"{cost['low']:.5f}–{cost['high']:.5f}")
+    console.print(table)
+
+
+@route_app.command("experiment-report")
+def experiment_report(control: Annotated[str, typer.Option(help="Control arm (router version).")],
+                      experiment: Annotated[str | None, typer.Option(help="Only decisions of this experiment.")] = None,
+                      store: Annotated[bool, typer.Option(help="Store the report as ml.router_experiments.")] = False,
+                      as_json: JsonFlag = False) -> None:
+    """Lift of success rate and cost per task of each router version over the control, per org, with 95% CIs, from
+    the decisions log joined to the handoff outcomes."""
+    from aioa.settings import get_settings
+    from aioa.warehouse.snapshots import NoSnapshotError
+    from ml.routing.decisions import decisions_with_outcomes
+    from ml.routing.experiments import ExperimentDataError
+    from ml.routing.experiments import experiment_report as report_frame
+
+    settings = get_settings()
+    try:
+        frame = decisions_with_outcomes(settings)
+        if experiment is not None:
+            frame = frame[frame["experiment"] == experiment]
+        report = report_frame(frame, control=control)
+    except (ExperimentDataError, NoSnapshotError) as error:
+        console.print(f"[yellow]No experiment report:[/yellow] {error}")
+        raise typer.Exit(2) from None
+    if store:
+        from aioa.warehouse.ml_tables import write_ml_tables
+
+        write_ml_tables(settings, {"router_experiments": report.assign(experiment=experiment)})
+    if as_json:
+        typer.echo(report.to_json(orient="records", indent=2))
+        return
+    table = Table(title=f"Lift over router v{control}" + (f" in {experiment}" if experiment else ""))
+    for column in ("org_id", "treatment", "metric", "control_mean", "treatment_mean", "difference", "low", "high",
+                   "p_value", "n_control", "n_treatment"):
+        table.add_column(column, justify="left" if column in ("org_id", "treatment", "metric") else "right")
+    for row in report.to_dict("records"):
+        if row.get("note"):
+            table.add_row(str(row["org_id"]), row["treatment"], row["metric"], row["note"])
+            continue
+        table.add_row(str(row["org_id"]), row["treatment"], row["metric"],
+                      *(f"{row[key]:.4g}" for key in ("control_mean", "treatment_mean", "difference", "low", "high",
+                                                      "p_value")), str(row["n_control"]), str(row["n_treatment"]))
+    console.print(table)

@@ -1,5 +1,6 @@
 """MLflow tracking and the model registry: every training run logs parameters, metrics, plots and the model; a new
-version becomes `champion` only if it beats the current champion on the holdout by PROMOTION_MARGIN (APGR)."""
+version becomes `champion` only if it beats the current champion and the baselines (random, keyword heuristic) on
+the holdout by PROMOTION_MARGIN (APGR)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ml.routing.evaluate import Evaluation
 EXPERIMENT = "routing"
 CHAMPION = "champion"
 PROMOTION_MARGIN = 0.005
+BASELINES = ("random", "keyword heuristic (v1)")  # a new version must beat these on the same holdout
 # Our own and scikit-learn's private classes in the pipeline, allowed by the skops (safe) serialisation.
 TRUSTED_TYPES = ["ml.routing.model.SuccessRateEncoder", "ml.routing.model._log_tokens",
                  "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration"]
@@ -97,7 +99,9 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
                                         registered_model_name=settings.routing_model_name,
                                         skops_trusted_types=TRUSTED_TYPES)
         version = str(info.registered_model_version)
-    promoted, reason = _promote(client, settings.routing_model_name, version, router["apgr"], champion)
+    baseline = max(result["apgr"] for name, result in evaluation.routers.items()
+                   if name in BASELINES and "apgr" in result)
+    promoted, reason = _promote(client, settings.routing_model_name, version, router["apgr"], champion, baseline)
     return TrainingOutcome(run.info.run_id, version, promoted, reason, flat)
 
 
@@ -110,14 +114,15 @@ def _champion(client, name: str):
         return None
 
 
-def _promote(client, name: str, version: str, apgr: float, champion) -> tuple[bool, str]:
+def _promote(client, name: str, version: str, apgr: float, champion, baseline: float = 0.5) -> tuple[bool, str]:
     if champion is not None:
         champion_apgr = client.get_run(champion.run_id).data.metrics.get("router__apgr", 0.0)
         if apgr < champion_apgr + PROMOTION_MARGIN:
             return False, (f"not promoted: APGR {apgr:.4f} does not beat the champion (v{champion.version}, "
                            f"{champion_apgr:.4f}) by {PROMOTION_MARGIN}")
-    if apgr <= 0.5 + PROMOTION_MARGIN:
-        return False, f"not promoted: APGR {apgr:.4f} is no better than random routing (0.5)"
+    if apgr <= max(0.5, baseline) + PROMOTION_MARGIN:
+        return False, (f"not promoted: APGR {apgr:.4f} does not beat the baselines (random 0.5, best baseline "
+                       f"{baseline:.4f}) by {PROMOTION_MARGIN}")
     client.set_registered_model_alias(name, CHAMPION, version)
     return True, f"promoted v{version} to {CHAMPION} (APGR {apgr:.4f})"
 

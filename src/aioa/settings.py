@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default=None, description="MLflow tracking URI; default: SQLite at <home>/mlflow/mlflow.db."
     )
     routing_model_name: str = Field(default="aioa-router", description="Registered MLflow model name of the router.")
+    routing_exploration_rate: float = Field(
+        default=0.05, ge=0.0, le=0.5, description="Share of logged routing decisions that explore the other model.")
+    routing_retrain_min_feedback: int = Field(
+        default=500, ge=1, description="New verified handoff outcomes that make the sensor request retraining.")
 
     llm_provider: Literal["none", "openai", "anthropic", "deepseek", "ollama"] = Field(
         default="none", description="LLM for natural-language questions; `none` uses the offline parser."

@@ -1,0 +1,170 @@
+"""Routing benchmark: route() latency with a trained champion (single call p50/p99, target p99 < 10 ms; a batch of
+10,000 tasks, target < 1 s), and training time with APGR, CPT(50%), AUC, Brier and handoff accuracy on the small
+and large generated handoffs and on RouteLLM's MMLU outcomes, in one table.
+
+Only the handoffs are generated (the generator's handoff writer: 3,000 small, 200,000 large), never the 7 GB
+Claude Code tree. Training time is `evaluate()` wall time: the fit on the train split plus the threshold fit on
+its validation part, then scoring the held-out split. Writes benchmarks/results/routing.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+MMLU = ROOT.parent / "shared" / "data" / "routellm-mmlu"
+HANDOFFS = {"small": (120, 3_000), "large": (365, 200_000)}  # days, handoffs (aioa.generate.SIZES)
+
+
+def generated_handoffs(folder: Path, size: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Handoff rows shaped like `marts.fct_handoffs` (the columns the router reads) and the generator's truth."""
+    import duckdb
+
+    from aioa.generate.handoffs import write_handoffs
+    from aioa.generate.world import END_DAY, Calendar
+
+    days, count = HANDOFFS[size]
+    _, truth = write_handoffs(folder, Calendar.ending(END_DAY, days), np.random.default_rng(seed + 1), count)
+    with duckdb.connect() as connection:
+        frame = connection.execute("""
+            select task_id, task_text, task_type, project_id, target_model, success, true as outcome_verified,
+                   input_tokens, output_tokens, cost_usd, latency_ms, to_json(alternatives) as alternatives_json
+            from read_json(?, format = 'newline_delimited')
+        """, [str(folder / "handoffs" / "handoffs-*.jsonl")]).df()
+    return frame, pd.DataFrame(truth)
+
+
+def metrics_row(name: str, evaluation, seconds: float) -> dict:
+    router = evaluation.routers["router"]
+    return {"dataset": name, "train_rows": evaluation.train_rows, "test_rows": evaluation.test_rows,
+            "outcomes": evaluation.outcomes, "train_seconds": round(seconds, 2),
+            **{key: round(router[key], 4) for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")},
+            "random_apgr": round(evaluation.routers["random"]["apgr"], 4),
+            "keyword_apgr": round(evaluation.routers["keyword heuristic (v1)"]["apgr"], 4)}
+
+
+def latency(settings, tasks: list[dict], calls: int) -> dict:
+    from ml.routing.predict import champion, route
+
+    champion(settings)  # loading and compiling the champion is a one-off cost, not part of a call
+    for task in tasks[:50]:
+        route(task, settings)
+    timings, cpu = [], []
+    for index in range(calls):
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        route(tasks[index % len(tasks)], settings)
+        timings.append(time.perf_counter() - start)
+        cpu.append(time.thread_time() - start_cpu)
+    timings, cpu = np.array(timings) * 1000, np.array(cpu) * 1000
+    logged = []
+    for index in range(calls):
+        start = time.perf_counter()
+        route(tasks[index % len(tasks)], settings, explore=True, log=True)
+        logged.append(time.perf_counter() - start)
+    logged = np.array(logged) * 1000
+    return {"single_calls": calls, "single_p50_ms": round(float(np.percentile(timings, 50)), 3),
+            "single_p99_ms": round(float(np.percentile(timings, 99)), 3),
+            # CPU time of the calling thread: wall minus waiting for a core on a shared, oversubscribed machine
+            "single_cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
+            "single_cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
+            "logged_p50_ms": round(float(np.percentile(logged, 50)), 3),
+            "logged_p99_ms": round(float(np.percentile(logged, 99)), 3)}
+
+
+def batch_seconds(settings, tasks: list[dict]) -> float:
+    from ml.routing.predict import route_batch
+
+    start = time.perf_counter()
+    route_batch(tasks, settings)
+    return round(time.perf_counter() - start, 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-large", action="store_true", help="Leave out the 200,000 generated handoffs.")
+    parser.add_argument("--skip-mmlu", action="store_true", help="Leave out RouteLLM's MMLU outcomes.")
+    parser.add_argument("--calls", type=int, default=2_000, help="Single route() calls to time.")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=RESULTS / "routing.json")
+    args = parser.parse_args()
+    console = Console(width=170)
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+    from ml.routing.data import from_handoffs, from_routing_csvs
+    from ml.routing.evaluate import evaluate
+    from ml.routing.predict import reload
+    from ml.routing.train import train_router
+
+    from aioa.settings import Settings
+
+    rows, speed = [], {}
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        settings = Settings(home=work / "home")
+        handoffs, truth = generated_handoffs(work / "small", "small", args.seed)
+        data = from_handoffs(handoffs)
+        start = time.perf_counter()
+        evaluation = evaluate(data, truth, 42)
+        rows.append(metrics_row("generated small (3,000 handoffs)", evaluation, time.perf_counter() - start))
+        start = time.perf_counter()
+        outcome, _ = train_router(settings, data, truth)  # the champion that route() serves
+        speed["train_and_register_small_seconds"] = round(time.perf_counter() - start, 2)
+        reload()
+        console.print(f"champion: {outcome.reason}")
+        tasks = handoffs[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records")
+        speed |= latency(settings, tasks, args.calls)
+        generated_batch = (tasks * (10_000 // len(tasks) + 1))[:10_000]
+        speed["batch_10k_generated_seconds"] = batch_seconds(settings, generated_batch)
+        speed["batch_10k_generated_unique_texts"] = len({task["task_text"] for task in generated_batch})
+
+        mmlu = from_routing_csvs(MMLU) if MMLU.exists() and not args.skip_mmlu else None
+        if mmlu is not None:
+            prompts = mmlu.frame.head(10_000).assign(task_type="unknown", project_id="unknown")
+            speed["batch_10k_unique_prompts_seconds"] = batch_seconds(
+                settings, prompts[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records"))
+        if not args.skip_large:
+            start = time.perf_counter()
+            large, large_truth = generated_handoffs(work / "large", "large", args.seed)
+            speed["generate_large_handoffs_seconds"] = round(time.perf_counter() - start, 1)
+            start = time.perf_counter()
+            evaluation = evaluate(from_handoffs(large), large_truth, 42)
+            rows.append(metrics_row("generated large (200,000 handoffs)", evaluation, time.perf_counter() - start))
+        if mmlu is not None:
+            start = time.perf_counter()
+            evaluation = evaluate(mmlu, None, 42)
+            rows.append(metrics_row("RouteLLM MMLU outcomes (GPT-4 vs Mixtral)", evaluation,
+                                    time.perf_counter() - start))
+
+    table = Table(title="Router quality and training time (held-out split by task)")
+    for column in ("dataset", "train_rows", "test_rows", "outcomes", "train_seconds", "apgr", "cpt_50", "auc",
+                   "brier", "handoff_accuracy", "random_apgr", "keyword_apgr"):
+        table.add_column(column, justify="left" if column in ("dataset", "outcomes") else "right")
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    console.print(table)
+    targets = Table(title="route() speed (targets: single p99 < 10 ms, 10,000-task batch < 1 s)")
+    targets.add_column("measure")
+    targets.add_column("value", justify="right")
+    for key, value in speed.items():
+        targets.add_row(key, str(value))
+    console.print(targets)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()
+    args.out.write_text(json.dumps({"quality": rows, "speed": speed, "cpu_count": os.cpu_count(),
+                                                      "load_average_1m": round(load[0], 2)}, indent=2))
+    console.print(f"wrote {args.out} (1-minute load average {load[0]:.1f} on {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Router retraining as a Dagster asset: trained on the snapshot's handoffs, logged to MLflow and promoted only when
+it beats the champion and the baselines; a check that fails when the new version did not ship, a weekly schedule,
+and a sensor that retrains when enough new verified feedback arrived since the last request."""
+
+import json
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    Definitions,
+    MaterializeResult,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    asset,
+    asset_check,
+    define_asset_job,
+    sensor,
+)
+
+from aioa.settings import Settings
+from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.executor import WRITER_TAG
+
+ROUTER_KEY = AssetKey(["ml", "router"])
+
+
+@asset(key=ROUTER_KEY, group_name="ml", kinds={"scikitlearn", "mlflow"}, deps=["read_snapshot"], op_tags=WRITER_TAG,
+       description="Router (will the cheap model succeed?) trained on the snapshot's verified handoff outcomes, "
+                   "evaluated on a held-out split against the baselines, registered in MLflow and promoted to "
+                   "`champion` only if it beats the current champion and the baselines.")
+def router(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    from ml.routing.data import RoutingDataError
+    from ml.routing.predict import reload
+    from ml.routing.train import train_router
+
+    from aioa.warehouse.snapshots import NoSnapshotError
+
+    try:
+        outcome, evaluation = train_router(warehouse.settings())
+    except (RoutingDataError, NoSnapshotError) as error:
+        context.log.warning(f"no router trained: {error}")
+        return MaterializeResult(metadata={"trained": False, "message": f"no router trained: {error}"})
+    reload()  # a process that also serves route() picks up a new champion
+    router_metrics = evaluation.routers["router"]
+    context.log.info(outcome.reason)
+    return MaterializeResult(metadata={
+        "trained": True, "version": outcome.version, "promoted": outcome.promoted, "message": outcome.reason,
+        "mlflow_run_id": outcome.run_id, "outcomes": evaluation.outcomes, "test_rows": evaluation.test_rows,
+        **{key: float(router_metrics[key]) for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")
+           if key in router_metrics},
+        "keyword_apgr": float(evaluation.routers["keyword heuristic (v1)"]["apgr"]),
+    })
+
+
+def router_check_result(settings: Settings, version: str) -> AssetCheckResult:
+    """Passed when `version` is the champion; an error when it does not beat the baselines, a warning when it only
+    does not beat the current champion (which keeps serving)."""
+    from ml.routing.tracking import BASELINES, CHAMPION, PROMOTION_MARGIN, configure
+    from mlflow.tracking import MlflowClient
+
+    configure(settings)
+    client = MlflowClient(settings.mlflow_uri)
+    name = settings.routing_model_name
+    candidate = client.get_model_version(name, version)
+    metrics = client.get_run(candidate.run_id).data.metrics
+    apgr = metrics.get("router__apgr", 0.0)
+    baseline = max([0.5] + [metrics.get(f"{_metric_name(item)}__apgr", 0.0) for item in BASELINES])
+    try:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+    except Exception:  # no champion at all: nothing ships
+        champion = None
+    metadata = {"version": version, "apgr": apgr, "best_baseline_apgr": baseline,
+                "champion_version": champion.version if champion else "none"}
+    if champion is not None and str(champion.version) == str(version):
+        return AssetCheckResult(passed=True, metadata=metadata,
+                                description=f"v{version} is the champion (APGR {apgr:.4f}, best baseline "
+                                            f"{baseline:.4f})")
+    if apgr <= baseline + PROMOTION_MARGIN:
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata=metadata,
+                                description=f"v{version} does not beat the baselines (APGR {apgr:.4f} vs "
+                                            f"{baseline:.4f}): not promoted, it does not ship")
+    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata,
+                            description=f"v{version} (APGR {apgr:.4f}) does not beat the champion "
+                                        f"v{champion.version if champion else '?'} by {PROMOTION_MARGIN}: "
+                                        "not promoted, the champion keeps serving")
+
+
+def _metric_name(router_name: str) -> str:
+    return router_name.replace(" ", "_").replace("(", "").replace(")", "")
+
+
+@asset_check(asset=router, blocking=True,
+             description="The version trained by the latest materialisation is the champion: it beat the previous "
+                         "champion and the baselines (random, keyword heuristic) on the holdout.")
+def router_beats_champion_and_baselines(context: AssetCheckExecutionContext,
+                                        warehouse: WarehouseResource) -> AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(ROUTER_KEY)
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    if not metadata.get("trained") or not metadata["trained"].value:
+        message = metadata["message"].value if "message" in metadata else "the router was never materialised"
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description=message)
+    return router_check_result(warehouse.settings(), str(metadata["version"].value))
+
+
+router_job = define_asset_job("router_retraining", selection=AssetSelection.assets(router),
+                              description="Retrain the router on the snapshot's feedback; promote only if better.")
+weekly_router_retraining = ScheduleDefinition(job=router_job, cron_schedule="0 4 * * 1", execution_timezone="UTC")
+
+
+def verified_outcomes(settings: Settings) -> int | None:
+    """Handoffs with a verified outcome in the current snapshot (None without a snapshot)."""
+    from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
+
+    try:
+        connection, _ = open_snapshot(settings)
+    except NoSnapshotError:
+        return None
+    with connection:
+        return int(connection.execute("select count(*) from marts.fct_handoffs "
+                                      "where success is not null and coalesce(outcome_verified, false)").fetchone()[0])
+
+
+@sensor(job=router_job, minimum_interval_seconds=600,
+        description="Requests retraining when at least AIOA_ROUTING_RETRAIN_MIN_FEEDBACK new verified handoff "
+                    "outcomes reached the snapshot since the last request (cursor: the count then).")
+def new_routing_feedback(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    count = verified_outcomes(settings)
+    if count is None:
+        return SkipReason("no read snapshot yet")
+    last = json.loads(context.cursor)["verified_outcomes"] if context.cursor else 0
+    new = count - last
+    if new < settings.routing_retrain_min_feedback:
+        return SkipReason(f"{new} new verified outcomes since the last training request; retraining needs "
+                          f"{settings.routing_retrain_min_feedback}")
+    context.update_cursor(json.dumps({"verified_outcomes": count}))
+    return RunRequest(run_key=f"routing-feedback-{count}", tags={"aioa/trigger": "new_feedback"})
+
+
+defs = Definitions(assets=[router], asset_checks=[router_beats_champion_and_baselines], jobs=[router_job],
+                   schedules=[weekly_router_retraining], sensors=[new_routing_feedback])
