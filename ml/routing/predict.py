@@ -50,6 +50,9 @@ class Champion:
 @lru_cache(maxsize=8)
 def _load(tracking_uri: str, name: str, version: str | None = None) -> Champion:
     """The champion (version None) or a given registered version; loaded once and compiled for fast scoring."""
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).exists():
+        # No tracking database yet: nothing was ever trained (and importing MLflow would create one, slowly).
+        raise RouterUnavailable("no champion router yet: run `uv run aioa route train` (or `make demo`)")
     from mlflow.exceptions import MlflowException
 
     from ml.routing.tracking import CHAMPION, configure

@@ -99,9 +99,55 @@ def test_an_org_restricted_app_shows_only_that_org(app_home, monkeypatch):
     assert metrics["Spend"] == f"${spend:,.2f}"
 
 
-@pytest.mark.parametrize("page", ["overview", "costs", "quality", "routing"])
+@pytest.mark.parametrize("page", ["overview", "costs", "quality", "routing", "anomalies"])
 def test_an_empty_home_shows_what_fills_it(page, tmp_path, monkeypatch):
     monkeypatch.setenv("AIOA_HOME", str(tmp_path / "empty"))
     app = _render(page)
     assert not app.exception
     assert any("make demo" in item.value for item in app.info)
+
+
+def test_forecasts_page_shows_the_stored_forecast_and_projection(built_home, tmp_path, monkeypatch):
+    import shutil
+    from datetime import date
+
+    import pandas as pd
+
+    from aioa.warehouse.ml_tables import write_ml_tables
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    days = [date(2026, 11, day) for day in range(18, 24)]
+    forecasts = pd.DataFrame({"org_id": "acme", "project_id": pd.Series([None] * 6, dtype="object"),
+                              "metric": "cost_usd", "day": days, "actual": [1.0, 2.0, 3.0, None, None, None],
+                              "forecast": [1.1, 2.1, 2.9, 3.0, 3.1, 3.2], "lower": [0.5] * 6, "upper": [4.0] * 6,
+                              "kind": ["history"] * 3 + ["forecast"] * 3})
+    projections = pd.DataFrame([{"org_id": "acme", "month": date(2026, 11, 1), "month_to_date_usd": 27.16,
+                                 "forecast_remaining_usd": 12.26, "projected_month_end_usd": 39.42, "p10_usd": 37.9,
+                                 "p90_usd": 41.8, "budget_usd": 40.0, "prob_exceed_budget": 0.35}])
+    write_ml_tables(Settings(home=home), {"forecasts": forecasts, "budget_projections": projections})
+    monkeypatch.setenv("AIOA_HOME", str(home))
+    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
+    app = _render("forecasts")
+    assert not app.exception, [item.value for item in app.exception]
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Projected month end"] == "$39.42" and metrics["P(exceed budget)"] == "35%"
+    assert any("9.30 forecast in total" in caption.value for caption in app.caption)  # 3.0 + 3.1 + 3.2
+
+
+def test_anomalies_page_lists_each_anomaly_with_its_drivers(built_home, tmp_path, monkeypatch):
+    import shutil
+
+    from ml.anomalies.run import run_detection
+
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    monkeypatch.setenv("AIOA_HOME", str(home))
+    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
+    daily = run_detection(Settings(home=home), ("day",), track=False).anomalies
+    app = _render("anomalies")
+    assert not app.exception, [item.value for item in app.exception]
+    table = app.dataframe[0].value
+    assert len(table) == len(daily) > 0 and set(table["driver_user"]) == set(daily["driver_user"])
+    app.multiselect[0].set_value(["error_burst"]).run()
+    assert set(app.dataframe[0].value["kind"]) == {"error_burst"}

@@ -14,17 +14,20 @@ calls as (
     where message_id is not null
 ),
 
-calls_per_message as (
-    select session_id, message_id, max(total_tokens) as total_tokens
-    from calls
-    group by session_id, message_id
-),
-
 tools_per_message as (
     select session_id, message_id, count(*) as tools_in_message
     from tools
     where message_id is not null
     group by session_id, message_id
+),
+
+-- only messages that called a tool: joining before grouping keeps millions of tool-less calls out of the hash table
+calls_per_message as (
+    select calls.session_id, calls.message_id, max(calls.total_tokens) as total_tokens
+    from calls
+    inner join tools_per_message
+        on tools_per_message.session_id = calls.session_id and tools_per_message.message_id = calls.message_id
+    group by calls.session_id, calls.message_id
 ),
 
 shared as (

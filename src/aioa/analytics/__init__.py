@@ -15,11 +15,13 @@ from aioa.analytics.queries import (
     quarantined_input,
     sessions_timeline,
     spend_by,
+    spend_vs_budget,
     table_exists,
+    token_mix,
 )
 
 __all__ = [
     "DIMENSIONS", "Filters", "daily_usage", "detail_calls", "filter_options", "handoff_summary", "kpis",
     "latest_quality_checks", "mcp_tools", "ml_table", "project_lifecycle", "projects_overview", "quarantined_input",
-    "sessions_timeline", "spend_by", "table_exists",
+    "sessions_timeline", "spend_by", "spend_vs_budget", "table_exists", "token_mix",
 ]

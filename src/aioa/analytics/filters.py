@@ -48,6 +48,8 @@ def where(filters: Filters, scope: TenantScope, *, day_column: str = "day", colu
     for name, column in (("orgs", "org_id"), ("teams", "team_id"), ("projects", "project_id"), ("models", "model")):
         values = getattr(filters, name)
         if values and (columns is None or column in columns):
-            clauses.append(f"{prefix}{column} in (select unnest(${name}))")
+            # a scalar predicate, not `in (select unnest(…))`: DuckDB keeps it inside the table scan (a semi-join
+            # there scanned all ten million calls and cost ~15x more on the detail query)
+            clauses.append(f"list_contains(${name}, {prefix}{column})")
             params[name] = list(values)
     return "where " + " and ".join(clauses), params

@@ -25,4 +25,5 @@ class TenantScope:
         """A WHERE fragment with bound parameters; never string-formats an org id into SQL."""
         if self.org_ids is None:
             return "true", {}
-        return f"{column} in (select unnest($scope_org_ids))", {"scope_org_ids": list(self.org_ids)}
+        # list_contains, not `in (select unnest(...))`: the latter plans as a join and scans every row.
+        return f"list_contains($scope_org_ids, {column})", {"scope_org_ids": list(self.org_ids)}
