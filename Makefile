@@ -10,7 +10,7 @@ SEED ?= 42
 
 env:  ## create the environment (installs uv with pip if it is missing)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode  # compiled once: fast start-up even where PYTHONDONTWRITEBYTECODE is set
 
 # Log locations of the generated sample, unless the caller set their own.
 SAMPLE_ENV = export AIOA_CLAUDE_CODE_DIRS="$${AIOA_CLAUDE_CODE_DIRS-$$(ls -d $(AIOA_HOME)/sample/claude-code/*/.claude 2>/dev/null | paste -sd,)}" \

@@ -14,10 +14,13 @@ from tests.ingest.transcripts import append_jsonl, assistant, write_jsonl
 ROUNDS, CALLS_PER_ROUND = 8, 50
 
 
-def reader(home: str, stop, results) -> None:
+def reader(home: str, stop, ready, results) -> None:
     settings = Settings(home=home)
-    seen, errors = set(), []
+    seen, errors, announced = set(), [], False
     while not stop.is_set():
+        if not announced and (seen or errors):
+            ready.put(True)  # once, after the first read: the writer may start
+            announced = True
         try:
             connection, version = open_snapshot(settings)
             with connection:
@@ -41,11 +44,12 @@ def test_readers_see_only_complete_snapshots_while_the_writer_ingests(tmp_path):
     path = write_jsonl(root / "projects" / "p" / "s.jsonl", round_records(0))
     ingest(ClaudeCodeSource(), [root], settings)
     context = multiprocessing.get_context("spawn")
-    stop, results = context.Event(), context.Queue()
-    readers = [context.Process(target=reader, args=(str(settings.home), stop, results)) for _ in range(4)]
+    stop, ready, results = context.Event(), context.Queue(), context.Queue()
+    readers = [context.Process(target=reader, args=(str(settings.home), stop, ready, results)) for _ in range(4)]
     for process in readers:
         process.start()
-    time.sleep(1.0)
+    for _ in readers:  # on a busy machine a spawned reader takes seconds to import: wait for each one's first read
+        ready.get(timeout=180)
     for round_index in range(1, ROUNDS):
         append_jsonl(path, round_records(round_index))
         ingest(ClaudeCodeSource(), [root], settings)
