@@ -8,6 +8,7 @@ import pandas as pd
 METRICS = ("cost_usd", "total_tokens")
 MIN_HISTORY_DAYS = 28  # four weeks: enough for Prophet to see the weekly pattern a few times
 MIN_ACTIVE_DAYS = 14  # days with any usage; fewer and the "pattern" is mostly zeros
+MIN_ACTIVE_SHARE = 0.5  # intermittent usage (most days zero) is not what a daily Prophet model describes
 
 # One row per series and day, from the first day the series has usage to the data's last day (a shared end: a
 # series that went quiet is forecast from its zeros, not from its last busy day).
@@ -84,6 +85,9 @@ def unusable_reason(values: np.ndarray | pd.Series) -> str | None:
     active = int((values > 0).sum())
     if active < MIN_ACTIVE_DAYS:
         return f"only {active} days with usage (need {MIN_ACTIVE_DAYS})"
+    if active < MIN_ACTIVE_SHARE * len(values):
+        return (f"intermittent usage: {active} of {len(values)} days have any (need at least "
+                f"{MIN_ACTIVE_SHARE:.0%}); a daily forecast of mostly-zero days would mislead")
     if np.ptp(values) == 0:
         return f"the series is constant ({values[0]:g} every day): nothing to learn, a flat line says it all"
     return None

@@ -179,6 +179,9 @@ def test_too_little_history_and_constant_series_give_a_clear_message_and_no_mode
         compute_forecasts(_synthetic(60), budgets, usage, ForecastOptions(org="nobody"))
     assert unusable_reason(np.r_[np.zeros(50), np.ones(5)]) == "only 5 days with usage (need 14)"
     assert unusable_reason(np.where(np.arange(60) % 7 < 5, 10.0, 1.0)) is None
+    sparse = np.where(np.arange(100) % 5 == 0, 3.0, 0.0)  # 20 active days of 100: enough days, too intermittent
+    assert unusable_reason(sparse).startswith("intermittent usage: 20 of 100 days")
+    assert unusable_reason(np.where(np.arange(100) % 2 == 0, 3.0, 0.0)) is None  # every other day: 50% is enough
 
 
 def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):

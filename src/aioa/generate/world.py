@@ -9,10 +9,12 @@ import yaml
 
 END_DAY = date(2026, 11, 20)
 HOLIDAYS = {date(2026, 9, 7), date(2026, 10, 12), date(2026, 11, 11)}
+# Monthly budgets are sized to the small sample's spend (acme well under, initech near, globex over), so that the
+# month-end projections have something to say.
 ORGS = {
-    "acme": ("Acme Corp", 6000, ["acme-platform", "acme-web"]),
-    "globex": ("Globex", 3000, ["globex-data", "globex-ml"]),
-    "initech": ("Initech", 1500, ["initech-core", "initech-ops"]),
+    "acme": ("Acme Corp", 40, ["acme-platform", "acme-web"]),
+    "globex": ("Globex", 100, ["globex-data", "globex-ml"]),
+    "initech": ("Initech", 12, ["initech-core", "initech-ops"]),
 }
 # user -> (org, team, activity weight); `zoe` is deliberately unmapped (lands in the default org).
 USERS = {
