@@ -3,14 +3,13 @@ oracle; it is tracked in MLflow and promoted only when better; bad input gives a
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
-
-from aioa.settings import Settings
 from ml.routing.data import RoutingData, RoutingDataError, from_handoffs
 from ml.routing.evaluate import evaluate
 from ml.routing.train import load_handoffs, train_router
+
+from aioa.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +90,9 @@ def test_bad_input_gives_a_clear_message_and_no_model(handoffs):
 
 
 def test_routellm_mmlu_outcomes_beat_random():
-    from tests.conftest import shared_data
-
     from ml.routing.train import evaluate_dataset
+
+    from tests.conftest import shared_data
 
     evaluation = evaluate_dataset(shared_data("routellm-mmlu"))
     router = evaluation.routers["router"]
