@@ -3,6 +3,7 @@ Dagster share."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +37,43 @@ def train_router(settings: Settings, data: RoutingData | None = None, truth: pd.
     evaluation = evaluate(data, truth, seed)
     _, test = split_by_task(data.frame, seed=seed)
     outcome = log_training(settings, evaluation, test, {"seed": seed, "source": "fct_handoffs"})
+    if outcome.promoted:
+        publish_champion_evaluation(settings, evaluation.to_dict(), outcome.version, outcome.run_id)
+    else:
+        _publish_missing_champion_evaluation(settings)
     return outcome, evaluation
+
+
+def champion_evaluation_frame(summary: dict, version: str, run_id: str) -> pd.DataFrame:
+    """One row per router (the champion and its baselines) with the held-out metrics; the champion's row also
+    carries its cost–quality curve. Readers (the app) get it from the snapshot without loading MLflow."""
+    frame = pd.DataFrame([{"router": name, **result} for name, result in summary["routers"].items()])
+    frame["champion_version"] = str(version)
+    frame["mlflow_run_id"] = run_id
+    for key in ("cheap_model", "strong_model", "test_rows", "train_rows", "outcomes"):
+        frame[key] = summary.get(key)
+    frame["curve_json"] = [json.dumps(summary.get("router_curve")) if name == "router" else None
+                           for name in frame["router"]]
+    return frame
+
+
+def publish_champion_evaluation(settings: Settings, summary: dict, version: str, run_id: str) -> str | None:
+    """Store the champion's evaluation as `ml.routing_evaluation` and publish a snapshot."""
+    from aioa.warehouse.ml_tables import write_ml_tables
+
+    return write_ml_tables(settings, {"routing_evaluation": champion_evaluation_frame(summary, version, run_id)})
+
+
+def _publish_missing_champion_evaluation(settings: Settings) -> None:
+    """A champion registered before its evaluation was stored (or in another home): store it once."""
+    from aioa.warehouse.ml_tables import read_ml_table
+    from ml.routing.predict import champion_evaluation
+
+    if read_ml_table(settings, "routing_evaluation") is not None:
+        return
+    summary = champion_evaluation(settings)
+    if summary is not None:
+        publish_champion_evaluation(settings, summary, summary["version"], summary["run_id"])
 
 
 def _matching_truth(truth: pd.DataFrame | None, data: RoutingData) -> pd.DataFrame | None:

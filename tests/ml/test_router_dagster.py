@@ -43,6 +43,11 @@ def test_asset_trains_promotes_and_a_worse_model_fails_the_check(built_home, sam
     assert result.success and metadata["trained"] and metadata["promoted"] and metadata["version"] == "1"
     assert metadata["outcomes"] == "expected" and metadata["apgr"] > metadata["keyword_apgr"]
     assert check.passed and "is the champion" in check.description
+    from aioa.warehouse.ml_tables import read_ml_table
+
+    stored = read_ml_table(Settings(home=home), "routing_evaluation").set_index("router")  # what the app shows
+    assert stored.loc["router", "apgr"] == pytest.approx(metadata["apgr"])
+    assert stored.loc["router", "champion_version"] == "1" and json.loads(stored.loc["router", "curve_json"])["cost"]
 
     from ml.routing.data import from_handoffs
     from ml.routing.train import load_handoffs, load_truth, train_router

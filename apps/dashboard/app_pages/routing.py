@@ -1,20 +1,12 @@
 """Routing: measured handoff outcomes per target model, the router's evaluation and champion, and a route form."""
 
-import pandas as pd
+import json
+
 import plotly.express as px
 import streamlit as st
 from page_kit import data, downloadable_table, require_snapshot, sidebar_filters, tenant_scope
 
 version = require_snapshot()
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def champion_evaluation():
-    try:
-        from ml.routing.predict import champion_evaluation as load
-    except ImportError:
-        return None
-    return load()
 
 
 filters = sidebar_filters(version)
@@ -32,43 +24,40 @@ else:
     downloadable_table(handoffs, "handoff_outcomes")
 
 st.subheader("Router evaluation (champion, held-out tasks)")
-evaluation = champion_evaluation()
-if evaluation is None:
+evaluation = data("ml_table", version, None, scope.org_ids, table="routing_evaluation")
+if evaluation is None or evaluation.empty:
     st.info("No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
             "and register one; its held-out metrics and cost–quality curve appear here.")
 else:
-    st.caption(f"Champion v{evaluation['version']}: {evaluation['cheap_model']} (cheap) vs "
-               f"{evaluation['strong_model']} (strong), {evaluation['test_rows']} held-out tasks, "
-               f"{evaluation['outcomes']} outcomes. Handoff accuracy = share of tasks where the decision at the "
-               "operating threshold was right (see docs/routing.md).")
-    table = pd.DataFrame([{"router": name, **{key: value for key, value in result.items()}}
-                          for name, result in evaluation["routers"].items()])
-    downloadable_table(table, "routing_evaluation")
-    curve = evaluation["router_curve"]
-    strong_cost = curve["cost"][-1] or 1
-    st.plotly_chart(px.line(x=[cost / strong_cost for cost in curve["cost"]], y=curve["quality"],
-                            labels={"x": "cost relative to always-strong", "y": "quality (success rate)"},
-                            title="Cost–quality curve of the champion router"), key="routing_curve")
+    first = evaluation.iloc[0]
+    st.caption(f"Champion v{first['champion_version']}: {first['cheap_model']} (cheap) vs {first['strong_model']} "
+               f"(strong), {first['test_rows']} held-out tasks, {first['outcomes']} outcomes. Handoff accuracy = "
+               "share of tasks where the decision at the operating threshold was right (see docs/routing.md).")
+    downloadable_table(evaluation.drop(columns=["curve_json"]), "routing_evaluation")
+    curves = evaluation["curve_json"].dropna()
+    if not curves.empty:
+        curve = json.loads(curves.iloc[0])
+        strong_cost = curve["cost"][-1] or 1
+        st.plotly_chart(px.line(x=[cost / strong_cost for cost in curve["cost"]], y=curve["quality"],
+                                labels={"x": "cost relative to always-strong", "y": "quality (success rate)"},
+                                title="Cost–quality curve of the champion router"), key="routing_curve")
 
 st.subheader("Route a task")
-try:
-    from ml.routing.predict import RouterUnavailable, route
-except ImportError:
-    st.info("The routing engine is not installed in this build.")
-else:
-    with st.form("route"):
-        text = st.text_area("Task", "Add a docstring to the retry helper.")
-        task_type = st.selectbox("Task type", ["code_generation", "refactor", "test_writing", "documentation",
-                                               "debugging", "question"])
-        submitted = st.form_submit_button("Route")
-    if submitted:
-        try:
-            decision = route({"task_text": text, "task_type": task_type})
-        except RouterUnavailable as error:
-            st.info(str(error))
-        else:
-            columns = st.columns(4)
-            columns[0].metric("Target", decision.target)
-            columns[1].metric("P(cheap model succeeds)", f"{decision.confidence:.1%}")
-            columns[2].metric("Expected cost", f"${decision.expected_cost_usd:.4f}")
-            columns[3].metric("Expected latency", f"{decision.expected_latency_ms / 1000:.1f} s")
+with st.form("route"):
+    text = st.text_area("Task", "Add a docstring to the retry helper.")
+    task_type = st.selectbox("Task type", ["code_generation", "refactor", "test_writing", "documentation",
+                                           "debugging", "question"])
+    submitted = st.form_submit_button("Route")
+if submitted:
+    from ml.routing.predict import RouterUnavailable, route  # scikit-learn and MLflow load only when asked
+
+    try:
+        decision = route({"task_text": text, "task_type": task_type})
+    except RouterUnavailable as error:
+        st.info(str(error))
+    else:
+        columns = st.columns(4)
+        columns[0].metric("Target", decision.target)
+        columns[1].metric("P(cheap model succeeds)", f"{decision.confidence:.1%}")
+        columns[2].metric("Expected cost", f"${decision.expected_cost_usd:.4f}")
+        columns[3].metric("Expected latency", f"{decision.expected_latency_ms / 1000:.1f} s")
