@@ -20,11 +20,7 @@ def log_run(settings: Settings, thresholds: Thresholds, grains: tuple[str, ...],
     """Log one run in the `aioa-anomalies` experiment; returns the run id."""
     from ml.routing.tracking import configure
 
-    mlflow = configure(settings)  # tracking URI and telemetry settings shared with the router
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        settings.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
-        mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
-    mlflow.set_experiment(EXPERIMENT)
+    mlflow = configure(settings, EXPERIMENT)  # tracking store and telemetry settings shared with the router
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(thresholds.params() | {"grains": ",".join(grains)})
         metrics = {"anomalies": len(anomalies)}

@@ -15,11 +15,7 @@ EXPERIMENT = "aioa-forecasts"
 def _experiment(settings: Settings):
     from ml.routing.tracking import configure
 
-    mlflow = configure(settings)  # tracking URI, telemetry off, artifact folder
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        mlflow.create_experiment(EXPERIMENT, artifact_location=(settings.mlflow_artifacts / "forecasts").as_uri())
-    mlflow.set_experiment(EXPERIMENT)
-    return mlflow
+    return configure(settings, EXPERIMENT, settings.mlflow_artifacts / "forecasts")
 
 
 def _metric_name(*parts) -> str:

@@ -33,7 +33,8 @@ class TrainingOutcome:
     metrics: dict
 
 
-def configure(settings: Settings):
+def configure(settings: Settings, experiment: str = EXPERIMENT, artifact_location: Path | None = None):
+    """MLflow on the settings' tracking store (telemetry off), with `experiment` created if new and made active."""
     import mlflow
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -42,10 +43,11 @@ def configure(settings: Settings):
     if settings.mlflow_uri.startswith("sqlite:///"):
         Path(settings.mlflow_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(settings.mlflow_uri)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        settings.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
-        mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
-    mlflow.set_experiment(EXPERIMENT)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        location = artifact_location or settings.mlflow_artifacts
+        location.mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(experiment, artifact_location=location.as_uri())
+    mlflow.set_experiment(experiment)
     return mlflow
 
 
