@@ -26,8 +26,12 @@ class DbtResult:
 
 
 def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
+    """`aioa-dbt` (dbt without an unneeded import-time cost, see launcher.py), else plain dbt."""
+    for name in ("aioa-dbt", "dbt"):
+        candidate = Path(sys.executable).with_name(name)
+        if candidate.exists():
+            return str(candidate)
+    return "dbt"
 
 
 def target_path(settings: Settings) -> Path:
