@@ -33,6 +33,18 @@ def _table(evaluation) -> Table:
     return table
 
 
+def _published_table(evaluation) -> Table:
+    published = evaluation.published
+    table = Table(title=f"Beside the published results: {published['source']}", caption=published["provenance"])
+    for column in ("router", "apgr", "cpt_50"):
+        table.add_column(column, justify="left" if column == "router" else "right")
+    ours = evaluation.routers["router"]
+    table.add_row("ours (held-out split)", f"{ours['apgr']:.3f}", f"{ours['cpt_50']:.3f}")
+    for row in published["routers"]:
+        table.add_row(row["router"], f"{row['apgr']:.3f}", "" if row["cpt_50"] is None else f"{row['cpt_50']:.3f}")
+    return table
+
+
 @route_app.command("train")
 def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Split seed.")] = 42) -> None:
     """Train on the warehouse's handoffs, log to MLflow, register, and promote if it beats the champion."""
@@ -75,6 +87,8 @@ def evaluate(dataset: Annotated[Path, typer.Option("--dataset", help="Routing-ou
         typer.echo(json.dumps(evaluation.to_dict(), indent=2, default=str))
     else:
         console.print(_table(evaluation))
+        if evaluation.published:
+            console.print(_published_table(evaluation))
 
 
 @route_app.command("predict")

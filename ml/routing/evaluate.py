@@ -28,6 +28,7 @@ class Evaluation:
     model: object = None
     test_scores: np.ndarray | None = None
     curve: metrics.Curve | None = None
+    published: dict | None = None  # a published reference on the same model pair (ml/routing/published.py)
 
     def to_dict(self) -> dict:
         result = {key: value for key, value in self.__dict__.items()

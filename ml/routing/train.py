@@ -85,5 +85,8 @@ def _matching_truth(truth: pd.DataFrame | None, data: RoutingData) -> pd.DataFra
 
 def evaluate_dataset(path: Path, seed: int = 42):
     from ml.routing.data import from_routing_csvs
+    from ml.routing.published import reference_for
 
-    return evaluate(from_routing_csvs(path), None, seed)
+    evaluation = evaluate(from_routing_csvs(path), None, seed)
+    evaluation.published = reference_for(evaluation.cheap_model, evaluation.strong_model)
+    return evaluation

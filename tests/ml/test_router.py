@@ -99,3 +99,42 @@ def test_routellm_mmlu_outcomes_beat_random():
     assert evaluation.test_rows > 3000 and evaluation.outcomes == "observed"
     assert router["apgr"] > 0.53 and router["cpt_50"] < 0.45  # random: APGR 0.5, CPT(50%) 50%
     assert router["quality_all_strong"] == pytest.approx(0.80, abs=0.03)  # GPT-4 on MMLU in RouteLLM's data
+    assert evaluation.published is not None and evaluation.to_dict()["published"]["best_cpt_80"] == 0.703
+
+
+def _outcome_files(folder, cheap: str, strong: str) -> None:
+    """A small RouteLLM-format dataset: two subjects where the cheap model mostly fails, two where it mostly wins."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    for subject, p_cheap in {"algebra": 0.2, "physics": 0.3, "history": 0.9, "marketing": 0.85}.items():
+        prompts = [f"{subject} question {index}: which option about {subject} topic {index % 17} is right?"
+                   for index in range(120)]
+        pd.DataFrame({"prompt": prompts, cheap: rng.random(120) < p_cheap,
+                      strong: rng.random(120) < 0.9}).to_csv(folder / f"mmlu_{subject}.csv", index=False)
+
+
+def test_evaluate_quotes_routellm_beside_ours_only_for_the_same_model_pair(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from aioa.cli import app
+
+    same, other = tmp_path / "same", tmp_path / "other"
+    same.mkdir(), other.mkdir()
+    _outcome_files(same, "mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
+    _outcome_files(other, "deepseek-chat", "claude-sonnet-4-5")
+    runner = CliRunner()
+    payload = json.loads(runner.invoke(app, ["route", "evaluate", "--dataset", str(same), "--json"]).stdout)
+    assert payload["routers"]["router"]["apgr"] > 0.55  # subject carries the signal here
+    published = payload["published"]
+    assert "arXiv:2406.18665" in published["source"] and "could not be opened offline" in published["provenance"]
+    assert {row["router"]: row["apgr"] for row in published["routers"]}[
+        "RouteLLM SW ranking, Arena + MMLU golden labels"] == pytest.approx(0.603)
+    shown = runner.invoke(app, ["route", "evaluate", "--dataset", str(same)])
+    assert shown.exit_code == 0
+    text = " ".join(shown.output.split())
+    assert "Beside the published results" in text and "ours (held-out split)" in text
+    other_payload = json.loads(runner.invoke(app, ["route", "evaluate", "--dataset", str(other), "--json"]).stdout)
+    assert other_payload["published"] is None
