@@ -8,12 +8,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from ml.routing.data import RoutingDataError
+from ml.routing.vectorize import FastTfidfVectorizer
 
 FEATURES = ["task_text", "task_type", "project_id", "input_tokens"]
 MIN_TRAINING_ROWS = 50
@@ -48,9 +48,10 @@ def _log_tokens(values):
 
 def build_pipeline(seed: int = 42) -> Pipeline:
     features = ColumnTransformer([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True), "task_text"),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=20_000,
-                                  sublinear_tf=True), "task_text"),
+        ("words", FastTfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True),
+         "task_text"),
+        ("chars", FastTfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=20_000,
+                                      sublinear_tf=True), "task_text"),
         ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ["task_type", "project_id"]),
         ("history", SuccessRateEncoder(), ["task_type", "project_id"]),
         ("context", FunctionTransformer(_log_tokens, feature_names_out="one-to-one"), "input_tokens"),

@@ -21,6 +21,7 @@ PROMOTION_MARGIN = 0.005
 BASELINES = ("random", "keyword heuristic (v1)")  # a new version must beat these on the same holdout
 # Our own and scikit-learn's private classes in the pipeline, allowed by the skops (safe) serialisation.
 TRUSTED_TYPES = ["ml.routing.model.SuccessRateEncoder", "ml.routing.model._log_tokens",
+                 "ml.routing.vectorize.FastTfidfVectorizer",
                  "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration"]
 
 
