@@ -54,3 +54,18 @@ def test_every_model_column_carries_its_description_in_the_warehouse(built_home)
     comments = {(table, column): comment for _, table, column, comment in rows}
     assert comments[("agg_usage_daily", "calls")] == MART_COLUMNS["calls"]
     assert [table for table, comment in tables if not comment] == []
+
+
+def test_range_checks_name_the_models_with_out_of_range_values(built_home, tmp_path):
+    settings = copy_home(built_home, tmp_path)
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        connection.execute("update marts.fct_handoffs set propensity = 1.5 "
+                           "where handoff_id = (select min(handoff_id) from marts.fct_handoffs)")
+        connection.execute("update marts.agg_usage_daily set cache_read_tokens = -1 "
+                           "where usage_key = (select min(usage_key) from marts.agg_usage_daily)")
+    result = run_dbt(settings, "test", "--select", "test_name:non_negative")
+    assert not result.ok
+    failed = sorted(item["node"].split(".")[2] for item in result.failures)
+    assert failed == ["non_negative_agg_usage_daily", "non_negative_fct_handoffs"]
+    assert all("Got 1 result" in item["message"] for item in result.failures)
+    assert result.counts == {"fail": 2, "pass": 5}

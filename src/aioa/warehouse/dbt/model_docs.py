@@ -31,10 +31,9 @@ def _accepted(*values: str) -> dict:
 
 _KEY = ["unique", "not_null"]
 _TENANT = ["not_null", _rel("dim_orgs", "org_id")]
-_NON_NEGATIVE = ["not_null", "non_negative"]
-_TOKENS = {name: _NON_NEGATIVE for name in (
-    "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_write_tokens",
-    "cache_read_tokens", "total_tokens")}
+_TOKENS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_write_tokens",
+           "cache_read_tokens", "total_tokens")
+_NOT_NULL_TOKENS = {name: ["not_null"] for name in _TOKENS}
 
 TESTS: dict[str, dict[str, list]] = {
     "stg_raw__llm_calls": {"call_key": _KEY},
@@ -47,30 +46,33 @@ TESTS: dict[str, dict[str, list]] = {
         "project_id": [_rel("dim_projects", "project_id")], "user_id": [_rel("dim_users", "user_id")],
         "team_id": [_rel("dim_teams", "team_id")], "model": ["not_null", _rel("dim_models", "model")],
         "status": [_accepted("ok", "error")], "price_status": [_accepted("priced", "override", "unpriced", "not_billed")],
-        "cost_usd": ["non_negative"], "latency_ms": ["non_negative"], **_TOKENS,
+        **_NOT_NULL_TOKENS,
     },
-    "fct_tool_calls": {
-        "tool_call_key": _KEY, "org_id": _TENANT, "tool_name": ["not_null"], "duration_ms": ["non_negative"],
-        "project_id": [_rel("dim_projects", "project_id")],
-    },
-    "fct_handoffs": {
-        "handoff_id": _KEY, "org_id": _TENANT, "target_model": ["not_null"], "cost_usd": ["non_negative"],
-        "quality_score": [{"non_negative": {"arguments": {"max_value": 1}}}],
-        "propensity": [{"non_negative": {"arguments": {"max_value": 1}}}],
-    },
-    "fct_sessions": {"session_id": _KEY, "org_id": _TENANT, "calls": _NON_NEGATIVE, "cost_usd": ["non_negative"]},
+    "fct_tool_calls": {"tool_call_key": _KEY, "org_id": _TENANT, "tool_name": ["not_null"],
+                       "project_id": [_rel("dim_projects", "project_id")]},
+    "fct_handoffs": {"handoff_id": _KEY, "org_id": _TENANT, "target_model": ["not_null"]},
+    "fct_sessions": {"session_id": _KEY, "org_id": _TENANT, "calls": ["not_null"]},
     "dim_orgs": {"org_id": _KEY},
     "dim_teams": {"team_id": _KEY, "org_id": _TENANT},
     "dim_users": {"user_id": _KEY, "org_id": _TENANT},
     "dim_projects": {"project_id": _KEY, "org_id": _TENANT},
     "dim_models": {"model": _KEY},
-    "agg_usage_daily": {"usage_key": _KEY, "org_id": _TENANT, "day": ["not_null"], "calls": _NON_NEGATIVE,
-                        "cost_usd": ["non_negative"], **_TOKENS},
-    "agg_usage_hourly": {"usage_key": _KEY, "org_id": _TENANT, "hour": ["not_null"], "calls": _NON_NEGATIVE,
-                         "cost_usd": ["non_negative"], **_TOKENS},
-    "agg_mcp_tools_daily": {"usage_key": _KEY, "org_id": _TENANT, "calls": _NON_NEGATIVE,
-                            "failures": _NON_NEGATIVE},
+    "agg_usage_daily": {"usage_key": _KEY, "org_id": _TENANT, "day": ["not_null"], "calls": ["not_null"],
+                        **_NOT_NULL_TOKENS},
+    "agg_usage_hourly": {"usage_key": _KEY, "org_id": _TENANT, "hour": ["not_null"], "calls": ["not_null"],
+                         **_NOT_NULL_TOKENS},
+    "agg_mcp_tools_daily": {"usage_key": _KEY, "org_id": _TENANT, "calls": ["not_null"], "failures": ["not_null"]},
     "time_spine_daily": {"date_day": _KEY},
+}
+# Per model, the columns that may not be negative, with an upper bound where one exists (model-level test).
+RANGES: dict[str, dict[str, float | None]] = {
+    "fct_llm_calls": {"cost_usd": None, "latency_ms": None, **dict.fromkeys(_TOKENS)},
+    "fct_tool_calls": {"duration_ms": None},
+    "fct_handoffs": {"cost_usd": None, "quality_score": 1, "propensity": 1},
+    "fct_sessions": {"calls": None, "cost_usd": None},
+    "agg_usage_daily": {"calls": None, "cost_usd": None, **dict.fromkeys(_TOKENS)},
+    "agg_usage_hourly": {"calls": None, "cost_usd": None, **dict.fromkeys(_TOKENS)},
+    "agg_mcp_tools_daily": {"calls": None, "failures": None},
 }
 TIME_SPINE = {"time_spine": {"standard_granularity_column": "date_day"}}
 
@@ -110,6 +112,9 @@ def render_layer(connection: duckdb.DuckDBPyConnection, layer: str) -> str:
         model = {"name": name, "description": model_description(sql_path)}
         if name == "time_spine_daily":
             model |= TIME_SPINE
+        if name in RANGES:
+            model["data_tests"] = [{"non_negative": {"name": f"non_negative_{name}",
+                                                     "arguments": {"columns": RANGES[name]}}}]
         models.append(model | {"columns": entries})
     return HEADER + yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, width=120, allow_unicode=True)
 
@@ -120,7 +125,8 @@ def yaml_path(layer: str) -> Path:
 
 def missing_tests(rendered: dict[str, str]) -> list[str]:
     """Models named in TESTS that no layer rendered (a renamed model would silently lose its tests)."""
-    return [name for name in TESTS if not any(re.search(rf"- name: {name}\n", text) for text in rendered.values())]
+    return [name for name in {**TESTS, **RANGES}
+            if not any(re.search(rf"- name: {name}\n", text) for text in rendered.values())]
 
 
 if __name__ == "__main__":
