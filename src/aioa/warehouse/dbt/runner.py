@@ -50,6 +50,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
            if key in PASSED_VARIABLES or key.startswith(("DBT_", "AIOA_"))}
     env |= {
         "AIOA_DBT_TARGET": settings.warehouse,
+        "AIOA_DBT_THREADS": str(settings.dbt_threads),
         "AIOA_DBT_DUCKDB_PATH": str(settings.warehouse_path),
         "AIOA_DBT_SCHEMA_PREFIX": settings.postgres_schema_prefix if settings.warehouse == "postgres" else "",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
