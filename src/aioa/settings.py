@@ -16,6 +16,11 @@ def _default_home() -> Path:
     return PROJECT_ROOT / "data"
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIOA_", env_file=".env", extra="ignore")
 
@@ -38,7 +43,7 @@ class Settings(BaseSettings):
     dagster_executor: Literal["in_process", "multiprocess"] = Field(
         default="in_process", description="Dagster executor: one process (default) or parallel processes.")
     dbt_threads: int = Field(
-        default_factory=lambda: min(os.cpu_count() or 2, 8), ge=1,
+        default_factory=lambda: min(_usable_cores(), 8), ge=1,
         description="dbt threads; its per-node work is Python under one lock, so more than the cores only adds "
                     "contention (2 threads beat 4 on 2 cores).")
     freshness_hours: int = Field(default=26, description="The ingest-freshness check warns when the last ingest is older.")
