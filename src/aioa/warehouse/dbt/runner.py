@@ -26,7 +26,7 @@ class DbtResult:
 
 
 def dbt_executable() -> str:
-    """`aioa-dbt` (dbt without an unneeded import-time cost, see launcher.py), else plain dbt."""
+    """`aioa-dbt` (dbt without an unneeded import-time cost, see aioa/dbt_launcher.py), else plain dbt."""
     for name in ("aioa-dbt", "dbt"):
         candidate = Path(sys.executable).with_name(name)
         if candidate.exists():
