@@ -56,16 +56,20 @@ def test_every_model_column_carries_its_description_in_the_warehouse(built_home)
     assert [table for table, comment in tables if not comment] == []
 
 
-def test_range_checks_name_the_models_with_out_of_range_values(built_home, tmp_path):
+def test_value_rules_fail_exactly_the_models_with_nulls_or_out_of_range_values(built_home, tmp_path):
+    """Not-null and range rules are one test per model; each failing row names its column."""
     settings = copy_home(built_home, tmp_path)
     with duckdb.connect(str(settings.warehouse_path)) as connection:
         connection.execute("update marts.fct_handoffs set propensity = 1.5 "
                            "where handoff_id = (select min(handoff_id) from marts.fct_handoffs)")
         connection.execute("update marts.agg_usage_daily set cache_read_tokens = -1 "
                            "where usage_key = (select min(usage_key) from marts.agg_usage_daily)")
-    result = run_dbt(settings, "test", "--select", "test_name:non_negative")
+        connection.execute("update marts.fct_tool_calls set tool_name = null, org_id = null "
+                           "where tool_call_key in (select tool_call_key from marts.fct_tool_calls limit 3)")
+    result = run_dbt(settings, "test", "--select", "test_name:non_negative", "test_name:not_null_columns")
     assert not result.ok
-    failed = sorted(item["node"].split(".")[2] for item in result.failures)
-    assert failed == ["non_negative_agg_usage_daily", "non_negative_fct_handoffs"]
-    assert all("Got 1 result" in item["message"] for item in result.failures)
-    assert result.counts == {"fail": 2, "pass": 5}
+    failed = {item["node"].split(".")[2]: item["message"] for item in result.failures}
+    assert sorted(failed) == ["non_negative_agg_usage_daily", "non_negative_fct_handoffs", "not_null_fct_tool_calls"]
+    assert "Got 2 results" in failed["not_null_fct_tool_calls"]  # two columns hold NULLs
+    assert "Got 1 result" in failed["non_negative_fct_handoffs"]
+    assert result.counts["fail"] == 3 and result.counts["pass"] >= 18

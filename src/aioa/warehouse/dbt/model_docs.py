@@ -104,17 +104,28 @@ def render_layer(connection: duckdb.DuckDBPyConnection, layer: str) -> str:
             entry = {"name": column, "description": description}
             if name == "time_spine_daily" and column == "date_day":
                 entry["granularity"] = "day"
-            if tests := TESTS.get(name, {}).get(column):
-                entry["data_tests"] = tests
+            tests = TESTS.get(name, {}).get(column, [])
+            if column_tests := [test for test in tests if test != "not_null"]:
+                entry["data_tests"] = column_tests
             entries.append(entry)
         model = {"name": name, "description": model_description(sql_path)}
         if name == "time_spine_daily":
             model |= TIME_SPINE
-        if name in RANGES:
-            model["data_tests"] = [{"non_negative": {"name": f"non_negative_{name}",
-                                                     "arguments": {"columns": RANGES[name]}}}]
+        if model_tests := _model_tests(name):
+            model["data_tests"] = model_tests
         models.append(model | {"columns": entries})
     return HEADER + yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, width=120, allow_unicode=True)
+
+
+def _model_tests(name: str) -> list[dict]:
+    """The not-null and range rules of one model, each one test over all its columns (one dbt node, not one per
+    column; the failing rows name the columns)."""
+    tests = []
+    if not_null := [column for column, column_tests in TESTS.get(name, {}).items() if "not_null" in column_tests]:
+        tests.append({"not_null_columns": {"name": f"not_null_{name}", "arguments": {"columns": not_null}}})
+    if name in RANGES:
+        tests.append({"non_negative": {"name": f"non_negative_{name}", "arguments": {"columns": RANGES[name]}}})
+    return tests
 
 
 def yaml_path(layer: str) -> Path:
