@@ -5,6 +5,7 @@ select
     'rejected' as severity,
     case when files.truncated_tail and line_no = files.last_line_no
          then 'truncated line at end of file (no newline, not valid JSON)'
+         when json_valid(lines.text) then 'not a JSON object (one record per line expected)'
          else 'malformed JSON' end as reason,
     left(lines.text, 500) as raw_excerpt
 from cc_records join batch_files as files using (file_idx)

@@ -3,7 +3,10 @@
 -- quarantine takes its excerpts from batch_lines for the few lines it rejects.
 create or replace temp table cc_records as
 with parsed as (
-    select file_idx, line_no, text, json_valid(text) as is_valid_json
+    -- a record is a JSON object: DuckDB also accepts scalars such as INF or "x", which are not records
+    select file_idx, line_no, text,
+           json_valid(text) and (starts_with(text, '{')
+                                 or starts_with(ltrim(text, ' '||chr(9)||chr(10)||chr(13)), '{')) as is_valid_json
     from batch_lines
 ),
 lines as (
