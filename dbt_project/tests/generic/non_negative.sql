@@ -1,7 +1,7 @@
 {#
   Model-level range check: returns one row per value below zero (or above its column's maximum, when one is given);
   NULLs pass. `columns` maps each column to its maximum or null. One query per model rather than one test node per
-  column (dbt spends ~30 ms per node), and each failing row names its column.
+  column (dbt spends ~40 ms per node), and each failing row names its column.
 #}
 {% test non_negative(model, columns) %}
 {%- for column, max_value in columns.items() %}

@@ -68,7 +68,7 @@ class HandoffLogSource(Source):
             create or replace temp table ho_lines as
             select file_idx, line_no, text, json_valid(text) as is_valid_json
             from batch_lines
-            where length(trim(text, ' ' || chr(9) || chr(10) || chr(13))) > 0;
+            where length(trim(text, json_whitespace())) > 0;
 
             create or replace temp table ho_v1 as
             select file_idx, line_no, text,

@@ -6,13 +6,13 @@ with parsed as (
     -- a record is a JSON object: DuckDB also accepts scalars such as INF or "x", which are not records
     select file_idx, line_no, text,
            json_valid(text) and (starts_with(text, '{')
-                                 or starts_with(ltrim(text, ' '||chr(9)||chr(10)||chr(13)), '{')) as is_valid_json
+                                 or starts_with(ltrim(text, json_whitespace()), '{')) as is_valid_json
     from batch_lines
 ),
 lines as (
     -- blank lines are skipped; the trim runs only on the (rare) lines that are not valid JSON
     select * from parsed
-    where is_valid_json or length(trim(text, ' '||chr(9)||chr(10)||chr(13))) > 0
+    where is_valid_json or length(trim(text, json_whitespace())) > 0
 )
 select
     file_idx,

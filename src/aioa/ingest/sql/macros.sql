@@ -1,4 +1,6 @@
 -- Shared SQL macros of the ingest layer.
+-- JSON's insignificant whitespace (space, tab, newline, carriage return), for trimming log lines.
+create or replace temp macro json_whitespace() as ' ' || chr(9) || chr(10) || chr(13);
 -- MCP tool names: mcp__<server>__<tool> and mcp__plugin_<plugin>_<server>__<tool>.
 create or replace temp macro mcp_middle(name) as
     case when starts_with(name, 'mcp__') and strpos(substr(name, 6), '__') > 0

@@ -133,7 +133,7 @@ def yaml_path(layer: str) -> Path:
 
 
 def missing_tests(rendered: dict[str, str]) -> list[str]:
-    """Models named in TESTS that no layer rendered (a renamed model would silently lose its tests)."""
+    """Models named in TESTS or RANGES that no layer rendered (a renamed model would silently lose its tests)."""
     return [name for name in {**TESTS, **RANGES}
             if not any(re.search(rf"- name: {name}\n", text) for text in rendered.values())]
 
