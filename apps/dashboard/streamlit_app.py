@@ -1,6 +1,9 @@
 """AI Orchestration Analytics: the dashboard. One entrypoint; pages live in app_pages/ and only render."""
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+from aioa.errors import report_error
 
 st.set_page_config(page_title="AI Orchestration Analytics", page_icon=":material/insights:", layout="wide")
 
@@ -23,4 +26,11 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+try:
+    page.run()
+except ScriptControlException:  # st.stop(), st.rerun() and page switches are control flow, not errors
+    raise
+except Exception as error:  # noqa: BLE001 - users get a short message and a reference, the log gets the details
+    problem = report_error(error, where=f"app page {page.title}")
+    st.error(f"{problem.message} {problem.next_step}\n\nReference: `{problem.reference}`", icon=":material/error:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from rich.table import Table
 from aioa.settings import claude_config_dirs, get_settings
 
 app = typer.Typer(help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
@@ -336,5 +337,18 @@ def quarantine(
     console.print(table)
 
 
+def main() -> None:
+    """The `aioa` entry point: a failure prints what happened and what to do next, never a traceback."""
+    try:
+        app()
+    except Exception as error:  # noqa: BLE001 - the last line of defence; details go to the error log
+        from aioa.errors import error_log_path, report_error
+
+        problem = report_error(error, where="cli " + " ".join(sys.argv[1:3]))
+        console.print(f"[red]{problem.message}[/red] {problem.next_step}\n"
+                      f"[dim]Details are in {error_log_path()} under reference {problem.reference}.[/dim]")
+        raise SystemExit(problem.exit_code) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()
