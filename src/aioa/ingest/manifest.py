@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from aioa.ingest.lines import file_prefix_sha256
 
@@ -49,13 +50,28 @@ def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths:
     return plans
 
 
+MANIFEST_COLUMNS = ("path", "size_bytes", "mtime_ns", "consumed_bytes", "consumed_lines", "prefix_sha256")
+
+
 def record_files(connection: duckdb.DuckDBPyConnection, source_system: str, rows: list[tuple], run_id: str) -> None:
-    """Upsert manifest rows: (path, size_bytes, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256)."""
+    """Upsert manifest rows (path, size_bytes, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256) in one
+    statement: per-row `executemany` cost ~4 ms a file, most of a cold ingest of thousands of small files."""
     if not rows:
         return
-    connection.executemany(
-        "insert or replace into raw.ingest_manifest "
-        "(source_system, path, size_bytes, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256, ingest_run_id,"
-        " updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-        [(source_system, *row, run_id) for row in rows],
-    )
+    batch = pa.Table.from_pylist([dict(zip(MANIFEST_COLUMNS, row, strict=True)) for row in rows], _MANIFEST_SCHEMA)
+    connection.register("manifest_batch", batch)
+    try:
+        connection.execute(
+            "insert or replace into raw.ingest_manifest (source_system, path, size_bytes, mtime_ns, consumed_bytes,"
+            " consumed_lines, prefix_sha256, ingest_run_id, updated_at) "
+            "select ?, path, size_bytes, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256, ?, current_timestamp"
+            " from manifest_batch",
+            [source_system, run_id],
+        )
+    finally:
+        connection.unregister("manifest_batch")
+
+
+_MANIFEST_SCHEMA = pa.schema([("path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()),
+                              ("consumed_bytes", pa.int64()), ("consumed_lines", pa.int64()),
+                              ("prefix_sha256", pa.string())])
