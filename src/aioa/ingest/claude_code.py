@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from aioa.ingest.sources import DiscoveredFile, Source, find_files, read_sql
+from aioa.warehouse.sql import execute_script
 
 
 class ClaudeCodeSource(Source):
@@ -37,4 +38,4 @@ class ClaudeCodeSource(Source):
             "claude_code_tools.sql",
             "claude_code_quarantine.sql",
         ):
-            connection.execute(read_sql(script))
+            execute_script(connection, read_sql(script))

@@ -27,6 +27,7 @@ from aioa.pricing.reprice import reprice_unpriced
 from aioa.settings import Settings, get_settings
 from aioa.warehouse import connect
 from aioa.warehouse.snapshots import publish_snapshot
+from aioa.warehouse.sql import execute_script
 
 # Fault injection for the crash-safety test: exit hard after staging a batch, before its commit.
 CRASH_BEFORE_COMMIT_ENV = "AIOA_FAULT_CRASH_BEFORE_COMMIT"
@@ -71,9 +72,9 @@ def ingest(
     connection = connect(settings)
     try:
         connection.execute("set TimeZone = 'UTC'")
-        connection.execute(f"set variable ingest_run_id = '{summary.run_id}'")
-        connection.execute(f"set variable contract_version = '{CONTRACT_VERSION}'")
-        connection.execute(read_sql("macros.sql"))
+        connection.execute("set variable ingest_run_id = ?", [summary.run_id])
+        connection.execute("set variable contract_version = ?", [CONTRACT_VERSION])
+        execute_script(connection, read_sql("macros.sql"))
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
         catalog = PriceCatalog(settings.resolved_price_overrides_file)
         _start_run(connection, summary)
