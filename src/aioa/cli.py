@@ -13,8 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aioa.settings import claude_config_dirs, get_settings
-
 app = typer.Typer(help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).",
@@ -36,6 +34,13 @@ def _add_ml_commands() -> None:
 _add_ml_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def get_settings():
+    """Settings, imported on use: pydantic-settings costs ~70 ms that `aioa --help` does not need."""
+    from aioa.settings import get_settings as load
+
+    return load()
 
 
 def _print_json(payload) -> None:
@@ -92,6 +97,7 @@ def ingest_claude_code(
 ) -> None:
     """Claude Code transcripts (default: CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude)."""
     from aioa.ingest.claude_code import ClaudeCodeSource
+    from aioa.settings import claude_config_dirs
 
     targets = paths or claude_config_dirs()
     if not targets:
