@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     postgres_dsn: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/test", description="PostgreSQL connection URL (server mode)."
     )
-    postgres_schema_prefix: str = Field(default="", description="Prefix for the raw/staging/marts schemas in PostgreSQL.")
+    postgres_schema_prefix: str = Field(
+        default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",  # pasted into schema names: a plain identifier only
+        description="Prefix for the raw/staging/marts schemas in PostgreSQL.")
 
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default: SQLite at <home>/mlflow/mlflow.db."

@@ -23,7 +23,7 @@ def write_bulk_transcripts(root: Path, calls: int, first_day: date, days: int, s
     users = sorted(USER_PROJECTS)
     files = max(1, calls // CALLS_PER_FILE)
     connection = duckdb.connect()
-    connection.execute(f"select setseed({(seed % 1000) / 1000})")
+    connection.execute("select setseed(?)", [(seed % 1000) / 1000])
     totals = {"calls": 0, "files": files}
     for index in range(files):
         user = users[index % len(users)]
@@ -33,23 +33,23 @@ def write_bulk_transcripts(root: Path, calls: int, first_day: date, days: int, s
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"bulk-{index:05d}.jsonl"
         connection.execute(
-            f"""
+            """
             copy (
                 with calls as (
                     select
                         i,
-                        'msg_b{index:05d}_' || i as message_id,
-                        'req_b{index:05d}_' || i as request_id,
-                        timestamp '{first_day.isoformat()}' + to_seconds(
-                            ({index} * 7919 + i * 13) % ({days} * 86400)) as ts,
-                        {MODELS}[1 + (hash(i, {index}) % 3)::int] as model,
-                        (1 + hash(i, 'in', {seed}) % 60)::bigint as input_tokens,
-                        (20 + hash(i, 'out', {seed}) % 2500)::bigint as output_tokens,
-                        (hash(i, 'cw', {seed}) % 4000)::bigint as cache_write,
-                        (hash(i, 'ttl', {seed}) % 2 = 0) as one_hour,
-                        (5000 + hash(i, 'cr', {seed}) % 150000)::bigint as cache_read,
-                        (hash(i, 'stream', {seed}) % 10 < 3) as streamed
-                    from range({CALLS_PER_FILE}) as r(i)
+                        'msg_b' || lpad($index::varchar, 5, '0') || '_' || i as message_id,
+                        'req_b' || lpad($index::varchar, 5, '0') || '_' || i as request_id,
+                        $first_day::timestamp + to_seconds(
+                            ($index * 7919 + i * 13) % ($days * 86400)) as ts,
+                        $models[1 + (hash(i, $index) % 3)::int] as model,
+                        (1 + hash(i, 'in', $seed) % 60)::bigint as input_tokens,
+                        (20 + hash(i, 'out', $seed) % 2500)::bigint as output_tokens,
+                        (hash(i, 'cw', $seed) % 4000)::bigint as cache_write,
+                        (hash(i, 'ttl', $seed) % 2 = 0) as one_hour,
+                        (5000 + hash(i, 'cr', $seed) % 150000)::bigint as cache_read,
+                        (hash(i, 'stream', $seed) % 10 < 3) as streamed
+                    from range($calls_per_file) as r(i)
                 ),
                 snapshots as (
                     select *, output_tokens // 3 as shown_output, 1 as part from calls where streamed
@@ -58,31 +58,33 @@ def write_bulk_transcripts(root: Path, calls: int, first_day: date, days: int, s
                 )
                 select
                     'assistant' as type,
-                    'bulk-{user}-{index:05d}' as sessionId,
-                    '{cwd}' as cwd,
+                    'bulk-' || $user || '-' || lpad($index::varchar, 5, '0') as sessionId,
+                    $cwd as cwd,
                     'main' as gitBranch,
                     '2.1.40' as version,
                     strftime(ts, '%Y-%m-%dT%H:%M:%S.000Z') as timestamp,
                     request_id as requestId,
                     'u-' || message_id || '-' || part as uuid,
-                    {{
+                    {
                         'model': model, 'id': message_id, 'type': 'message', 'role': 'assistant',
-                        'usage': {{
+                        'usage': {
                             'input_tokens': input_tokens,
                             'cache_creation_input_tokens': cache_write,
                             'cache_read_input_tokens': cache_read,
-                            'cache_creation': {{
+                            'cache_creation': {
                                 'ephemeral_5m_input_tokens': case when one_hour then 0 else cache_write end,
                                 'ephemeral_1h_input_tokens': case when one_hour then cache_write else 0 end
-                            }},
+                            },
                             'output_tokens': shown_output,
                             'service_tier': 'standard'
-                        }}
-                    }} as message
+                        }
+                    } as message
                 from snapshots
                 order by i, part
-            ) to '{path}' (format json)
-            """
+            ) to $path (format json)
+            """,
+            {"index": index, "first_day": first_day, "days": days, "seed": seed, "models": MODELS,
+             "calls_per_file": CALLS_PER_FILE, "user": user, "cwd": cwd, "path": str(path)},
         )
         totals["calls"] += CALLS_PER_FILE
         if progress:

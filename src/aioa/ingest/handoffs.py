@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from aioa.ingest.sources import DiscoveredFile, Source, find_files
+from aioa.warehouse.sql import execute_script
 
 SCHEMA_V1 = "aioa.handoff/1"
 # The v1 input contract: field -> JSON kind. Required fields are marked with `!`.
@@ -64,7 +65,7 @@ class HandoffLogSource(Source):
 
     def stage(self, connection: duckdb.DuckDBPyConnection) -> None:
         known_v1 = ", ".join(f"'{name}'" for name in V1_FIELDS)
-        connection.execute(f"""
+        execute_script(connection, f"""
             create or replace temp table ho_lines as
             select file_idx, line_no, text, json_valid(text) as is_valid_json
             from batch_lines
@@ -86,7 +87,7 @@ class HandoffLogSource(Source):
             from ho_lines
             where is_valid_json and json_type(text) = 'OBJECT' and json_exists(text, '$.event');
         """)
-        connection.execute(_STAGE_SQL)
+        execute_script(connection, _STAGE_SQL)
 
 
 _STAGE_SQL = """

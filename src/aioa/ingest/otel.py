@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from aioa.ingest.sources import DiscoveredFile, Source, find_files
+from aioa.warehouse.sql import execute_script
 
 ERROR_STATUS = 2  # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
 
@@ -80,7 +81,7 @@ class OtelSource(Source):
              enumerate(("file_idx", "line_no", "severity", "reason", "raw_excerpt"))},
             schema=pa.schema([("file_idx", pa.int32()), ("line_no", pa.int64()), ("severity", pa.string()),
                               ("reason", pa.string()), ("raw_excerpt", pa.string())])))
-        connection.execute(_STAGE_SQL)
+        execute_script(connection, _STAGE_SQL)
         for view in ("otel_calls", "otel_tools", "otel_problems"):
             connection.unregister(view)
 

@@ -8,6 +8,7 @@ import duckdb
 
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.schema import all_ddl
+from aioa.warehouse.sql import execute_script
 
 
 def connect(settings: Settings | None = None, *, read_only: bool = False, path: Path | None = None):
@@ -25,4 +26,4 @@ def connect(settings: Settings | None = None, *, read_only: bool = False, path: 
 
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.execute(all_ddl())
+    execute_script(connection, all_ddl())
