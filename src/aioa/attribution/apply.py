@@ -37,15 +37,27 @@ def _rule_tables(config: AttributionConfig) -> tuple[pa.Table, pa.Table]:
     )
 
 
+_CLAIM_RULES = pa.schema([("source_system", pa.string()), ("org_id", pa.string())])
+
+
+def _claim_rules(config: AttributionConfig) -> pa.Table:
+    """(source_system, org_id) pairs: which source may name which org inside a log line."""
+    rows = [{"source_system": source, "org_id": org.id} for org in config.orgs for source in org.accept_claims_from]
+    return pa.Table.from_pylist(rows, _CLAIM_RULES)
+
+
+# The org of a row comes from the config (user, then project, then the default org). An org named inside the log
+# line (`hint_org`) is taken only when it agrees, or when the config trusts that source to name that org.
 _RESOLVE = """
 create or replace temp table attribution_keys as
 with keys as (
-    select distinct cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host from {table}
+    select *, row_number() over () as key_id
+    from (select distinct source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host
+          from {table})
 ),
 user_match as (
-    select keys.*, rules.user_id, rules.org_id, rules.team_id,
-           row_number() over (partition by keys.cwd, keys.hint_config_dir, keys.hint_user, keys.hint_org,
-                                           keys.hint_project, keys.hint_host
+    select keys.key_id, rules.user_id, rules.org_id, rules.team_id,
+           row_number() over (partition by keys.key_id
                               order by case rules.kind when 'name' then 1 when 'config_dir' then 2
                                                        when 'home' then 3 else 4 end, rules.priority) as rank
     from keys join user_rules as rules on
@@ -56,59 +68,88 @@ user_match as (
         or (rules.kind = 'host' and keys.hint_host = rules.pattern)
 ),
 project_match as (
-    select keys.*, rules.project_id, rules.org_id, rules.team_id,
-           row_number() over (partition by keys.cwd, keys.hint_config_dir, keys.hint_user, keys.hint_org,
-                                           keys.hint_project, keys.hint_host
+    select keys.key_id, rules.project_id, rules.org_id, rules.team_id,
+           row_number() over (partition by keys.key_id
                               order by case rules.kind when 'name' then 1 else 2 end, rules.priority) as rank
     from keys join project_rules as rules on
         (rules.kind = 'name' and keys.hint_project = rules.pattern)
         or (rules.kind = 'cwd' and keys.cwd glob rules.pattern)
+),
+resolved as (
+    select
+        keys.*,
+        users.user_id as matched_user, users.org_id as user_org, users.team_id as user_team,
+        projects.project_id as matched_project, projects.org_id as project_org, projects.team_id as project_team,
+        coalesce(users.org_id, projects.org_id, $default_org) as config_org,
+        nullif(trim(keys.hint_org), '') as claimed_org
+    from keys
+    left join user_match as users on users.key_id = keys.key_id and users.rank = 1
+    left join project_match as projects on projects.key_id = keys.key_id and projects.rank = 1
+),
+decided as (
+    select
+        resolved.*,
+        case when claims.org_id is not null then resolved.claimed_org else resolved.config_org end as org_id
+    from resolved
+    left join claim_rules as claims
+        on claims.source_system = resolved.source_system and claims.org_id = resolved.claimed_org
 )
 select
-    keys.cwd, keys.hint_config_dir, keys.hint_user, keys.hint_org, keys.hint_project, keys.hint_host,
-    coalesce(keys.hint_org, users.org_id, projects.org_id, $default_org) as org_id,
-    coalesce(users.team_id, projects.team_id) as team_id,
-    coalesce(users.user_id, keys.hint_user,
-             regexp_extract(keys.cwd, '^/(?:home|Users)/([^/]+)', 1), 'unknown') as user_id,
-    coalesce(projects.project_id, keys.hint_project,
-             nullif(regexp_extract(rtrim(keys.cwd, '/'), '([^/]+)$', 1), ''), 'unknown') as project_id
-from keys
-left join user_match as users
-    on users.rank = 1 and users.cwd is not distinct from keys.cwd
-    and users.hint_config_dir is not distinct from keys.hint_config_dir
-    and users.hint_user is not distinct from keys.hint_user and users.hint_org is not distinct from keys.hint_org
-    and users.hint_project is not distinct from keys.hint_project
-    and users.hint_host is not distinct from keys.hint_host
-left join project_match as projects
-    on projects.rank = 1 and projects.cwd is not distinct from keys.cwd
-    and projects.hint_config_dir is not distinct from keys.hint_config_dir
-    and projects.hint_user is not distinct from keys.hint_user
-    and projects.hint_org is not distinct from keys.hint_org
-    and projects.hint_project is not distinct from keys.hint_project
-    and projects.hint_host is not distinct from keys.hint_host;
+    source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host, claimed_org, org_id,
+    -- a team belongs to one org: never give a row the team of another org
+    case when user_org = org_id and user_team is not null then user_team
+         when project_org = org_id then project_team end as team_id,
+    coalesce(matched_user, hint_user, regexp_extract(cwd, '^/(?:home|Users)/([^/]+)', 1), 'unknown') as user_id,
+    coalesce(matched_project, hint_project,
+             nullif(regexp_extract(rtrim(cwd, '/'), '([^/]+)$', 1), ''), 'unknown') as project_id
+from decided;
 """
 
-_UPDATE = """
-update {table} as t set
+_MATCH_KEYS = """
+    t.source_system = k.source_system
+    and t.cwd is not distinct from k.cwd and t.hint_config_dir is not distinct from k.hint_config_dir
+    and t.hint_user is not distinct from k.hint_user and t.hint_org is not distinct from k.hint_org
+    and t.hint_project is not distinct from k.hint_project and t.hint_host is not distinct from k.hint_host
+"""
+
+_UPDATE = f"""
+update {{table}} as t set
     org_id = k.org_id, team_id = k.team_id, user_id = k.user_id, project_id = k.project_id
 from attribution_keys as k
-where t.cwd is not distinct from k.cwd and t.hint_config_dir is not distinct from k.hint_config_dir
-  and t.hint_user is not distinct from k.hint_user and t.hint_org is not distinct from k.hint_org
-  and t.hint_project is not distinct from k.hint_project and t.hint_host is not distinct from k.hint_host;
+where {_MATCH_KEYS};
+"""
+
+# One flag per line and refused claim (an OTel line can hold many spans; calls and tools are attributed apart).
+_FLAG_REFUSED_CLAIMS = f"""
+insert into stage_quarantine (source_system, source_file, source_line, severity, reason, raw_excerpt)
+select distinct t.source_system, t.source_file, t.source_line, 'flagged',
+       'org claim ''' || k.claimed_org || ''' not allowed for source ' || t.source_system
+       || '; attributed to ''' || k.org_id || '''',
+       cast(null as varchar)
+from {{table}} as t join attribution_keys as k on {_MATCH_KEYS}
+where k.claimed_org <> k.org_id
+except
+select source_system, source_file, source_line, severity, reason, raw_excerpt from stage_quarantine;
 """
 
 
 def attribute_rows(connection: duckdb.DuckDBPyConnection, table: str, config: AttributionConfig) -> None:
-    """Fill org_id, team_id, user_id and project_id of a staged table from its hint columns and cwd."""
+    """Fill org_id, team_id, user_id and project_id of a staged table from its hint columns and cwd.
+
+    An org named in a line that the config does not let its source name is flagged in `stage_quarantine`; the row
+    is still loaded, under the org the config resolves.
+    """
     user_rules, project_rules = _rule_tables(config)
     connection.register("user_rules", user_rules)
     connection.register("project_rules", project_rules)
+    connection.register("claim_rules", _claim_rules(config))
     try:
         connection.execute(_RESOLVE.format(table=table), {"default_org": config.default_org})
         connection.execute(_UPDATE.format(table=table))
+        connection.execute(_FLAG_REFUSED_CLAIMS.format(table=table))
     finally:
-        connection.unregister("user_rules")
-        connection.unregister("project_rules")
+        for view in ("user_rules", "project_rules", "claim_rules"):
+            connection.unregister(view)
 
 
 def sync_entities(connection: duckdb.DuckDBPyConnection, config: AttributionConfig) -> None:

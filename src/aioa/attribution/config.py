@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,11 +19,18 @@ class TeamConfig(_Strict):
     name: str | None = None
 
 
+# Readers whose lines can name an org (OTel `organization.id`, the handoff log's `org_id`).
+OrgClaimSource = Literal["otel", "handoff_log"]
+
+
 class OrgConfig(_Strict):
     id: str
     name: str | None = None
     monthly_budget_usd: Decimal | None = None
     teams: list[TeamConfig] = []
+    # Sources trusted to name this org inside a log line (e.g. a collector only this org can write to). Default
+    # deny: an org named by any other source is ignored (the row goes where users/projects say) and flagged.
+    accept_claims_from: list[OrgClaimSource] = []
 
 
 class UserMatch(_Strict):

@@ -70,8 +70,12 @@ def cwd_for(user: str, project: str, variant: int) -> str:
 
 
 def attribution_yaml() -> str:
+    # Orgs that run their own OTel collector may be named by its records (`organization.id`); no other claim is
+    # trusted (the handoff logs name no org).
+    otel_orgs = {org for org, _ in OTEL_USERS.values()}
     orgs = [{"id": org, "name": name, "monthly_budget_usd": budget,
-             "teams": [{"id": team, "name": team.split("-", 1)[1].title()} for team in teams]}
+             "teams": [{"id": team, "name": team.split("-", 1)[1].title()} for team in teams],
+             **({"accept_claims_from": ["otel"]} if org in otel_orgs else {})}
             for org, (name, budget, teams) in ORGS.items()]
     users = [{"id": user, "org": org, "team": team, "name": user.title(), "email": f"{user}@{org}.example",
               "match": {"homes": [f"/home/{user}"], "config_dirs": [f"claude-code/{user}/.claude"],
