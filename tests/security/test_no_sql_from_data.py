@@ -11,6 +11,9 @@ interpolates data (paths, file contents, headers, questions, org ids, URL parame
 from __future__ import annotations
 
 import ast
+import functools
+
+import duckdb
 
 from aioa.settings import PROJECT_ROOT
 
@@ -213,9 +216,14 @@ def _constant_text(node: ast.expr, assignments, seen: set[str]) -> bool:
     return False
 
 
+def _sources() -> dict[str, str]:
+    return {path.relative_to(PROJECT_ROOT).as_posix(): path.read_text()
+            for folder in SCANNED for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))}
+
+
+@functools.cache
 def scan_repository() -> list[str]:
-    files = {path.relative_to(PROJECT_ROOT).as_posix(): path.read_text()
-             for folder in SCANNED for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))}
+    files = _sources()
     sinks = sql_sinks([ast.parse(source) for source in files.values()])
     return [site for relative, source in files.items() for site in formatted_sql_sites(source, relative, sinks)]
 
@@ -233,6 +241,66 @@ def test_no_sql_is_formatted_outside_the_reviewed_sites():
 def test_every_allowed_site_still_exists():
     stale = sorted(set(ALLOWED) - set(scan_repository()))
     assert not stale, f"ALLOWED names sites that no longer format SQL; remove them: {stale}"
+
+
+def constant_sql_with_several_statements(source: str, path: str) -> list[str]:
+    """`path:line` of each `execute`-like call given a constant SQL text that holds more or fewer than one statement
+    (a script must go through `execute_script`, which runs it statement by statement)."""
+    tree = ast.parse(source)
+    module_assignments = _assignments(tree.body)
+    sinks = {name: position for name, position in SQL_SINKS.items() if name not in ("execute_script", "read_sql")}
+    parser = _parser()
+    found = []
+    for scope in [tree, *(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))]:
+        assignments = module_assignments if scope is tree else {**module_assignments, **_assignments(list(ast.walk(scope)))}
+        for call in ast.walk(scope):
+            argument = _sql_argument(call, sinks) if isinstance(call, ast.Call) else None
+            text = _constant_value(argument, assignments, ()) if argument is not None else None
+            if text is None:
+                continue
+            try:
+                count = len(parser.extract_statements(text))
+            except duckdb.ParserException:
+                continue  # not DuckDB SQL (PostgreSQL DDL through psycopg): one statement per call there already
+            if count != 1:
+                found.append(f"{path}:{call.lineno}")
+    return sorted(set(found))
+
+
+@functools.cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+def _constant_value(node: ast.expr, assignments, seen: tuple[str, ...]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _constant_value(node.left, assignments, seen), _constant_value(node.right, assignments, seen)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.Name) and node.id not in seen and len(assignments.get(node.id, [])) == 1:
+        return _constant_value(assignments[node.id][0], assignments, (*seen, node.id))
+    return None
+
+
+def test_constant_sql_runs_one_statement_per_call():
+    several = [site for relative, source in _sources().items()
+               for site in constant_sql_with_several_statements(source, relative)]
+    assert not several, f"run multi-statement scripts with aioa.warehouse.sql.execute_script: {several}"
+
+
+def test_the_checker_reports_several_statements():
+    sample = '''
+SCRIPT = """create table a (x int); create table b (y int);"""
+ONE = "select 1"
+
+def run(connection):
+    connection.execute(SCRIPT)
+    connection.execute(ONE)
+    connection.execute("select 1; select 2")
+    execute_script(connection, SCRIPT)
+'''
+    assert constant_sql_with_several_statements(sample, "sample.py") == ["sample.py:6", "sample.py:8"]
 
 
 def test_the_checker_reports_formatted_sql():
