@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     )
     default_org: str = "default"
     batch_bytes: int = Field(default=256 * 1024 * 1024, description="Bytes of input per ingest transaction.")
+    max_line_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Longer log lines are quarantined, never read whole.")
+    max_json_depth: int = Field(
+        default=1000, ge=16, description="Log lines with JSON nested deeper are quarantined.")
     duckdb_memory_limit: str = "1GB"
     duckdb_threads: int | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,7 @@ class ClaudeCodeSource(Source):
             projects = root / "projects"
             if projects.is_dir():
                 discovered += [
-                    DiscoveredFile(found.path, str(root.resolve()))
+                    replace(found, config_dir=str(root.resolve()))
                     for found in find_files([projects], ("**/*.jsonl",))
                 ]
             else:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from aioa.ingest.lines import file_prefix_sha256
+from aioa.ingest.lines import EMPTY_SHA256, file_prefix_sha256
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class FilePlan:
     start_byte: int  # 0 for new or rewritten files
     start_line: int
     state: str  # new, grown, rewritten
+    prefix_sha256: str = EMPTY_SHA256  # of the bytes before start_byte (kept in the manifest if reading fails)
 
 
 def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths: list[Path]) -> list[FilePlan]:
@@ -33,21 +35,39 @@ def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths:
     }
     plans = []
     for path in paths:
-        stat = path.stat()
+        size_now, mtime_now = _size_and_mtime(path)
         previous = known.get(str(path))
         if previous is None:
-            plans.append(FilePlan(path, stat.st_size, stat.st_mtime_ns, 0, 0, "new"))
+            plans.append(FilePlan(path, size_now, mtime_now, 0, 0, "new"))
             continue
         size, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256 = previous
-        if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+        if size_now == size and mtime_now == mtime_ns:
             continue
-        if stat.st_size >= consumed_bytes and file_prefix_sha256(path, consumed_bytes) == prefix_sha256:
-            if stat.st_size == consumed_bytes:
+        if size_now >= consumed_bytes and _prefix_sha256(path, consumed_bytes) == prefix_sha256:
+            if size_now == consumed_bytes:
                 continue  # only touched
-            plans.append(FilePlan(path, stat.st_size, stat.st_mtime_ns, consumed_bytes, consumed_lines, "grown"))
+            plans.append(FilePlan(path, size_now, mtime_now, consumed_bytes, consumed_lines, "grown", prefix_sha256))
         else:
-            plans.append(FilePlan(path, stat.st_size, stat.st_mtime_ns, 0, 0, "rewritten"))
+            plans.append(FilePlan(path, size_now, mtime_now, 0, 0, "rewritten"))
     return plans
+
+
+def _size_and_mtime(path: Path) -> tuple[int, int]:
+    """Size and mtime of the file, else of the link itself (a loop), else zeros: reading it reports the error."""
+    for stat_of in (os.stat, os.lstat):
+        try:
+            found = stat_of(path)
+        except OSError:
+            continue
+        return found.st_size, found.st_mtime_ns
+    return 0, 0
+
+
+def _prefix_sha256(path: Path, length: int) -> str | None:
+    try:
+        return file_prefix_sha256(path, length)
+    except OSError:
+        return None  # unreadable now: planned as rewritten, and reading it reports why
 
 
 MANIFEST_COLUMNS = ("path", "size_bytes", "mtime_ns", "consumed_bytes", "consumed_lines", "prefix_sha256")

@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from aioa.ingest.lines import json_depth, max_json_depth
 from aioa.ingest.sources import DiscoveredFile, Source, find_files
 from aioa.warehouse.sql import execute_script
 
@@ -64,8 +65,9 @@ class OtelSource(Source):
         calls = {name: [] for name in CALL_COLUMNS}
         tools = {name: [] for name in TOOL_COLUMNS}
         problems: list[tuple] = []
+        max_depth = max_json_depth(connection)
         for file_idx, line_no, text in _records(connection):
-            request, problem = _parse(text)
+            request, problem = _parse(text, max_depth)
             if problem:
                 problems.append((file_idx, line_no, "rejected" if request is None else "flagged", problem, text[:500]))
             if request is None:
@@ -101,16 +103,23 @@ def _records(connection):
                 yield file_idx, line_no, text
 
 
-def _parse(text: str):
+def _parse(text: str, max_depth: int):
+    # Lines were measured by the line reader; a pretty-printed file joined into one record is measured here.
+    if text.count("[") + text.count("{") > max_depth and json_depth(text.encode())[0] > max_depth:
+        return None, f"JSON nested deeper than {max_depth} levels"
     try:
         payload = json.loads(text)
     except ValueError as error:
         return None, f"malformed JSON: {error.msg}"
+    except RecursionError:
+        return None, f"JSON nested deeper than Python's parser allows (limit {max_depth} levels)"
     if not isinstance(payload, dict) or not ({"resourceSpans", "resourceLogs"} & payload.keys()):
         return None, "not an OTLP export request (no resourceSpans or resourceLogs)"
     message_type = ExportTraceServiceRequest if "resourceSpans" in payload else ExportLogsServiceRequest
     try:
         return json_format.ParseDict(payload, message_type()), None
+    except RecursionError:
+        return None, "invalid OTLP: nested too deep"
     except json_format.ParseError as strict_error:
         try:
             return json_format.ParseDict(payload, message_type(), ignore_unknown_fields=True), \

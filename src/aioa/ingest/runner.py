@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from aioa.attribution import attribute_rows, load_attribution, sync_entities
 from aioa.contracts import CONTRACT_VERSION
-from aioa.ingest.lines import FileSlice, read_new_lines
+from aioa.ingest.lines import FileSlice, LineLimits, read_new_lines
 from aioa.ingest.manifest import FilePlan, plan_files, record_files
 from aioa.ingest.merge import apply_tool_results, merge_staged
 from aioa.ingest.sources import Source, read_sql
@@ -74,6 +74,7 @@ def ingest(
         connection.execute("set TimeZone = 'UTC'")
         connection.execute("set variable ingest_run_id = ?", [summary.run_id])
         connection.execute("set variable contract_version = ?", [CONTRACT_VERSION])
+        connection.execute("set variable max_json_depth = ?", [settings.max_json_depth])
         execute_script(connection, read_sql("macros.sql"))
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
         catalog = PriceCatalog(settings.resolved_price_overrides_file)
@@ -88,12 +89,24 @@ def ingest(
         plans = plan_files(connection, source.name, list(discovered))
         if source.whole_files:
             plans = [FilePlan(p.path, p.size_bytes, p.mtime_ns, 0, 0, p.state) for p in plans]
+        reasons: Counter[str] = Counter()
+        skipped = [(plan, discovered[plan.path].skip_reason) for plan in plans if discovered[plan.path].skip_reason]
+        _quarantine_files(connection, source, skipped, summary, reasons)
+        plans = [plan for plan in plans if not discovered[plan.path].skip_reason]
+        limits = LineLimits(settings.max_line_bytes, settings.max_json_depth, json_lines=not source.whole_files)
         total_bytes = sum(plan.size_bytes - plan.start_byte for plan in plans)
         done_bytes = 0
-        reasons: Counter[str] = Counter()
         for batch in _batches(plans, settings.batch_bytes):
-            slices = [read_new_lines(plan.path, plan.start_byte, plan.start_line) for plan in batch]
-            _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons)
+            slices, unreadable = [], []
+            for plan in batch:
+                try:
+                    slices.append(read_new_lines(plan.path, plan.start_byte, plan.start_line, limits=limits))
+                except Exception as error:  # whatever goes wrong reading one file is that file's problem
+                    unreadable.append((plan, _failure("file could not be read", error)))
+            _quarantine_files(connection, source, unreadable, summary, reasons)
+            readable = [plan for plan in batch if plan not in {failed for failed, _ in unreadable}]
+            context = (discovered, config, catalog)
+            _load_or_quarantine(connection, source, readable, slices, context, summary, reasons)
             done_bytes += sum(plan.size_bytes - plan.start_byte for plan in batch)
             if on_progress:
                 on_progress(done_bytes, total_bytes)
@@ -115,6 +128,103 @@ def ingest(
         connection.close()
 
 
+def _load_or_quarantine(connection, source, batch, slices, context, summary, reasons) -> None:
+    """Load a batch in one transaction (set-based, the usual case); if it fails, load its files one at a time so a
+    hostile file cannot take the others down, and quarantine a file that fails alone."""
+    if not batch:
+        return
+    counts, batch_reasons = IngestSummary(summary.run_id, summary.source), Counter()
+    try:
+        _load_batch(connection, source, batch, slices, *context, counts, batch_reasons)
+    except Exception as error:
+        if isinstance(error, _NOT_A_FILE_PROBLEM):
+            raise
+        if len(batch) > 1:
+            for plan, slice_ in zip(batch, slices, strict=True):
+                _load_or_quarantine(connection, source, [plan], [slice_], context, summary, reasons)
+        else:
+            _quarantine_files(connection, source, [(batch[0], _failure("file could not be loaded", error))],
+                              summary, reasons)
+        return
+    _add_counts(summary, counts)
+    reasons.update(batch_reasons)
+
+
+# Errors of the code or of the database, not of a file: retrying file by file would only hide them.
+_NOT_A_FILE_PROBLEM = (duckdb.CatalogException, duckdb.BinderException, duckdb.ParserException,
+                       duckdb.FatalException, duckdb.InternalException, duckdb.InterruptException, NameError,
+                       ImportError)
+
+
+def _quarantine_files(connection, source, failures: list[tuple[FilePlan, str]], summary, reasons) -> None:
+    """Quarantine whole files (skipped, unreadable or failing alone) and record them in the manifest as read up to
+    where they were, so they are not retried until they change."""
+    if not failures:
+        return
+    failed = pa.table({"path": [str(plan.path) for plan, _ in failures],
+                       "start_line": pa.array([plan.start_line for plan, _ in failures], pa.int64()),
+                       "reason": [reason for _, reason in failures]})
+    connection.register("failed_files", failed)
+    connection.begin()
+    try:
+        connection.execute(
+            "delete from raw.quarantine as q using failed_files as f "
+            "where q.source_system = ? and q.source_file = f.path and q.source_line > f.start_line",
+            [source.name],
+        )
+        connection.execute(
+            "insert into raw.quarantine (ingest_run_id, source_system, source_file, source_line, severity, reason,"
+            " raw_excerpt) select getvariable('ingest_run_id'), ?, path, start_line + 1, 'rejected', reason, null"
+            " from failed_files",
+            [source.name],
+        )
+        record_files(connection, source.name, [
+            (str(plan.path), plan.size_bytes, plan.mtime_ns, plan.start_byte, plan.start_line, plan.prefix_sha256)
+            for plan, _ in failures], summary.run_id)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.unregister("failed_files")
+    summary.quarantined += len(failures)
+    reasons.update(_reason_family(reason) for _, reason in failures)
+
+
+def _failure(what: str, error: BaseException) -> str:
+    message = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    return f"{what}: {type(error).__name__}" + (f": {message}" if message else "")
+
+
+def _add_counts(summary: IngestSummary, batch: IngestSummary) -> None:
+    for name in ("files_read", "bytes_read", "lines_read", "duplicates_skipped", "quarantined", "flagged", "unpriced"):
+        setattr(summary, name, getattr(summary, name) + getattr(batch, name))
+    for total, added in ((summary.rows_added, batch.rows_added), (summary.rows_updated, batch.rows_updated)):
+        for table, count in added.items():
+            total[table] = total.get(table, 0) + count
+
+
+def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) -> None:
+    """Lines the line reader held back (too long, too deep, not UTF-8) join the batch's quarantine."""
+    problems = [(index, problem) for index, slice_ in enumerate(slices) for problem in slice_.problems]
+    if not problems:
+        return
+    table = pa.table({"file_idx": pa.array([index for index, _ in problems], pa.int32()),
+                      "line_no": pa.array([problem.line_no for _, problem in problems], pa.int64()),
+                      "reason": [problem.reason for _, problem in problems],
+                      "raw_excerpt": pa.array([problem.excerpt for _, problem in problems], pa.string())})
+    connection.register("batch_line_problems", table)
+    try:
+        connection.execute(
+            "insert into stage_quarantine by name select ? as source_system, files.path as source_file,"
+            " problems.line_no as source_line, 'rejected' as severity, problems.reason, problems.raw_excerpt"
+            " from batch_line_problems as problems join batch_files as files using (file_idx)",
+            [source_name],
+        )
+    finally:
+        connection.unregister("batch_line_problems")
+
+
 def _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons) -> None:
     lines = pa.concat_tables(
         [
@@ -128,7 +238,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             "path": [str(slice_.path) for slice_ in slices],
             "config_dir": [discovered[slice_.path].config_dir for slice_ in slices],
             "truncated_tail": [slice_.truncated_tail for slice_ in slices],
-            "last_line_no": [slice_.start_line + slice_.lines.num_rows for slice_ in slices],
+            "last_line_no": [slice_.last_line_no for slice_ in slices],
             "start_line": [slice_.start_line for slice_ in slices],
         }
     )
@@ -142,6 +252,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             [source.name],
         )
         source.stage(connection)
+        _stage_line_problems(connection, source.name, slices)
         for table in source.tables:
             attribute_rows(connection, f"stage_{table}", config)
         if "llm_calls" in source.tables:
@@ -170,11 +281,13 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
         record_files(connection, source.name, [_manifest_row(plan, slice_) for plan, slice_ in zip(batch, slices, strict=True)], summary.run_id)
         summary.files_read += len(slices)
         summary.bytes_read += sum(slice_.consumed_bytes - slice_.start_byte for slice_ in slices)
-        summary.lines_read += lines.num_rows
+        summary.lines_read += sum(slice_.line_count for slice_ in slices)
         if os.environ.get(CRASH_BEFORE_COMMIT_ENV):
             os._exit(77)
         connection.commit()
     except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            connection.abort()  # a result the failed step left unfinished would block every later call
         connection.rollback()
         raise
     finally:

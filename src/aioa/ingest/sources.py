@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import duckdb
+
+from aioa.ingest.lines import file_kind
 
 SQL_DIR = files("aioa.ingest") / "sql"
 
@@ -19,6 +23,7 @@ def read_sql(name: str) -> str:
 class DiscoveredFile:
     path: Path
     config_dir: str | None = None  # the root the file was found under (e.g. a Claude config dir)
+    skip_reason: str | None = None  # set when the path is not read (symlink out of the root, FIFO, ...): quarantined
 
 
 class Source:
@@ -41,15 +46,73 @@ class Source:
 
 
 def find_files(paths: list[Path], patterns: tuple[str, ...]) -> list[DiscoveredFile]:
-    """Files matching any glob pattern under each path (a path that is itself a file is taken as it is)."""
+    """Regular files matching any `**/<name glob>` pattern under each path (a path that is a file is taken as is).
+
+    Paths are real paths (no symlink in them), so a file reachable twice is found once and the manifest sees one
+    name. Symlinks are not followed out of their root: such a link, a symlink loop, and a FIFO, socket, device or
+    directory named like a log come back with a `skip_reason` so the run quarantines them instead of reading them.
+    """
+    names = tuple(_name_glob(pattern) for pattern in patterns)
     found: dict[Path, DiscoveredFile] = {}
     for root in paths:
-        root = root.expanduser().resolve()
+        root = Path(os.path.realpath(root.expanduser()))
         if root.is_file():
             found.setdefault(root, DiscoveredFile(root, str(root.parent)))
             continue
-        for pattern in patterns:
-            for path in sorted(root.glob(pattern)):
-                if path.is_file():
-                    found.setdefault(path, DiscoveredFile(path, str(root)))
+        if root.is_dir():
+            for discovered in _walk(root, names):
+                found.setdefault(discovered.path, discovered)
     return sorted(found.values(), key=lambda discovered: str(discovered.path))
+
+
+def _name_glob(pattern: str) -> str:
+    if not pattern.startswith("**/") or "/" in pattern[3:]:
+        raise ValueError(f"file patterns are `**/<name glob>`, got {pattern!r}")
+    return pattern[3:]
+
+
+def _walk(root: Path, names: tuple[str, ...]):
+    """Walk `root` without following symlinks: a link inside the root leads to a file the walk reaches anyway."""
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # an unreadable folder holds nothing we can read
+        for entry in entries:
+            matches = any(fnmatch.fnmatchcase(entry.name, name) for name in names)
+            path = Path(entry.path)
+            if entry.is_symlink():
+                yield from _symlink(root, path, matches)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+                if matches:
+                    yield DiscoveredFile(path, str(root), "not a regular file (directory): skipped")
+            elif matches:
+                kind = _kind(entry)
+                if kind == "regular file":
+                    yield DiscoveredFile(path, str(root))
+                else:
+                    yield DiscoveredFile(path, str(root), f"not a regular file ({kind}): skipped")
+
+
+def _symlink(root: Path, link: Path, matches: bool):
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError:
+        if matches:
+            yield DiscoveredFile(link, str(root), "symlink is broken or loops: skipped")
+        return
+    if not target.is_relative_to(root):
+        if matches or target.is_dir():
+            yield DiscoveredFile(link, str(root), "symlink points outside the ingest root: skipped")
+    elif matches and target.is_file():
+        yield DiscoveredFile(target, str(root))  # the real path: the same file found directly is not counted twice
+
+
+def _kind(entry: os.DirEntry) -> str:
+    try:
+        return file_kind(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return "unreadable entry"
