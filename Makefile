@@ -6,7 +6,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SIZE ?= small
 SEED ?= 42
 
-.PHONY: env demo pipeline test browser lint bench bench-pipeline bench-app bench-routing dagster app mlflow notebooks
+.PHONY: env demo pipeline test browser lint bench bench-tree bench-pipeline bench-app bench-routing dagster app mlflow notebooks
 
 env:  ## create the environment (installs uv with pip if it is missing)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -59,6 +59,9 @@ notebooks: env  ## the analyst notebooks in JupyterLab on 127.0.0.1 (they read t
 
 bench: env  ## ingest benchmark on a generated tree of at least 1 GB (see benchmarks/README.md)
 	$(UV) run python benchmarks/ingest_benchmark.py
+
+bench-tree: env  ## aioa vs ccusage (npm) on a generated real-shaped ~/.claude tree, A B A B (TREE_GB=1 for 1 GB)
+	$(UV) run python benchmarks/real_tree_benchmark.py $(if $(TREE_GB),--total-gb $(TREE_GB))
 
 bench-pipeline: env  ## full and incremental pipeline runs (SIZE=small|large)
 	$(UV) run python benchmarks/pipeline_benchmark.py --size $(SIZE)
