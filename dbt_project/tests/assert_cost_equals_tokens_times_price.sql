@@ -21,7 +21,7 @@ recomputed as (
             ('calls.cache_write_1h_tokens', 'flat_prices.cache_write_1h_price_per_mtok'),
         ]) }} as expected_cost_usd
     from calls
-    inner join flat_prices on flat_prices.model = calls.model
+    inner join flat_prices on flat_prices.org_id = calls.org_id and flat_prices.model = calls.model
 )
 
 select * from recomputed where abs(cost_usd - expected_cost_usd) > 0.000000001

@@ -175,8 +175,9 @@ USER = Contract(
     ),
 )
 PROJECT = Contract(
-    name="project", table="projects", version=CONTRACT_VERSION, key=("project_id",),
-    description="A project: one or more repositories; project groups merge several into one product.",
+    name="project", table="projects", version=CONTRACT_VERSION, key=("org_id", "project_id"),
+    description="A project: one or more repositories; project groups merge several into one product. A project id "
+                "is a name within its org: two orgs may each have a project `api`.",
     columns=(
         Column("project_id", "VARCHAR", "Project id.", False),
         Column("org_id", "VARCHAR", "Org that owns the project.", False),

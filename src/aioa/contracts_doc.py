@@ -15,7 +15,8 @@ DBT_SOURCES_PATH = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "__sour
 _BOOKKEEPING_TABLES = {
     "ingest_runs": "One row per ingest run: when it started and finished, what it read, added and quarantined.",
     "model_prices": "List price (USD per million tokens) of every model the facts mention, from the price library.",
-    "quarantine": "Input lines that were rejected (not loaded) or flagged (loaded, need attention), with the reason.",
+    "quarantine": "Input lines that were rejected (not loaded) or flagged (loaded, need attention), with the reason "
+                  "and the line's org when known (NULL: operators only).",
 }
 INTRO = Path(__file__).with_name("contracts_intro.md")
 
@@ -37,15 +38,19 @@ def render_dbt_sources() -> str:
     """The dbt sources file: the raw tables with the contracts' descriptions (dbt docs and the Ask page use them).
 
     Keys are tested for uniqueness only: the raw DDL declares them NOT NULL, so the database already refuses a NULL.
+    A key of several columns (e.g. `org_id, project_id`) is one table-level test of the combination.
     """
     tables = []
     for contract in ALL_CONTRACTS:
-        key_tests = {name: ["unique"] for name in contract.key}
+        key_tests = {contract.key[0]: ["unique"]} if len(contract.key) == 1 else {}
         columns = [{"name": column.name, "description": column.description,
                     **({"data_tests": key_tests[column.name]} if column.name in key_tests else {})}
                    for column in contract.columns]
-        tables.append({"name": contract.table, "description": f"{contract.description} (contract v{contract.version})",
-                       "columns": columns})
+        table = {"name": contract.table, "description": f"{contract.description} (contract v{contract.version})"}
+        if len(contract.key) > 1:
+            table["data_tests"] = [{"unique_combination": {"name": f"unique_key_raw_{contract.table}",
+                                                           "arguments": {"columns": list(contract.key)}}}]
+        tables.append(table | {"columns": columns})
     tables += [{"name": name, "description": text} for name, text in _BOOKKEEPING_TABLES.items()]
     document = {"version": 2, "sources": [{
         "name": "raw", "schema": "{{ env_var('AIOA_DBT_SCHEMA_PREFIX', '') }}raw",

@@ -9,7 +9,7 @@ with calls as (
 ),
 
 projects as (
-    select project_id, project_group from {{ ref('stg_raw__projects') }}
+    select org_id, project_id, project_group from {{ ref('stg_raw__projects') }}
 ),
 
 final as (
@@ -58,7 +58,8 @@ final as (
         calls.source_line,
         calls.loaded_at
     from calls
-    left join projects on projects.project_id = calls.project_id
+    -- a project id is a name within one org: another org's project of the same name is not this one
+    left join projects on projects.org_id = calls.org_id and projects.project_id = calls.project_id
 )
 
 -- stored in time order: the app's date filters and "latest calls" then skip all but the last weeks' row groups

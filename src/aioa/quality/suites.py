@@ -116,7 +116,7 @@ SUITES: list[Suite] = [
     Suite(
         "models_have_prices", "dim_models",
         "Every billed model has a known price (unpriced calls show cost NULL until an override is added).",
-        "select model, calls from {marts}.dim_models where not priced and model <> '<synthetic>' and calls > 0",
+        "select org_id, model, calls from {marts}.dim_models where not priced and model <> '<synthetic>' and calls > 0",
         lambda e, stale_before: [e.ExpectTableRowCountToEqual(value=0)],
         severity="warn",
     ),

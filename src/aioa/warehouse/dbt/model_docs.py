@@ -41,26 +41,31 @@ TESTS: dict[str, dict[str, list]] = {
     "int_model_prices": {"model": _KEY},
     "fct_llm_calls": {
         "call_key": _KEY, "org_id": _TENANT, "session_id": ["not_null"], "ts_utc": ["not_null"],
-        "project_id": [_rel("dim_projects", "project_id")], "user_id": [_rel("dim_users", "user_id")],
-        "team_id": [_rel("dim_teams", "team_id")], "model": ["not_null", _rel("dim_models", "model")],
+        "user_id": [_rel("dim_users", "user_id")], "team_id": [_rel("dim_teams", "team_id")], "model": ["not_null"],
         "status": [_accepted("ok", "error")], "price_status": [_accepted("priced", "override", "unpriced", "not_billed")],
         **_NOT_NULL_TOKENS,
     },
-    "fct_tool_calls": {"tool_call_key": _KEY, "org_id": _TENANT, "tool_name": ["not_null"],
-                       "project_id": [_rel("dim_projects", "project_id")]},
+    "fct_tool_calls": {"tool_call_key": _KEY, "org_id": _TENANT, "tool_name": ["not_null"]},
     "fct_handoffs": {"handoff_id": _KEY, "org_id": _TENANT, "target_model": ["not_null"]},
     "fct_sessions": {"session_id": _KEY, "org_id": _TENANT, "calls": ["not_null"]},
     "dim_orgs": {"org_id": _KEY},
     "dim_teams": {"team_id": _KEY, "org_id": _TENANT},
     "dim_users": {"user_id": _KEY, "org_id": _TENANT},
-    "dim_projects": {"project_id": _KEY, "org_id": _TENANT},
-    "dim_models": {"model": _KEY},
+    "dim_projects": {"org_id": _TENANT, "project_id": ["not_null"]},
+    "dim_models": {"org_id": _TENANT, "model": ["not_null"]},
     "agg_usage_daily": {"usage_key": _KEY, "org_id": _TENANT, "day": ["not_null"], "calls": ["not_null"],
                         **_NOT_NULL_TOKENS},
     "agg_usage_hourly": {"usage_key": _KEY, "org_id": _TENANT, "hour": ["not_null"], "calls": ["not_null"],
                          **_NOT_NULL_TOKENS},
     "agg_mcp_tools_daily": {"usage_key": _KEY, "org_id": _TENANT, "calls": ["not_null"], "failures": ["not_null"]},
     "time_spine_daily": {"date_day": _KEY},
+}
+# Per-tenant dimensions: the key is the org plus the name (two orgs may both have a project `api`), tested as one
+# unique combination; facts reference them by the same pair, so a row never resolves to another org's entry.
+KEYS: dict[str, tuple[str, ...]] = {"dim_projects": ("org_id", "project_id"), "dim_models": ("org_id", "model")}
+REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "fct_llm_calls": {"dim_projects": KEYS["dim_projects"], "dim_models": KEYS["dim_models"]},
+    "fct_tool_calls": {"dim_projects": KEYS["dim_projects"]},
 }
 # Per model, the columns that may not be negative, with an upper bound where one exists (model-level test).
 RANGES: dict[str, dict[str, float | None]] = {
@@ -125,6 +130,11 @@ def _model_tests(name: str) -> list[dict]:
         tests.append({"not_null_columns": {"name": f"not_null_{name}", "arguments": {"columns": not_null}}})
     if name in RANGES:
         tests.append({"non_negative": {"name": f"non_negative_{name}", "arguments": {"columns": RANGES[name]}}})
+    if name in KEYS:
+        tests.append({"unique_combination": {"name": f"unique_key_{name}", "arguments": {"columns": list(KEYS[name])}}})
+    for parent, columns in REFERENCES.get(name, {}).items():
+        tests.append({"relationship_combination": {"name": f"{name}_in_{parent}",
+                                                   "arguments": {"to": f"ref('{parent}')", "columns": list(columns)}}})
     return tests
 
 
@@ -134,7 +144,7 @@ def yaml_path(layer: str) -> Path:
 
 def missing_tests(rendered: dict[str, str]) -> list[str]:
     """Models named in TESTS or RANGES that no layer rendered (a renamed model would silently lose its tests)."""
-    return [name for name in {**TESTS, **RANGES}
+    return [name for name in {**TESTS, **RANGES, **KEYS, **REFERENCES}
             if not any(re.search(rf"- name: {name}\n", text) for text in rendered.values())]
 
 
