@@ -11,9 +11,12 @@ import os
 from decimal import Decimal
 
 import duckdb
+import pytest
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from pydantic import ValidationError
 
+from aioa.attribution import AttributionConfig
 from aioa.contracts import HANDOFF, LLM_CALL, TOOL_CALL
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.handoffs import HandoffLogSource
@@ -30,10 +33,11 @@ orgs:
   - id: acme
   - id: globex
   - id: initech
+    teams: [{id: initech-core}]
 users:
   - {id: alice, org: acme, match: {config_dirs: [alice/.claude], homes: [/home/alice]}}
   - {id: mallory, org: globex, match: {config_dirs: [mallory/.claude], homes: [/home/mallory], names: [mallory]}}
-  - {id: olga, org: initech, match: {names: [olga]}}
+  - {id: olga, org: initech, team: initech-core, match: {names: [olga]}}
 """
 
 ALICE_COST = Decimal("0.01355")  # claude-opus-4-6: 110 input, 1,000 cache-read, 500 output tokens
@@ -188,6 +192,8 @@ def test_otel_record_naming_another_org_is_attributed_by_the_config_and_flagged(
     after = totals(settings)
     assert after["acme"] == before["acme"]
     assert after["initech"][:2] == (2, 2_080) and after["unmapped"][:2] == (1, 1_040)
+    assert query(settings, "select distinct org_id, team_id from raw.llm_calls where user_id = 'olga'") == [
+        ("initech", "initech-core")]
     path = str(folder / "spoof.jsonl")
     assert quarantine(settings, "flagged") == [
         (path, 1, "org claim 'acme' not allowed for source otel; attributed to 'initech'"),
@@ -206,6 +212,7 @@ def test_an_org_accepts_claims_only_from_the_sources_it_trusts(settings, tmp_pat
     ingest(OtelSource(), [folder], settings)
     ingest(HandoffLogSource(), [logs], settings)
 
+    # the claim is trusted: the row is acme's, and never carries olga's initech team
     assert query(settings, "select org_id, user_id, team_id from raw.llm_calls") == [("acme", "olga", None)]
     assert query(settings, "select org_id, user_id from raw.handoffs") == [("globex", "mallory")]
     assert quarantine(settings, "flagged") == [
@@ -213,11 +220,6 @@ def test_an_org_accepts_claims_only_from_the_sources_it_trusts(settings, tmp_pat
 
 
 def test_config_rejects_an_unknown_claim_source():
-    import pytest
-    from pydantic import ValidationError
-
-    from aioa.attribution import AttributionConfig
-
     with pytest.raises(ValidationError):
         AttributionConfig.model_validate({"orgs": [{"id": "acme", "accept_claims_from": ["claude-code"]}]})
 
