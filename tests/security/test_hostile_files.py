@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import tracemalloc
 from pathlib import Path
@@ -28,6 +29,7 @@ from tests.ingest.test_handoffs import v1
 from tests.ingest.transcripts import assistant
 
 DEEP = "[" * 100_000 + "]" * 100_000
+BAD_BYTE = b"\xff"
 START_NS = 1_777_630_000_000_000_000
 
 
@@ -200,6 +202,7 @@ def test_long_last_line_is_reread_only_when_the_file_grows(tmp_path, tmp_path_fa
     with hostile.open("ab") as handle:  # the writer finishes the line and goes on
         handle.write(b"\n" + good("handoff_log", 9))
     summary, grown, quarantine_grown = run("handoff_log", folder, tmp_path / "home", **limit)
+    assert summary.lines_read == 2  # read on from the long line: the lines before it are not read again
     assert [row[1:4] for row in quarantine_grown] == [(3, "rejected", "line longer than 1048576 bytes")]
     assert [row[1:] for row in grown] == [(9, 90, 4500)]
 
@@ -376,3 +379,57 @@ def test_a_file_that_fails_staging_does_not_take_its_batch_down(tmp_path, tmp_pa
     assert quarantine == []
     assert_good_content_loaded("handoff_log", totals, tmp_path_factory)
 
+
+
+def test_pipeline_run_succeeds_with_hostile_files_and_org_totals_are_unchanged(built_home, sample_dir, tmp_path):
+    """`aioa run` over the sample plus hostile files in every source folder: it succeeds, quarantines each hostile
+    file or line with its reason, and every org's marts equal those of the sample alone."""
+    from aioa.pipeline import SourcePaths, run_pipeline
+    from aioa.warehouse.snapshots import open_snapshot
+
+    sample = tmp_path / "sample"
+    shutil.copytree(sample_dir, sample, symlinks=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "claims.jsonl").write_text(json.dumps(v1("stolen", org_id="acme", output_tokens=10**9)) + "\n")
+    project = next((sample / "claude-code").glob("*/.claude/projects/*"))
+    (project / "deep-last-line.jsonl").write_bytes(DEEP.encode())
+    os.mkfifo(project / "pipe.jsonl")
+    (sample / "handoffs" / "leak.jsonl").symlink_to(outside / "claims.jsonl")
+    bad_utf8 = good("handoff_log", 91).replace(b'"rename x"', b'"rename \xffx"')
+    (sample / "handoffs" / "bad-utf8.jsonl").write_bytes(bad_utf8)
+    (sample / "otel" / "long-and-deep.jsonl").write_bytes(
+        b'{"pad": "' + b"A" * (2 * 1024 * 1024) + b'"}\n' + DEEP.encode() + b"\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(sample / "attribution.yaml", home / "attribution.yaml")
+    settings = Settings(home=home, max_line_bytes=1024 * 1024)
+    assert run_pipeline(settings, SourcePaths.from_sample(sample)).status == "ok"
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        quarantined = connection.execute(
+            "select source_system, regexp_extract(source_file, '[^/]+$'), source_line, reason from raw.quarantine "
+            "where regexp_extract(source_file, '[^/]+$') in "
+            "('deep-last-line.jsonl', 'pipe.jsonl', 'leak.jsonl', 'bad-utf8.jsonl', 'long-and-deep.jsonl') "
+            "order by all").fetchall()
+    assert quarantined == [
+        ("claude_code", "deep-last-line.jsonl", 1, "JSON nested deeper than 1000 levels"),
+        ("claude_code", "pipe.jsonl", 1, "not a regular file (named pipe): skipped"),
+        ("handoff_log", "bad-utf8.jsonl", 1,
+         f"invalid UTF-8: bad byte at position {bad_utf8.index(BAD_BYTE) + 1} of the line"),
+        ("handoff_log", "leak.jsonl", 1, "symlink points outside the ingest root: skipped"),
+        ("otel", "long-and-deep.jsonl", 1, "line longer than 1048576 bytes"),
+        ("otel", "long-and-deep.jsonl", 2, "JSON nested deeper than 1000 levels"),
+    ]
+
+    def org_totals(home_dir: Path) -> dict:
+        connection, _ = open_snapshot(Settings(home=home_dir))
+        with connection:
+            return {mart: connection.execute(
+                f"select org_id, count(*), sum(input_tokens), sum(output_tokens) from marts.{mart} "
+                "group by all order by all").fetchall()
+                for mart in ("fct_llm_calls", "fct_handoffs")}
+
+    hostile, alone = org_totals(home), org_totals(built_home)
+    assert hostile == alone
+    assert len(alone["fct_llm_calls"]) > 1

@@ -239,7 +239,8 @@ def _slice(path: Path, start_byte: int, start_line: int, scan: _Scan, limits: Li
         if truncated_tail and not keep[-1]:
             truncated_tail = False  # the tail is reported as a problem line, not as a truncated one
     consumed_in_slice = scan.newline_bytes + (len(data) - tail_start if tail_consumed else 0)
-    digest = scan.digest_all if tail_consumed or not has_tail else scan.digest_to_newline
+    everything_consumed = tail_consumed or not (has_tail or scan.long_tail is not None)
+    digest = scan.digest_all if everything_consumed else scan.digest_to_newline
     return FileSlice(
         path=path,
         start_byte=start_byte,
