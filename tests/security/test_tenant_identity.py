@@ -274,3 +274,21 @@ def test_a_merge_never_rewrites_who_a_row_belongs_to():
         rule = MERGE_RULES[contract.table]
         assert set(rule.replaceable) <= set(contract.column_names)
         assert not set(rule.replaceable) & (identity | set(contract.key))
+
+
+def test_a_project_name_two_orgs_share_resolves_to_the_rows_own_org(settings, tmp_path):
+    teams = {"acme": "acme-api", "globex": "globex-api"}
+    config = CONFIG
+    for org, team in teams.items():
+        config = config.replace(f"  - id: {org}\n", f"  - id: {org}\n    teams: [{{id: {team}}}]\n")
+    configure(settings, config + """
+projects:
+  - {id: api, org: globex, team: globex-api, match: {cwd: ["*/api"]}}
+  - {id: api, org: acme, team: acme-api, match: {cwd: ["*/api"]}}
+""")
+    alice = tmp_path / "alice" / ".claude"
+    write_jsonl(alice / "projects" / "api" / "s1.jsonl", [assistant("msg_1", "req_1", output=1, cwd="/home/alice/api")])
+    mallory = mallory_session(tmp_path, [assistant("msg_2", "req_2", output=1, cwd="/home/mallory/api")])
+    ingest(ClaudeCodeSource(), [alice, mallory], settings)
+    assert query(settings, "select org_id, project_id, team_id from raw.llm_calls order by 1") == [
+        ("acme", "api", "acme-api"), ("globex", "api", "globex-api")]

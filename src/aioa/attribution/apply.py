@@ -55,6 +55,11 @@ with keys as (
     from (select distinct source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host
           from {table})
 ),
+trusted_claims as (
+    select keys.key_id, claims.org_id
+    from keys join claim_rules as claims
+        on claims.source_system = keys.source_system and claims.org_id = nullif(trim(keys.hint_org), '')
+),
 user_match as (
     select keys.key_id, rules.user_id, rules.org_id, rules.team_id,
            row_number() over (partition by keys.key_id
@@ -67,32 +72,29 @@ user_match as (
         or (rules.kind = 'home' and (keys.cwd = rules.pattern or starts_with(keys.cwd, rules.pattern || '/')))
         or (rules.kind = 'host' and keys.hint_host = rules.pattern)
 ),
+-- a project id is a name within its org: a project of the row's own org (trusted claim, else user) comes first
 project_match as (
     select keys.key_id, rules.project_id, rules.org_id, rules.team_id,
            row_number() over (partition by keys.key_id
-                              order by case rules.kind when 'name' then 1 else 2 end, rules.priority) as rank
+                              order by rules.org_id is not distinct from coalesce(claims.org_id, users.org_id) desc,
+                                       case rules.kind when 'name' then 1 else 2 end, rules.priority) as rank
     from keys join project_rules as rules on
         (rules.kind = 'name' and keys.hint_project = rules.pattern)
         or (rules.kind = 'cwd' and keys.cwd glob rules.pattern)
+    left join trusted_claims as claims on claims.key_id = keys.key_id
+    left join user_match as users on users.key_id = keys.key_id and users.rank = 1
 ),
 resolved as (
     select
         keys.*,
         users.user_id as matched_user, users.org_id as user_org, users.team_id as user_team,
         projects.project_id as matched_project, projects.org_id as project_org, projects.team_id as project_team,
-        coalesce(users.org_id, projects.org_id, $default_org) as config_org,
-        nullif(trim(keys.hint_org), '') as claimed_org
+        nullif(trim(keys.hint_org), '') as claimed_org,
+        coalesce(claims.org_id, users.org_id, projects.org_id, $default_org) as org_id
     from keys
+    left join trusted_claims as claims on claims.key_id = keys.key_id
     left join user_match as users on users.key_id = keys.key_id and users.rank = 1
     left join project_match as projects on projects.key_id = keys.key_id and projects.rank = 1
-),
-decided as (
-    select
-        resolved.*,
-        case when claims.org_id is not null then resolved.claimed_org else resolved.config_org end as org_id
-    from resolved
-    left join claim_rules as claims
-        on claims.source_system = resolved.source_system and claims.org_id = resolved.claimed_org
 )
 select
     source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host, claimed_org, org_id,
@@ -102,7 +104,7 @@ select
     coalesce(matched_user, hint_user, regexp_extract(cwd, '^/(?:home|Users)/([^/]+)', 1), 'unknown') as user_id,
     coalesce(matched_project, hint_project,
              nullif(regexp_extract(rtrim(cwd, '/'), '([^/]+)$', 1), ''), 'unknown') as project_id
-from decided;
+from resolved;
 """
 
 _MATCH_KEYS = """
