@@ -51,6 +51,7 @@ PAGE_KWARGS: dict[str, list[dict]] = {
     "ml_table": [],  # one case per `table="…"` the pages pass (read from the page files)
     "latest_quality_checks": [{}],
     "quarantined_input": [{}],
+    "recent_model_usage": [{}],
     "spend_vs_budget": [{}],
     "token_mix": [{"dimension": "project"}],
 }

@@ -226,9 +226,10 @@ def run_forecasts(settings: Settings, options: ForecastOptions = ForecastOptions
 
 def _keep_other_orgs(settings: Settings, name: str, frame: pd.DataFrame, org: str) -> pd.DataFrame:
     """A run for one org replaces that org's rows only; the other orgs' stored rows stay."""
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    stored = read_ml_table(settings, name)
+    stored = read_ml_table(settings, name, TenantScope.all_orgs())
     if stored is None or stored.empty or list(stored.columns) != list(frame.columns):
         return frame
     return pd.concat([stored[stored["org_id"] != org], frame], ignore_index=True)

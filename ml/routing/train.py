@@ -66,10 +66,11 @@ def publish_champion_evaluation(settings: Settings, summary: dict, version: str,
 
 def _publish_missing_champion_evaluation(settings: Settings) -> None:
     """A champion registered before its evaluation was stored (or in another home): store it once."""
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
     from ml.routing.predict import champion_evaluation
 
-    if read_ml_table(settings, "routing_evaluation") is not None:
+    if read_ml_table(settings, "routing_evaluation", TenantScope.all_orgs()) is not None:
         return
     summary = champion_evaluation(settings)
     if summary is not None:

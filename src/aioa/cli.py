@@ -320,26 +320,31 @@ def doctor(as_json: JsonFlag = False) -> None:
 
 @app.command()
 def quarantine(
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50, as_json: JsonFlag = False
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    org: Annotated[list[str] | None, typer.Option(help="Only these orgs' lines (repeatable); without it, every "
+                                                       "line, including those whose org is unknown.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """List quarantined (rejected) and flagged input with file, line and reason."""
+    """List quarantined (rejected) and flagged input with org, file, line and reason."""
+    from aioa.analytics import quarantined_input
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.snapshots import open_snapshot
 
+    scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
     connection, _ = open_snapshot(get_settings())
     with connection:
-        cursor = connection.execute(
-            "select severity, reason, source_file, source_line, raw_excerpt from raw.quarantine "
-            "order by detected_at desc, source_file, source_line limit ?", [limit])
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        frame = quarantined_input(connection, scope, limit)
+    rows = [{name: row[name] for name in ("org_id", "severity", "reason", "source_file", "source_line", "raw_excerpt")}
+            for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
     if as_json:
         _print_json(rows)
         return
     table = Table(title="quarantine")
-    for column in ("severity", "reason", "file:line"):
+    for column in ("org", "severity", "reason", "file:line"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["severity"], row["reason"], f"{row['source_file']}:{row['source_line']}")
+        table.add_row(row["org_id"] or "(unknown)", row["severity"], row["reason"],
+                      f"{row['source_file']}:{row['source_line']}")
     console.print(table)
 
 

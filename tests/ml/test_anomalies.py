@@ -121,7 +121,7 @@ def test_the_stored_table_is_tenant_scoped_and_the_run_is_in_mlflow(cli_payload,
     from aioa.warehouse.ml_tables import read_ml_table
 
     settings = Settings(home=anomaly_home)
-    stored = read_ml_table(settings, "anomalies")
+    stored = read_ml_table(settings, "anomalies", TenantScope.all_orgs())
     assert len(stored) == len(cli_payload["anomalies"]) and stored["org_id"].notna().all()
     connection, _ = open_snapshot(settings)
     with connection:

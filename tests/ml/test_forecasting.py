@@ -28,6 +28,7 @@ from orchestration.defs.warehouse.resources import WarehouseResource
 from typer.testing import CliRunner
 
 from aioa.settings import Settings
+from aioa.warehouse.access import TenantScope
 from aioa.warehouse.ml_tables import read_ml_table
 from aioa.warehouse.snapshots import open_snapshot
 
@@ -58,7 +59,7 @@ def test_the_dagster_asset_ships_forecasts_and_its_check_passes(forecast_home):
     metadata = result.asset_materializations_for_node("ml__forecasts")[0].metadata
     assert metadata["shipped"].value is True
     assert AssetKey(["ml", "forecasts"]) == forecasts_asset.key
-    stored = read_ml_table(Settings(home=home), "forecasts")
+    stored = read_ml_table(Settings(home=home), "forecasts", TenantScope.all_orgs())
     org_level = stored[stored["project_id"].isna()]
     assert set(org_level["org_id"]) == set(ORGS)  # `default` has 12 active days: refused, not modelled
     ahead = org_level[(org_level["kind"] == "forecast") & (org_level["metric"] == "cost_usd")]
@@ -70,7 +71,7 @@ def test_the_dagster_asset_ships_forecasts_and_its_check_passes(forecast_home):
 
 def test_prophet_beats_seasonal_naive_on_the_generated_sample(forecast_home):
     home, _ = forecast_home
-    backtests = read_ml_table(Settings(home=home), "forecast_backtests")
+    backtests = read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs())
     pivot = backtests.pivot_table(index=["org_id", "metric"], columns="forecaster", values="smape")
     assert len(pivot) == 6 and (backtests["origins"] == 4).all() and (backtests["days"] == 56).all()
     assert (pivot["prophet"] < pivot["seasonal_naive"]).all(), pivot
@@ -93,8 +94,8 @@ def test_prophet_beats_seasonal_naive_on_the_generated_sample(forecast_home):
 def test_month_end_projection_is_month_to_date_plus_the_forecast(forecast_home):
     home, _ = forecast_home
     settings = Settings(home=home)
-    projections = read_ml_table(settings, "budget_projections").set_index("org_id")
-    stored = read_ml_table(settings, "forecasts")
+    projections = read_ml_table(settings, "budget_projections", TenantScope.all_orgs()).set_index("org_id")
+    stored = read_ml_table(settings, "forecasts", TenantScope.all_orgs())
     month_to_date = _query(home, """
         select org_id, sum(cost_usd) as cost from marts.agg_usage_daily
         where day >= date_trunc('month', (select max(day) from marts.agg_usage_daily))
@@ -192,14 +193,14 @@ def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):
     shutil.copytree(built_home, home)
     result = run_forecasts(Settings(home=home), ForecastOptions(), forecaster=overshoot, track=False)
     assert not result.shipped and "does not beat seasonal-naive" in result.verdict.reason
-    assert result.forecasts.empty and read_ml_table(Settings(home=home), "forecasts") is None
-    assert read_ml_table(Settings(home=home), "forecast_backtests") is not None
+    assert result.forecasts.empty and read_ml_table(Settings(home=home), "forecasts", TenantScope.all_orgs()) is None
+    assert read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs()) is not None
     checked = materialize([forecasts_asset, forecasts_beat_seasonal_naive],
                           selection=AssetSelection.checks(forecasts_beat_seasonal_naive),
                           resources={"warehouse": WarehouseResource(aioa_home=str(home))}, raise_on_error=False)
     evaluation = checked.get_asset_check_evaluations()[0]
     assert not evaluation.passed and "does not beat seasonal-naive" in evaluation.description
-    verdict = quality_verdict(read_ml_table(Settings(home=home), "forecast_backtests"))
+    verdict = quality_verdict(read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs()))
     assert not verdict.passed and verdict.model_smape > verdict.naive_smape
     assert backtest.smape([0.0, 2.0], [0.0, 2.0]) == 0.0 and backtest.mape([0.0, 4.0], [1.0, 3.0]) == 0.25
 
@@ -221,7 +222,7 @@ def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, monkeypatch):
     what_if = payload["what_if"][0]
     assert what_if["kind"] == "model_mix" and what_if["orgs"][0]["what_if_forecast_usd"] < \
         what_if["orgs"][0]["forecast_usd"]
-    stored = read_ml_table(Settings(home=home), "forecasts")
+    stored = read_ml_table(Settings(home=home), "forecasts", TenantScope.all_orgs())
     assert set(stored["org_id"]) == set(ORGS)  # a one-org run replaced initech's rows only
     initech = stored[(stored["org_id"] == "initech") & (stored["kind"] == "forecast") & stored["project_id"].isna()]
     assert initech.groupby("metric").size().max() == 14

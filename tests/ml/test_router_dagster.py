@@ -43,9 +43,12 @@ def test_asset_trains_promotes_and_a_worse_model_fails_the_check(built_home, sam
     assert result.success and metadata["trained"] and metadata["promoted"] and metadata["version"] == "1"
     assert metadata["outcomes"] == "expected" and metadata["apgr"] > metadata["keyword_apgr"]
     assert check.passed and "is the champion" in check.description
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    stored = read_ml_table(Settings(home=home), "routing_evaluation").set_index("router")  # what the app shows
+    # what operators will see once the run publishes (the asset writes to the working warehouse)
+    stored = read_ml_table(Settings(home=home), "routing_evaluation", TenantScope.all_orgs(), published=False)
+    stored = stored.set_index("router")
     assert stored.loc["router", "apgr"] == pytest.approx(metadata["apgr"])
     assert stored.loc["router", "champion_version"] == "1" and json.loads(stored.loc["router", "curve_json"])["cost"]
 

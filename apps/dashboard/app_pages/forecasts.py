@@ -20,19 +20,6 @@ projections = data("ml_table", version, None, scope.org_ids, table="budget_proje
 backtests = data("ml_table", version, None, scope.org_ids, table="forecast_backtests")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def recent_model_usage(snapshot: str, org_ids: tuple[str, ...] | None) -> pd.DataFrame:
-    """Tokens and cost per org and model over the last 28 days (the mix a what-if changes)."""
-    from ml.forecasting.data import load_recent_model_usage
-
-    from aioa.warehouse.snapshots import open_snapshot
-
-    connection, _ = open_snapshot(get_settings())
-    with connection:
-        usage = load_recent_model_usage(connection)
-    return usage if org_ids is None else usage[usage["org_id"].isin(org_ids)]
-
-
 if forecasts is None or forecasts.empty:
     if backtests is not None and not backtests.empty:
         st.warning("The last forecast run did not beat the seasonal-naive baseline, so no forecasts were shipped.")
@@ -101,7 +88,7 @@ if backtests is not None and not backtests.empty:
     downloadable_table(backtests, "forecast_backtests")
 
 st.subheader("What if")
-usage = recent_model_usage(version, scope.org_ids)
+usage = data("recent_model_usage", version, None, scope.org_ids)
 models = priced_models(usage)  # cheapest per token first
 if projections is None or projections.empty or len(models) < 2:
     st.info("A model-mix what-if needs month-end projections and at least two priced models with recent usage.")

@@ -25,7 +25,9 @@ else:
 
 st.subheader("Router evaluation (champion, held-out tasks)")
 evaluation = data("ml_table", version, None, scope.org_ids, table="routing_evaluation")
-if evaluation is None or evaluation.empty:
+if scope.org_ids is not None:
+    st.info("The router is trained and evaluated on every org's handoffs; its evaluation is shown to operators only.")
+elif evaluation is None or evaluation.empty:
     st.info("No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
             "and register one; its held-out metrics and cost–quality curve appear here.")
 else:

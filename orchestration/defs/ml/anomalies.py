@@ -47,10 +47,11 @@ def anomalies_match_labels(context: AssetCheckExecutionContext, warehouse: Wareh
     from ml.anomalies.evaluate import load_labels, score
     from ml.anomalies.run import default_labels
 
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
     settings = warehouse.settings()
-    stored = read_ml_table(settings, "anomalies")
+    stored = read_ml_table(settings, "anomalies", TenantScope.all_orgs())
     if stored is None:
         return AssetCheckResult(passed=False, description="no anomalies stored yet (the detection was skipped)")
     labels = default_labels(settings)
@@ -67,9 +68,10 @@ def anomalies_match_labels(context: AssetCheckExecutionContext, warehouse: Wareh
 @asset_check(asset=anomalies, description="Every stored anomaly names the project, model and user that drove it.")
 def anomalies_name_their_drivers(context: AssetCheckExecutionContext,
                                  warehouse: WarehouseResource) -> AssetCheckResult:
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    stored = read_ml_table(warehouse.settings(), "anomalies")
+    stored = read_ml_table(warehouse.settings(), "anomalies", TenantScope.all_orgs())
     if stored is None:
         return AssetCheckResult(passed=False, description="no anomalies stored yet (the detection was skipped)")
     missing = stored[stored[["driver_project", "driver_model", "driver_user"]].isna().any(axis=1)]

@@ -52,9 +52,10 @@ def forecasts_beat_seasonal_naive(context: AssetCheckExecutionContext,
                                   warehouse: WarehouseResource) -> AssetCheckResult:
     from ml.forecasting.run import quality_verdict
 
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    backtests = read_ml_table(warehouse.settings(), "forecast_backtests")
+    backtests = read_ml_table(warehouse.settings(), "forecast_backtests", TenantScope.all_orgs())
     if backtests is None:
         return AssetCheckResult(passed=False, description="no backtests stored yet")
     verdict = quality_verdict(backtests)

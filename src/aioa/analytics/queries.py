@@ -10,7 +10,7 @@ import pandas as pd
 
 from aioa.analytics.filters import DIMENSIONS, Filters, where
 from aioa.warehouse.access import TenantScope
-from aioa.warehouse.ml_tables import ML_TABLES
+from aioa.warehouse.ml_tables import scoped_ml_table
 
 Connection = duckdb.DuckDBPyConnection
 _NO_TEAM_MODEL = frozenset({"org_id", "project_id"})  # columns the tool and session tables can be filtered on
@@ -103,7 +103,7 @@ def daily_usage(connection: Connection, filters: Filters, scope: TenantScope, by
     split = f", {DIMENSIONS[by]} as series" if by else ", 'all' as series"
     return _frame(connection, f"""
         select day{split}, sum(cost_usd) as cost_usd, sum(total_tokens) as total_tokens, sum(calls) as calls
-        from marts.agg_usage_daily {clause} group by all order by day""", params)
+        from marts.agg_usage_daily {clause} group by all order by day, series""", params)
 
 
 def detail_calls(connection: Connection, filters: Filters, scope: TenantScope, *, dimension: str | None = None,
@@ -118,28 +118,33 @@ def detail_calls(connection: Connection, filters: Filters, scope: TenantScope, *
         select ts_utc, org_id, team_id, user_id, project_id, session_id, agent_id, model, input_tokens,
                output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, price_status, status, source_file,
                source_line
-        from marts.fct_llm_calls {clause} order by ts_utc desc limit $row_limit""", params)
+        from marts.fct_llm_calls {clause} order by ts_utc desc, call_key limit $row_limit""", params)
+
+
+# A project id is a name within one org (two orgs may both have `api`): projects are always joined on both.
+_PROJECT_JOIN = "join marts.dim_projects p on p.org_id = u.org_id and p.project_id = u.project_id"
 
 
 def projects_overview(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
-    """Per project group and project: spend in the period, lifetime totals and active span."""
+    """Per org, project group and project: spend in the period, lifetime totals and active span."""
     clause, params = where(filters, scope, prefix="u.")
     return _frame(connection, f"""
-        select p.project_group, u.project_id, sum(u.cost_usd) as cost_usd, sum(u.total_tokens) as total_tokens,
-               sum(u.calls) as calls, count(distinct u.user_id) as users, min(p.first_active_day) as first_active_day,
-               max(p.last_active_day) as last_active_day, max(p.lifetime_cost_usd) as lifetime_cost_usd
-        from marts.agg_usage_daily u join marts.dim_projects p on p.project_id = u.project_id
-        {clause} group by all order by cost_usd desc nulls last""", params)
+        select u.org_id, p.project_group, u.project_id, sum(u.cost_usd) as cost_usd,
+               sum(u.total_tokens) as total_tokens, sum(u.calls) as calls, count(distinct u.user_id) as users,
+               min(p.first_active_day) as first_active_day, max(p.last_active_day) as last_active_day,
+               max(p.lifetime_cost_usd) as lifetime_cost_usd
+        from marts.agg_usage_daily u {_PROJECT_JOIN}
+        {clause} group by all order by cost_usd desc nulls last, u.org_id, u.project_id""", params)
 
 
 def project_lifecycle(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
     """Each project's weekly spend by week of its life (week 0 = its first active week)."""
     clause, params = where(filters, scope, prefix="u.")
     return _frame(connection, f"""
-        select u.project_id, date_diff('week', p.first_active_day, u.day) as life_week,
+        select u.org_id, u.project_id, date_diff('week', p.first_active_day, u.day) as life_week,
                sum(u.cost_usd) as cost_usd, sum(u.total_tokens) as total_tokens
-        from marts.agg_usage_daily u join marts.dim_projects p on p.project_id = u.project_id
-        {clause} group by all order by u.project_id, life_week""", params)
+        from marts.agg_usage_daily u {_PROJECT_JOIN}
+        {clause} group by all order by u.org_id, u.project_id, life_week""", params)
 
 
 def sessions_timeline(connection: Connection, filters: Filters, scope: TenantScope, limit: int = 300) -> pd.DataFrame:
@@ -150,7 +155,7 @@ def sessions_timeline(connection: Connection, filters: Filters, scope: TenantSco
         select 'session' as kind, session_id as item, user_id, project_id, started_at as start, ended_at as finish,
                calls, subagents, subagent_calls, tool_calls, cost_usd, errors
         from marts.fct_sessions {clause}
-        order by cost_usd desc nulls last limit $row_limit""", params)
+        order by cost_usd desc nulls last, session_id limit $row_limit""", params)
 
 
 def handoff_summary(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
@@ -177,38 +182,44 @@ def mcp_tools(connection: Connection, filters: Filters, scope: TenantScope) -> p
         from marts.agg_mcp_tools_daily {clause} group by all order by calls desc""", params)
 
 
-def latest_quality_checks(connection: Connection) -> pd.DataFrame:
-    """The latest run of the expectation suites, failures first."""
+def latest_quality_checks(connection: Connection, scope: TenantScope) -> pd.DataFrame:
+    """The latest run of the expectation suites, failures first. The suites check every org's data at once (their
+    details can name other orgs' values): an operator view, so a tenant-scoped reader gets no rows."""
     if not table_exists(connection, "quality", "check_results"):
         return pd.DataFrame()
     return _frame(connection, """
         select checked_at, suite, asset, severity, expectation, column_name, success, observed, unexpected_count,
                details
         from quality.check_results
-        where check_run_id = (select max(check_run_id) from quality.check_results)
-        order by success, severity, suite""", {})
+        where check_run_id = (select max(check_run_id) from quality.check_results) and $all_orgs
+        order by success, severity, suite""", {"all_orgs": scope.org_ids is None})
 
 
-def quarantined_input(connection: Connection, limit: int = 500) -> pd.DataFrame:
-    """Rejected and flagged input with file, line and reason (operator view: file paths are not tenant data)."""
-    return _frame(connection, """
-        select severity, reason, source_system, source_file, source_line, raw_excerpt, detected_at
-        from raw.quarantine order by detected_at desc, source_file, source_line limit $row_limit""",
-                  {"row_limit": limit})
+def quarantined_input(connection: Connection, scope: TenantScope, limit: int = 500) -> pd.DataFrame:
+    """Rejected and flagged input with file, line and reason: a reader sees its orgs' lines; lines whose org is
+    unknown (`org_id` NULL, e.g. a line that did not parse in a file that mixes orgs) only operators see."""
+    tenant_sql, params = scope.filter_sql("org_id")
+    return _frame(connection, f"""
+        select org_id, severity, reason, source_system, source_file, source_line, raw_excerpt, detected_at
+        from raw.quarantine where {tenant_sql}
+        order by detected_at desc, source_file, source_line limit $row_limit""", params | {"row_limit": limit})
 
 
 def ml_table(connection: Connection, scope: TenantScope, table: str) -> pd.DataFrame | None:
-    """An ML output table (`ml.forecasts`, `ml.anomalies`, …) scoped to the caller's orgs; None if not built."""
-    if table not in ML_TABLES:
-        raise ValueError(f"unknown ML table {table}")
-    if not table_exists(connection, "ml", table):
-        return None
+    """An ML output table (`ml.forecasts`, `ml.anomalies`, …) scoped to the caller's orgs; None if not built.
+    Global tables (the router's evaluation on every org's handoffs) are for operators: a scoped reader gets no rows."""
+    return scoped_ml_table(connection, table, scope)
+
+
+def recent_model_usage(connection: Connection, scope: TenantScope, days: int = 28) -> pd.DataFrame:
+    """Tokens and cost per org and model over the caller's last `days` days of data (the mix a what-if changes)."""
     tenant_sql, params = scope.filter_sql("org_id")
-    has_org = connection.cursor().execute(
-        "select count(*) from information_schema.columns where table_schema = 'ml' and table_name = ? "
-        "and column_name = 'org_id'", [table]).fetchone()[0]
-    clause = f"where {tenant_sql}" if has_org else ""
-    return _frame(connection, f"select * from ml.{table} {clause}", params if has_org else {})
+    return _frame(connection, f"""
+        with usage as (select * from marts.agg_usage_daily where {tenant_sql})
+        select org_id, model, sum(total_tokens)::double as total_tokens, sum(cost_usd)::double as cost_usd
+        from usage
+        where day > (select max(day) from usage) - $days::integer
+        group by all order by org_id, model""", params | {"days": days})
 
 
 def spend_vs_budget(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from aioa.contracts import CONTRACT_VERSION
 from aioa.ingest.lines import FileSlice, LineLimits, read_new_lines
 from aioa.ingest.manifest import FilePlan, plan_files, record_files
 from aioa.ingest.merge import apply_tool_results, merge_staged
+from aioa.ingest.quarantine import store_quarantine
 from aioa.ingest.sources import Source, read_sql
 from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.model_prices import refresh_model_prices
@@ -274,10 +275,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             else:
                 summary.flagged += count
             reasons[_reason_family(reason)] += count
-        connection.execute(
-            "insert into raw.quarantine (ingest_run_id, source_system, source_file, source_line, severity, reason,"
-            " raw_excerpt) select getvariable('ingest_run_id'), * from stage_quarantine"
-        )
+        store_quarantine(connection, source.tables)  # with each line's org where known (tenant-scoped reads)
         record_files(connection, source.name, [_manifest_row(plan, slice_) for plan, slice_ in zip(batch, slices, strict=True)], summary.run_id)
         summary.files_read += len(slices)
         summary.bytes_read += sum(slice_.consumed_bytes - slice_.start_byte for slice_ in slices)

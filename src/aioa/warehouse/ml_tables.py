@@ -3,23 +3,41 @@
 Forecasts, anomalies and routing results are stored beside the marts so that the app, the notebooks and the
 natural-language query read them through the same tenant-scoped data-access layer (`aioa.analytics.ml_table`).
 Writing replaces the table in the working warehouse in one transaction and publishes a new read snapshot.
+
+Each table either belongs to orgs (every row carries `org_id`; a reader sees its orgs' rows) or is global (built
+from every org's data, e.g. the router's evaluation on the pooled handoffs): only operators
+(`TenantScope.all_orgs()`) read a global table; a tenant-scoped reader gets no rows.
 """
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
 from aioa.settings import Settings
+from aioa.warehouse.access import TenantScope
 
-ML_TABLES = frozenset({"forecasts", "forecast_backtests", "budget_projections", "anomalies", "routing_evaluation",
-                       "routing_decisions", "router_experiments"})
+ORG_TABLES = frozenset({"forecasts", "forecast_backtests", "budget_projections", "anomalies", "routing_decisions",
+                        "router_experiments"})
+GLOBAL_TABLES = frozenset({"routing_evaluation"})
+ML_TABLES = ORG_TABLES | GLOBAL_TABLES
+
+
+def _with_org_column(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Org tables must say whose each row is; an empty frame (nothing to store) gets the column."""
+    if name not in ORG_TABLES or "org_id" in frame.columns:
+        return frame
+    if frame.empty:
+        return frame.assign(org_id=pd.Series(dtype="object"))
+    raise ValueError(f"ml.{name} holds per-org results: its frame needs an org_id column")
 
 
 def write_ml_tables(settings: Settings, tables: dict[str, pd.DataFrame], *, publish: bool = True) -> str | None:
     """Replace each `ml.<name>` with its frame in one transaction; publish a snapshot (DuckDB) and return its version."""
     unknown = set(tables) - ML_TABLES
     if unknown:
-        raise ValueError(f"unknown ML tables {sorted(unknown)}; add them to ML_TABLES")
+        raise ValueError(f"unknown ML tables {sorted(unknown)}; add them to ORG_TABLES or GLOBAL_TABLES")
+    tables = {name: _with_org_column(name, frame) for name, frame in tables.items()}
     if settings.warehouse == "postgres":
         _write_postgres(settings, tables)
         return None
@@ -44,8 +62,9 @@ def write_ml_tables(settings: Settings, tables: dict[str, pd.DataFrame], *, publ
     return publish_snapshot(settings)
 
 
-def read_ml_table(settings: Settings, name: str) -> pd.DataFrame | None:
-    """`ml.<name>` from the current snapshot (all orgs: for ML code, not for tenant-facing readers), or None."""
+def read_ml_table(settings: Settings, name: str, scope: TenantScope) -> pd.DataFrame | None:
+    """`ml.<name>` from the current snapshot, as `scope` may see it (ML code passes `TenantScope.all_orgs()`), or
+    None when the table has not been built."""
     if name not in ML_TABLES:
         raise ValueError(f"unknown ML table {name}")
     from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
@@ -55,9 +74,25 @@ def read_ml_table(settings: Settings, name: str) -> pd.DataFrame | None:
     except NoSnapshotError:
         return None
     with connection:
-        exists = connection.execute("select count(*) from information_schema.tables "
-                                    "where table_schema = 'ml' and table_name = ?", [name]).fetchone()[0]
-        return connection.execute(f"select * from ml.{name}").df() if exists else None
+        return scoped_ml_table(connection, name, scope)
+
+
+def scoped_ml_table(connection: duckdb.DuckDBPyConnection, name: str, scope: TenantScope) -> pd.DataFrame | None:
+    """The rows of `ml.<name>` that `scope` may read, or None if the table is not built. A global table (or an org
+    table stored without `org_id` by an older version) is for operators only: a scoped reader gets no rows."""
+    if name not in ML_TABLES:
+        raise ValueError(f"unknown ML table {name}")
+    cursor = connection.cursor()
+    columns = {column for (column,) in cursor.execute(
+        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = ?",
+        [name]).fetchall()}
+    if not columns:
+        return None
+    if name in ORG_TABLES and "org_id" in columns:
+        tenant_sql, params = scope.filter_sql("org_id")
+    else:
+        tenant_sql, params = "$all_orgs", {"all_orgs": scope.org_ids is None}
+    return cursor.execute(f"select * from ml.{name} where {tenant_sql}", params).df()
 
 
 def _write_postgres(settings: Settings, tables: dict[str, pd.DataFrame]) -> None:

@@ -28,7 +28,7 @@ _BOOKKEEPING = {
                      "cache_write_5m_mtok double precision, cache_write_1h_mtok double precision, has_tiers boolean, "
                      "time_dependent boolean, price_source text, price_version text, priced boolean"),
     "quarantine": ("ingest_run_id text, source_system text, source_file text, source_line bigint, severity text, "
-                   "reason text, raw_excerpt text, detected_at timestamp"),
+                   "reason text, raw_excerpt text, detected_at timestamp, org_id text"),
 }
 
 
@@ -57,6 +57,7 @@ def ensure_pg_schema(cursor, schema: str) -> None:
         cursor.execute(_table_ddl(schema, contract))
     for table, columns in _BOOKKEEPING.items():
         cursor.execute(f"create table if not exists {schema}.{table} ({columns})")
+    cursor.execute(f"alter table {schema}.quarantine add column if not exists org_id text")  # created before it
     cursor.execute(f"create table if not exists {schema}.synced_runs (ingest_run_id text primary key)")
 
 

@@ -15,8 +15,10 @@ create table if not exists {RAW_SCHEMA}.quarantine (
     severity varchar not null,      -- rejected: not loaded; flagged: loaded but needs attention
     reason varchar not null,
     raw_excerpt varchar,
-    detected_at timestamp not null default current_timestamp
+    detected_at timestamp not null default current_timestamp,
+    org_id varchar                  -- tenant of the line when known; NULL: operators only (e.g. an unparsed line)
 );
+alter table {RAW_SCHEMA}.quarantine add column if not exists org_id varchar;  -- warehouses created before it
 create table if not exists {RAW_SCHEMA}.ingest_manifest (
     source_system varchar not null,
     path varchar not null,
