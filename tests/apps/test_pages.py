@@ -99,6 +99,34 @@ def test_an_org_restricted_app_shows_only_that_org(app_home, monkeypatch):
     assert metrics["Spend"] == f"${spend:,.2f}"
 
 
+def test_an_org_restricted_app_shows_its_quarantine_and_no_operator_results(app_home, monkeypatch):
+    monkeypatch.setenv("AIOA_APP_ORGS", "acme")
+    app = _render("quality")
+    assert not app.exception
+    assert not app.metric and any("operators only" in item.value for item in app.info)  # suites span every org
+    quarantine = app.dataframe[0].value
+    assert len(app.dataframe) == 1 and set(quarantine["org_id"]) == {"acme"}
+    assert len(quarantine) == _total(app_home, "select count(*) from raw.quarantine where org_id = 'acme'") > 0
+    routing = _render("routing")
+    assert any("operators only" in item.value for item in routing.info)  # the router learnt from every org
+
+
+def test_the_projects_page_keeps_a_shared_project_name_apart_per_org(app_home):
+    app = _render("projects")
+    overview = app.dataframe[0].value
+    shared = overview[overview["project_id"] == "core-ledger"].set_index("org_id")["cost_usd"]
+    expected = dict(_rows(app_home, f"select org_id, sum(cost_usd) from marts.fct_llm_calls "
+                                    f"where project_id = 'core-ledger' and {LAST_30_DAYS} group by 1"))
+    assert len(expected) == 2  # the sample's globex also logs a `core-ledger` (initech's project)
+    assert shared.to_dict() == pytest.approx(expected)
+
+
+def _rows(home, sql: str) -> list[tuple]:
+    connection, _ = open_snapshot(Settings(home=home))
+    with connection:
+        return connection.execute(sql).fetchall()
+
+
 @pytest.mark.parametrize("page", ["overview", "costs", "quality", "routing", "anomalies"])
 def test_an_empty_home_shows_what_fills_it(page, tmp_path, monkeypatch):
     monkeypatch.setenv("AIOA_HOME", str(tmp_path / "empty"))
