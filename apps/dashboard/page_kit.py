@@ -14,6 +14,7 @@ from aioa import analytics
 from aioa.analytics import Filters
 from aioa.settings import get_settings
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.connection import TimedReader
 
 DEFAULT_DAYS = 30
 FILL_COMMAND = "`make demo` (sample data) or `uv run aioa run` (your own logs)"
@@ -36,12 +37,12 @@ def snapshot_version() -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(version: str):
-    """One read-only connection per snapshot version (queries use their own cursors)."""
-    import duckdb
-
+    """One locked-down read connection per snapshot version (queries use their own cursors)."""
+    from aioa.warehouse.connection import connect_reader
     from aioa.warehouse.snapshots import snapshot_dir
 
-    return duckdb.connect(str(snapshot_dir(get_settings()) / f"warehouse-{version}.duckdb"), read_only=True)
+    settings = get_settings()
+    return connect_reader(snapshot_dir(settings) / f"warehouse-{version}.duckdb", settings)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -49,7 +50,7 @@ def data(name: str, version: str, filters: Filters | None, org_ids: tuple[str, .
     """Cached call of `aioa.analytics.<name>`, keyed on the snapshot version (a new snapshot invalidates it)."""
     function = getattr(analytics, name)
     scope = TenantScope(org_ids)
-    connection = _connection(version)
+    connection = TimedReader(_connection(version), get_settings().reader_statement_timeout_s)
     if filters is None:
         return function(connection, scope, **kwargs) if "scope" in function.__code__.co_varnames else function(
             connection, **kwargs)

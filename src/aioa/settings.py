@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(default=None, description="Base URL for OpenAI-compatible or Ollama servers.")
     llm_api_key: SecretStr | None = None
     ask_row_limit: int = 1000
+    ask_question_max_chars: int = Field(default=2000, ge=1, description="Longest question the ask path accepts.")
+    reader_statement_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds a query on a read connection (app, API, questions) may run.")
 
     @property
     def warehouse_path(self) -> Path:

@@ -44,6 +44,10 @@ DAY_COLUMN = {"fct_sessions": "day"}
 GRAINS = {"daily": "day", "day": "day", "per day": "day", "weekly": "week", "week": "week", "monthly": "month",
           "month": "month"}
 MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
+MAX_TOP = 100  # a top-N question returns at most this many rows
+MAX_LOOKBACK_DAYS = 10 * 366  # "last N days/weeks/months" reaches back at most ten years
+YEARS = range(1970, 2200)  # dates outside are typos, not questions about the data
+MAX_QUESTION_CHARS = 2000  # the service caps by setting; the parser never reads more than this
 
 
 @dataclass
@@ -65,6 +69,7 @@ class ParsedQuestion:
     filters: dict[str, str] = field(default_factory=dict)
     top: int | None = None
     ascending: bool = False
+    notes: list[str] = field(default_factory=list)  # what the parser clamped, said next to the answer
 
 
 class NotUnderstood(ValueError):
@@ -72,16 +77,19 @@ class NotUnderstood(ValueError):
 
 
 def parse(question: str, today: date, known_values: dict[str, list[str]]) -> ParsedQuestion:
+    if len(question) > MAX_QUESTION_CHARS:
+        raise NotUnderstood(f"the question is longer than {MAX_QUESTION_CHARS:,} characters")
     text = " " + re.sub(r"\s+", " ", question.lower().strip().rstrip("?.!")) + " "
     metric = _metric(text)
     _, table, expression, unit = METRICS[metric]
     parsed = ParsedQuestion(metric, table, expression, unit)
-    parsed.periods = _periods(text, today)
+    parsed.periods = _periods(text, today, parsed.notes)
     parsed.filters = _filters(text, known_values, TABLE_COLUMNS[table])
-    if match := re.search(r"\b(top|bottom|least|highest|lowest|biggest|largest)\s+(\d+)?", text):
-        parsed.top = int(match.group(2) or 1)
+    if match := re.search(r"\b(top|bottom|least|highest|lowest|biggest|largest)\s+([-+]?\d[\d,.^e*]*)?", text):
+        parsed.top = _top(match.group(2), parsed.notes)
         parsed.ascending = match.group(1) in ("bottom", "least", "lowest")
-    elif re.search(r"\b(which|what|who)\b.*\b(most|highest|biggest|largest)\b", text):
+    elif (asks := re.search(r"\b(which|what|who)\b", text)) and re.search(
+            r"\b(most|highest|biggest|largest)\b", text[asks.end():]):  # one scan each: linear, not quadratic
         parsed.top = 1
     parsed.dimension = _dimension(text, TABLE_COLUMNS[table], parsed.filters)
     if re.search(r"\b(trend|over time|per day|per week|per month|daily|weekly|monthly|by day|by week|by month|"
@@ -92,6 +100,37 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
     if parsed.top and parsed.dimension is None:
         raise NotUnderstood("a top-N question needs something to rank: users, projects, models, …")
     return parsed
+
+
+def _top(count: str | None, notes: list[str]) -> int:
+    """The N of a top-N question: 1 when absent; refused when not a positive whole number; clamped to MAX_TOP."""
+    if count is None:
+        return 1
+    count = count.rstrip(",.")
+    if not count.isdigit():
+        raise NotUnderstood(f"“top {count}” is not a count; ask for the top 1 to {MAX_TOP}")
+    if _whole(count) == 0:
+        raise NotUnderstood(f"“top 0” asks for nothing; ask for the top 1 to {MAX_TOP}")
+    if _whole(count) > MAX_TOP:
+        notes.append(f"Showing the top {MAX_TOP} (the most a question returns), not {count[:12]}.")
+        return MAX_TOP
+    return int(count)
+
+
+def _whole(digits: str) -> int:
+    """A string of digits as an int; absurdly long ones (int() refuses past 4,300 digits) count as 10**18."""
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
+def _day(text: str) -> date:
+    """An ISO date from the question, refused in words when it is not a real day."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise NotUnderstood(f"{text[:40]} is not a date on the calendar") from None
+    if day.year not in YEARS:
+        raise NotUnderstood(f"{text[:40]} is outside the years I can answer for ({YEARS.start}–{YEARS.stop - 1})")
+    return day
 
 
 def _metric(text: str) -> str:
@@ -139,7 +178,7 @@ def _filters(text: str, known_values: dict[str, list[str]], columns: set[str]) -
     return found
 
 
-def _periods(text: str, today: date) -> list[Period]:
+def _periods(text: str, today: date, notes: list[str]) -> list[Period]:
     month_start = today.replace(day=1)
     last_month_end = month_start - timedelta(days=1)
     named = {
@@ -156,22 +195,40 @@ def _periods(text: str, today: date) -> list[Period]:
     for phrase, period in named.items():
         for match in re.finditer(rf"\b{phrase}\b", text):
             found.append((match.start(), period))
-    for match in re.finditer(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
-        count, unit = int(match.group(1)), match.group(2)
-        days = count * {"day": 1, "week": 7, "month": 30}[unit]
-        found.append((match.start(), Period(today - timedelta(days=days - 1), today, match.group(0).strip())))
-    for match in re.finditer(rf"\b({'|'.join(MONTHS)})(?:\s+(\d{{4}}))?\b", text):
-        month = MONTHS[match.group(1)]
-        year = int(match.group(2)) if match.group(2) else (today.year if month <= today.month else today.year - 1)
+    for match in re.finditer(r"\b(?:last|past|previous)\s+(-?\d+)\s+(day|week|month)s?\b", text):
+        count, unit = match.group(1), match.group(2)
+        if not count.isdigit() or _whole(count) == 0:
+            raise NotUnderstood(f"“{match.group(0).strip()}” is not a period; ask for the last 1 or more {unit}s")
+        days = _whole(count) * {"day": 1, "week": 7, "month": 30}[unit]
+        label = match.group(0).strip()
+        if days > MAX_LOOKBACK_DAYS:
+            notes.append(f"“{label[:60]}” reaches back too far; showing the last {MAX_LOOKBACK_DAYS:,} days.")
+            days, label = MAX_LOOKBACK_DAYS, f"last {MAX_LOOKBACK_DAYS} days"
+        found.append((match.start(), Period(today - timedelta(days=days - 1), today, label)))
+    month_names = "|".join(MONTHS)
+    for match in re.finditer(rf"\b(?:({month_names})|(?:in|for|of) month (\d+))(?:\s+(\d+))?\b", text):
+        month = MONTHS[match.group(1)] if match.group(1) else _whole(match.group(2))
+        if not 1 <= month <= 12:
+            raise NotUnderstood(f"there is no month {match.group(2)[:12]}; months run from 1 to 12")
+        digits = match.group(3) or ""
+        if len(digits) > 2:  # a year (one or two digits are a day of the month, not read)
+            year = _whole(digits)
+            if len(digits) != 4 or year not in YEARS:
+                raise NotUnderstood(f"{digits[:12]} is not a year I can answer for ({YEARS.start}–{YEARS.stop - 1})")
+        else:
+            year = today.year if month <= today.month else today.year - 1
+        name = calendar.month_name[month].lower()
         end = date(year, month, calendar.monthrange(year, month)[1])
-        found.append((match.start(), Period(date(year, month, 1), min(end, today), f"{match.group(1)} {year}")))
-    for match in re.finditer(r"\bbetween (\d{4}-\d{2}-\d{2}) and (\d{4}-\d{2}-\d{2})\b", text):
-        found.append((match.start(), Period(date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2)),
-                                            f"{match.group(1)} to {match.group(2)}")))
-    for match in re.finditer(r"\bsince (\d{4}-\d{2}-\d{2})\b", text):
-        found.append((match.start(), Period(date.fromisoformat(match.group(1)), today, f"since {match.group(1)}")))
-    for match in re.finditer(r"\b(?:on|for) (\d{4}-\d{2}-\d{2})\b", text):
-        day = date.fromisoformat(match.group(1))
+        found.append((match.start(), Period(date(year, month, 1), min(end, today), f"{name} {year}")))
+    for match in re.finditer(r"\bbetween (\d+-\d+-\d+) and (\d+-\d+-\d+)\b", text):
+        start, end = _day(match.group(1)), _day(match.group(2))
+        if start > end:
+            raise NotUnderstood(f"{match.group(1)} is after {match.group(2)}")
+        found.append((match.start(), Period(start, end, f"{match.group(1)} to {match.group(2)}")))
+    for match in re.finditer(r"\bsince (\d+-\d+-\d+)\b", text):
+        found.append((match.start(), Period(_day(match.group(1)), today, f"since {match.group(1)}")))
+    for match in re.finditer(r"\b(?:on|for) (\d+-\d+-\d+)\b", text):
+        day = _day(match.group(1))
         found.append((match.start(), Period(day, day, match.group(1))))
     found.sort(key=lambda item: item[0])
     periods, seen = [], set()

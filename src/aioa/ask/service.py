@@ -11,6 +11,7 @@ from aioa.ask.offline import NotUnderstood, ParsedQuestion, parse, to_sql
 from aioa.ask.result import AskResult, ChartSpec
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.connection import QueryTimeout, statement_timeout
 
 EXAMPLES = ("spend by project last month", "top 5 users by tokens this month", "daily spend trend for checkout-api "
             "over the last 30 days", "error rate by model", "spend this month vs last month")
@@ -19,6 +20,9 @@ EXAMPLES = ("spend by project last month", "top 5 users by tokens this month", "
 def ask(question: str, scope: TenantScope, connection=None, settings: Settings | None = None,
         today: date | None = None, chat_model=None) -> AskResult:
     settings = settings or get_settings()
+    if len(question) > settings.ask_question_max_chars:
+        return AskResult(question[:200], reason=f"The question is too long ({len(question):,} characters; at most "
+                                                f"{settings.ask_question_max_chars:,}). Ask something shorter.")
     own_connection = connection is None
     if own_connection:
         from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
@@ -46,7 +50,7 @@ def run_sql(sql: str, scope: TenantScope, connection, settings: Settings | None 
     except QueryRefused as error:
         result.refused, result.reason = True, str(error)
         return result
-    return _execute(result, guarded, connection, None)
+    return _execute(result, guarded, connection, None, settings)
 
 
 def _ask_offline(question, scope, connection, settings, today) -> AskResult:
@@ -64,7 +68,7 @@ def _ask_offline(question, scope, connection, settings, today) -> AskResult:
     except QueryRefused as error:
         result.refused, result.reason = True, str(error)
         return result
-    return _execute(result, guarded, connection, parsed)
+    return _execute(result, guarded, connection, parsed, settings)
 
 
 def _ask_llm(question, scope, connection, settings, today, chat_model) -> AskResult:
@@ -72,27 +76,45 @@ def _ask_llm(question, scope, connection, settings, today, chat_model) -> AskRes
     from aioa.ask.llm import question_to_sql
 
     result = AskResult(question, path="llm")
-    sql = question_to_sql(question, chat_model or build_chat_model(settings), today)
+    try:
+        sql = question_to_sql(question, chat_model or build_chat_model(settings), today)
+    except Exception as error:  # noqa: BLE001 - a provider or network failure is an answer, not a traceback
+        result.reason = f"The language model did not answer ({type(error).__name__}: {_first_line(error)})."
+        return result
     result.sql = sql
     try:
         guarded = guard(sql, scope, row_limit=settings.ask_row_limit)
     except QueryRefused as error:
         result.refused, result.reason = True, str(error)
         return result
-    return _execute(result, guarded, connection, None)
+    return _execute(result, guarded, connection, None, settings)
 
 
-def _execute(result: AskResult, guarded: GuardedQuery, connection, parsed: ParsedQuestion | None) -> AskResult:
+def _execute(result: AskResult, guarded: GuardedQuery, connection, parsed: ParsedQuestion | None,
+             settings: Settings) -> AskResult:
     result.sql = guarded.sql
+    cursor = connection.cursor()
     try:
-        result.rows = connection.cursor().execute(guarded.sql, guarded.params).df()
-    except Exception as error:  # noqa: BLE001 - a valid but failing query is reported, not raised
-        result.reason = f"The query failed: {str(error).splitlines()[0][:300]}"
+        with statement_timeout(cursor, settings.reader_statement_timeout_s):
+            result.rows = cursor.execute(guarded.sql, guarded.params).df()
+    except QueryTimeout as error:
+        result.reason = f"The query was stopped: {error}."
         return result
+    except Exception as error:  # noqa: BLE001 - a valid but failing query is reported, not raised
+        result.reason = f"The query failed: {_first_line(error)}"
+        return result
+    finally:
+        cursor.close()
     result.answered = True
     result.answer = _sentence(result.rows, parsed)
+    if parsed is not None and parsed.notes:
+        result.answer += " " + " ".join(parsed.notes)
     result.chart = _chart(result.rows, parsed)
     return result
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [""])[0][:300]
 
 
 def _latest_day(connection, scope: TenantScope) -> date | None:

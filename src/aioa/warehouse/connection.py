@@ -1,7 +1,11 @@
-"""DuckDB connections to the warehouse under AIOA_HOME."""
+"""DuckDB connections to the warehouse under AIOA_HOME: the writer's, and the one locked-down reader every read
+path (app, API, reports, questions, notebooks, ML) opens through `connect_reader()`."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -11,18 +15,98 @@ from aioa.warehouse.schema import all_ddl
 from aioa.warehouse.sql import execute_script
 
 
+class QueryTimeout(RuntimeError):
+    """A statement on a read connection ran longer than `reader_statement_timeout_s` and was interrupted."""
+
+
 def connect(settings: Settings | None = None, *, read_only: bool = False, path: Path | None = None):
-    """Open the warehouse. Writers create the schema; readers get a read-only connection."""
+    """Open the warehouse. Writers create the schema; readers get the locked-down read-only connection."""
     settings = settings or get_settings()
     path = path or settings.warehouse_path
+    if read_only:
+        return connect_reader(path, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {"memory_limit": settings.duckdb_memory_limit}
     if settings.duckdb_threads:
         config["threads"] = settings.duckdb_threads
-    connection = duckdb.connect(str(path), read_only=read_only, config=config)
-    if not read_only:
-        ensure_schema(connection)
+    connection = duckdb.connect(str(path), config=config)
+    ensure_schema(connection)
     return connection
+
+
+def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """Read-only, no file/network access, no extension installs or loads, and the configuration locked so a query
+    cannot undo any of it (`SET`, `RESET`, `ATTACH`, `COPY`, `read_csv`, `glob`, `INSTALL`/`LOAD` all fail).
+    Extensions compiled in (JSON) keep working."""
+    settings = settings or get_settings()
+    config = {
+        "memory_limit": settings.duckdb_memory_limit,
+        "enable_external_access": "false",
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    connection = duckdb.connect(str(path), read_only=True, config=config)
+    # DuckDB shares one database instance per file within a process: a second reader joins the first one's
+    # (already locked) instance, so lock only once, and check the lock holds external access off either way.
+    external, locked = connection.execute(
+        "select current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
+    if external:
+        connection.close()
+        raise RuntimeError(f"{path} is already open in this process with external access enabled")
+    if not locked:
+        connection.execute("set lock_configuration = true")  # last: it freezes every setting above
+    return connection
+
+
+@contextmanager
+def statement_timeout(connection: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
+    """Interrupt whatever `connection` (a connection or cursor) runs after `seconds`; DuckDB has no timeout of its
+    own. Raises `QueryTimeout` when the interrupt fired."""
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        connection.interrupt()
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        if fired.is_set():
+            raise QueryTimeout(f"the query ran longer than {seconds:g} s and was stopped") from None
+        raise
+    finally:
+        timer.cancel()
+
+
+class TimedReader:
+    """A read connection whose every `execute` runs under `statement_timeout`, for code written against a plain
+    connection (`connection.cursor().execute(sql, params).df()`)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, seconds: float) -> None:
+        self._connection = connection
+        self._seconds = seconds
+
+    def cursor(self) -> TimedReader:
+        return TimedReader(self._connection.cursor(), self._seconds)
+
+    def execute(self, sql: str, parameters: object = None) -> TimedReader:
+        with statement_timeout(self._connection, self._seconds):
+            self._connection.execute(sql, parameters)
+        return self
+
+    def __getattr__(self, name: str):
+        return getattr(self._connection, name)
+
+    def __enter__(self) -> TimedReader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._connection.close()
 
 
 def ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:

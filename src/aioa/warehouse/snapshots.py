@@ -58,11 +58,13 @@ def current_snapshot(settings: Settings) -> tuple[str, Path]:
 
 
 def open_snapshot(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """A read-only connection to the current snapshot, and its version."""
+    """A locked-down read connection (`connect_reader`) to the current snapshot, and its version."""
+    from aioa.warehouse.connection import connect_reader
+
     for attempt in range(3):
         version, path = current_snapshot(settings)
         try:
-            return duckdb.connect(str(path), read_only=True), version
+            return connect_reader(path, settings), version
         except duckdb.IOException:
             if attempt == 2:
                 raise
