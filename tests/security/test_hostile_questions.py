@@ -316,3 +316,44 @@ def test_the_app_reader_stops_a_runaway_query(hostile_home):
                 "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r")
         assert time.monotonic() - started < 10
         assert reader.cursor().execute("select count(*) from marts.fct_llm_calls").fetchone()[0] > 0
+
+
+ODD_OFFLINE_QUESTIONS = [
+    ("spend since 2026-02-31", "not a date"),
+    ("spend in month 13", "no month 13"),
+    ("spend in march 99999", "not a year"),
+    ("spend between 2026-10-05 and 2026-10-01", "is after"),
+    ("spend last 0 days", "not a period"),
+    ("top 0 users by spend", "top 0"),
+    ("top -5 users by spend", "not a count"),
+    ("top 10^9 users by spend", "not a count"),
+    ("spend " * 500, "too long"),
+]
+
+
+@pytest.mark.parametrize(("question", "reason"), ODD_OFFLINE_QUESTIONS, ids=[q[:30] for q, _ in ODD_OFFLINE_QUESTIONS])
+def test_odd_offline_questions_are_refused_in_words(question, reason, hostile_home, orgs):
+    result = ask(question, TenantScope.for_orgs(orgs[0]), settings=Settings(home=hostile_home, llm_provider="none"))
+    assert not result.answered and reason in result.reason and "Traceback" not in result.reason
+
+
+@pytest.mark.parametrize(("question", "note"), [("top 1000000000 users by spend", "top 100"),
+                                                 ("spend last 100000 days", "reaches back too far")])
+def test_oversized_offline_questions_are_clamped_with_a_note(question, note, hostile_home, orgs):
+    result = ask(question, TenantScope.for_orgs(orgs[0]), settings=Settings(home=hostile_home, llm_provider="none"))
+    assert result.answered and note in result.answer
+
+
+def test_a_100_kb_question_costs_linear_time(monkeypatch):
+    """`which … most` was matched with `.*` from every `which`: 23 s of CPU for 100 KB. Past the length cap now,
+    and linear under it."""
+    from datetime import date
+
+    from aioa.ask import offline
+
+    with pytest.raises(offline.NotUnderstood, match="longer than"):
+        offline.parse("which " * 20_000, date(2026, 11, 20), {})
+    monkeypatch.setattr(offline, "MAX_QUESTION_CHARS", 10**9)
+    started = time.process_time()
+    assert offline.parse("which " * 20_000 + "spend", date(2026, 11, 20), {}).top is None  # no "most"
+    assert time.process_time() - started < 2
