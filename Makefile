@@ -24,11 +24,9 @@ demo: env  ## generate the sample data, materialise every Dagster asset once, th
 	-$(UV) run aioa doctor
 	$(MAKE) --no-print-directory app
 
-pipeline: env  ## materialise every asset (ingest, dbt, checks, snapshot, ML) through Dagster
+pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `aioa run` runs the Dagster job
 	mkdir -p $(AIOA_HOME)/dagster
-	$(SAMPLE_ENV); $(UV) run dagster asset materialize --select '*' -m orchestration.definitions 2>&1 \
-	  | grep --line-buffered -E "STEP_SUCCESS|STEP_FAILURE|RUN_SUCCESS|RUN_FAILURE|Error" | cut -c1-220; \
-	  test $${PIPESTATUS[0]} -eq 0
+	$(SAMPLE_ENV); $(UV) run aioa run
 
 test: env browser  ## run the whole test suite
 	$(UV) run pytest -q

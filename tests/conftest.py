@@ -40,11 +40,12 @@ def sample_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_home(sample_dir: Path, tmp_path_factory) -> Path:
-    """A home with the sample ingested, the marts built and a snapshot published (copy it before writing)."""
+    """A home with the sample ingested, the marts built and a snapshot published (copy it before writing); the ML
+    assets are left out (`include_ml=False`): tests of the ML build their own."""
     home = tmp_path_factory.mktemp("built") / "home"
     home.mkdir()
     shutil.copy(sample_dir / "attribution.yaml", home / "attribution.yaml")
     from aioa.pipeline import SourcePaths, run_pipeline
 
-    run_pipeline(Settings(home=home), SourcePaths.from_sample(sample_dir))
+    run_pipeline(Settings(home=home), SourcePaths.from_sample(sample_dir), include_ml=False)
     return home

@@ -35,11 +35,13 @@ def default_labels(settings: Settings) -> Path | None:
 
 
 def run_detection(settings: Settings, grains: tuple[str, ...] = ("hour", "day"), labels: Path | None = None,
-                  thresholds: Thresholds = DEFAULT_THRESHOLDS, *, store: bool = True, track: bool = True) -> AnomalyRun:
-    """Raises AnomalyDataError (too little or flat data) and NoSnapshotError (nothing ingested) with clear messages."""
-    from aioa.warehouse.snapshots import open_snapshot
+                  thresholds: Thresholds = DEFAULT_THRESHOLDS, *, store: bool = True, track: bool = True,
+                  publish: bool = True) -> AnomalyRun:
+    """Raises AnomalyDataError (too little or flat data) and NoSnapshotError (nothing ingested) with clear messages.
+    `publish=False` (the pipeline's asset): read the marts the run just built, store without publishing."""
+    from aioa.warehouse.snapshots import open_marts
 
-    connection, _ = open_snapshot(settings)
+    connection, _ = open_marts(settings, published=publish)
     with connection:
         result = detect(connection, grains, thresholds)
     anomalies = result.anomalies
@@ -53,7 +55,7 @@ def run_detection(settings: Settings, grains: tuple[str, ...] = ("hour", "day"),
     if store:
         from aioa.warehouse.ml_tables import write_ml_tables
 
-        run.snapshot = write_ml_tables(settings, {"anomalies": _storable(anomalies)})
+        run.snapshot = write_ml_tables(settings, {"anomalies": _storable(anomalies)}, publish=publish)
     if track:
         run.run_id = _log(settings, thresholds, grains, anomalies, evaluation)
     return run

@@ -196,13 +196,14 @@ def compute_forecasts(series_frame: pd.DataFrame, budgets: pd.DataFrame, usage: 
 
 def run_forecasts(settings: Settings, options: ForecastOptions = ForecastOptions(),
                   forecaster: backtest.Forecaster | None = None, progress: Progress = lambda message: None,
-                  track: bool = True) -> ForecastRun:
+                  track: bool = True, publish: bool = True) -> ForecastRun:
     """Read the snapshot, compute, store `ml.forecasts`, `ml.forecast_backtests`, `ml.budget_projections` (the
-    first and last only when the model beats seasonal-naive) and log one MLflow run."""
+    first and last only when the model beats seasonal-naive) and log one MLflow run. `publish=False` (the pipeline's
+    asset): read the marts the run just built, leave publishing to the run (`aioa.warehouse.snapshots.open_marts`)."""
     from aioa.warehouse.ml_tables import write_ml_tables
-    from aioa.warehouse.snapshots import open_snapshot
+    from aioa.warehouse.snapshots import open_marts
 
-    connection, version = open_snapshot(settings)
+    connection, version = open_marts(settings, published=publish)
     with connection:
         series_frame = load_daily_series(connection)
         budgets = load_budgets(connection)
@@ -218,18 +219,20 @@ def run_forecasts(settings: Settings, options: ForecastOptions = ForecastOptions
     if result.shipped:
         tables |= {"forecasts": result.forecasts, "budget_projections": result.projections}
     if options.org is not None:
-        tables = {name: _keep_other_orgs(settings, name, frame, options.org) for name, frame in tables.items()}
+        tables = {name: _keep_other_orgs(settings, name, frame, options.org, publish)
+                  for name, frame in tables.items()}
     progress("storing and publishing")
-    result.snapshot_version = write_ml_tables(settings, tables) or version
+    result.snapshot_version = write_ml_tables(settings, tables, publish=publish) or version
     return result
 
 
-def _keep_other_orgs(settings: Settings, name: str, frame: pd.DataFrame, org: str) -> pd.DataFrame:
+def _keep_other_orgs(settings: Settings, name: str, frame: pd.DataFrame, org: str,
+                     published: bool = True) -> pd.DataFrame:
     """A run for one org replaces that org's rows only; the other orgs' stored rows stay."""
     from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    stored = read_ml_table(settings, name, TenantScope.all_orgs())
+    stored = read_ml_table(settings, name, TenantScope.all_orgs(), published=published)
     if stored is None or stored.empty or list(stored.columns) != list(frame.columns):
         return frame
     return pd.concat([stored[stored["org_id"] != org], frame], ignore_index=True)

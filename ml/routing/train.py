@@ -14,11 +14,12 @@ from ml.routing.evaluate import evaluate
 from ml.routing.tracking import TrainingOutcome, log_training
 
 
-def load_handoffs(settings: Settings) -> pd.DataFrame:
-    """Handoffs from the current read snapshot (the mart `fct_handoffs`)."""
-    from aioa.warehouse.snapshots import open_snapshot
+def load_handoffs(settings: Settings, *, published: bool = True) -> pd.DataFrame:
+    """Handoffs from the current read snapshot (the mart `fct_handoffs`; inside a pipeline run, `published=False`,
+    from the marts that run built: see `aioa.warehouse.snapshots.open_marts`)."""
+    from aioa.warehouse.snapshots import open_marts
 
-    connection, _ = open_snapshot(settings)
+    connection, _ = open_marts(settings, published=published)
     with connection:
         return connection.execute("select * from marts.fct_handoffs").df()
 
@@ -30,17 +31,18 @@ def load_truth(settings: Settings) -> pd.DataFrame | None:
 
 
 def train_router(settings: Settings, data: RoutingData | None = None, truth: pd.DataFrame | None = None,
-                 seed: int = 42) -> tuple[TrainingOutcome, object]:
+                 seed: int = 42, *, publish: bool = True) -> tuple[TrainingOutcome, object]:
+    """`publish=False` (the pipeline's asset): read the run's marts, store without publishing (the run publishes)."""
     if data is None:
-        data = from_handoffs(load_handoffs(settings))
+        data = from_handoffs(load_handoffs(settings, published=publish))
         truth = truth if truth is not None else _matching_truth(load_truth(settings), data)
     evaluation = evaluate(data, truth, seed)
     _, test = split_by_task(data.frame, seed=seed)
     outcome = log_training(settings, evaluation, test, {"seed": seed, "source": "fct_handoffs"})
     if outcome.promoted:
-        publish_champion_evaluation(settings, evaluation.to_dict(), outcome.version, outcome.run_id)
+        publish_champion_evaluation(settings, evaluation.to_dict(), outcome.version, outcome.run_id, publish=publish)
     else:
-        _publish_missing_champion_evaluation(settings)
+        _publish_missing_champion_evaluation(settings, publish=publish)
     return outcome, evaluation
 
 
@@ -57,24 +59,26 @@ def champion_evaluation_frame(summary: dict, version: str, run_id: str) -> pd.Da
     return frame
 
 
-def publish_champion_evaluation(settings: Settings, summary: dict, version: str, run_id: str) -> str | None:
-    """Store the champion's evaluation as `ml.routing_evaluation` and publish a snapshot."""
+def publish_champion_evaluation(settings: Settings, summary: dict, version: str, run_id: str, *,
+                                publish: bool = True) -> str | None:
+    """Store the champion's evaluation as `ml.routing_evaluation` and (with `publish`) publish a snapshot."""
     from aioa.warehouse.ml_tables import write_ml_tables
 
-    return write_ml_tables(settings, {"routing_evaluation": champion_evaluation_frame(summary, version, run_id)})
+    return write_ml_tables(settings, {"routing_evaluation": champion_evaluation_frame(summary, version, run_id)},
+                           publish=publish)
 
 
-def _publish_missing_champion_evaluation(settings: Settings) -> None:
+def _publish_missing_champion_evaluation(settings: Settings, *, publish: bool = True) -> None:
     """A champion registered before its evaluation was stored (or in another home): store it once."""
     from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
     from ml.routing.predict import champion_evaluation
 
-    if read_ml_table(settings, "routing_evaluation", TenantScope.all_orgs()) is not None:
+    if read_ml_table(settings, "routing_evaluation", TenantScope.all_orgs(), published=publish) is not None:
         return
     summary = champion_evaluation(settings)
     if summary is not None:
-        publish_champion_evaluation(settings, summary, summary["version"], summary["run_id"])
+        publish_champion_evaluation(settings, summary, summary["version"], summary["run_id"], publish=publish)
 
 
 def _matching_truth(truth: pd.DataFrame | None, data: RoutingData) -> pd.DataFrame | None:

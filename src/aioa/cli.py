@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -47,16 +48,19 @@ def _print_json(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
 
-def _run_ingest(source, paths: list[Path], as_json: bool) -> None:
+def _run_ingest(name: str, paths: list[Path], as_json: bool) -> None:
     import duckdb
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
+    from aioa.ingest.registry import BY_NAME, MissingPathError, check_paths_exist
     from aioa.ingest.runner import ingest
 
-    missing = [path for path in paths if not path.exists()]
-    if missing:
-        console.print(f"[red]Not found:[/red] {', '.join(map(str, missing))}")
-        raise typer.Exit(2)
+    try:
+        check_paths_exist(name, paths)
+    except MissingPathError as error:
+        console.print(f"[red]Not found:[/red] {', '.join(error.missing)}")
+        raise typer.Exit(2) from None
+    source = BY_NAME[name].source()
     settings = get_settings()
     try:
         with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
@@ -90,44 +94,36 @@ def _run_ingest(source, paths: list[Path], as_json: bool) -> None:
         console.print("[yellow]Some models have no price:[/yellow] run `aioa doctor` for the list.")
 
 
-@ingest_app.command("claude-code")
-def ingest_claude_code(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Config dirs, project folders or files.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Claude Code transcripts (default: CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude)."""
-    from aioa.ingest.claude_code import ClaudeCodeSource
-    from aioa.settings import claude_config_dirs
+def _ingest_command(name: str):
+    """`aioa ingest <cli name> PATHS…` for a source of the registry (no paths: the source's configured or default
+    locations, e.g. CLAUDE_CONFIG_DIR, ~/.claude and ~/.config/claude for Claude Code)."""
 
-    targets = paths or claude_config_dirs()
-    if not targets:
-        console.print("[red]No Claude Code config dir found.[/red] Set CLAUDE_CONFIG_DIR or pass a path.")
-        raise typer.Exit(2)
-    _run_ingest(ClaudeCodeSource(), targets, as_json)
+    def command(
+        paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files (default: the configured paths).")]
+        = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        from aioa.ingest.registry import BY_NAME
 
+        entry = BY_NAME[name]
+        targets = paths or entry.configured_paths(get_settings())
+        if not targets:
+            console.print(f"[red]No {name} paths given or configured.[/red] Pass a path or set "
+                          f"AIOA_{entry.settings_key.upper()}.")
+            raise typer.Exit(2)
+        _run_ingest(name, targets, as_json)
 
-@ingest_app.command("handoffs")
-def ingest_handoffs(paths: Annotated[list[Path], typer.Argument()], as_json: JsonFlag = False) -> None:
-    """Handoff event logs (v1 contract, and the first version's tracking log)."""
-    from aioa.ingest.handoffs import HandoffLogSource
-
-    _run_ingest(HandoffLogSource(), paths, as_json)
+    return command
 
 
-@ingest_app.command("otel")
-def ingest_otel(paths: Annotated[list[Path], typer.Argument()], as_json: JsonFlag = False) -> None:
-    """OTLP/JSON trace and log files (GenAI spans, Claude Code OTel events)."""
-    from aioa.ingest.otel import OtelSource
+def _add_ingest_commands() -> None:
+    from aioa.ingest.registry import SOURCES
 
-    _run_ingest(OtelSource(), paths, as_json)
+    for entry in SOURCES:
+        ingest_app.command(entry.cli_name, help=entry.description)(_ingest_command(entry.name))
 
 
-@ingest_app.command("routing-outcomes")
-def ingest_routing_outcomes(paths: Annotated[list[Path], typer.Argument()], as_json: JsonFlag = False) -> None:
-    """Routing-outcome datasets in the RouteLLM evaluation format (prompt, one correctness column per model)."""
-    from aioa.ingest.routing_outcomes import RoutingOutcomesSource
-
-    _run_ingest(RoutingOutcomesSource(), paths, as_json)
+_add_ingest_commands()
 
 
 @ingest_app.command("sample")
@@ -140,10 +136,11 @@ def ingest_sample(
     if not root.exists():
         console.print(f"[red]{root} does not exist.[/red] Run `aioa generate` first.")
         raise typer.Exit(2)
-    config_dirs = sorted(root.glob("claude-code/*/.claude"))
-    ingest_claude_code(config_dirs, as_json)
-    ingest_handoffs([root / "handoffs"], as_json)
-    ingest_otel([root / "otel"], as_json)
+    from aioa.pipeline import SourcePaths
+
+    sources = SourcePaths.from_sample(root)
+    for name in ("claude_code", "handoffs", "otel"):
+        _run_ingest(name, getattr(sources, name), as_json)
 
 
 @app.command()
@@ -175,14 +172,37 @@ def generate(
         console.print(f"[green]Generated[/green] {size} sample (seed {seed}) in {out}")
 
 
+@contextmanager
+def _pipeline_progress(disable: bool):
+    """A live display of the run's steps, fed by its Dagster events: the running step, then one line per step."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    marks = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]", "skipped": "[dim]–[/dim]"}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True, disable=disable) as progress:
+        task = progress.add_task("starting the Dagster job", total=None)
+
+        def on_event(event) -> None:
+            if event.kind == "started":
+                progress.update(task, description=f"{event.step} …")
+            elif not disable:
+                timing = f" {event.seconds:.2f} s" if event.seconds is not None else ""
+                progress.console.print(f"{marks[event.kind]} {event.step}{timing}")
+
+        yield on_event
+
+
 @app.command("run")
 def run_pipeline_command(
     sample: Annotated[Path | None, typer.Option(
         "--sample", help="Read a generated dataset (e.g. <AIOA_HOME>/sample) instead of the configured log paths.")] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild every incremental mart from scratch.")] = False,
+    ml: Annotated[bool, typer.Option("--ml/--no-ml", help="Also train and run the ML assets (forecasts, anomalies, "
+                                                          "router) before publishing.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """The whole pipeline: ingest every source, build and test the marts (dbt), check them, publish a snapshot."""
+    """The whole pipeline, as the Dagster job: ingest every source, build and test the marts (dbt), check them, run
+    the ML assets, publish one snapshot."""
     from aioa.pipeline import PipelineError, SourcePaths, run_pipeline
 
     settings = get_settings()
@@ -191,9 +211,8 @@ def run_pipeline_command(
         raise typer.Exit(2)
     sources = SourcePaths.from_sample(sample) if sample else SourcePaths.from_settings(settings)
     try:
-        with console.status("starting", spinner="dots") as status:
-            report = run_pipeline(settings, sources, full_refresh=full_refresh,
-                                  on_step=lambda name: status.update(f"{name} …"))
+        with _pipeline_progress(disable=as_json) as on_event:
+            report = run_pipeline(settings, sources, full_refresh=full_refresh, include_ml=ml, on_event=on_event)
     except PipelineError as error:
         console.print(f"[red]{error.step} failed.[/red] {error.message[:2000]}\n"
                       "The previous snapshot stays readable. Fix the cause and run `aioa run` again; "

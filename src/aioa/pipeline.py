@@ -1,5 +1,9 @@
-"""The whole pipeline in one call: ingest every configured source, build and test the marts with dbt, run the
-quality suites, then publish a read snapshot. The CLI (`aioa run`), Dagster and the tests call this same code.
+"""`aioa run` and the tests' entry to the pipeline: materialise the Dagster job in-process.
+
+The Dagster asset graph (`orchestration/`) is the only definition of the pipeline: ingest every registered source,
+build and test the marts with dbt, run the quality checks, the ML assets, then publish one read snapshot. This
+module only chooses the resources and the selection (`include_ml`), follows the run's events (for a progress
+display and the report) and saves the report for `aioa doctor`.
 
 Nothing is published unless dbt and every error-severity check pass: readers keep the previous snapshot.
 """
@@ -9,12 +13,18 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from aioa.settings import Settings, claude_config_dirs
+from aioa.ingest.registry import BY_NAME, SOURCES
+from aioa.settings import Settings
+
+ML_GROUP = "ml"
 
 
 class PipelineError(RuntimeError):
@@ -26,6 +36,8 @@ class PipelineError(RuntimeError):
 
 @dataclass
 class SourcePaths:
+    """Paths per source of `aioa.ingest.registry` (field = source name); an empty list means "not configured"."""
+
     claude_code: list[Path] = field(default_factory=list)
     handoffs: list[Path] = field(default_factory=list)
     otel: list[Path] = field(default_factory=list)
@@ -37,11 +49,7 @@ class SourcePaths:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SourcePaths:
-        def split(value: str) -> list[Path]:
-            return [Path(part.strip()).expanduser() for part in value.split(",") if part.strip()]
-
-        return cls(split(settings.claude_code_dirs) or claude_config_dirs(), split(settings.handoff_paths),
-                   split(settings.otel_paths), split(settings.routing_outcome_paths))
+        return cls(**{entry.name: entry.configured_paths(settings) for entry in SOURCES})
 
 
 @dataclass
@@ -52,142 +60,233 @@ class PipelineReport:
     snapshot_version: str | None = None
     failed_step: str | None = None
     message: str | None = None
+    run_id: str | None = None
+    materialized: list[str] = field(default_factory=list)  # asset keys ("marts/fct_llm_calls", …)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class StepEvent:
+    """What a progress display needs: `kind` is "started", "ok", "failed" or "skipped"."""
+
+    kind: str
+    step: str
+    seconds: float | None = None
+    message: str | None = None
+
+
 StepCallback = Callable[[str], None]
+EventCallback = Callable[[StepEvent], None]
 
 
-def run_pipeline(settings: Settings, sources: SourcePaths, *, full_refresh: bool = False,
-                 on_step: StepCallback | None = None) -> PipelineReport:
-    """Run every step; on failure the report names the step and reason, is saved for `aioa doctor`, and re-raised."""
+def step_label(step_key: str) -> str:
+    """The report's name for a Dagster step ("ingest otel", "dbt build", …; ML steps by their op name)."""
+    named = {entry.asset_name: f"ingest {entry.name}" for entry in SOURCES} | {
+        "raw_tables": "raw tables", "aioa_dbt_models": "dbt build", "mart_quality_checks": "quality checks",
+        "read_snapshot": "publish snapshot"}
+    return named.get(step_key, step_key.replace("__", " "))
+
+
+def pipeline_asset_keys(*, include_ml: bool = True) -> list:
+    """The asset keys `aioa run` materialises: every asset of the pipeline job (without the `ml` group on request)."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = sorted(job_asset_keys(), key=lambda key: key.to_user_string())
+    if include_ml:
+        return keys
+    return [key for key in keys if graph.get(key).group_name != ML_GROUP]
+
+
+def pipeline_job_name() -> str:
+    from orchestration.defs.ingest.jobs import PIPELINE_JOB
+
+    return PIPELINE_JOB
+
+
+def _pipeline_job():
+    from orchestration.defs.ingest.jobs import usage_pipeline
+
+    return usage_pipeline
+
+
+def job_asset_keys() -> set:
+    """Every asset key the Definitions' pipeline job materialises."""
+    from orchestration.definitions import defs
+
+    return set(defs.resolve_job_def(pipeline_job_name()).asset_layer.selected_asset_keys)
+
+
+def run_pipeline(settings: Settings, sources: SourcePaths, *, full_refresh: bool = False, include_ml: bool = True,
+                 on_step: StepCallback | None = None, on_event: EventCallback | None = None) -> PipelineReport:
+    """Materialise the pipeline job in-process. On failure the report names the step and reason, is saved for
+    `aioa doctor`, and a PipelineError is raised."""
     report = PipelineReport()
     try:
-        for name, paths in _ingest_steps(sources):
-            _step(report, f"ingest {name}", on_step, lambda name=name, paths=paths: _ingest(settings, name, paths))
-        _step(report, "dbt build", on_step, lambda: build_marts(settings, full_refresh=full_refresh))
-        _step(report, "quality checks", on_step, lambda: check_marts(settings))
-        if settings.warehouse == "duckdb":
-            from aioa.warehouse.snapshots import publish_snapshot
-
-            report.snapshot_version = _step(report, "publish snapshot", on_step, lambda: publish_snapshot(settings))
-        report.status = "ok"
-    except PipelineError as error:
-        report.status, report.failed_step, report.message = "failed", error.step, error.message
-        raise
+        _materialise(settings, sources, report, full_refresh=full_refresh, include_ml=include_ml,
+                     on_step=on_step, on_event=on_event)
     finally:
         save_report(settings, report)
     return report
 
 
-def build_marts(settings: Settings, *, full_refresh: bool = False) -> dict:
-    """dbt build (models and tests) on the configured warehouse; PostgreSQL first receives the new raw rows."""
-    from aioa.warehouse.dbt.runner import run_dbt
+def _materialise(settings: Settings, sources: SourcePaths, report: PipelineReport, *, full_refresh: bool,
+                 include_ml: bool, on_step: StepCallback | None, on_event: EventCallback | None) -> None:
+    from aioa.warehouse.dbt.runner import prepare_manifest
 
-    copied = None
-    if settings.warehouse == "postgres":
-        from aioa.warehouse.postgres import sync_raw_to_postgres
-
-        copied = sync_raw_to_postgres(settings)
-    result = run_dbt(settings, "build", *(["--full-refresh"] if full_refresh else []))
-    if not result.ok:
-        reasons = "; ".join(f"{item['node']}: {item['message']}" for item in result.failures[:5])
-        raise PipelineError("dbt build", reasons or result.log_tail[-1500:])
-    return {"dbt": result.counts, "dbt_seconds": result.seconds, **({"copied_to_postgres": copied} if copied else {})}
-
-
-def check_marts(settings: Settings) -> dict:
-    """Run the quality suites; an error-severity failure stops the pipeline before publishing."""
-    from aioa.quality import run_quality_checks
-
-    results = with_session(settings, lambda session: run_quality_checks(session, settings.freshness_hours))
-    failed = [result.suite for result in results if not result.success and result.severity == "error"]
-    warned = [result.suite for result in results if not result.success and result.severity != "error"]
-    if failed:
-        raise PipelineError("quality checks", f"failed suites: {', '.join(failed)}")
-    return {"suites": len(results), "warnings": warned}
-
-
-def with_session(settings: Settings, work):
-    if settings.warehouse == "postgres":
-        from aioa.warehouse.session import PostgresSession
-
-        return work(PostgresSession(settings))
-    from aioa.warehouse import connect
-    from aioa.warehouse.session import DuckDBSession
-
-    connection = connect(settings)
     try:
-        result = work(DuckDBSession(connection))
-        connection.execute("checkpoint")
-        return result
-    finally:
-        connection.close()
+        prepare_manifest(settings)  # the dbt asset graph is read from the manifest when the definitions load
+    except RuntimeError as error:
+        report.status, report.failed_step, report.message = "failed", "dbt parse", str(error)[-1500:]
+        raise PipelineError("dbt parse", str(error)[-1500:]) from None
+    from dagster import Definitions, RunConfig
+    from orchestration.definitions import defs
+    from orchestration.defs.warehouse.assets import DbtBuildConfig
+
+    # The code location's own assets, checks and job, bound to this run's resources instead of the AIOA_* ones.
+    bound = Definitions(assets=defs.assets, asset_checks=defs.asset_checks,
+                        jobs=[_pipeline_job()],
+                        resources=pipeline_resources(settings, sources))
+    job = bound.resolve_job_def(pipeline_job_name())
+    tracker = _EventTracker(report, on_step, on_event)
+    report.run_id = str(uuid.uuid4())
+    run_config = RunConfig(ops={"aioa_dbt_models": DbtBuildConfig(full_refresh=full_refresh)},
+                           loggers={"console": {"config": {"log_level": "CRITICAL"}}})  # the events feed the display
+    log = log_path(settings)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's own output (streamed to stdout by dagster-dbt) goes to a log file: stdout stays clean for `--json`
+    with _instance(settings) as instance, log.open("w") as log_file, redirect_stdout(log_file):
+        instance.add_event_listener(report.run_id, tracker)
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, run_id=report.run_id,
+            asset_selection=pipeline_asset_keys(include_ml=include_ml), raise_on_error=False,
+            tags={"aioa/trigger": "aioa run"})
+    report.materialized = sorted({event.asset_key.to_user_string()
+                                  for event in result.get_asset_materialization_events()})
+    if result.success:
+        report.status = "ok"
+        return
+    report.status = "failed"
+    failed = next((step for step in report.steps if step["status"] == "failed"), None)
+    report.failed_step = failed["step"] if failed else "pipeline"
+    report.message = failed["message"] if failed else "the run failed before any step (see the Dagster run logs)"
+    raise PipelineError(report.failed_step, report.message)
 
 
-def _ingest_steps(sources: SourcePaths):
-    """Configured sources in order; a configured path that does not exist fails its step (it is never skipped)."""
-    for name in ("claude_code", "handoffs", "otel", "routing_outcomes"):
-        paths = getattr(sources, name)
-        if paths:
-            yield name, paths
+def pipeline_resources(settings: Settings, sources: SourcePaths) -> dict[str, Any]:
+    """The job's resources for these settings and exactly these source paths (no defaults, no AIOA_* paths)."""
+    from orchestration.defs.ingest.resources import UsageLogsResource
+    from orchestration.defs.warehouse.resources import WarehouseResource, dbt_resource
+
+    paths = {BY_NAME[name].settings_key: ",".join(str(path) for path in getattr(sources, name))
+             for name in BY_NAME}
+    return {"usage_logs": UsageLogsResource.for_settings(settings, from_settings=False, **paths),
+            "warehouse": WarehouseResource.for_settings(settings), "dbt": dbt_resource(settings)}
 
 
-def _ingest(settings: Settings, name: str, paths: list[Path]) -> dict:
-    from aioa.ingest.runner import ingest
+class _instance:
+    """DAGSTER_HOME's instance when set (the runs show in `dagster dev`), else one under <home>/dagster."""
 
-    missing = [str(path) for path in paths if not path.exists()]
-    if missing:
-        raise PipelineError(f"ingest {name}", f"configured path not found: {', '.join(missing)} "
-                                              f"(check the AIOA_* path settings)")
-    summary = ingest(_source(name), paths, settings, publish=False)
-    return {"rows_added": summary.rows_added, "rows_updated": summary.rows_updated,
-            "quarantined": summary.quarantined, "flagged": summary.flagged, "files_read": summary.files_read}
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
+    def __enter__(self):
+        from dagster import DagsterInstance
 
-def _source(name: str):
-    if name == "claude_code":
-        from aioa.ingest.claude_code import ClaudeCodeSource
+        if os.environ.get("DAGSTER_HOME"):
+            self.instance = DagsterInstance.get()
+        else:
+            folder = self.settings.home / "dagster"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.instance = DagsterInstance.from_config(str(folder))
+        return self.instance
 
-        return ClaudeCodeSource()
-    if name == "handoffs":
-        from aioa.ingest.handoffs import HandoffLogSource
-
-        return HandoffLogSource()
-    if name == "otel":
-        from aioa.ingest.otel import OtelSource
-
-        return OtelSource()
-    from aioa.ingest.routing_outcomes import RoutingOutcomesSource
-
-    return RoutingOutcomesSource()
+    def __exit__(self, *exc) -> None:
+        self.instance.dispose()
 
 
-def _step(report: PipelineReport, name: str, on_step: StepCallback | None, work):
-    if on_step:
-        on_step(name)
-    started = time.perf_counter()
-    try:
-        outcome = work()
-    except PipelineError as error:
-        report.steps.append({"step": name, "status": "failed", "seconds": _since(started), "message": error.message})
-        raise
-    except Exception as error:  # any other failure is reported with its step and reason, never swallowed
-        report.steps.append({"step": name, "status": "failed", "seconds": _since(started), "message": repr(error)})
-        raise PipelineError(name, repr(error)[:1000]) from error
-    report.steps.append({"step": name, "status": "ok", "seconds": _since(started),
-                         "details": outcome if isinstance(outcome, dict) else {"result": outcome}})
-    return outcome
+class _EventTracker:
+    """Turns the run's events into report steps (with seconds, details and failure messages) and progress calls."""
+
+    def __init__(self, report: PipelineReport, on_step: StepCallback | None, on_event: EventCallback | None) -> None:
+        self.report, self.on_step, self.on_event = report, on_step, on_event
+        self.started: dict[str, float] = {}
+        self.details: dict[str, dict] = {}
+        self.warnings: dict[str, list[str]] = {}
+
+    def __call__(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            return
+        step, kind = event.step_key, event.event_type_value
+        label = step_label(step)
+        if kind == "STEP_START":
+            self.started[step] = time.perf_counter()
+            self._emit(StepEvent("started", label))
+            if self.on_step:
+                self.on_step(label)
+        elif kind == "ASSET_MATERIALIZATION":
+            materialization = event.step_materialization_data.materialization
+            self.details.setdefault(step, {})[materialization.asset_key.to_user_string()] = {
+                name: _plain(value) for name, value in materialization.metadata.items()}
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                self.warnings.setdefault(step, []).append(
+                    f"{evaluation.asset_check_key.name} ({evaluation.severity.value.lower()})")
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            status = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "failed", "STEP_SKIPPED": "skipped"}[kind]
+            seconds = round(time.perf_counter() - self.started.get(step, time.perf_counter()), 2)
+            row: dict[str, Any] = {"step": label, "status": status, "seconds": seconds,
+                                   "details": _summary(self.details.get(step, {}))}
+            if step in self.warnings:
+                row["failed_checks"] = self.warnings[step]
+            message = _failure_message(event) if status == "failed" else None
+            if message:
+                row["message"] = message
+            if step == "read_snapshot" and status == "ok":
+                self.report.snapshot_version = row["details"].get("snapshot_version")
+            self.report.steps.append(row)
+            self._emit(StepEvent(status, label, seconds, message))
+
+    def _emit(self, event: StepEvent) -> None:
+        if self.on_event:
+            self.on_event(event)
 
 
-def _since(started: float) -> float:
-    return round(time.perf_counter() - started, 2)
+def _summary(details: dict[str, dict]) -> dict:
+    """One asset's metadata as is; several (dbt, raw tables): per asset up to 12, else just how many."""
+    if len(details) == 1:
+        return next(iter(details.values()))
+    if len(details) <= 12:
+        return details
+    return {"assets": len(details)}
+
+
+def _failure_message(event) -> str:
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description[:2000]
+    error = data.error
+    while error is not None and error.cause is not None and "Error occurred while executing" in error.message:
+        error = error.cause  # Dagster wraps the user's exception: report the user's message
+    return (error.message.strip() if error else "step failed")[:2000]
+
+
+def _plain(value) -> Any:
+    plain = getattr(value, "value", value)
+    return plain if isinstance(plain, str | int | float | bool | dict | list | type(None)) else str(plain)
 
 
 def report_path(settings: Settings) -> Path:
     return settings.home / "status" / "last_pipeline_run.json"
+
+
+def log_path(settings: Settings) -> Path:
+    """dbt's output of the last run (the Dagster events are in the Dagster instance)."""
+    return settings.home / "logs" / "last_pipeline_run.log"
 
 
 def save_report(settings: Settings, report: PipelineReport) -> None:

@@ -24,6 +24,7 @@ from ml.forecasting.whatif import (
 )
 from orchestration.defs.ml.forecasting import forecasts as forecasts_asset
 from orchestration.defs.ml.forecasting import forecasts_beat_seasonal_naive
+from orchestration.defs.warehouse.assets import read_snapshot
 from orchestration.defs.warehouse.resources import WarehouseResource
 from typer.testing import CliRunner
 
@@ -40,7 +41,7 @@ def forecast_home(built_home, tmp_path_factory):
     """A copy of the built home on which the Dagster asset and its check ran once (shared by the tests below)."""
     home = tmp_path_factory.mktemp("forecast") / "home"
     shutil.copytree(built_home, home)
-    result = materialize([forecasts_asset, forecasts_beat_seasonal_naive],
+    result = materialize([forecasts_asset, forecasts_beat_seasonal_naive, read_snapshot],  # the run publishes once
                          resources={"warehouse": WarehouseResource(aioa_home=str(home))})
     return home, result
 

@@ -7,9 +7,9 @@ import shutil
 from dagster import AssetKey, materialize
 from orchestration.defs.ingest.assets import INGEST_ASSETS, raw_tables
 from orchestration.defs.ingest.resources import UsageLogsResource
-from orchestration.defs.warehouse.assets import aioa_dbt_models, dbt_resource, read_snapshot
+from orchestration.defs.warehouse.assets import aioa_dbt_models, read_snapshot
 from orchestration.defs.warehouse.checks import mart_quality_checks
-from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.resources import WarehouseResource, dbt_resource
 
 
 def test_all_assets_materialise_with_checks_and_publish_a_snapshot(sample_dir, tmp_path):
@@ -23,8 +23,9 @@ def test_all_assets_materialise_with_checks_and_publish_a_snapshot(sample_dir, t
         aioa_home=str(home), claude_code_dirs=",".join(str(p) for p in sorted(sample_dir.glob("claude-code/*/.claude"))),
         handoff_paths=str(sample_dir / "handoffs"), otel_paths=str(sample_dir / "otel"))
     result = materialize(
-        [*INGEST_ASSETS, raw_tables, aioa_dbt_models, mart_quality_checks, read_snapshot],
-        resources={"usage_logs": logs, "dbt": dbt_resource(), "warehouse": WarehouseResource(aioa_home=str(home))},
+        [*INGEST_ASSETS.values(), raw_tables, aioa_dbt_models, mart_quality_checks, read_snapshot],
+        resources={"usage_logs": logs, "dbt": dbt_resource(Settings(home=home)),
+                   "warehouse": WarehouseResource(aioa_home=str(home))},
     )
     assert result.success
     checks = {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}

@@ -54,7 +54,7 @@ def test_every_layer_reconciles_and_reruns_change_nothing(built_home, tmp_path):
     assert before["fct_llm_calls"][5] == pytest.approx(raw_cost, abs=1e-6)
     assert check_failures == 0
 
-    report = run_pipeline(settings, SourcePaths.from_sample(_sample_of(built_home)))
+    report = run_pipeline(settings, SourcePaths.from_sample(_sample_of(built_home)), include_ml=False)
     assert report.status == "ok"
     connection, _ = open_snapshot(settings)
     with connection:
@@ -86,7 +86,7 @@ def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tm
                                         "where day = '2026-09-01'").fetchone()[0]
     sources = SourcePaths.from_sample(sample)
     sources.claude_code.append(late_dir)
-    run_pipeline(settings, sources)
+    run_pipeline(settings, sources, include_ml=False)
     connection, version = open_snapshot(settings)
     with connection:
         day_after = connection.execute("select sum(output_tokens) from marts.agg_usage_daily "
@@ -97,7 +97,7 @@ def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tm
     assert day_after - day_before == 500
     assert new_day == 700
 
-    run_pipeline(settings, sources, full_refresh=True)
+    run_pipeline(settings, sources, full_refresh=True, include_ml=False)
     connection, _ = open_snapshot(settings)
     with connection:
         assert mart_totals(_query(connection)) == incremental
@@ -105,13 +105,13 @@ def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tm
 
 def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths())  # publish this copy's first snapshot
+    run_pipeline(settings, SourcePaths(), include_ml=False)  # publish this copy's first snapshot
     version_before, _ = current_snapshot(settings)
     with duckdb.connect(str(settings.warehouse_path)) as connection:  # raw is changed behind the loader's back
         connection.execute("update raw.llm_calls set output_tokens = output_tokens + 5 where call_key = "
                            "(select min(call_key) from raw.llm_calls)")
     with pytest.raises(PipelineError) as failure:
-        run_pipeline(settings, SourcePaths())
+        run_pipeline(settings, SourcePaths(), include_ml=False)
     assert failure.value.step == "dbt build"
     assert "assert_llm_call_totals_reconcile" in failure.value.message  # marts no longer match raw
     assert current_snapshot(settings)[0] == version_before
@@ -128,10 +128,10 @@ def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_p
 
 def test_a_missing_source_fails_its_step_with_the_reason(built_home, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths())
+    run_pipeline(settings, SourcePaths(), include_ml=False)
     version_before, _ = current_snapshot(settings)
     with pytest.raises(PipelineError) as failure:
-        run_pipeline(settings, SourcePaths(otel=[tmp_path / "no-such-folder"]))
+        run_pipeline(settings, SourcePaths(otel=[tmp_path / "no-such-folder"]), include_ml=False)
     assert failure.value.step == "ingest otel"
     assert "no-such-folder" in failure.value.message
     assert current_snapshot(settings)[0] == version_before

@@ -44,13 +44,13 @@ def _writer(home: str, sample: str, extra: str) -> None:
     settings = Settings(home=Path(home))
     sources = SourcePaths.from_sample(Path(sample))
     sources.claude_code.append(Path(extra))
-    run_pipeline(settings, sources)  # new data: incremental rebuild
-    run_pipeline(settings, sources, full_refresh=True)  # every mart dropped and rebuilt
+    run_pipeline(settings, sources, include_ml=False)  # new data: incremental rebuild
+    run_pipeline(settings, sources, full_refresh=True, include_ml=False)  # every mart dropped and rebuilt
 
 
 def test_four_readers_see_no_errors_and_only_complete_snapshots(built_home, sample_dir, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths())  # this copy's first snapshot
+    run_pipeline(settings, SourcePaths(), include_ml=False)  # this copy's first snapshot
     extra = tmp_path / "extra" / ".claude"
     write_jsonl(extra / "projects" / "p" / "more.jsonl", [
         assistant(f"msg_more_{index}", f"req_more_{index}", output=100 + index, ts=f"2026-11-2{index % 3}T10:00:00.000Z")

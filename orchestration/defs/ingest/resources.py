@@ -4,31 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
-
-from aioa.settings import Settings, claude_config_dirs
-
-
-def _paths(value: str) -> list[Path]:
-    return [Path(part).expanduser() for part in value.split(",") if part.strip()]
+from aioa.ingest.registry import BY_NAME, split_paths
+from orchestration.settings_resource import SettingsResource
 
 
-class UsageLogsResource(ConfigurableResource):
-    """Log locations for each source (comma-separated); empty means "not configured", the asset then skips."""
+class UsageLogsResource(SettingsResource):
+    """Log locations for each source of `aioa.ingest.registry` (comma-separated; field = the source's settings key).
 
-    aioa_home: str = ""
+    With `from_settings` (the default) an empty field falls back to the AIOA_* setting and then to the source's
+    default locations (Claude Code: ~/.claude); without it only the paths given here are read (`aioa run --sample`,
+    tests). A source without paths is "not configured": its asset reports that and loads nothing.
+    """
+
     claude_code_dirs: str = ""
     handoff_paths: str = ""
     otel_paths: str = ""
-
-    def settings(self) -> Settings:
-        return Settings(home=Path(self.aioa_home)) if self.aioa_home else Settings()
+    routing_outcome_paths: str = ""
+    from_settings: bool = True
 
     def paths_for(self, source: str) -> list[Path]:
-        if source == "claude_code":
-            return _paths(self.claude_code_dirs) or claude_config_dirs()
-        if source == "handoff_log":
-            return _paths(self.handoff_paths)
-        if source == "otel":
-            return _paths(self.otel_paths)
-        raise ValueError(f"unknown source {source}")
+        entry = BY_NAME[source]
+        paths = split_paths(getattr(self, entry.settings_key))
+        if paths or not self.from_settings:
+            return paths
+        return entry.configured_paths(self.settings())

@@ -1,32 +1,30 @@
-"""A sensor that notices new or grown log files and launches ingestion."""
-
+"""A sensor that notices new or grown log files of any registered source and launches the pipeline."""
 
 import hashlib
 import json
 
-from dagster import AssetSelection, RunRequest, SensorEvaluationContext, SkipReason, define_asset_job, sensor
+from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from aioa.ingest.sources import find_files
-from orchestration.defs.ingest.assets import INGEST_ASSETS
+from aioa.ingest.registry import SOURCES
+from orchestration.defs.ingest.jobs import usage_pipeline
 from orchestration.defs.ingest.resources import UsageLogsResource
-
-# Ingestion and everything downstream of it (dbt models, checks, the read snapshot; ML assets as they arrive).
-ingest_job = define_asset_job("usage_pipeline", selection=AssetSelection.assets(*INGEST_ASSETS).downstream(),
-                              description="Ingest new log lines, rebuild the marts, check them, publish a snapshot.",
-                              tags={"aioa/pipeline": "usage"})  # a run queue can allow one such run at a time
 
 
 def fingerprint(logs: UsageLogsResource) -> str:
-    """Hash of (path, size, mtime) of every log file: it changes exactly when a file is added or grows."""
+    """Hash of (path, size, mtime) of every file the readers would read: it changes exactly when a file is added or
+    grows. Missing paths are left to the run, which fails with the reason."""
     entries = []
-    for source in ("claude_code", "handoff_log", "otel"):
-        for found in find_files(logs.paths_for(source), ("**/*.jsonl", "**/*.json")):
-            stat = found.path.stat()
-            entries.append((str(found.path), stat.st_size, stat.st_mtime_ns))
+    for entry in SOURCES:
+        paths = [path for path in logs.paths_for(entry.name) if path.exists()]
+        for found in entry.source().discover(paths) if paths else []:
+            if found.skip_reason is None:
+                stat = found.path.stat()
+                entries.append((str(found.path), stat.st_size, stat.st_mtime_ns))
     return hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()
 
 
-@sensor(job=ingest_job, minimum_interval_seconds=60, description="Launches ingestion when log files appear or grow.")
+@sensor(job=usage_pipeline, minimum_interval_seconds=60,
+        description="Launches the pipeline when log files appear or grow.")
 def new_log_files(context: SensorEvaluationContext, usage_logs: UsageLogsResource):
     current = fingerprint(usage_logs)
     if current == context.cursor:

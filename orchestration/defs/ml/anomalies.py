@@ -18,7 +18,8 @@ from orchestration.executor import WRITER_TAG
 QUALITY_BAR = 0.9
 
 
-@asset(key=["ml", "anomalies"], group_name="ml", kinds={"pandas", "mlflow"}, deps=["read_snapshot"],
+@asset(key=["ml", "anomalies"], group_name="ml", kinds={"pandas", "mlflow"},
+       deps=[["marts", "agg_usage_hourly"], ["marts", "agg_usage_daily"]],
        op_tags=WRITER_TAG,
        description="Cost spikes, usage surges, error bursts, runaway agents (hourly and daily) and latency "
                    "degradation (daily) per org, from robust seasonal scores, each with the project, model and user "
@@ -29,7 +30,7 @@ def anomalies(context: AssetExecutionContext, warehouse: WarehouseResource) -> M
 
     settings = warehouse.settings()
     try:
-        run = run_detection(settings, labels=default_labels(settings))
+        run = run_detection(settings, labels=default_labels(settings), publish=False)  # the run publishes, at the end
     except AnomalyDataError as error:
         context.log.warning(f"no anomaly detection: {error}")
         return MaterializeResult(metadata={"skipped": str(error)})
@@ -51,7 +52,7 @@ def anomalies_match_labels(context: AssetCheckExecutionContext, warehouse: Wareh
     from aioa.warehouse.ml_tables import read_ml_table
 
     settings = warehouse.settings()
-    stored = read_ml_table(settings, "anomalies", TenantScope.all_orgs())
+    stored = read_ml_table(settings, "anomalies", TenantScope.all_orgs(), published=False)
     if stored is None:
         return AssetCheckResult(passed=False, description="no anomalies stored yet (the detection was skipped)")
     labels = default_labels(settings)
@@ -71,7 +72,7 @@ def anomalies_name_their_drivers(context: AssetCheckExecutionContext,
     from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    stored = read_ml_table(warehouse.settings(), "anomalies", TenantScope.all_orgs())
+    stored = read_ml_table(warehouse.settings(), "anomalies", TenantScope.all_orgs(), published=False)
     if stored is None:
         return AssetCheckResult(passed=False, description="no anomalies stored yet (the detection was skipped)")
     missing = stored[stored[["driver_project", "driver_model", "driver_user"]].isna().any(axis=1)]

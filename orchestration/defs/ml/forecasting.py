@@ -17,7 +17,8 @@ from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.executor import WRITER_TAG
 
 
-@asset(key=["ml", "forecasts"], group_name="ml", kinds={"prophet", "mlflow"}, deps=["read_snapshot"],
+@asset(key=["ml", "forecasts"], group_name="ml", kinds={"prophet", "mlflow"},
+       deps=[["marts", "agg_usage_daily"], ["marts", "dim_orgs"], ["marts", "fct_llm_calls"]],
        op_tags=WRITER_TAG,
        description="Prophet forecasts of daily tokens and cost per org and project (30 days, 80% intervals), "
                    "rolling-origin backtests against seasonal-naive and month-end spend against budget; stored in "
@@ -27,7 +28,7 @@ def forecasts(context: AssetExecutionContext, warehouse: WarehouseResource) -> M
     from ml.forecasting.run import run_forecasts
 
     try:
-        result = run_forecasts(warehouse.settings(), progress=context.log.info)
+        result = run_forecasts(warehouse.settings(), progress=context.log.info, publish=False)  # the run publishes
     except ForecastDataError as error:  # too little history or constant series everywhere: say so, no model
         raise Failure(description=f"no forecasts: {error}") from None
     for item in result.skipped:
@@ -55,7 +56,7 @@ def forecasts_beat_seasonal_naive(context: AssetCheckExecutionContext,
     from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table
 
-    backtests = read_ml_table(warehouse.settings(), "forecast_backtests", TenantScope.all_orgs())
+    backtests = read_ml_table(warehouse.settings(), "forecast_backtests", TenantScope.all_orgs(), published=False)
     if backtests is None:
         return AssetCheckResult(passed=False, description="no backtests stored yet")
     verdict = quality_verdict(backtests)

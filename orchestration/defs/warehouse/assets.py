@@ -1,19 +1,20 @@
-"""dbt models as Dagster assets (staging → intermediate → marts), and the read snapshot published after them."""
+"""dbt models as Dagster assets (staging → intermediate → marts), and the read snapshot published once per run,
+after the marts, their checks and the ML assets."""
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from aioa.settings import Settings
-from aioa.warehouse.dbt.runner import DBT_PROJECT_DIR, dbt_env, dbt_executable
-from orchestration.defs.warehouse.project import ensure_manifest
+from aioa.warehouse.dbt.runner import run_failures, settings_file, target_path, write_settings_file
+from orchestration.defs.warehouse.project import dbt_project
 from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.executor import WRITER_TAG
 
-MANIFEST = ensure_manifest(Settings())
+# What the snapshot waits for besides the marts: every ML asset (they read the marts this run built and write their
+# ml.* tables to the working warehouse; readers see everything at once, in one published snapshot).
+ML_OUTPUTS = [AssetKey(["ml", "forecasts"]), AssetKey(["ml", "anomalies"]), AssetKey(["ml", "router"])]
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -29,26 +30,35 @@ class LayerTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=LayerTranslator(), op_tags=WRITER_TAG)
-def aioa_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build`: each model is materialised and tested; a failing model or test fails its step with the reason."""
+class DbtBuildConfig(Config):
+    full_refresh: bool = False  # rebuild every incremental model from scratch
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
+            op_tags=WRITER_TAG)
+def aioa_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                    config: DbtBuildConfig):
+    """`dbt build`: each model is materialised and tested; a failing model or test fails the step, naming each."""
     settings = warehouse.settings()
-    os.environ.update(dbt_env(settings))  # this run's process only: dbt reads its profile from these
-    if settings.warehouse == "postgres":
-        from aioa.warehouse.postgres import sync_raw_to_postgres
+    if str(settings_file(settings)) not in dbt.global_config_flags:
+        raise Failure(description=f"the dbt resource is configured for another home than {settings.home}: "
+                                  "build it with dbt_resource(settings)")
+    write_settings_file(settings)  # aioa-dbt reads it: dbt's profile variables are set in dbt's process only
+    invocation = dbt.cli(["build", *(["--full-refresh"] if config.full_refresh else [])], context=context,
+                         target_path=target_path(settings), raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        results = invocation.get_artifact("run_results.json")
+        failures = run_failures(results)
+        reasons = "; ".join(f"{item['node']}: {item['message']}" for item in failures[:5])
+        raise Failure(description=f"dbt build failed: {reasons or invocation.get_error()}",
+                      metadata={"failures": MetadataValue.json(failures[:20])})
 
-        context.log.info(f"copied to PostgreSQL: {sync_raw_to_postgres(settings)}")
-    yield from dbt.cli(["build"], context=context).stream()
 
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                          dbt_executable=dbt_executable())
-
-
-@asset(group_name="serving", kinds={"duckdb"}, deps=[aioa_dbt_models], op_tags=WRITER_TAG,
-       description="Publishes an immutable read snapshot of the warehouse (DuckDB mode) once the marts are built and "
-                   "the latest error-severity quality checks passed; readers switch to it atomically.")
+@asset(group_name="serving", kinds={"duckdb"}, deps=[aioa_dbt_models, *ML_OUTPUTS], op_tags=WRITER_TAG,
+       description="Publishes one immutable read snapshot of the warehouse (DuckDB mode) per run, once the marts are "
+                   "built and tested, the error-severity quality checks passed and the ML tables are written; readers "
+                   "switch to it atomically.")
 def read_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     from aioa.quality.gate import failed_error_checks
     from aioa.warehouse.snapshots import publish_snapshot

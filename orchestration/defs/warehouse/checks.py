@@ -24,8 +24,8 @@ SPECS = [
 @multi_asset_check(specs=SPECS, can_subset=False, op_tags=WRITER_TAG,
                    description="Runs every expectation suite on the marts.")
 def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
-    from aioa.pipeline import with_session
     from aioa.quality import run_quality_checks
+    from aioa.warehouse.session import with_session
 
     settings = warehouse.settings()
     results = with_session(settings, lambda session: run_quality_checks(session, settings.freshness_hours))

@@ -2,9 +2,9 @@
 
 from dagster import Definitions, EnvVar
 
-from orchestration.defs.warehouse.assets import aioa_dbt_models, dbt_resource, read_snapshot
+from orchestration.defs.warehouse.assets import aioa_dbt_models, read_snapshot
 from orchestration.defs.warehouse.checks import mart_quality_checks
-from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.resources import WarehouseResource, dbt_resource
 
 defs = Definitions(
     assets=[aioa_dbt_models, read_snapshot],

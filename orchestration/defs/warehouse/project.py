@@ -1,20 +1,10 @@
-"""The dbt project as Dagster sees it: its manifest is parsed on load when missing or older than the models."""
+"""The dbt project as Dagster sees it. Its manifest is prepared by `dagster dev` (`prepare_if_dev`), by `aioa run`
+(`prepare_manifest`, before the definitions load) or at deploy time (`dagster-dbt project prepare-and-package`);
+importing the definitions never runs dbt otherwise."""
 
-from pathlib import Path
+from dagster_dbt import DbtProject
 
-from aioa.settings import Settings
-from aioa.warehouse.dbt.runner import DBT_PROJECT_DIR, run_dbt, target_path
+from aioa.warehouse.dbt.runner import DBT_PROJECT_DIR, MANIFEST_TARGET
 
-
-def _newest_source_change() -> float:
-    files = [*DBT_PROJECT_DIR.rglob("*.sql"), *DBT_PROJECT_DIR.rglob("*.yml")]
-    return max(path.stat().st_mtime for path in files if "target" not in path.parts)
-
-
-def ensure_manifest(settings: Settings) -> Path:
-    manifest = target_path(settings) / "manifest.json"
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change():
-        result = run_dbt(settings, "parse")
-        if not result.ok:
-            raise RuntimeError(f"dbt parse failed; fix the dbt project first:\n{result.log_tail}")
-    return manifest
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=MANIFEST_TARGET, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()

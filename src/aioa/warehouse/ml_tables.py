@@ -62,15 +62,17 @@ def write_ml_tables(settings: Settings, tables: dict[str, pd.DataFrame], *, publ
     return publish_snapshot(settings)
 
 
-def read_ml_table(settings: Settings, name: str, scope: TenantScope) -> pd.DataFrame | None:
-    """`ml.<name>` from the current snapshot, as `scope` may see it (ML code passes `TenantScope.all_orgs()`), or
-    None when the table has not been built."""
+def read_ml_table(settings: Settings, name: str, scope: TenantScope, *,
+                  published: bool = True) -> pd.DataFrame | None:
+    """`ml.<name>` from the current snapshot (or, `published=False`, from the working warehouse a pipeline run is
+    building: see `open_marts`), as `scope` may see it (ML code passes `TenantScope.all_orgs()`), or None when the
+    table has not been built."""
     if name not in ML_TABLES:
         raise ValueError(f"unknown ML table {name}")
-    from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
+    from aioa.warehouse.snapshots import NoSnapshotError, open_marts
 
     try:
-        connection, _ = open_snapshot(settings)
+        connection, _ = open_marts(settings, published=published)
     except NoSnapshotError:
         return None
     with connection:

@@ -58,3 +58,18 @@ class PostgresSession:
             cursor.execute(f"create schema if not exists {self.schemas['quality']}")
             cursor.execute(f"create table if not exists {table} {columns}")
             cursor.executemany(f"insert into {table} values ({', '.join(['%s'] * 11)})", rows)
+
+
+def with_session(settings: Settings, work):
+    """Run `work(session)` on the configured warehouse's writer side (DuckDB: checkpointed and closed after)."""
+    if settings.warehouse == "postgres":
+        return work(PostgresSession(settings))
+    from aioa.warehouse import connect
+
+    connection = connect(settings)
+    try:
+        result = work(DuckDBSession(connection))
+        connection.execute("checkpoint")
+        return result
+    finally:
+        connection.close()

@@ -72,6 +72,19 @@ def open_snapshot(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
     raise AssertionError("unreachable")
 
 
+def open_marts(settings: Settings, *, published: bool = True) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """What ML code reads: the current snapshot (`published`, for commands run on their own), or, inside a pipeline
+    run, the working warehouse that run just built and checked (read-only, version "working"): the run publishes
+    once, after its ML assets, so they must not read the previous snapshot."""
+    if published:
+        return open_snapshot(settings)
+    from aioa.warehouse.connection import connect_reader
+
+    if not settings.warehouse_path.exists():
+        raise NoSnapshotError("no warehouse built yet, so no snapshot either: run the pipeline (`aioa run`) first")
+    return connect_reader(settings.warehouse_path, settings), "working"
+
+
 def _prune(folder: Path, keep: str) -> None:
     snapshots = sorted(folder.glob("warehouse-*.duckdb"))
     now = time.time()

@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 from aioa.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The manifest Dagster builds its asset graph from: the project's structure, the same for every home and target.
+MANIFEST_TARGET = DBT_PROJECT_DIR / "target"
 
 
 @dataclass
@@ -36,6 +38,45 @@ def dbt_executable() -> str:
 
 def target_path(settings: Settings) -> Path:
     return settings.home / "dbt" / settings.warehouse / "target"
+
+
+def settings_file(settings: Settings) -> Path:
+    """Where a pipeline run leaves its settings for `aioa-dbt --aioa-settings` (see aioa/dbt_launcher.py)."""
+    return settings.home / "dbt" / "run-settings.json"
+
+
+def write_settings_file(settings: Settings) -> Path:
+    """The settings dbt needs, for the launcher; secrets are not written (the launcher reads them from AIOA_*)."""
+    path = settings_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = {name for name, field in Settings.model_fields.items() if "Secret" in str(field.annotation)}
+    partial = path.with_suffix(".partial")
+    partial.write_text(settings.model_dump_json(exclude=secret))
+    partial.chmod(0o600)
+    os.replace(partial, path)
+    return path
+
+
+def prepare_manifest(settings: Settings) -> Path:
+    """`dbt parse` into MANIFEST_TARGET when the manifest is missing or older than a model, test or YAML file."""
+    manifest = MANIFEST_TARGET / "manifest.json"
+    sources = [path for pattern in ("*.sql", "*.yml", "*.md") for path in DBT_PROJECT_DIR.rglob(pattern)
+               if MANIFEST_TARGET not in path.parents and "dbt_packages" not in path.parts]
+    if manifest.exists() and manifest.stat().st_mtime >= max(path.stat().st_mtime for path in sources):
+        return manifest
+    env = dbt_env(settings) | {"DBT_TARGET_PATH": str(MANIFEST_TARGET)}
+    completed = subprocess.run([dbt_executable(), "parse"], cwd=DBT_PROJECT_DIR, env=env, capture_output=True,
+                               text=True, check=False)
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stdout + completed.stderr).splitlines()[-40:])
+        raise RuntimeError(f"dbt parse failed; fix the dbt project first:\n{tail}")
+    return manifest
+
+
+def run_failures(run_results: dict) -> list[dict]:
+    """Every failed model or test of a run_results.json: {node, status, message}."""
+    return [{"node": item["unique_id"], "status": item["status"], "message": (item.get("message") or "")[:500]}
+            for item in run_results["results"] if item["status"] in ("error", "fail", "runtime error")]
 
 
 # What dbt gets from the caller's environment besides DBT_* and AIOA_* variables. A small environment is also a
@@ -86,7 +127,5 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
         result.seconds = round(run_results.get("elapsed_time", 0.0), 2)
         for item in run_results["results"]:
             result.counts[item["status"]] = result.counts.get(item["status"], 0) + 1
-            if item["status"] in ("error", "fail", "runtime error"):
-                result.failures.append({"node": item["unique_id"], "status": item["status"],
-                                        "message": (item.get("message") or "")[:500]})
+        result.failures = run_failures(run_results)
     return result
