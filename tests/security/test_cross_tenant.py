@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from aioa import metrics
 from aioa.analytics import DIMENSIONS, Filters, queries
-from aioa.ask import offline
 from aioa.pipeline import SourcePaths, run_pipeline
 from aioa.settings import Settings
 from aioa.warehouse.access import TenantScope
@@ -257,15 +257,15 @@ def test_every_page_query_gives_org_a_the_same_answer_without_org_b(connections,
 def _template_questions() -> list[str]:
     """One question per metric × dimension the offline parser can answer, plus time, top-N and trend forms."""
     first_word = {}
-    for word, column in offline.DIMENSIONS.items():
+    for word, column in metrics.dimension_words().items():
         first_word.setdefault(column, word)
     questions = []
-    for words, table, _expression, _unit in offline.METRICS.values():
-        word = words[0]
+    for metric in metrics.askable_metrics().values():
+        word = metric.synonyms[0]
         questions.append(f"{word} this month")
         questions.append(f"{word} this month vs last month")
         questions.append(f"daily {word} trend over the last 30 days")
-        for column in sorted(offline.TABLE_COLUMNS[table]):
+        for column in sorted(metrics.table_dimensions(metric.table)):
             dimension = first_word[column]
             questions.append(f"{word} by {dimension}")
             questions.append(f"top 3 {dimension}s by {word} last month")

@@ -31,7 +31,7 @@ _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses wh
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
     "src/aioa/analytics/queries.py:filter_options": _QUERIES,
-    "src/aioa/analytics/queries.py:kpis": _QUERIES + "; measures from _KPI_MEASURES, periods bound",
+    "src/aioa/analytics/queries.py:kpis": _QUERIES + "; measures from the metrics registry, periods bound",
     "src/aioa/analytics/queries.py:spend_by": _QUERIES,
     "src/aioa/analytics/queries.py:daily_usage": _QUERIES,
     "src/aioa/analytics/queries.py:detail_calls": _QUERIES + "; drill value and limit bound",

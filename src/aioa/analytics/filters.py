@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from aioa import metrics
 from aioa.warehouse.access import TenantScope
 
-# Dimensions a caller may group by: the only column names that ever reach SQL text from outside.
-DIMENSIONS = {
-    "org": "org_id", "team": "team_id", "user": "user_id", "project": "project_id",
-    "project group": "project_group", "model": "model", "provider": "provider", "day": "day",
-}
+# Dimensions a caller may group the usage aggregates by (name → column, from the registry): the only column names
+# that ever reach SQL text from outside.
+DIMENSIONS = {name: dimension.column for name, dimension in metrics.DIMENSIONS.items()
+              if "agg_usage_daily" in dimension.tables}
 
 
 @dataclass(frozen=True)

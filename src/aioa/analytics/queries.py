@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from aioa.analytics.filters import DIMENSIONS, Filters, where
+from aioa.metrics import METRICS
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.ml_tables import scoped_ml_table
 
@@ -38,14 +39,10 @@ def filter_options(connection: Connection, scope: TenantScope) -> dict:
             "projects": row[4] or [], "models": row[5] or []}
 
 
-_KPI_MEASURES = {  # headline name -> aggregate over agg_usage_daily; `{p}` becomes the period's condition
-    "spend_usd": "coalesce(sum(cost_usd) filter (where {p}), 0)",
-    "tokens": "coalesce(sum(total_tokens) filter (where {p}), 0)",
-    "calls": "coalesce(sum(calls) filter (where {p}), 0)",
-    "cache_hit_rate": "coalesce(sum(cache_read_tokens) filter (where {p}) / nullif(sum(input_tokens + cache_read_tokens"
-                      " + cache_write_tokens) filter (where {p}), 0), 0)",
-    "error_rate": "coalesce(sum(error_calls) filter (where {p}) / nullif(sum(calls) filter (where {p}), 0), 0)",
-    "unpriced_calls": "coalesce(sum(unpriced_calls) filter (where {p}), 0)",
+_KPI_METRICS = {  # headline name -> registry metric over agg_usage_daily (savings: over fct_handoffs, below)
+    "spend_usd": METRICS["spend"], "tokens": METRICS["tokens"], "calls": METRICS["calls"],
+    "cache_hit_rate": METRICS["cache_hit_rate"], "error_rate": METRICS["error_rate"],
+    "unpriced_calls": METRICS["unpriced_calls"],
 }
 
 
@@ -61,16 +58,16 @@ def kpis(connection: Connection, filters: Filters, scope: TenantScope) -> dict:
     params |= handoff_params  # same names, same values: both clauses come from the same filters
     periods = {name: _period_condition(period, name, params)
                for name, period in (("current", filters), ("previous", previous))}
-    usage = ", ".join(f"{sql.format(p=condition)} as {period}_{name}" for period, condition in periods.items()
-                      for name, sql in _KPI_MEASURES.items())
-    savings = ", ".join(f"coalesce(sum(savings_usd) filter (where {condition}), 0) as {period}_savings_usd"
+    usage = ", ".join(f"coalesce({metric.sql(condition)}, 0) as {period}_{name}" for period, condition in periods.items()
+                      for name, metric in _KPI_METRICS.items())
+    savings = ", ".join(f"coalesce({METRICS['savings'].sql(condition)}, 0) as {period}_savings_usd"
                         for period, condition in periods.items())
     row = connection.cursor().execute(f"""
         with usage as (select {usage} from marts.agg_usage_daily {clause}),
              handoffs as (select {savings} from marts.fct_handoffs {handoff_clause})
         select * from usage cross join handoffs""", params).fetchone()
     values = iter(float(value) for value in row)
-    result = {period: {name: next(values) for name in _KPI_MEASURES} for period in periods}
+    result = {period: {name: next(values) for name in _KPI_METRICS} for period in periods}
     for period in periods:
         result[period]["savings_usd"] = next(values)
     return result
@@ -91,8 +88,9 @@ def spend_by(connection: Connection, filters: Filters, scope: TenantScope, dimen
     column = DIMENSIONS[dimension]
     clause, params = where(filters, scope)
     return _frame(connection, f"""
-        select {column} as {column.replace('_id', '')}, sum(cost_usd) as cost_usd, sum(total_tokens) as total_tokens,
-               sum(calls) as calls, sum(error_calls) as error_calls, sum(unpriced_calls) as unpriced_calls
+        select {column} as {column.replace('_id', '')}, {METRICS['spend'].sql()} as cost_usd,
+               {METRICS['tokens'].sql()} as total_tokens, {METRICS['calls'].sql()} as calls,
+               {METRICS['error_calls'].sql()} as error_calls, {METRICS['unpriced_calls'].sql()} as unpriced_calls
         from marts.agg_usage_daily {clause}
         group by 1 order by cost_usd desc nulls last, 1""", params)
 
@@ -164,7 +162,7 @@ def handoff_summary(connection: Connection, filters: Filters, scope: TenantScope
     return _frame(connection, f"""
         select target_model, task_type, count(*) as handoffs,
                count(success) as with_known_outcome,
-               avg(case when success then 1.0 when not success then 0.0 end) as success_rate,
+               {METRICS['handoff_success_rate'].sql()} as success_rate,
                avg(quality_score) as mean_quality, sum(cost_usd) as cost_usd, sum(savings_usd) as savings_usd,
                avg(case when outcome_verified then 1.0 else 0.0 end) as verified_share
         from marts.fct_handoffs {clause} group by all order by handoffs desc""", params)
@@ -241,8 +239,7 @@ def token_mix(connection: Connection, filters: Filters, scope: TenantScope, dime
         select {column} as {column.replace('_id', '')}, sum(input_tokens) as input_tokens,
                sum(output_tokens) as output_tokens, sum(cache_write_tokens) as cache_write_tokens,
                sum(cache_read_tokens) as cache_read_tokens,
-               sum(cache_read_tokens) / nullif(sum(input_tokens + cache_read_tokens + cache_write_tokens), 0)
-                   as cache_hit_rate,
+               {METRICS['cache_hit_rate'].sql()} as cache_hit_rate,
                sum(cost_usd) as cost_usd, sum(calls) as calls
         from marts.agg_usage_daily {clause}
         group by 1 order by cost_usd desc nulls last, 1""", params)

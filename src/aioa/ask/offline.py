@@ -8,38 +8,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-METRICS = {  # name: (words, table, SQL expression, unit)
-    "spend": (("spend", "cost", "costs", "spent", "money", "dollars", "usd"), "agg_usage_daily",
-              "sum(cost_usd)", "usd"),
-    "tokens": (("tokens", "token"), "agg_usage_daily", "sum(total_tokens)", "count"),
-    "calls": (("calls", "requests", "responses"), "agg_usage_daily", "sum(calls)", "count"),
-    "error rate": (("error rate", "failure rate", "errors rate"), "agg_usage_daily",
-                   "sum(error_calls) / nullif(sum(calls), 0)", "ratio"),
-    "errors": (("errors", "failed calls"), "agg_usage_daily", "sum(error_calls)", "count"),
-    "cache hit rate": (("cache hit rate", "cache hit", "cache rate", "cache efficiency"), "agg_usage_daily",
-                       "sum(cache_read_tokens) / nullif(sum(input_tokens + cache_read_tokens + cache_write_tokens), 0)",
-                       "ratio"),
-    "savings": (("savings", "saved", "saving"), "fct_handoffs", "sum(savings_usd)", "usd"),
-    "handoff success rate": (("handoff success", "success rate", "handoff accuracy"), "fct_handoffs",
-                             "avg(case when success then 1.0 when not success then 0.0 end)", "ratio"),
-    "handoffs": (("handoffs", "handoff", "delegations"), "fct_handoffs", "count(*)", "count"),
-    "mcp calls": (("mcp calls", "mcp tool calls", "tool calls", "mcp usage"), "agg_mcp_tools_daily", "sum(calls)",
-                  "count"),
-    "sessions": (("sessions",), "fct_sessions", "count(*)", "count"),
-}
-DIMENSIONS = {  # words: column
-    "project group": "project_group", "product": "project_group", "project": "project_id", "org": "org_id",
-    "organisation": "org_id", "organization": "org_id", "team": "team_id", "user": "user_id",
-    "developer": "user_id", "person": "user_id", "model": "model", "provider": "provider",
-    "server": "mcp_server", "mcp server": "mcp_server", "tool": "mcp_tool", "task type": "task_type",
-    "target model": "target_model",
-}
-TABLE_COLUMNS = {
-    "agg_usage_daily": {"org_id", "team_id", "user_id", "project_id", "project_group", "model", "provider"},
-    "fct_handoffs": {"org_id", "team_id", "user_id", "project_id", "task_type", "target_model"},
-    "agg_mcp_tools_daily": {"org_id", "project_id", "mcp_server", "mcp_tool"},
-    "fct_sessions": {"org_id", "team_id", "user_id", "project_id", "project_group"},
-}
+from aioa.metrics import askable_metrics, dimension_words, table_dimensions
+
 DAY_COLUMN = {"fct_sessions": "day"}
 GRAINS = {"daily": "day", "day": "day", "per day": "day", "weekly": "week", "week": "week", "monthly": "month",
           "month": "month"}
@@ -80,18 +50,18 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
     if len(question) > MAX_QUESTION_CHARS:
         raise NotUnderstood(f"the question is longer than {MAX_QUESTION_CHARS:,} characters")
     text = " " + re.sub(r"\s+", " ", question.lower().strip().rstrip("?.!")) + " "
-    metric = _metric(text)
-    _, table, expression, unit = METRICS[metric]
-    parsed = ParsedQuestion(metric, table, expression, unit)
+    metric = askable_metrics()[_metric(text)]
+    parsed = ParsedQuestion(metric.name.replace("_", " "), metric.table, metric.expression, metric.unit)
+    columns = table_dimensions(metric.table)
     parsed.periods = _periods(text, today, parsed.notes)
-    parsed.filters = _filters(text, known_values, TABLE_COLUMNS[table])
+    parsed.filters = _filters(text, known_values, columns)
     if match := re.search(r"\b(top|bottom|least|highest|lowest|biggest|largest)\s+([-+]?\d[\d,.^e*]*)?", text):
         parsed.top = _top(match.group(2), parsed.notes)
         parsed.ascending = match.group(1) in ("bottom", "least", "lowest")
     elif (asks := re.search(r"\b(which|what|who)\b", text)) and re.search(
             r"\b(most|highest|biggest|largest)\b", text[asks.end():]):  # one scan each: linear, not quadratic
         parsed.top = 1
-    parsed.dimension = _dimension(text, TABLE_COLUMNS[table], parsed.filters)
+    parsed.dimension = _dimension(text, columns, parsed.filters)
     if re.search(r"\b(trend|over time|per day|per week|per month|daily|weekly|monthly|by day|by week|by month|"
                  r"each day|each week|each month)\b", text):
         grain = re.search(r"\b(daily|weekly|monthly|per day|per week|per month|by day|by week|by month|each day|"
@@ -134,23 +104,25 @@ def _day(text: str) -> date:
 
 
 def _metric(text: str) -> str:
+    """The registry name of the metric the question names (the longest matching synonym wins)."""
     best = None
-    for name, (words, *_rest) in METRICS.items():
-        for word in words:
+    for name, metric in askable_metrics().items():
+        for word in metric.synonyms:
             position = text.find(f" {word} ")
             if position == -1:
                 position = text.find(f" {word}")
             if position != -1 and (best is None or len(word) > best[1]):
                 best = (name, len(word))
     if best is None:
-        raise NotUnderstood("no metric I know (spend, tokens, calls, errors, error rate, cache hit rate, savings, "
-                            "handoffs, handoff success rate, MCP calls, sessions)")
+        raise NotUnderstood("no metric I know (" + ", ".join(name.replace("_", " ") for name in askable_metrics())
+                            + ")")
     return best[0]
 
 
 def _dimension(text: str, columns: set[str], filters: dict[str, str]) -> str | None:
-    for word in sorted(DIMENSIONS, key=len, reverse=True):
-        column = DIMENSIONS[word]
+    words = dimension_words()
+    for word in sorted(words, key=len, reverse=True):
+        column = words[word]
         if column in columns and column not in filters and re.search(
                 rf"\b(by|per|each|which|what|top \d+|top|bottom \d+|across|for each|breakdown by)\s+{word}s?\b"
                 rf"|\b{word}s?\s+(by|with|ranked)\b", text):
