@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 import duckdb
 
-from aioa.attribution import load_attribution
+from aioa.attribution import AttributionConfig, load_attribution
 from aioa.pricing.catalog import load_overrides
 from aioa.settings import Settings, claude_config_dirs
 from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
@@ -76,6 +76,7 @@ def _config_checks(settings: Settings) -> list[Check]:
         where = settings.resolved_attribution_file or "none (all usage goes to the default org)"
         checks.append(Check("attribution", "ok", f"{where}: {len(config.orgs)} orgs, {len(config.users)} users, "
                             f"{len(config.projects)} projects"))
+        checks += _trusted_source_checks(settings, config)
     except Exception as error:  # noqa: BLE001 - any parse or validation problem is reported, not raised
         checks.append(Check("attribution", "error", str(error)[:300], "fix the attribution YAML"))
     try:
@@ -84,6 +85,30 @@ def _config_checks(settings: Settings) -> list[Check]:
     except Exception as error:  # noqa: BLE001
         checks.append(Check("price overrides", "error", str(error)[:300], "fix the price override YAML"))
     return checks
+
+
+def _trusted_source_checks(settings: Settings, config: AttributionConfig) -> list[Check]:
+    """With several orgs, OTel and handoff logs whose location is not bound to an org are attributed by the names
+    their lines hold: anyone who can write such a line can charge another org."""
+    if len(config.orgs) < 2:
+        return []
+    configured = {"otel": settings.otel_paths, "handoff_log": settings.handoff_paths}
+    unbound = []
+    for system, paths in configured.items():
+        patterns = [pattern for bound_system, pattern, _ in config.source_bindings() if bound_system == system]
+        folders = [os.path.realpath(os.path.expanduser(part.strip())) for part in paths.split(",") if part.strip()]
+        if not patterns or any(
+            not config.bound_org(system, folder + "/x") and not any(p.startswith(folder + "/") for p in patterns)
+            for folder in folders
+        ):
+            unbound.append(system)
+    if not unbound:
+        return [Check("trusted sources", "ok", "OTel and handoff log locations are bound to their orgs")]
+    return [Check("trusted sources", "warn",
+                  f"{', '.join(unbound)} logs are not bound to an org: their rows go to the org of the user or project "
+                  "a line names, so whoever can write a line can charge another org",
+                  "bind each org's log folders in the attribution YAML (`orgs[].sources: [{system: otel, paths: "
+                  "[...]}]`) to make attribution tamper-proof")]
 
 
 def _warehouse_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:

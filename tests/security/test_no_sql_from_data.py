@@ -47,6 +47,8 @@ ALLOWED: dict[str, str] = {
     "src/aioa/ask/service.py:_latest_day": "TenantScope.filter_sql fragment: a constant with the org ids bound",
     "src/aioa/ask/service.py:_known_values": "columns from a literal tuple; tenant fragment with bound org ids",
     "src/aioa/attribution/apply.py:attribute_rows": "stage_<table> with the table from the source class's `tables`",
+    "src/aioa/attribution/apply.py:_bind_files": "stage_<table> from attribute_rows; file paths and orgs bound "
+                                                 "through an Arrow table",
     "src/aioa/attribution/apply.py:sync_entities": "entity table names and `?` placeholders from a literal tuple",
     "src/aioa/ingest/handoffs.py:HandoffLogSource.stage": "field names and JSON structure from the V1/legacy "
                                                           "contract constants of the module",

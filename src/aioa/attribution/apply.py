@@ -1,6 +1,9 @@
-"""Set-based attribution of staged rows, resolved once per distinct (cwd, config dir, logged ids) combination."""
+"""Set-based attribution of staged rows, resolved once per distinct (bound org of the file, cwd, config dir, logged
+ids) combination."""
 
 from __future__ import annotations
+
+import contextlib
 
 import duckdb
 import pyarrow as pa
@@ -46,24 +49,58 @@ def _claim_rules(config: AttributionConfig) -> pa.Table:
     return pa.Table.from_pylist(rows, _CLAIM_RULES)
 
 
-# The org of a row comes from the config (user, then project, then the default org). An org named inside the log
-# line (`hint_org`) is taken only when it agrees, or when the config trusts that source to name that org.
+_FILE_ORGS = pa.schema([("source_system", pa.string()), ("source_file", pa.string()), ("bound_org", pa.string())])
+
+
+def _bind_files(connection: duckdb.DuckDBPyConnection, table: str, config: AttributionConfig) -> None:
+    """Set `bound_org` of the staged rows of files under a location bound to an org (`orgs[].sources`).
+
+    Resolved once per distinct file of the batch, with the same rule `aioa doctor` uses; without bindings the
+    column stays NULL and attribution matches names as before."""
+    connection.execute(f"alter table {table} add column if not exists bound_org varchar")
+    if not config.source_bindings():
+        return
+    files = connection.execute(f"select distinct source_system, source_file from {table}").fetchall()
+    rows = [{"source_system": system, "source_file": path, "bound_org": config.bound_org(system, path)}
+            for system, path in files]
+    rows = [row for row in rows if row["bound_org"] is not None]
+    if not rows:
+        return
+    connection.register("bound_files", pa.Table.from_pylist(rows, _FILE_ORGS))
+    try:
+        connection.execute(f"""
+            update {table} as t set bound_org = f.bound_org from bound_files as f
+            where t.source_system = f.source_system and t.source_file = f.source_file
+        """)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            connection.unregister("bound_files")
+
+
+# The org of a row comes from where its file lies, then from the config: a file under a location bound to an org
+# (`bound_org`) is that org's; otherwise the matched user, then project, then the default org. A user or project
+# named in a bound file that belongs to another org is not used (the line is flagged). An org named inside the log
+# line (`hint_org`) is taken only for unbound files, and only when the config trusts that source to name that org.
 _RESOLVE = """
 create or replace temp table attribution_keys as
 with keys as (
     select *, row_number() over () as key_id
-    from (select distinct source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host
+    from (select distinct source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host,
+                          bound_org
           from {table})
 ),
 trusted_claims as (
     select keys.key_id, claims.org_id
     from keys join claim_rules as claims
         on claims.source_system = keys.source_system and claims.org_id = nullif(trim(keys.hint_org), '')
+    where keys.bound_org is null
 ),
+-- in a bound file a user of the bound org comes first; a best match of another org is a claim to flag
 user_match as (
     select keys.key_id, rules.user_id, rules.org_id, rules.team_id,
            row_number() over (partition by keys.key_id
-                              order by case rules.kind when 'name' then 1 when 'config_dir' then 2
+                              order by coalesce(rules.org_id = keys.bound_org, false) desc,
+                                       case rules.kind when 'name' then 1 when 'config_dir' then 2
                                                        when 'home' then 3 else 4 end, rules.priority) as rank
     from keys join user_rules as rules on
         (rules.kind = 'name' and lower(keys.hint_user) = lower(rules.pattern))
@@ -72,11 +109,12 @@ user_match as (
         or (rules.kind = 'home' and (keys.cwd = rules.pattern or starts_with(keys.cwd, rules.pattern || '/')))
         or (rules.kind = 'host' and keys.hint_host = rules.pattern)
 ),
--- a project id is a name within its org: a project of the row's own org (trusted claim, else user) comes first
+-- a project id is a name within its org: a project of the row's own org (bound, trusted claim, else user's) first
 project_match as (
     select keys.key_id, rules.project_id, rules.org_id, rules.team_id,
            row_number() over (partition by keys.key_id
-                              order by rules.org_id is not distinct from coalesce(claims.org_id, users.org_id) desc,
+                              order by rules.org_id is not distinct from
+                                           coalesce(keys.bound_org, claims.org_id, users.org_id) desc,
                                        case rules.kind when 'name' then 1 else 2 end, rules.priority) as rank
     from keys join project_rules as rules on
         (rules.kind = 'name' and keys.hint_project = rules.pattern)
@@ -84,25 +122,40 @@ project_match as (
     left join trusted_claims as claims on claims.key_id = keys.key_id
     left join user_match as users on users.key_id = keys.key_id and users.rank = 1
 ),
-resolved as (
+matched as (
     select
         keys.*,
-        users.user_id as matched_user, users.org_id as user_org, users.team_id as user_team,
-        projects.project_id as matched_project, projects.org_id as project_org, projects.team_id as project_team,
-        nullif(trim(keys.hint_org), '') as claimed_org,
-        coalesce(claims.org_id, users.org_id, projects.org_id, $default_org) as org_id
+        claims.org_id as trusted_org,
+        users.user_id as best_user, users.org_id as user_org, users.team_id as user_team,
+        projects.project_id as best_project, projects.org_id as project_org, projects.team_id as project_team,
+        case when keys.bound_org is not null and users.org_id <> keys.bound_org then users.user_id end
+            as foreign_user_id,
+        case when keys.bound_org is not null and projects.org_id <> keys.bound_org then projects.project_id end
+            as foreign_project_id
     from keys
     left join trusted_claims as claims on claims.key_id = keys.key_id
     left join user_match as users on users.key_id = keys.key_id and users.rank = 1
     left join project_match as projects on projects.key_id = keys.key_id and projects.rank = 1
+),
+resolved as (
+    select
+        *,
+        nullif(trim(hint_org), '') as claimed_org,
+        coalesce(bound_org, trusted_org, user_org, project_org, $default_org) as org_id
+    from matched
 )
 select
-    source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host, claimed_org, org_id,
+    source_system, cwd, hint_config_dir, hint_user, hint_org, hint_project, hint_host, bound_org, claimed_org,
+    org_id, foreign_user_id, user_org, foreign_project_id, project_org,
     -- a team belongs to one org: never give a row the team of another org
     case when user_org = org_id and user_team is not null then user_team
          when project_org = org_id then project_team end as team_id,
-    coalesce(matched_user, hint_user, regexp_extract(cwd, '^/(?:home|Users)/([^/]+)', 1), 'unknown') as user_id,
-    coalesce(matched_project, hint_project,
+    -- another org's user named in a bound file is not kept (user ids are global, they would join to that user)
+    case when foreign_user_id is not null then 'unknown'
+         else coalesce(best_user, hint_user, regexp_extract(cwd, '^/(?:home|Users)/([^/]+)', 1), 'unknown')
+    end as user_id,
+    -- a project id is per org: the name stays, it does not bring the other org's project (or team) along
+    coalesce(best_project, hint_project,
              nullif(regexp_extract(rtrim(cwd, '/'), '([^/]+)$', 1), ''), 'unknown') as project_id
 from resolved;
 """
@@ -112,6 +165,7 @@ _MATCH_KEYS = """
     and t.cwd is not distinct from k.cwd and t.hint_config_dir is not distinct from k.hint_config_dir
     and t.hint_user is not distinct from k.hint_user and t.hint_org is not distinct from k.hint_org
     and t.hint_project is not distinct from k.hint_project and t.hint_host is not distinct from k.hint_host
+    and t.bound_org is not distinct from k.bound_org
 """
 
 _UPDATE = f"""
@@ -124,23 +178,39 @@ where {_MATCH_KEYS};
 # One flag per line and refused claim (an OTel line can hold many spans; calls and tools are attributed apart).
 _FLAG_REFUSED_CLAIMS = f"""
 insert into stage_quarantine (source_system, source_file, source_line, severity, reason, raw_excerpt)
-select distinct t.source_system, t.source_file, t.source_line, 'flagged',
-       'org claim ''' || k.claimed_org || ''' not allowed for source ' || t.source_system
-       || '; attributed to ''' || k.org_id || '''',
-       cast(null as varchar)
-from {{table}} as t join attribution_keys as k on {_MATCH_KEYS}
-where k.claimed_org <> k.org_id
+with refused as (
+    select *, unnest(list_filter([
+        case when claimed_org <> org_id and bound_org is null
+             then 'org claim ''' || claimed_org || ''' not allowed for source ' || source_system
+                  || '; attributed to ''' || org_id || '''' end,
+        case when claimed_org <> org_id and bound_org is not null
+             then 'org claim ''' || claimed_org || ''' does not match org ''' || bound_org
+                  || ''' the file is bound to; attributed to ''' || org_id || '''' end,
+        case when foreign_user_id is not null
+             then 'user claim ''' || foreign_user_id || ''' belongs to org ''' || user_org
+                  || ''', file bound to ''' || bound_org || '''; attributed to ''' || org_id || '''' end,
+        case when foreign_project_id is not null
+             then 'project claim ''' || foreign_project_id || ''' belongs to org ''' || project_org
+                  || ''', file bound to ''' || bound_org || '''; attributed to ''' || org_id || '''' end
+    ], lambda reason: reason is not null)) as reason
+    from attribution_keys
+    where claimed_org <> org_id or foreign_user_id is not null or foreign_project_id is not null
+)
+select distinct t.source_system, t.source_file, t.source_line, 'flagged', k.reason, cast(null as varchar)
+from {{table}} as t join refused as k on {_MATCH_KEYS}
 except
 select source_system, source_file, source_line, severity, reason, raw_excerpt from stage_quarantine;
 """
 
 
 def attribute_rows(connection: duckdb.DuckDBPyConnection, table: str, config: AttributionConfig) -> None:
-    """Fill org_id, team_id, user_id and project_id of a staged table from its hint columns and cwd.
+    """Fill org_id, team_id, user_id and project_id of a staged table from where its files lie (locations bound to
+    an org), its hint columns and cwd.
 
-    An org named in a line that the config does not let its source name is flagged in `stage_quarantine`; the row
-    is still loaded, under the org the config resolves.
+    Flagged in `stage_quarantine` (the row is still loaded, under the org resolved): an org named in a line that
+    the config does not let its source name; in a bound file, an org, user or project of another org.
     """
+    _bind_files(connection, table, config)
     user_rules, project_rules = _rule_tables(config)
     connection.register("user_rules", user_rules)
     connection.register("project_rules", project_rules)
@@ -151,7 +221,8 @@ def attribute_rows(connection: duckdb.DuckDBPyConnection, table: str, config: At
         connection.execute(_FLAG_REFUSED_CLAIMS.format(table=table))
     finally:
         for view in ("user_rules", "project_rules", "claim_rules"):
-            connection.unregister(view)
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction must not hide the error that aborted it
+                connection.unregister(view)
 
 
 def sync_entities(connection: duckdb.DuckDBPyConnection, config: AttributionConfig) -> None:

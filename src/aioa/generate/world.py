@@ -72,10 +72,16 @@ def cwd_for(user: str, project: str, variant: int) -> str:
 def attribution_yaml() -> str:
     # Orgs that run their own OTel collector may be named by its records (`organization.id`); no other claim is
     # trusted (the handoff logs name no org).
+    # Each mapped user's Claude config dir is bound to the user's org (wherever the sample is written): what its
+    # transcripts say (a cwd in another user's home) cannot move their rows to another org. The OTel and handoff
+    # folders mix orgs (one shared collector), so they stay unbound.
     otel_orgs = {org for org, _ in OTEL_USERS.values()}
+    config_dirs = {org: [f"*/claude-code/{user}/.claude/*" for user, (owner, _, _) in USERS.items() if owner == org]
+                   for org in ORGS}
     orgs = [{"id": org, "name": name, "monthly_budget_usd": budget,
              "teams": [{"id": team, "name": team.split("-", 1)[1].title()} for team in teams],
-             **({"accept_claims_from": ["otel"]} if org in otel_orgs else {})}
+             **({"accept_claims_from": ["otel"]} if org in otel_orgs else {}),
+             "sources": [{"system": "claude_code", "paths": config_dirs[org]}]}
             for org, (name, budget, teams) in ORGS.items()]
     users = [{"id": user, "org": org, "team": team, "name": user.title(), "email": f"{user}@{org}.example",
               "match": {"homes": [f"/home/{user}"], "config_dirs": [f"claude-code/{user}/.claude"],

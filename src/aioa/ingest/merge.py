@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from aioa.attribution import AttributionConfig, attribute_rows
 from aioa.contracts import HANDOFF, LLM_CALL, TOOL_CALL, Contract
 
 FOREIGN_KEY_REASON = "id already belongs to another org"
@@ -146,13 +147,23 @@ def _reject_foreign_keys(connection: duckdb.DuckDBPyConnection, table: str, key:
     return rejected
 
 
-def apply_tool_results(connection: duckdb.DuckDBPyConnection) -> None:
-    """Keep tool results (which may arrive in a later batch than their call) and complete the calls they answer."""
+def apply_tool_results(connection: duckdb.DuckDBPyConnection, config: AttributionConfig) -> None:
+    """Keep tool results (which may arrive in a later batch than their call) and complete the calls they answer.
+
+    A result is attributed like the other rows of its transcript and only ever completes a call of its own org:
+    results are kept and matched on (org_id, tool_call_key), so another org's file holding the same tool-use id
+    changes nothing here (its result is stored under its own org, where no such call exists).
+    """
+    attribute_rows(connection, "stage_tool_results", config)
     connection.execute(
         """
-        insert into raw.tool_results
-        select s.* from stage_tool_results as s
-        where not exists (select 1 from raw.tool_results as r where r.tool_call_key = s.tool_call_key)
+        insert into raw.tool_results (tool_call_key, org_id, result_ts_utc, success, error)
+        select s.tool_call_key, s.org_id, s.result_ts_utc, s.success, s.error
+        from stage_tool_results as s
+        where not exists (select 1 from raw.tool_results as r
+                          where r.org_id = s.org_id and r.tool_call_key = s.tool_call_key)
+        qualify row_number() over (partition by s.org_id, s.tool_call_key
+                                   order by s.result_ts_utc desc nulls last, s.source_file, s.source_line) = 1
         """
     )
     connection.execute(
@@ -162,7 +173,7 @@ def apply_tool_results(connection: duckdb.DuckDBPyConnection) -> None:
             error = r.error,
             duration_ms = greatest(datediff('millisecond', t.ts_utc, r.result_ts_utc), 0)
         from raw.tool_results as r
-        where t.tool_call_key = r.tool_call_key and t.success is null
+        where t.org_id = r.org_id and t.tool_call_key = r.tool_call_key and t.success is null
           and (r.tool_call_key in (select tool_call_key from stage_tool_results)
                or r.tool_call_key in (select tool_call_key from stage_tool_calls))
         """

@@ -266,7 +266,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             if table in ("llm_calls", "handoffs"):
                 summary.duplicates_skipped += counts.duplicates
         if "tool_calls" in source.tables and _has_table(connection, "stage_tool_results"):
-            apply_tool_results(connection)
+            apply_tool_results(connection, config)  # attributed like the transcript's rows
         for severity, reason, count in connection.execute(
             "select severity, reason, count(*) from stage_quarantine group by all"
         ).fetchall():

@@ -35,8 +35,11 @@ create table if not exists {RAW_SCHEMA}.tool_results (
     tool_call_key varchar not null,   -- results are kept so a call that arrives later is completed too
     result_ts_utc timestamp,
     success boolean,
-    error varchar
+    error varchar,
+    org_id varchar                    -- org of the transcript that holds the result; matched with (org, key)
 );
+-- warehouses created before it: their results (NULL org) complete no call that arrives later
+alter table {RAW_SCHEMA}.tool_results add column if not exists org_id varchar;
 create table if not exists {RAW_SCHEMA}.model_prices (
     provider varchar,
     model varchar not null,           -- one row per (provider, model) seen in the facts; prices USD per million tokens

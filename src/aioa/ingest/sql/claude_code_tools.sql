@@ -44,9 +44,15 @@ select
 from named
 join batch_files as files using (file_idx);
 
+-- Every result is staged with its line's attribution hints: it is attributed like the transcript's other rows, and
+-- de-duplicated per (org, tool-use id) only then (apply_tool_results), so a result another org's file holds for
+-- the same id can neither complete this org's call nor hide this org's own result.
 create or replace temp table stage_tool_results as
 with result_lines as (
     select
+        file_idx,
+        line_no,
+        record.cwd as cwd,
         record.timestamp as raw_timestamp,
         case when record.type = 'user' then record.message.content
              when record.type = 'progress' and record.data.message.type = 'user'
@@ -55,15 +61,29 @@ with result_lines as (
     where is_valid_json and record.type in ('user', 'progress')
 ),
 results as (
-    select raw_timestamp, unnest(list_filter(content, lambda block: block.type = 'tool_result')) as block
+    select file_idx, line_no, cwd, raw_timestamp,
+           unnest(list_filter(content, lambda block: block.type = 'tool_result')) as block
     from result_lines
     where content is not null
 )
 select
     'claude_code:' || block.tool_use_id as tool_call_key,
+    cast(null as varchar) as org_id,
+    cast(null as varchar) as team_id,
+    cast(null as varchar) as user_id,
+    cast(null as varchar) as project_id,
     try_cast(raw_timestamp as timestamptz)::timestamp as result_ts_utc,
     not coalesce(block.is_error, false) as success,
-    case when block.is_error then left(block.content, 500) end as error
+    case when block.is_error then left(block.content, 500) end as error,
+    'claude_code' as source_system,
+    files.path as source_file,
+    line_no as source_line,
+    files.config_dir as hint_config_dir,
+    cast(null as varchar) as hint_user,
+    cast(null as varchar) as hint_org,
+    cast(null as varchar) as hint_project,
+    cast(null as varchar) as hint_host,
+    cwd
 from results
-where block.tool_use_id is not null
-qualify row_number() over (partition by tool_call_key order by result_ts_utc desc nulls last) = 1;
+join batch_files as files using (file_idx)
+where block.tool_use_id is not null;
