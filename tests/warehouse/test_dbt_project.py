@@ -1,22 +1,32 @@
-"""The dbt project documents every model and column (from one place), and its docs build."""
+"""The dbt project's hand-written YAML documents every model and column it builds, and its docs build."""
 
 from __future__ import annotations
 
 import duckdb
 
-from aioa.warehouse.dbt.model_docs import LAYERS, TESTS, missing_tests, render_layer, yaml_path
+from aioa.warehouse.dbt import project_yaml
 from aioa.warehouse.dbt.runner import run_dbt, target_path
 from tests.warehouse.conftest import copy_home
 
 
-def test_model_yaml_is_generated_from_the_built_models(built_home):
+def test_yaml_documents_exactly_the_models_and_columns_the_project_builds(built_home):
+    """Each model's YAML (next to its SQL) lists the columns the built model has, each with a description: a
+    column added to a model's SQL fails here until someone describes it."""
+    undocumented, stale = [], []
     with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
-        rendered = {layer: render_layer(connection, layer) for layer in LAYERS}
-    for layer, text in rendered.items():
-        assert yaml_path(layer).read_text() == text, "run `uv run python -m aioa.warehouse.dbt.model_docs`"
-    assert missing_tests(rendered) == []
-    assert "description: ''" not in "".join(rendered.values())
-    assert len(TESTS) >= 15
+        for layer in project_yaml.LAYERS:
+            declared = {model["name"]: model for model in project_yaml.models(layer)}
+            built = sorted(path.stem for path in (project_yaml.MODELS_DIR / layer).glob("*.sql"))
+            assert sorted(declared) == built, f"{layer}: a model without YAML or YAML without a model"
+            for name, model in declared.items():
+                columns = [row[0] for row in connection.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position", [layer, name]).fetchall()]
+                described = {column["name"] for column in model["columns"] if column["description"]}
+                assert model["description"], name
+                undocumented += [f"{name}.{column}" for column in columns if column not in described]
+                stale += [f"{name}.{column['name']}" for column in model["columns"] if column["name"] not in columns]
+    assert undocumented == [] and stale == []
 
 
 def test_docs_generate_and_semantic_layer_parse(built_home, tmp_path):
@@ -38,8 +48,6 @@ def test_docs_generate_and_semantic_layer_parse(built_home, tmp_path):
 
 def test_every_model_column_carries_its_description_in_the_warehouse(built_home):
     """persist_docs (with the project's one-loop DuckDB column-comment macro) puts each description on the column."""
-    from aioa.warehouse.dbt.column_docs import MART_COLUMNS
-
     with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
         rows = connection.execute("""
             select schema_name, table_name, column_name, comment from duckdb_columns()
@@ -52,7 +60,7 @@ def test_every_model_column_carries_its_description_in_the_warehouse(built_home)
     assert len(rows) > 400
     assert [(schema, table, column) for schema, table, column, comment in rows if not comment] == []
     comments = {(table, column): comment for _, table, column, comment in rows}
-    assert comments[("agg_usage_daily", "calls")] == MART_COLUMNS["calls"]
+    assert comments[("agg_usage_daily", "calls")] == project_yaml.doc_blocks()["calls"]  # the docs block, rendered
     assert [table for table, comment in tables if not comment] == []
 
 

@@ -8,8 +8,8 @@ import re
 import yaml
 
 from aioa.settings import PROJECT_ROOT, Settings
+from aioa.warehouse.dbt import project_yaml
 
-MARTS_YAML = PROJECT_ROOT / "dbt_project" / "models" / "marts" / "_marts__models.yml"
 METRICS_YAML = PROJECT_ROOT / "dbt_project" / "models" / "metrics" / "semantic_models.yml"
 SKIP_COLUMNS = {"usage_key", "last_loaded_at", "loaded_at", "source_file", "source_line", "alternatives_json"}
 
@@ -17,7 +17,7 @@ SKIP_COLUMNS = {"usage_key", "last_loaded_at", "loaded_at", "source_file", "sour
 def schema_context() -> str:
     """The marts with their column descriptions and the metric definitions, from the dbt project."""
     lines = ["Tables (DuckDB, schema `marts`):"]
-    for model in yaml.safe_load(MARTS_YAML.read_text())["models"]:
+    for model in project_yaml.models("marts"):
         columns = "; ".join(f"{column['name']}: {column['description']}" for column in model["columns"]
                             if column["name"] not in SKIP_COLUMNS)
         lines.append(f"- marts.{model['name']}: {model['description']} Columns: {columns}")
