@@ -15,33 +15,27 @@ route_app = typer.Typer(help="The routing engine: train, evaluate and ask it whe
                         no_args_is_help=True)
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-ROW_ORDER = ("router", "oracle (true probabilities)", "keyword heuristic (v1)", "random", "always cheap",
-             "always strong")
+ROW_ORDER = ("router", "oracle", "keyword_heuristic_v1", "random", "always_cheap", "always_strong")
 
 
 def _table(evaluation) -> Table:
+    split = "whole task types held out" if evaluation.split == "group" else "split by task"
     table = Table(title=f"{evaluation.cheap_model} (cheap) vs {evaluation.strong_model} (strong): "
-                        f"{evaluation.test_rows} held-out tasks, {evaluation.outcomes} outcomes")
+                        f"{evaluation.test_rows} held-out tasks ({split}), {evaluation.outcomes} outcomes",
+                  caption=f"threshold {evaluation.threshold:.3f} ({evaluation.threshold_source})")
     columns = ("apgr", "cpt_50", "cpt_80", "cost_saved_at_95pct_quality", "auc", "brier", "handoff_accuracy")
     table.add_column("router")
-    for column in columns:
+    table.add_column("apgr (95% CI)", justify="right")
+    for column in columns[1:]:
         table.add_column(column, justify="right")
     for name in ROW_ORDER:
         if name in evaluation.routers:
             result = evaluation.routers[name]
-            table.add_row(name, *(f"{result[column]:.3f}" if column in result else "" for column in columns))
-    return table
-
-
-def _published_table(evaluation) -> Table:
-    published = evaluation.published
-    table = Table(title=f"Beside the published results: {published['source']}", caption=published["provenance"])
-    for column in ("router", "apgr", "cpt_50"):
-        table.add_column(column, justify="left" if column == "router" else "right")
-    ours = evaluation.routers["router"]
-    table.add_row("ours (held-out split)", f"{ours['apgr']:.3f}", f"{ours['cpt_50']:.3f}")
-    for row in published["routers"]:
-        table.add_row(row["router"], f"{row['apgr']:.3f}", "" if row["cpt_50"] is None else f"{row['cpt_50']:.3f}")
+            apgr = f"{result['apgr']:.3f}" if "apgr" in result else ""
+            if "apgr_low" in result:
+                apgr += f" ({result['apgr_low']:.3f}–{result['apgr_high']:.3f})"
+            table.add_row(result.get("label", name), apgr,
+                          *(f"{result[column]:.3f}" if column in result else "" for column in columns[1:]))
     return table
 
 
@@ -69,7 +63,9 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
 
 @route_app.command("evaluate")
 def evaluate(dataset: Annotated[Path, typer.Option("--dataset", help="Routing-outcome CSV file or folder.")],
-             as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Split seed.")] = 42) -> None:
+             as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
+             split: Annotated[str, typer.Option(help="task: split by task; group: hold out whole task types "
+                                                     "(e.g. MMLU subjects).")] = "task") -> None:
     """Fit on a seeded train split of DATASET and report every metric, and the baselines', on the held-out split."""
     from ml.routing.data import RoutingDataError
     from ml.routing.train import evaluate_dataset
@@ -77,9 +73,12 @@ def evaluate(dataset: Annotated[Path, typer.Option("--dataset", help="Routing-ou
     if not dataset.exists():
         console.print(f"[red]{dataset} does not exist.[/red]")
         raise typer.Exit(2)
+    if split not in ("task", "group"):
+        console.print(f"[red]--split must be task or group, not {split}.[/red]")
+        raise typer.Exit(2)
     try:
         with console.status(f"evaluating on {dataset}"):
-            evaluation = evaluate_dataset(dataset, seed)
+            evaluation = evaluate_dataset(dataset, seed, split)
     except RoutingDataError as error:
         console.print(f"[yellow]Cannot evaluate:[/yellow] {error}")
         raise typer.Exit(2) from None
@@ -87,8 +86,6 @@ def evaluate(dataset: Annotated[Path, typer.Option("--dataset", help="Routing-ou
         typer.echo(json.dumps(evaluation.to_dict(), indent=2, default=str))
     else:
         console.print(_table(evaluation))
-        if evaluation.published:
-            console.print(_published_table(evaluation))
 
 
 @route_app.command("predict")

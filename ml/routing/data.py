@@ -76,20 +76,28 @@ def _add_costs(frame: pd.DataFrame, rows: pd.DataFrame, cheap_model: str, strong
         frame[f"{tier}_latency_ms"] = float(chosen["latency_ms"].mean()) if len(chosen) else np.nan
 
 
-def from_routing_csvs(path: Path) -> RoutingData:
-    """RouteLLM evaluation CSVs (a file or a folder of them); costs are per-token list-price ratios of the pair."""
+def from_routing_csvs(path: Path, cheap_model: str | None = None, strong_model: str | None = None) -> RoutingData:
+    """RouteLLM evaluation CSVs (a file or a folder of them): `prompt`, then one correctness column (true/false) per
+    model; other columns (model responses, for instance) are ignored and never become features. The cheap and
+    strong models default to the first two correctness columns; costs are per-token list-price ratios of the
+    pair."""
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
     if not files:
         raise RoutingDataError(f"no CSV files in {path}")
     frames, models = [], None
     for file in files:
         data = pd.read_csv(file)
-        if data.shape[1] < 3 or data.columns[0] != "prompt":
-            raise RoutingDataError(f"{file.name}: expected columns prompt, <cheap model>, <strong model>")
-        models = models or (data.columns[1], data.columns[2])
+        correctness = [column for column in data.columns[1:] if _is_correctness(data[column])]
+        if data.columns[0] != "prompt" or len(correctness) < 2:
+            raise RoutingDataError(f"{file.name}: expected columns prompt, then a true/false correctness column "
+                                   "per model (at least two)")
+        models = models or (cheap_model or correctness[0], strong_model or correctness[1])
+        missing = [model for model in models if model not in data.columns]
+        if missing:
+            raise RoutingDataError(f"{file.name}: no correctness column for {missing}")
         frames.append(pd.DataFrame({
             "task_text": data["prompt"].astype(str), "task_type": file.stem.removeprefix("mmlu_"),
-            "cheap_success": data[data.columns[1]].astype(float), "strong_success": data[data.columns[2]].astype(float),
+            "cheap_success": _outcome(data[models[0]]), "strong_success": _outcome(data[models[1]]),
         }))
     frame = pd.concat(frames, ignore_index=True)
     frame["task_id"] = frame["task_text"].map(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16])
@@ -104,8 +112,32 @@ def from_routing_csvs(path: Path) -> RoutingData:
     return RoutingData(frame[COLUMNS], models[0], models[1])
 
 
+def _outcome(column: pd.Series) -> pd.Series:
+    return column.map(lambda value: {"true": 1.0, "false": 0.0}.get(str(value).lower(), value)).astype(float)
+
+
+def _is_correctness(column: pd.Series) -> bool:
+    values = set(column.dropna().unique().tolist())
+    return bool(values) and values <= {0, 1, "True", "False", "true", "false"}
+
+
 def split_by_task(frame: pd.DataFrame, test_share: float = 0.3, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A seeded split by task id (a question never appears on both sides)."""
     salt = str(seed).encode()
     bucket = frame["task_id"].map(lambda task: int(hashlib.sha256(salt + task.encode()).hexdigest()[:8], 16) / 2**32)
     return frame[bucket >= test_share].reset_index(drop=True), frame[bucket < test_share].reset_index(drop=True)
+
+
+def split_by_group(frame: pd.DataFrame, column: str = "task_type", test_share: float = 0.3,
+                   seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded split by whole groups (e.g. MMLU subjects): the held-out groups are never seen in training, so the
+    model cannot lean on a group's base rate."""
+    salt = str(seed).encode()
+    groups = sorted(frame[column].astype(str).unique())
+    ranked = sorted(groups, key=lambda group: hashlib.sha256(salt + group.encode()).hexdigest())
+    held = set(ranked[:max(1, round(test_share * len(groups)))])
+    test = frame[column].astype(str).isin(held)
+    return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
+
+
+SPLITS = {"task": split_by_task, "group": split_by_group}

@@ -21,7 +21,8 @@ from aioa.settings import Settings
 
 FLUSH_EVERY = 256
 COLUMNS = {"decision_id": "VARCHAR", "ts": "TIMESTAMP", "task_id": "VARCHAR", "org_id": "VARCHAR",
-           "experiment": "VARCHAR", "router_version": "VARCHAR", "p_cheap": "DOUBLE", "threshold": "DOUBLE",
+           "experiment": "VARCHAR", "router_version": "VARCHAR", "p_cheap": "DOUBLE", "routing_score": "DOUBLE",
+           "threshold": "DOUBLE",
            "greedy_route": "VARCHAR", "route": "VARCHAR", "target": "VARCHAR", "propensity": "DOUBLE",
            "explored": "BOOLEAN"}
 
@@ -159,7 +160,8 @@ def logged_handoffs(settings: Settings) -> pd.DataFrame:
     with connection:
         return connection.execute("""
             select handoff_id as decision_id, ts_utc as ts, task_id, org_id, null as experiment, router_version,
-                   null::double as p_cheap, null::double as threshold, predicted_route as greedy_route,
+                   null::double as p_cheap, null::double as routing_score,
+                   null::double as threshold, predicted_route as greedy_route,
                    target_model as target, propensity, null::boolean as explored,
                    cast(success as double) as success, cost_usd, latency_ms,
                    task_text, task_type, project_id, input_tokens

@@ -1,5 +1,10 @@
-"""Fit on a seeded train split, then score the router, the baselines and (on generated data) the oracle on the
-held-out split with the same metrics."""
+"""Fit on a seeded train split, choose the operating threshold on a validation part of it (observed outcomes only),
+then score the router, the baselines and the oracle on the held-out split with the same metrics.
+
+Router ids are snake_case (`router`, `oracle`, `keyword_heuristic_v1`, `random`, `always_cheap`, `always_strong`);
+each result carries a human `label`. Generator truth (`truth`, the `p_success_*` columns) may only turn held-out
+0/1 outcomes into expected ones; it never reaches the model or the threshold (`model.assert_observable`).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,15 @@ import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from ml.routing import baselines, metrics
-from ml.routing.data import RoutingData, RoutingDataError, split_by_task
-from ml.routing.model import fit, predict_cheap_success
+from ml.routing.data import SPLITS, RoutingData, RoutingDataError
+from ml.routing.model import assert_observable, fit, score
 
-QUALITY_TARGET = 0.95  # the operating point keeps 95% of the strong model's quality
+QUALITY_TARGET = 0.95  # the operating point keeps 95% of the strong model's quality (on validation data)
+MIN_THRESHOLD_ROWS = 30  # validation tasks with both outcomes observed needed to choose a threshold
+DEFAULT_THRESHOLD = 0.0  # otherwise: cheap when P(cheap succeeds) ≥ P(strong succeeds)
+RESAMPLES = 1000
+LABELS = {"router": "router", "oracle": "oracle", "keyword_heuristic_v1": "keyword heuristic (v1)",
+          "random": "random", "always_cheap": "always cheap", "always_strong": "always strong"}
 
 
 @dataclass
@@ -24,15 +34,20 @@ class Evaluation:
     train_rows: int
     test_rows: int
     threshold: float
+    threshold_source: str = ""
+    split: str = "task"
     routers: dict[str, dict] = field(default_factory=dict)
     model: object = None
-    test_scores: np.ndarray | None = None
+    test_scores: np.ndarray | None = None  # routing scores of every held-out task
+    test_p_cheap: np.ndarray | None = None  # calibrated P(cheap succeeds) of every held-out task
+    test_frame: pd.DataFrame | None = None  # the held-out tasks with both outcomes (what the metrics use)
+    cheap_outcome: np.ndarray | None = None  # on test_frame
+    strong_outcome: np.ndarray | None = None
     curve: metrics.Curve | None = None
-    published: dict | None = None  # a published reference on the same model pair (ml/routing/published.py)
 
     def to_dict(self) -> dict:
-        result = {key: value for key, value in self.__dict__.items()
-                  if key not in ("model", "test_scores", "curve")}
+        hidden = ("model", "test_scores", "test_p_cheap", "curve", "test_frame", "cheap_outcome", "strong_outcome")
+        result = {key: value for key, value in self.__dict__.items() if key not in hidden}
         if self.curve is not None:
             step = 5  # every 2.5% of strong-call share is enough to draw the curve
             result["router_curve"] = {"strong_share": self.curve.strong_share[::step].round(4).tolist(),
@@ -41,43 +56,63 @@ class Evaluation:
         return result
 
 
-def evaluate(data: RoutingData, truth: pd.DataFrame | None = None, seed: int = 42) -> Evaluation:
-    train, test = split_by_task(data.frame, seed=seed)
-    fit_part, validation = split_by_task(train, test_share=0.2, seed=seed + 1)
+def evaluate(data: RoutingData, truth: pd.DataFrame | None = None, seed: int = 42, split: str = "task",
+             resamples: int = RESAMPLES) -> Evaluation:
+    """`split`: "task" (a seeded hash of the task id) or "group" (whole task types held out, e.g. MMLU subjects)."""
+    assert_observable(data.frame)
+    splitter = SPLITS[split]
+    train, test = splitter(data.frame, seed=seed)
+    fit_part, validation = splitter(train, test_share=0.2, seed=seed + 1)
     model = fit(train, seed)
-    threshold = _threshold(fit(fit_part, seed), validation, truth)
-    test_scores = predict_cheap_success(model, test)
+    threshold, threshold_source = choose_threshold(fit(fit_part, seed), validation)
+    test_scores = score(model, test)
     cheap, strong, outcomes, kept = _outcomes(test, truth)
     if kept.sum() < 20:
         raise RoutingDataError(f"only {int(kept.sum())} held-out tasks have both models' outcomes; need 20")
-    frame = test[kept]
-    scores = test_scores[kept]
+    frame = test[kept].reset_index(drop=True)
+    routing, p_cheap = test_scores.routing[kept], test_scores.p_cheap[kept]
     costs = (frame["cheap_cost_usd"].to_numpy(), frame["strong_cost_usd"].to_numpy())
     evaluation = Evaluation(data.cheap_model, data.strong_model, outcomes, len(train), int(kept.sum()), threshold,
-                            model=model, test_scores=test_scores)
-    candidates = {"router": scores, "keyword heuristic (v1)": baselines.keyword_scores(frame["task_text"]),
-                  "random": baselines.constant_scores(len(frame)), "always cheap": np.ones(len(frame)),
-                  "always strong": np.zeros(len(frame))}
-    if truth is not None:
-        candidates["oracle (true probabilities)"] = cheap - strong
+                            threshold_source, split, model=model, test_scores=test_scores.routing,
+                            test_p_cheap=test_scores.p_cheap, test_frame=frame,
+                            cheap_outcome=cheap, strong_outcome=strong)
+    candidates = candidate_scores(frame, routing, cheap, strong)
     for name, router_scores in candidates.items():
         curve = metrics.routing_curve(router_scores, cheap, strong, *costs)
-        result = metrics.summary(curve)
-        if name in ("always cheap", "always strong"):
-            share = 0.0 if name == "always cheap" else 1.0
-            result = {"strong_share": share, "quality": float(np.interp(share, curve.strong_share, curve.quality))}
+        result = {"label": LABELS[name] + (" (true probabilities)" if name == "oracle" and truth is not None
+                                           else " (observed outcomes)" if name == "oracle" else "")}
+        result |= metrics.summary(curve)
+        if name in ("always_cheap", "always_strong"):
+            share = 0.0 if name == "always_cheap" else 1.0
+            quality = float(np.interp(share, curve.strong_share, curve.quality))
+            result = {"label": result["label"], "strong_share": share, "quality": quality,
+                      "handoff_accuracy": metrics.handoff_accuracy(np.full(len(frame), 1.0 - share), 0.5, cheap)}
         if name == "router":
             evaluation.curve = curve
-            result |= _operating_point(scores, threshold, cheap, strong, costs)
+            low, high = metrics.bootstrap_apgr(routing, cheap, strong, resamples, seed)
+            result |= {"apgr_low": low, "apgr_high": high}
+            result |= _operating_point(routing, threshold, cheap, strong, costs)
             observed = frame["cheap_success"].notna().to_numpy()
             labels = frame["cheap_success"].to_numpy()[observed] >= 0.5
             if observed.sum() and 0 < labels.mean() < 1:
-                result |= {"auc": float(roc_auc_score(labels, scores[observed])),
-                           "brier": float(brier_score_loss(labels, scores[observed]))}
+                result |= {"auc": float(roc_auc_score(labels, p_cheap[observed])),
+                           "brier": float(brier_score_loss(labels, p_cheap[observed]))}
+        if name == "keyword_heuristic_v1":
+            result["handoff_accuracy"] = metrics.handoff_accuracy(router_scores, 0.5, cheap)
         evaluation.routers[name] = result
-    keyword = candidates["keyword heuristic (v1)"]
-    evaluation.routers["keyword heuristic (v1)"]["handoff_accuracy"] = metrics.handoff_accuracy(keyword, 0.5, cheap)
+    # Random routing at the router's operating share of strong calls: its expected handoff accuracy.
+    share = evaluation.routers["router"]["strong_share_at_threshold"]
+    evaluation.routers["random"]["handoff_accuracy"] = float(
+        (1 - share) * np.mean(cheap) + share * (1 - np.mean(cheap)))
     return evaluation
+
+
+def candidate_scores(frame: pd.DataFrame, routing: np.ndarray, cheap: np.ndarray, strong: np.ndarray) -> dict:
+    """Scores of the router and every baseline on the same held-out tasks (high = send to the cheap model)."""
+    return {"router": routing, "oracle": cheap - strong,
+            "keyword_heuristic_v1": baselines.keyword_scores(frame["task_text"]),
+            "random": baselines.constant_scores(len(frame)), "always_cheap": np.ones(len(frame)),
+            "always_strong": np.zeros(len(frame))}
 
 
 def _outcomes(test: pd.DataFrame, truth: pd.DataFrame | None):
@@ -90,16 +125,25 @@ def _outcomes(test: pd.DataFrame, truth: pd.DataFrame | None):
     return test["cheap_success"].to_numpy()[kept], test["strong_success"].to_numpy()[kept], "observed", kept
 
 
-def _threshold(model, validation: pd.DataFrame, truth) -> float:
-    """The score threshold that keeps QUALITY_TARGET of the strong model's quality on validation data."""
-    cheap, strong, _, kept = _outcomes(validation, truth)
-    if kept.sum() < 10:
-        return 0.5
-    scores = predict_cheap_success(model, validation)[kept]
-    curve = metrics.routing_curve(scores, cheap, strong)
+def choose_threshold(model, validation: pd.DataFrame) -> tuple[float, str]:
+    """The routing-score threshold that keeps QUALITY_TARGET of the strong model's quality on validation tasks
+    whose two outcomes were both observed. Takes no truth argument and refuses frames that carry it."""
+    assert_observable(validation)
+    both = validation[validation["cheap_success"].notna() & validation["strong_success"].notna()]
+    if len(both) < MIN_THRESHOLD_ROWS:
+        return DEFAULT_THRESHOLD, (f"default: {len(both)} validation tasks with both outcomes observed (need "
+                                   f"{MIN_THRESHOLD_ROWS}); cheap when P(cheap) ≥ P(strong)")
+    scores = score(model, both).routing
+    curve = metrics.routing_curve(scores, both["cheap_success"].to_numpy(), both["strong_success"].to_numpy())
     reached = np.nonzero(curve.quality >= QUALITY_TARGET * curve.quality[-1])[0]
     share = curve.strong_share[reached[0]] if len(reached) else 1.0
-    return float(np.quantile(scores, share)) if share > 0 else 0.0
+    # Tasks scoring at or above the threshold go to the cheap model: the quantile at `share` sends `share` of the
+    # validation tasks (the lowest-scoring) to the strong one.
+    threshold = float(np.quantile(scores, share)) if share > 0 else float(scores.min())
+    if share >= 1.0:
+        threshold = float(np.nextafter(scores.max(), np.inf))
+    return threshold, (f"validation: {len(both)} tasks with both outcomes observed, {QUALITY_TARGET:.0%} of the "
+                       "strong model's quality")
 
 
 def _operating_point(scores, threshold, cheap, strong, costs) -> dict:

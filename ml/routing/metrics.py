@@ -89,3 +89,35 @@ def handoff_accuracy(scores, threshold: float, cheap_outcome) -> float:
     to_cheap = np.asarray(scores) >= threshold
     cheap = np.asarray(cheap_outcome, dtype=float)  # 0/1 outcomes, or success probabilities (expected accuracy)
     return float(np.mean(np.where(to_cheap, cheap, 1 - cheap)))
+
+
+def bootstrap_apgr(scores, cheap_outcome, strong_outcome, resamples: int = 1000, seed: int = 0
+                   ) -> tuple[float, float]:
+    """95% percentile interval of APGR over tasks resampled with replacement."""
+    samples = _resampled_apgr([scores], cheap_outcome, strong_outcome, resamples, seed)[0]
+    return float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))
+
+
+def paired_bootstrap_apgr(challenger, champion, cheap_outcome, strong_outcome, resamples: int = 1000,
+                          seed: int = 0) -> dict:
+    """APGR difference (challenger − champion) on the same tasks, with a paired bootstrap: both routers are scored on
+    each resample of the same tasks, so the interval reflects the difference, not each router's own noise."""
+    first, second = _resampled_apgr([challenger, champion], cheap_outcome, strong_outcome, resamples, seed)
+    difference = first - second
+    full = (apgr(routing_curve(challenger, cheap_outcome, strong_outcome))
+            - apgr(routing_curve(champion, cheap_outcome, strong_outcome)))
+    return {"difference": float(full), "low": float(np.quantile(difference, 0.025)),
+            "high": float(np.quantile(difference, 0.975)), "share_not_better": float(np.mean(difference <= 0)),
+            "resamples": resamples, "tasks": int(len(np.asarray(cheap_outcome)))}
+
+
+def _resampled_apgr(score_sets, cheap_outcome, strong_outcome, resamples: int, seed: int) -> list[np.ndarray]:
+    cheap, strong = np.asarray(cheap_outcome, dtype=float), np.asarray(strong_outcome, dtype=float)
+    score_sets = [np.asarray(scores, dtype=float) for scores in score_sets]
+    rng = np.random.default_rng(seed)
+    results = [np.empty(resamples) for _ in score_sets]
+    for index in range(resamples):
+        rows = rng.integers(0, len(cheap), len(cheap))
+        for result, scores in zip(results, score_sets, strict=True):
+            result[index] = apgr(routing_curve(scores[rows], cheap[rows], strong[rows]))
+    return results

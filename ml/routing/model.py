@@ -1,78 +1,158 @@
-"""The router model: text n-grams, task type, project, context size and historical success rates → a calibrated
-probability that the cheap model succeeds (scikit-learn pipeline)."""
+"""The router model, built only from scikit-learn's own components: hashed word n-grams with TF-IDF weights, the
+form of the task (length, digits, math and code markers, multiple-choice options), the task type and project, and
+the context size feed two calibrated logistic regressions, one per model: P(cheap model succeeds) and P(strong
+model succeeds). Tasks are ranked by the difference: the strong model is worth its price where it is likely to
+succeed and the cheap one to fail, not merely where the cheap one might fail (both failing gains nothing).
+
+`score()` is the one scoring function: `route()` (one task) and `route_batch()` (many) both call it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ml.routing.data import RoutingDataError
-from ml.routing.vectorize import FastTfidfVectorizer
 
 FEATURES = ["task_text", "task_type", "project_id", "input_tokens"]
+LABELS = ["cheap_success", "strong_success"]
 MIN_TRAINING_ROWS = 50
+# What production never has: the generator's hidden truth. Training input carrying any of these is refused.
+UNOBSERVABLE_PREFIXES = ("p_success", "difficulty")
+FORM_FEATURES = ["log_chars", "log_lines", "digit_share", "math_share", "options", "statements", "negation",
+                 "code", "question_mark"]
+DEFAULTS = {"task_text": "", "task_type": "unknown", "project_id": "unknown", "input_tokens": 0.0}
 
 
-class SuccessRateEncoder(BaseEstimator, TransformerMixin):
-    """Historical cheap-model success rate per category, learned on the training rows only (smoothed to the mean)."""
+def assert_observable(frame: pd.DataFrame) -> None:
+    """Refuse input that carries generator truth (p_success_*, difficulty): a model or threshold fitted on it would
+    be judged on information no production router has."""
+    leaked = [column for column in frame.columns if str(column).startswith(UNOBSERVABLE_PREFIXES)]
+    if leaked:
+        raise AssertionError(f"unobservable columns in routing input: {leaked} (generator truth is for evaluation "
+                             "only)")
 
-    def __init__(self, smoothing: float = 20.0) -> None:
-        self.smoothing = smoothing
+
+def text_form(texts) -> np.ndarray:
+    """Handcrafted, dataset-independent descriptors of a task's text (one row per text)."""
+    series = pd.Series(np.asarray(texts, dtype=object).ravel()).fillna("").astype(str)
+    chars = series.str.len().to_numpy(dtype=float)
+    per_char = np.maximum(chars, 1.0)
+    return np.column_stack([
+        np.log1p(chars),
+        np.log1p(series.str.count("\n").to_numpy(dtype=float)),
+        series.str.count(r"\d").to_numpy(dtype=float) / per_char,
+        series.str.count(r"[=+*/^<>\\$]|\b(?:sqrt|log|sin|cos|frac)\b").to_numpy(dtype=float) / per_char,
+        series.str.count(r"(?m)^\s*\(?[A-Ha-h][.)]\s").to_numpy(dtype=float),  # multiple-choice options
+        series.str.count(r"Statement \d").to_numpy(dtype=float),
+        series.str.contains(r"\b(?:NOT|EXCEPT|LEAST|FALSE)\b").to_numpy(dtype=float),
+        series.str.contains(r"```|\bdef |\breturn\b|#include|[{};]\s*$|\bprint\(", regex=True).to_numpy(dtype=float),
+        series.str.contains("?", regex=False).to_numpy(dtype=float),
+    ])
+
+
+def _log1p(values) -> np.ndarray:
+    return np.log1p(np.clip(np.asarray(values, dtype=float), 0, None))
+
+
+class OutcomePairClassifier(ClassifierMixin, BaseEstimator):
+    """P(cheap succeeds) and P(strong succeeds) from the same features: one sigmoid-calibrated logistic regression
+    per model, each fitted on the rows where that model's outcome was observed (`y` has two columns, NaN where
+    unknown). With too few strong-model outcomes the strong side is the training mean (a constant), so the ranking
+    falls back to P(cheap succeeds). `predict_proba` gives P(cheap succeeds), the calibrated confidence."""
+
+    def __init__(self, C: float = 0.3, folds: int = 3, seed: int = 42) -> None:
+        self.C = C
+        self.folds = folds
+        self.seed = seed
 
     def fit(self, X, y):
-        frame = pd.DataFrame(X).astype(str)
-        target = pd.Series(np.asarray(y, dtype=float), index=frame.index)
-        self.mean_ = float(target.mean())
-        self.rates_ = []
-        for column in frame.columns:
-            stats = target.groupby(frame[column]).agg(["sum", "count"])
-            self.rates_.append(((stats["sum"] + self.smoothing * self.mean_) /
-                                (stats["count"] + self.smoothing)).to_dict())
+        from threadpoolctl import threadpool_limits
+
+        labels = np.asarray(y, dtype=float).reshape(len(y), -1)
+        self.classes_ = np.array([0, 1])
+        with threadpool_limits(1):  # BLAS threads only fight each other (and other work) on a small machine
+            self.cheap_ = self._fit_one(X, labels[:, 0], required=True)
+            self.strong_ = self._fit_one(X, labels[:, 1], required=False) if labels.shape[1] > 1 else None
+        strong = labels[:, 1] if labels.shape[1] > 1 else np.array([])
+        self.strong_mean_ = float(np.nanmean(strong)) if np.isfinite(strong).any() else 0.0
         return self
 
-    def transform(self, X):
-        frame = pd.DataFrame(X).astype(str)
-        return np.column_stack([frame.iloc[:, index].map(rates).fillna(self.mean_).to_numpy()
-                                for index, rates in enumerate(self.rates_)])
+    def _fit_one(self, X, labels: np.ndarray, required: bool):
+        known = np.flatnonzero(np.isfinite(labels))
+        target = labels[known] >= 0.5
+        if len(known) < MIN_TRAINING_ROWS or target.all() or not target.any():
+            if required:
+                raise RoutingDataError("too few or one-class cheap-model outcomes to fit a router")
+            return None
+        # Shuffled rows: the calibration folds must not be blocks of the input order (files come one subject after
+        # another; unshuffled folds calibrate on subjects never seen in training and can flip the sign).
+        order = np.random.default_rng(self.seed).permutation(known)
+        classifier = CalibratedClassifierCV(LogisticRegression(C=self.C, max_iter=3000), method="sigmoid",
+                                            cv=self.folds, ensemble=False)
+        return classifier.fit(X[order], labels[order] >= 0.5)
 
+    def outcome_probabilities(self, X) -> tuple[np.ndarray, np.ndarray]:
+        cheap = self.cheap_.predict_proba(X)[:, 1]
+        strong = self.strong_.predict_proba(X)[:, 1] if self.strong_ is not None else \
+            np.full(len(cheap), self.strong_mean_)
+        return cheap, strong
 
-def _log_tokens(values):
-    return np.log1p(np.asarray(values, dtype=float).reshape(-1, 1))
+    def predict_proba(self, X) -> np.ndarray:
+        cheap = self.cheap_.predict_proba(X)[:, 1]
+        return np.column_stack([1 - cheap, cheap])
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
 def build_pipeline(seed: int = 42) -> Pipeline:
     features = ColumnTransformer([
-        ("words", FastTfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True),
-         "task_text"),
-        ("chars", FastTfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=20_000,
-                                      sublinear_tf=True), "task_text"),
+        # Stateless hashing (no vocabulary to store or look up) with scikit-learn's TF-IDF weighting on top.
+        ("words", make_pipeline(HashingVectorizer(ngram_range=(1, 2), n_features=2**18, alternate_sign=False,
+                                                  norm=None),
+                                TfidfTransformer(sublinear_tf=True)), "task_text"),
+        ("form", make_pipeline(FunctionTransformer(text_form), StandardScaler()), "task_text"),
         ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ["task_type", "project_id"]),
-        ("history", SuccessRateEncoder(), ["task_type", "project_id"]),
-        ("context", FunctionTransformer(_log_tokens, feature_names_out="one-to-one"), "input_tokens"),
+        ("context", make_pipeline(FunctionTransformer(_log1p), StandardScaler()), ["input_tokens"]),
     ])
-    classifier = CalibratedClassifierCV(LogisticRegression(C=1.0, max_iter=2000, random_state=seed),
-                                        method="sigmoid", cv=3)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    return Pipeline([("features", features), ("classifier", OutcomePairClassifier(seed=seed))])
 
 
 def training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Rows whose cheap-model outcome is known, checked for enough history and both classes."""
+    """Rows whose cheap-model outcome is known, checked for enough history and both classes; labels are the two
+    models' observed outcomes (NaN where not observed). Only FEATURES reach the model: never responses, costs or
+    generator truth."""
+    assert_observable(frame)
     known = frame[frame["cheap_success"].notna()]
     if len(known) < MIN_TRAINING_ROWS:
         raise RoutingDataError(f"too little history: {len(known)} tasks with a known cheap-model outcome, "
                                f"need at least {MIN_TRAINING_ROWS}")
-    labels = known["cheap_success"].to_numpy() >= 0.5
-    if labels.all() or not labels.any():
+    cheap = known["cheap_success"].to_numpy() >= 0.5
+    if cheap.all() or not cheap.any():
         raise RoutingDataError("the cheap model's outcomes are all the same (one class only): nothing to learn")
     if known["task_text"].nunique() < 2:
         raise RoutingDataError("every task has the same text: nothing to learn from")
-    return known[FEATURES], labels.astype(int)
+    return features_frame(known), known[LABELS].to_numpy(dtype=float)
+
+
+def features_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """FEATURES with defaults for missing columns or values (a single task dict gets the same treatment)."""
+    result = pd.DataFrame(index=frame.index)
+    for column, default in DEFAULTS.items():
+        result[column] = frame[column].fillna(default) if column in frame else default
+    result["input_tokens"] = result["input_tokens"].astype(float)
+    result[["task_text", "task_type", "project_id"]] = result[["task_text", "task_type", "project_id"]].astype(str)
+    return result
 
 
 def fit(frame: pd.DataFrame, seed: int = 42) -> Pipeline:
@@ -80,5 +160,23 @@ def fit(frame: pd.DataFrame, seed: int = 42) -> Pipeline:
     return build_pipeline(seed).fit(features, labels)
 
 
+@dataclass(frozen=True)
+class Scores:
+    p_cheap: np.ndarray  # calibrated P(cheap model succeeds)
+    p_strong: np.ndarray  # calibrated P(strong model succeeds)
+
+    @property
+    def routing(self) -> np.ndarray:
+        """The ranking score: high = send to the cheap model (it loses little or nothing against the strong one)."""
+        return self.p_cheap - self.p_strong
+
+
+def score(model: Pipeline, frame: pd.DataFrame) -> Scores:
+    """The one scoring function (single tasks and batches); only FEATURES are read."""
+    features = model[:-1].transform(features_frame(frame))
+    cheap, strong = model[-1].outcome_probabilities(features)
+    return Scores(cheap, strong)
+
+
 def predict_cheap_success(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
-    return model.predict_proba(frame[FEATURES])[:, 1]
+    return score(model, frame).p_cheap

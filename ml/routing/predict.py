@@ -1,6 +1,7 @@
 """`route(task)`: target model, calibrated confidence, expected cost and latency, from the registered champion
-(loaded once per tracking URI and model name and compiled for sub-millisecond scoring; `reload()` picks up a newly
-promoted champion). In production mode it explores and logs each decision with its propensity."""
+(loaded once per tracking URI and model name; `reload()` picks up a newly promoted champion). `route()` and
+`route_batch()` score through the same function (`model.score`). In production mode `route()` explores and logs
+each decision with its propensity."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ import pandas as pd
 
 from aioa.settings import Settings, get_settings
 from ml.routing.decisions import decision_log
-from ml.routing.fast import CompiledRouter
-from ml.routing.model import FEATURES
+from ml.routing.model import features_frame, score
 
 
 class RouterUnavailable(RuntimeError):
@@ -37,6 +37,8 @@ class RouteDecision:
     explored: bool = False  # the route differs from the greedy decision (exploration)
     router_version: str = ""
     decision_id: str | None = None  # set when the decision was logged
+    p_strong: float = float("nan")  # calibrated P(strong model succeeds)
+    routing_score: float = float("nan")  # confidence − p_strong: cheap when ≥ the threshold
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,11 @@ class Champion:
     model: object
     meta: dict
     version: str
-    compiled: CompiledRouter | None = None
 
 
 @lru_cache(maxsize=8)
 def _load(tracking_uri: str, name: str, version: str | None = None) -> Champion:
-    """The champion (version None) or a given registered version; loaded once and compiled for fast scoring."""
+    """The champion (version None) or a given registered version; loaded once."""
     if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).exists():
         # No tracking database yet: nothing was ever trained (and importing MLflow would create one, slowly).
         raise RouterUnavailable("no champion router yet: run `uv run aioa route train` (or `make demo`)")
@@ -71,7 +72,7 @@ def _load(tracking_uri: str, name: str, version: str | None = None) -> Champion:
     model = mlflow.sklearn.load_model(f"models:/{name}/{found.version}")
     with tempfile.TemporaryDirectory() as folder:
         meta = json.loads(Path(client.download_artifacts(found.run_id, "routing_meta.json", folder)).read_text())
-    return Champion(model, meta, str(found.version), CompiledRouter(model))
+    return Champion(model, meta, str(found.version))
 
 
 def champion_evaluation(settings: Settings | None = None) -> dict | None:
@@ -108,31 +109,28 @@ def _default_settings() -> Settings:
 
 
 def _frame(tasks: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(tasks)
-    defaults = {"task_text": "", "task_type": "unknown", "project_id": "unknown", "input_tokens": 0.0}
-    for column, default in defaults.items():
-        frame[column] = frame[column].fillna(default) if column in frame else default
-    frame["input_tokens"] = frame["input_tokens"].astype(float)
-    return frame[FEATURES]
+    return features_frame(pd.DataFrame(tasks, index=range(len(tasks))))
 
 
 def route_batch(tasks: list[dict] | pd.DataFrame, settings: Settings | None = None,
                 version: str | None = None) -> pd.DataFrame:
-    """Greedy decisions for many tasks at once (one vectorised prediction; identical task rows scored once)."""
+    """Greedy decisions for many tasks at once (one call of the scoring function; identical task rows scored
+    once)."""
     current = champion(settings, version)
-    frame = _frame(tasks.to_dict("records") if isinstance(tasks, pd.DataFrame) else tasks)
+    frame = features_frame(tasks) if isinstance(tasks, pd.DataFrame) else _frame(tasks)
+    frame = frame.reset_index(drop=True)
     unique = frame.drop_duplicates()
-    if len(unique) < len(frame):
-        scores = pd.Series(current.model.predict_proba(unique)[:, 1], index=pd.MultiIndex.from_frame(unique))
-        confidence = scores.reindex(pd.MultiIndex.from_frame(frame)).to_numpy()
-    else:
-        confidence = current.model.predict_proba(frame)[:, 1]
-    cheap = confidence >= current.meta["threshold"]
+    scores = score(current.model, unique)
+    position = pd.Series(np.arange(len(unique)), index=pd.MultiIndex.from_frame(unique))
+    rows = position.reindex(pd.MultiIndex.from_frame(frame)).to_numpy() if len(unique) < len(frame) else \
+        np.arange(len(frame))
+    confidence, p_strong, routing = scores.p_cheap[rows], scores.p_strong[rows], scores.routing[rows]
+    cheap = routing >= current.meta["threshold"]
     meta = current.meta
     return pd.DataFrame({
         "route": np.where(cheap, "cheap", "strong"),
         "target": np.where(cheap, meta["cheap_model"], meta["strong_model"]),
-        "confidence": confidence,
+        "confidence": confidence, "p_strong": p_strong, "routing_score": routing,
         "expected_cost_usd": np.where(cheap, meta["cheap_cost_usd"] or np.nan, meta["strong_cost_usd"] or np.nan),
         "expected_latency_ms": np.where(cheap, meta["cheap_latency_ms"] or np.nan,
                                         meta["strong_latency_ms"] or np.nan),
@@ -148,9 +146,9 @@ def route(task: dict | str, settings: Settings | None = None, *, explore: bool =
     current = champion(settings, version)
     task = {"task_text": task} if isinstance(task, str) else task
     meta = current.meta
-    confidence = current.compiled.score(task) if current.compiled else float(
-        current.model.predict_proba(_frame([task]))[:, 1][0])
-    greedy = "cheap" if confidence >= meta["threshold"] else "strong"
+    scores = score(current.model, _frame([task]))
+    confidence, p_strong, routing = float(scores.p_cheap[0]), float(scores.p_strong[0]), float(scores.routing[0])
+    greedy = "cheap" if routing >= meta["threshold"] else "strong"
     chosen, propensity = greedy, 1.0
     if explore:
         rate = settings.routing_exploration_rate
@@ -160,12 +158,13 @@ def route(task: dict | str, settings: Settings | None = None, *, explore: bool =
     target = meta[f"{chosen}_model"]
     decision = RouteDecision(target, confidence, _number(meta[f"{chosen}_cost_usd"]),
                              _number(meta[f"{chosen}_latency_ms"]), chosen, propensity, chosen != greedy,
-                             current.version, uuid.uuid4().hex if log else None)
+                             current.version, uuid.uuid4().hex if log else None, p_strong, routing)
     if log:
         decision_log(settings).append({
             "decision_id": decision.decision_id, "ts": datetime.now(UTC).isoformat(),
             "task_id": task.get("task_id"), "org_id": task.get("org_id"), "experiment": experiment,
-            "router_version": current.version, "p_cheap": confidence, "threshold": meta["threshold"],
+            "router_version": current.version, "p_cheap": confidence, "routing_score": routing,
+            "threshold": meta["threshold"],
             "greedy_route": greedy, "route": chosen, "target": target, "propensity": propensity,
             "explored": chosen != greedy})
     return decision

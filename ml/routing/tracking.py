@@ -1,6 +1,7 @@
-"""MLflow tracking and the model registry: every training run logs parameters, metrics, plots and the model; a new
-version becomes `champion` only if it beats the current champion and the baselines (random, keyword heuristic) on
-the holdout by PROMOTION_MARGIN (APGR)."""
+"""MLflow tracking, the model registry and the promotion rule: every training run logs parameters, metrics, plots
+and the model; a new version becomes `champion` only if, on the SAME held-out tasks, a paired bootstrap shows it
+beats the baselines (random, keyword heuristic) and the current champion (scored afresh on those tasks): the 95%
+interval of the APGR difference lies above zero. `promotion_status()` is what the Dagster check reports."""
 
 from __future__ import annotations
 
@@ -14,15 +15,52 @@ import numpy as np
 
 from aioa.settings import Settings
 from ml.routing.evaluate import Evaluation
+from ml.routing.model import features_frame
 
 EXPERIMENT = "routing"
 CHAMPION = "champion"
-PROMOTION_MARGIN = 0.005
-BASELINES = ("random", "keyword heuristic (v1)")  # a new version must beat these on the same holdout
+BASELINES = ("random", "keyword_heuristic_v1")  # a new version must beat these on the same holdout
+RESAMPLES = 1000
 # Our own and scikit-learn's private classes in the pipeline, allowed by the skops (safe) serialisation.
-TRUSTED_TYPES = ["ml.routing.model.SuccessRateEncoder", "ml.routing.model._log_tokens",
-                 "ml.routing.vectorize.FastTfidfVectorizer",
+TRUSTED_TYPES = ["ml.routing.model.OutcomePairClassifier", "ml.routing.model.text_form", "ml.routing.model._log1p",
                  "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration"]
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promoted: bool
+    outcome: str  # "promoted", "below_baselines" or "not_better_than_champion"
+    reason: str
+    comparisons: dict  # opponent id -> paired bootstrap of the APGR difference (challenger − opponent)
+
+
+def promotion_decision(challenger, cheap_outcome, strong_outcome, baselines: dict[str, np.ndarray],
+                       champion=None, champion_version: str | None = None, resamples: int = RESAMPLES,
+                       seed: int = 0) -> PromotionDecision:
+    """The promotion rule. All scores are on the same held-out tasks; the challenger must beat every baseline and
+    the champion with the 95% paired-bootstrap interval of the APGR difference above zero."""
+    from ml.routing.metrics import paired_bootstrap_apgr
+
+    comparisons = {name: paired_bootstrap_apgr(challenger, scores, cheap_outcome, strong_outcome, resamples, seed)
+                   for name, scores in baselines.items()}
+    failing = [name for name, result in comparisons.items() if result["low"] <= 0]
+    if failing:
+        return PromotionDecision(False, "below_baselines", "not promoted: does not beat the baselines (" + ", ".join(
+            f"{name}: APGR difference {comparisons[name]['difference']:+.4f}, 95% interval "
+            f"{comparisons[name]['low']:+.4f} to {comparisons[name]['high']:+.4f}" for name in failing) + ")",
+            comparisons)
+    if champion is not None:
+        result = comparisons["champion"] = paired_bootstrap_apgr(challenger, champion, cheap_outcome,
+                                                                 strong_outcome, resamples, seed)
+        if result["low"] <= 0:
+            return PromotionDecision(False, "not_better_than_champion", (
+                f"not promoted: does not beat the champion (v{champion_version}) on the same held-out tasks: APGR "
+                f"difference {result['difference']:+.4f}, 95% interval {result['low']:+.4f} to "
+                f"{result['high']:+.4f}"), comparisons)
+    return PromotionDecision(True, "promoted", "beats the baselines" + (
+        f" and the champion (v{champion_version}, APGR difference {comparisons['champion']['difference']:+.4f}, "
+        f"95% interval {comparisons['champion']['low']:+.4f} to {comparisons['champion']['high']:+.4f})"
+        if champion is not None else ""), comparisons)
 
 
 @dataclass
@@ -72,16 +110,19 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    router = evaluation.routers["router"]
-    flat = {f"{name.replace(' ', '_').replace('(', '').replace(')', '')}__{key}": value
-            for name, result in evaluation.routers.items() for key, value in result.items()
+    flat = {f"{name}__{key}": value for name, result in evaluation.routers.items() for key, value in result.items()
             if isinstance(value, int | float)}
     champion = _champion(client, settings.routing_model_name)
+    decision = _decide(settings, evaluation, champion)
+    flat |= {f"promotion__{name}__{key}": value for name, result in decision.comparisons.items()
+             for key, value in result.items() if key in ("difference", "low", "high")}
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(params | {"cheap_model": evaluation.cheap_model, "strong_model": evaluation.strong_model,
                                     "outcomes": evaluation.outcomes, "train_rows": evaluation.train_rows,
-                                    "test_rows": evaluation.test_rows})
+                                    "test_rows": evaluation.test_rows, "split": evaluation.split})
         mlflow.log_metrics(flat)
+        mlflow.set_tags({"promotion_outcome": decision.outcome, "promotion_reason": decision.reason[:4000],
+                         "champion_at_training": champion.version if champion is not None else "none"})
         if champion is not None:
             downloaded = client.download_artifacts(champion.run_id, "reference_scores.json", folder)
             reference = np.array(json.loads(Path(downloaded).read_text()))
@@ -94,7 +135,7 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
         for name in ("reference_scores.json", "evaluation.json", "routing_meta.json", "calibration.png",
                      "cost_quality_curve.png"):
             mlflow.log_artifact(str(folder / name))
-        example = test_frame[["task_text", "task_type", "project_id", "input_tokens"]].head(3)
+        example = features_frame(test_frame.head(3))
         signature = infer_signature(example, evaluation.model.predict_proba(example)[:, 1])
         import mlflow.sklearn
 
@@ -102,10 +143,66 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
                                         registered_model_name=settings.routing_model_name,
                                         skops_trusted_types=TRUSTED_TYPES)
         version = str(info.registered_model_version)
-    baseline = max(result["apgr"] for name, result in evaluation.routers.items()
-                   if name in BASELINES and "apgr" in result)
-    promoted, reason = _promote(client, settings.routing_model_name, version, router["apgr"], champion, baseline)
-    return TrainingOutcome(run.info.run_id, version, promoted, reason, flat)
+    if decision.promoted:
+        client.set_registered_model_alias(settings.routing_model_name, CHAMPION, version)
+        reason = f"promoted v{version} to {CHAMPION} (APGR {evaluation.routers['router']['apgr']:.4f}): " \
+                 f"{decision.reason}"
+    else:
+        reason = decision.reason
+    return TrainingOutcome(run.info.run_id, version, decision.promoted, reason, flat)
+
+
+def _decide(settings: Settings, evaluation: Evaluation, champion) -> PromotionDecision:
+    """Score the champion afresh on the challenger's held-out tasks, then apply the promotion rule."""
+    from ml.routing.evaluate import candidate_scores
+    from ml.routing.model import score
+
+    frame, cheap, strong = evaluation.test_frame, evaluation.cheap_outcome, evaluation.strong_outcome
+    challenger = score(evaluation.model, frame).routing
+    candidates = candidate_scores(frame, challenger, cheap, strong)
+    champion_scores = None
+    if champion is not None:
+        from ml.routing.predict import champion as load_champion
+
+        try:
+            champion_scores = score(load_champion(settings, str(champion.version)).model, frame).routing
+        except Exception as error:  # a champion this code can no longer load or score cannot defend its place
+            import logging
+
+            logging.getLogger(__name__).warning("champion v%s cannot be scored (%s): compared with the baselines "
+                                                "only", champion.version, error)
+    return promotion_decision(challenger, cheap, strong, {name: candidates[name] for name in BASELINES},
+                              champion_scores, champion.version if champion is not None else None)
+
+
+@dataclass(frozen=True)
+class PromotionStatus:
+    passed: bool
+    severity: str | None  # "error" (below the baselines: it must not ship), "warn" (the champion keeps serving)
+    description: str
+    metadata: dict
+
+
+def promotion_status(settings: Settings, version: str) -> PromotionStatus:
+    """Whether `version` is the champion and, if not, why (as decided by `promotion_decision` at training time)."""
+    configure(settings)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(settings.mlflow_uri)
+    name = settings.routing_model_name
+    run = client.get_run(client.get_model_version(name, version).run_id)
+    champion = _champion(client, name)
+    tags, logged = run.data.tags, run.data.metrics
+    metadata = {"version": version, "apgr": logged.get("router__apgr", 0.0),
+                "champion_version": champion.version if champion else "none",
+                "promotion_outcome": tags.get("promotion_outcome", "unknown"),
+                **{key: value for key, value in logged.items() if key.startswith("promotion__")}}
+    reason = tags.get("promotion_reason", "no promotion decision logged")
+    if champion is not None and str(champion.version) == str(version):
+        return PromotionStatus(True, None, f"v{version} is the champion: {reason}", metadata)
+    if tags.get("promotion_outcome") == "not_better_than_champion":
+        return PromotionStatus(False, "warn", f"v{version}: {reason}; the champion keeps serving", metadata)
+    return PromotionStatus(False, "error", f"v{version}: {reason}; it does not ship", metadata)
 
 
 def _champion(client, name: str):
@@ -115,19 +212,6 @@ def _champion(client, name: str):
         return client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
-
-
-def _promote(client, name: str, version: str, apgr: float, champion, baseline: float = 0.5) -> tuple[bool, str]:
-    if champion is not None:
-        champion_apgr = client.get_run(champion.run_id).data.metrics.get("router__apgr", 0.0)
-        if apgr < champion_apgr + PROMOTION_MARGIN:
-            return False, (f"not promoted: APGR {apgr:.4f} does not beat the champion (v{champion.version}, "
-                           f"{champion_apgr:.4f}) by {PROMOTION_MARGIN}")
-    if apgr <= max(0.5, baseline) + PROMOTION_MARGIN:
-        return False, (f"not promoted: APGR {apgr:.4f} does not beat the baselines (random 0.5, best baseline "
-                       f"{baseline:.4f}) by {PROMOTION_MARGIN}")
-    client.set_registered_model_alias(name, CHAMPION, version)
-    return True, f"promoted v{version} to {CHAMPION} (APGR {apgr:.4f})"
 
 
 def _meta(evaluation: Evaluation, test_frame) -> dict:
@@ -152,7 +236,7 @@ def _plots(evaluation: Evaluation, test_frame, folder: Path) -> None:
     figure, axis = plt.subplots(figsize=(5, 5))
     if observed.sum() > 10:
         truth = test_frame["cheap_success"].to_numpy()[observed] >= 0.5
-        fraction, predicted = calibration_curve(truth, evaluation.test_scores[observed], n_bins=10)
+        fraction, predicted = calibration_curve(truth, evaluation.test_p_cheap[observed], n_bins=10)
         axis.plot(predicted, fraction, marker="o", label="router")
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     axis.set(xlabel="predicted P(cheap model succeeds)", ylabel="observed success rate", title="Calibration")

@@ -88,10 +88,9 @@ def _matching_truth(truth: pd.DataFrame | None, data: RoutingData) -> pd.DataFra
     return truth
 
 
-def evaluate_dataset(path: Path, seed: int = 42):
+def evaluate_dataset(path: Path, seed: int = 42, split: str = "task"):
+    """Fit and score on a RouteLLM-format outcome set. No published figures are quoted beside ours: the shared
+    data's README cites the paper (arXiv 2406.18665) without version or table, so they cannot be checked offline."""
     from ml.routing.data import from_routing_csvs
-    from ml.routing.published import reference_for
 
-    evaluation = evaluate(from_routing_csvs(path), None, seed)
-    evaluation.published = reference_for(evaluation.cheap_model, evaluation.strong_model)
-    return evaluation
+    return evaluate(from_routing_csvs(path), None, seed, split=split)

@@ -55,45 +55,19 @@ def router(context: AssetExecutionContext, warehouse: WarehouseResource) -> Mate
         "mlflow_run_id": outcome.run_id, "outcomes": evaluation.outcomes, "test_rows": evaluation.test_rows,
         **{key: float(router_metrics[key]) for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")
            if key in router_metrics},
-        "keyword_apgr": float(evaluation.routers["keyword heuristic (v1)"]["apgr"]),
+        "keyword_apgr": float(evaluation.routers["keyword_heuristic_v1"]["apgr"]),
     })
 
 
 def router_check_result(settings: Settings, version: str) -> AssetCheckResult:
     """Passed when `version` is the champion; an error when it does not beat the baselines, a warning when it only
-    does not beat the current champion (which keeps serving)."""
-    from ml.routing.tracking import BASELINES, CHAMPION, PROMOTION_MARGIN, configure
-    from mlflow.tracking import MlflowClient
+    does not beat the current champion (which keeps serving). The rule is `ml.routing.tracking`'s."""
+    from ml.routing.tracking import promotion_status
 
-    configure(settings)
-    client = MlflowClient(settings.mlflow_uri)
-    name = settings.routing_model_name
-    candidate = client.get_model_version(name, version)
-    metrics = client.get_run(candidate.run_id).data.metrics
-    apgr = metrics.get("router__apgr", 0.0)
-    baseline = max([0.5] + [metrics.get(f"{_metric_name(item)}__apgr", 0.0) for item in BASELINES])
-    try:
-        champion = client.get_model_version_by_alias(name, CHAMPION)
-    except Exception:  # no champion at all: nothing ships
-        champion = None
-    metadata = {"version": version, "apgr": apgr, "best_baseline_apgr": baseline,
-                "champion_version": champion.version if champion else "none"}
-    if champion is not None and str(champion.version) == str(version):
-        return AssetCheckResult(passed=True, metadata=metadata,
-                                description=f"v{version} is the champion (APGR {apgr:.4f}, best baseline "
-                                            f"{baseline:.4f})")
-    if apgr <= baseline + PROMOTION_MARGIN:
-        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata=metadata,
-                                description=f"v{version} does not beat the baselines (APGR {apgr:.4f} vs "
-                                            f"{baseline:.4f}): not promoted, it does not ship")
-    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata,
-                            description=f"v{version} (APGR {apgr:.4f}) does not beat the champion "
-                                        f"v{champion.version if champion else '?'} by {PROMOTION_MARGIN}: "
-                                        "not promoted, the champion keeps serving")
-
-
-def _metric_name(router_name: str) -> str:
-    return router_name.replace(" ", "_").replace("(", "").replace(")", "")
+    status = promotion_status(settings, version)
+    severity = AssetCheckSeverity.WARN if status.severity == "warn" else AssetCheckSeverity.ERROR
+    return AssetCheckResult(passed=status.passed, severity=severity, metadata=status.metadata,
+                            description=status.description)
 
 
 # Not blocking: the read snapshot is downstream, and a router that does not ship must not hold back the marts.
