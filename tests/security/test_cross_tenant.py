@@ -130,7 +130,7 @@ def homes(built_home: Path, sample_dir: Path, tmp_path_factory) -> dict[str, tup
     without_b = root / "without-b"
     without_b.mkdir()
     shutil.copy(without_sample / "attribution.yaml", without_b / "attribution.yaml")
-    run_pipeline(Settings(home=without_b), SourcePaths.from_sample(without_sample))
+    run_pipeline(Settings(home=without_b), SourcePaths.from_sample(without_sample), include_ml=False)
     for home in (with_b, without_b):
         _detect_anomalies(home)
     return {"with_b": (with_b, sample_dir), "without_b": (without_b, without_sample)}
@@ -357,7 +357,8 @@ def shared_project_home(tmp_path_factory) -> Path:
     home = root / "home"
     home.mkdir()
     (home / "attribution.yaml").write_text(yaml.safe_dump(SHARED_PROJECT_CONFIG))
-    run_pipeline(Settings(home=home), SourcePaths(claude_code=[root / "nina" / ".claude", root / "sam" / ".claude"]))
+    run_pipeline(Settings(home=home), SourcePaths(claude_code=[root / "nina" / ".claude", root / "sam" / ".claude"]),
+                 include_ml=False)
     return home
 
 

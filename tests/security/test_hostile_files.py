@@ -404,7 +404,7 @@ def test_pipeline_run_succeeds_with_hostile_files_and_org_totals_are_unchanged(b
     home.mkdir()
     shutil.copy(sample / "attribution.yaml", home / "attribution.yaml")
     settings = Settings(home=home, max_line_bytes=1024 * 1024)
-    assert run_pipeline(settings, SourcePaths.from_sample(sample)).status == "ok"
+    assert run_pipeline(settings, SourcePaths.from_sample(sample), include_ml=False).status == "ok"
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         quarantined = connection.execute(
