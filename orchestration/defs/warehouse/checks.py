@@ -1,4 +1,5 @@
-"""Great Expectations suites as Dagster asset checks on the marts; results are also stored for the app and doctor."""
+"""Great Expectations suites (drift, freshness, volume: what dbt's tests do not check) as Dagster asset checks on the
+marts; error-severity suites are blocking. Results are also stored for the app and doctor."""
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -15,7 +16,7 @@ from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.executor import WRITER_TAG
 
 SPECS = [
-    AssetCheckSpec(name=suite.name, asset=AssetKey(["marts", suite.asset]), description=suite.description,
+    AssetCheckSpec(name=suite.name, asset=AssetKey(suite.asset.split("/")), description=suite.description,
                    blocking=suite.severity == "error")
     for suite in SUITES
 ]
@@ -33,7 +34,7 @@ def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: Warehous
         failed = [item for item in result.expectations if not item["success"]]
         yield AssetCheckResult(
             check_name=result.suite,
-            asset_key=AssetKey(["marts", result.asset]),
+            asset_key=AssetKey(result.asset.split("/")),
             passed=result.success,
             severity=AssetCheckSeverity.ERROR if result.severity == "error" else AssetCheckSeverity.WARN,
             metadata={"expectations": len(result.expectations), "failed": len(failed),

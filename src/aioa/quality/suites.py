@@ -1,7 +1,18 @@
-"""The expectation suites: which frame each suite reads (set-based SQL, small results) and what it expects.
+"""The expectation suites: what Great Expectations checks that dbt's tests do not.
 
-Row-level rules on the big fact tables are checked on per-group minima and maxima (one scan in the warehouse),
-so the suites cost the same on ten thousand or ten million calls.
+dbt's tests own the rules every row must obey: keys, nulls, accepted values, ranges and the reconciliation of raw
+with the marts (`dbt_project/tests`, `dbt_project/models/*/_*__models.yml`). The suites here judge the data as a
+whole, against its own recent past and against time:
+
+- `raw_schema_drift` (error): the newest input of each source is not mostly lines of an unknown shape (unknown
+  fields, missing or wrong-typed fields): a changed log format must not reach the app as silently wrong numbers.
+- `raw_contract_versions` (warn): every raw row follows the current contract version.
+- `freshness` (warn): the last ingest and the newest event are younger than `freshness_hours`.
+- `usage_vs_trailing_window` (warn): per org, calls and cost of the last 7 days against the 28 days before, and
+  the share of unpriced calls against that window.
+
+Each suite reads one small frame computed in the warehouse (portable SQL: DuckDB and PostgreSQL), so the suites cost
+the same on ten thousand or ten million calls. A failing `error` suite blocks publication of the read snapshot.
 """
 
 from __future__ import annotations
@@ -10,114 +21,141 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "total_tokens")
-USAGE_DAILY_COLUMNS = {
-    "usage_key", "day", "org_id", "team_id", "user_id", "project_id", "project_group", "provider", "model", "calls",
-    "error_calls", "unpriced_calls", "input_tokens", "output_tokens", "cache_write_5m_tokens",
-    "cache_write_1h_tokens", "cache_write_tokens", "cache_read_tokens", "total_tokens", "cost_usd",
-    "latency_ms_sum", "latency_calls", "last_loaded_at", "sessions",
-}
+from aioa.contracts import CONTRACT_VERSION
+
+ERROR = "error"  # blocks publishing the snapshot
+WARN = "warn"  # shown on the Data quality page and in Dagster, does not block
+
+# Schema drift: share of a source's newest input lines quarantined or flagged for their shape, and the fewest such
+# lines that count (one odd line in a small increment is not a changed format).
+MAX_DRIFTED_SHARE = 0.05
+MIN_DRIFTED_LINES = 10
+# Usage against the trailing window: recent (7 days) per-day mean over the baseline (28 days before) per-day mean.
+RECENT_DAYS, BASELINE_DAYS = 7, 28
+MIN_RATIO, MAX_RATIO = 0.25, 4.0
+MAX_UNPRICED_SHARE_RISE = 0.05
+# Quarantine reasons that describe the shape of a record (the readers' wording), not a damaged line or file.
+SHAPE_REASONS = ("unknown%fields:%", "%missing %", "%wrong type for %")
 
 
 @dataclass(frozen=True)
 class Suite:
     name: str
-    asset: str  # the mart the suite guards (Dagster shows the check on it)
+    asset: str  # the Dagster asset key the check is shown on, "marts/<model>" (checks run after the marts are built)
     description: str
     sql: str
     expectations: Callable  # (gx.expectations module, stale_before) -> list of expectations; GE imports lazily
-    severity: str = "error"  # error: blocks publishing; warn: shown, does not block
+    severity: str = ERROR
 
 
 def stale_before(freshness_hours: int) -> datetime:
     return (datetime.now(UTC) - timedelta(hours=freshness_hours)).replace(tzinfo=None)
 
 
+_SHAPE_CONDITION = " or ".join(f"reason like '{pattern}'" for pattern in SHAPE_REASONS)
+
 SUITES: list[Suite] = [
     Suite(
-        "usage_daily_schema_and_ranges", "agg_usage_daily",
-        "Schema is as documented; no negative tokens, calls or cost; errors never exceed calls; keys unique.",
-        "select * from {marts}.agg_usage_daily",
-        lambda e, stale_before: [e.ExpectTableColumnsToMatchSet(column_set=sorted(USAGE_DAILY_COLUMNS), exact_match=True),
-         e.ExpectColumnValuesToNotBeNull(column="org_id"), e.ExpectColumnValuesToNotBeNull(column="day"),
-         e.ExpectColumnValuesToBeUnique(column="usage_key"),
-         *[e.ExpectColumnValuesToBeBetween(column=name, min_value=0) for name in (*TOKEN_COLUMNS, "calls")],
-         e.ExpectColumnValuesToBeBetween(column="cost_usd", min_value=0),
-         e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="calls", column_B="error_calls", or_equal=True)],
-    ),
-    Suite(
-        "llm_calls_row_rules", "fct_llm_calls",
-        "Every call has an org, a known status and price status, and no negative tokens (checked on per-group "
-        "minima over all rows).",
-        """
-        select org_id, model, status, price_status, count(*) as calls,
-               min(input_tokens) as min_input_tokens, min(output_tokens) as min_output_tokens,
-               min(cache_write_tokens) as min_cache_write_tokens, min(cache_read_tokens) as min_cache_read_tokens,
-               min(cost_usd) as min_cost_usd, count(*) - count(ts_utc) as calls_without_time
-        from {marts}.fct_llm_calls group by org_id, model, status, price_status
-        """,
-        lambda e, stale_before: [e.ExpectColumnValuesToNotBeNull(column="org_id"),
-         e.ExpectColumnValuesToBeInSet(column="status", value_set=["ok", "error"]),
-         e.ExpectColumnValuesToBeInSet(column="price_status",
-                                       value_set=["priced", "override", "unpriced", "not_billed"]),
-         *[e.ExpectColumnValuesToBeBetween(column=f"min_{name}", min_value=0)
-           for name in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd")],
-         e.ExpectColumnValuesToBeBetween(column="calls_without_time", min_value=0, max_value=0)],
-    ),
-    Suite(
-        "usage_reconciles_with_raw", "agg_usage_daily",
-        "Per day, calls, tokens and cost in the daily mart equal the raw table's (nothing lost or double-counted).",
-        """
-        with raw_days as (
-            select cast(ts_utc as date) as day, count(*) as calls,
-                   sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens
-                       + cache_read_tokens) as tokens,
-                   coalesce(sum(cast(cost_usd as double precision)), 0) as cost_usd
-            from {raw}.llm_calls group by 1
+        "raw_schema_drift", "marts/fct_llm_calls",
+        f"Per source, at most {MAX_DRIFTED_SHARE:.0%} of the lines its newest ingest read were quarantined or flagged "
+        "for their shape (unknown fields, missing or wrong-typed fields); fewer than "
+        f"{MIN_DRIFTED_LINES} such lines are not judged.",
+        f"""
+        with newest as (
+            select source_system, ingest_run_id, lines_read,
+                   row_number() over (partition by source_system order by started_at desc) as recency
+            from {{raw}}.ingest_runs
+            where lines_read > 0
         ),
-        mart_days as (
-            select day, sum(calls) as calls, sum(total_tokens) as tokens, coalesce(sum(cost_usd), 0) as cost_usd
-            from {marts}.agg_usage_daily group by 1
+        drifted as (
+            select source_system, ingest_run_id, count(*) as lines
+            from {{raw}}.quarantine
+            where {_SHAPE_CONDITION}
+            group by source_system, ingest_run_id
         )
-        select coalesce(r.day, m.day) as day,
-               coalesce(r.calls, 0) as raw_calls, coalesce(m.calls, 0) as mart_calls,
-               coalesce(r.tokens, 0) as raw_tokens, coalesce(m.tokens, 0) as mart_tokens,
-               abs(coalesce(r.cost_usd, 0) - coalesce(m.cost_usd, 0)) as cost_difference_usd
-        from raw_days r full outer join mart_days m on m.day = r.day
+        select newest.source_system, newest.ingest_run_id, newest.lines_read,
+               coalesce(drifted.lines, 0) as drifted_lines,
+               case when coalesce(drifted.lines, 0) >= {MIN_DRIFTED_LINES}
+                    then cast(drifted.lines as double precision) / newest.lines_read else 0 end as drifted_share
+        from newest
+        left join drifted
+            on drifted.source_system = newest.source_system and drifted.ingest_run_id = newest.ingest_run_id
+        where newest.recency = 1
         """,
-        lambda e, stale_before: [e.ExpectColumnPairValuesToBeEqual(column_A="raw_calls", column_B="mart_calls"),
-         e.ExpectColumnPairValuesToBeEqual(column_A="raw_tokens", column_B="mart_tokens"),
-         e.ExpectColumnValuesToBeBetween(column="cost_difference_usd", min_value=0, max_value=1e-6)],
+        lambda e, stale_before: [
+            e.ExpectColumnValuesToBeBetween(column="drifted_share", min_value=0, max_value=MAX_DRIFTED_SHARE)],
     ),
     Suite(
-        "handoffs_ranges", "fct_handoffs",
-        "Handoff ids are unique; quality scores, propensities and router confidences lie in [0, 1].",
-        "select handoff_id, quality_score, propensity, router_confidence, cost_usd from {marts}.fct_handoffs",
-        lambda e, stale_before: [e.ExpectColumnValuesToBeUnique(column="handoff_id"),
-         *[e.ExpectColumnValuesToBeBetween(column=name, min_value=0, max_value=1)
-           for name in ("quality_score", "propensity", "router_confidence")],
-         e.ExpectColumnValuesToBeBetween(column="cost_usd", min_value=0)],
+        "raw_contract_versions", "marts/fct_llm_calls",
+        f"Every raw call, tool call and handoff follows the current contract version ({CONTRACT_VERSION}).",
+        """
+        select 'llm_calls' as raw_table, contract_version, count(*) as row_count
+        from {raw}.llm_calls group by contract_version
+        union all
+        select 'tool_calls', contract_version, count(*) from {raw}.tool_calls group by contract_version
+        union all
+        select 'handoffs', contract_version, count(*) from {raw}.handoffs group by contract_version
+        """,
+        lambda e, stale_before: [
+            e.ExpectColumnValuesToBeInSet(column="contract_version", value_set=[CONTRACT_VERSION])],
+        severity=WARN,
     ),
     Suite(
-        "sessions_consistent", "fct_sessions",
-        "Sessions end after they start and have at least one call.",
-        "select session_id, started_at, ended_at, calls from {marts}.fct_sessions",
-        lambda e, stale_before: [e.ExpectColumnValuesToBeUnique(column="session_id"),
-         e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="ended_at", column_B="started_at", or_equal=True),
-         e.ExpectColumnValuesToBeBetween(column="calls", min_value=1)],
+        "freshness", "marts/fct_llm_calls",
+        "The last successful ingest finished, and the newest call happened, within `freshness_hours` "
+        "(setting AIOA_FRESHNESS_HOURS).",
+        """
+        select (select max(finished_at) from {raw}.ingest_runs where status = 'ok') as last_ingest_finished_at,
+               (select max(ts_utc) from {raw}.llm_calls) as newest_call_at
+        """,
+        lambda e, stale_before: [
+            e.ExpectColumnValuesToBeBetween(column="last_ingest_finished_at", min_value=stale_before),
+            e.ExpectColumnValuesToBeBetween(column="newest_call_at", min_value=stale_before)],
+        severity=WARN,
     ),
     Suite(
-        "ingest_freshness", "fct_llm_calls",
-        "The last successful ingest finished within `freshness_hours` (setting AIOA_FRESHNESS_HOURS).",
-        "select max(finished_at) as last_ingest_finished_at from {raw}.ingest_runs where status = 'ok'",
-        lambda e, stale_before: [e.ExpectColumnValuesToBeBetween(column="last_ingest_finished_at", min_value=stale_before)],
-        severity="warn",
-    ),
-    Suite(
-        "models_have_prices", "dim_models",
-        "Every billed model has a known price (unpriced calls show cost NULL until an override is added).",
-        "select org_id, model, calls from {marts}.dim_models where not priced and model <> '<synthetic>' and calls > 0",
-        lambda e, stale_before: [e.ExpectTableRowCountToEqual(value=0)],
-        severity="warn",
+        "usage_vs_trailing_window", "marts/agg_usage_daily",
+        f"Per org, calls and cost per day over the last {RECENT_DAYS} days lie within {MIN_RATIO}× to {MAX_RATIO:.0f}× "
+        f"of the {BASELINE_DAYS} days before, and the share of unpriced calls rose by at most "
+        f"{MAX_UNPRICED_SHARE_RISE:.0%} (orgs without a baseline are not judged).",
+        f"""
+        with bounds as (
+            select max(day) as last_day from {{marts}}.agg_usage_daily
+        ),
+        windows as (
+            select usage.org_id,
+                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS} then usage.calls else 0 end) as recent_calls,
+                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS} then usage.calls else 0 end)
+                       as baseline_calls,
+                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS}
+                            then coalesce(usage.cost_usd, 0) else 0 end) as recent_cost,
+                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS}
+                            then coalesce(usage.cost_usd, 0) else 0 end) as baseline_cost,
+                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS} then usage.unpriced_calls else 0 end)
+                       as recent_unpriced,
+                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS} then usage.unpriced_calls else 0 end)
+                       as baseline_unpriced
+            from {{marts}}.agg_usage_daily as usage
+            cross join bounds
+            where usage.day > bounds.last_day - {RECENT_DAYS + BASELINE_DAYS}
+            group by usage.org_id
+        )
+        select org_id, recent_calls, baseline_calls,
+               case when baseline_calls > 0
+                    then (cast(recent_calls as double precision) / {RECENT_DAYS})
+                         / (cast(baseline_calls as double precision) / {BASELINE_DAYS}) end as calls_ratio,
+               case when baseline_cost > 0
+                    then (cast(recent_cost as double precision) / {RECENT_DAYS})
+                         / (cast(baseline_cost as double precision) / {BASELINE_DAYS}) end as cost_ratio,
+               case when baseline_calls > 0 and recent_calls > 0
+                    then cast(recent_unpriced as double precision) / recent_calls
+                         - cast(baseline_unpriced as double precision) / baseline_calls end as unpriced_share_rise
+        from windows
+        """,
+        lambda e, stale_before: [
+            e.ExpectColumnValuesToBeBetween(column="calls_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
+            e.ExpectColumnValuesToBeBetween(column="cost_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
+            e.ExpectColumnValuesToBeBetween(column="unpriced_share_rise", max_value=MAX_UNPRICED_SHARE_RISE)],
+        severity=WARN,
     ),
 ]
