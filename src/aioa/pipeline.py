@@ -196,6 +196,7 @@ class _instance:
         from dagster import DagsterInstance
 
         if os.environ.get("DAGSTER_HOME"):
+            Path(os.environ["DAGSTER_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)  # Dagster won't
             self.instance = DagsterInstance.get()
         else:
             folder = self.settings.home / "dagster"

@@ -106,3 +106,29 @@ def test_a_missing_routing_outcome_path_fails_its_step_and_publishes_nothing(bui
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         assert connection.execute("select count(*) from raw.handoffs where target_model = 'cheap-model'"
                                   ).fetchone()[0] == 0
+
+
+def test_a_new_user_with_two_days_of_logs_gets_a_snapshot_ml_included(tmp_path, monkeypatch):
+    """Too little history for forecasts, anomalies or a router is said in the step details, never a failed run:
+    the one publish after the ML assets must not depend on the ML having enough data."""
+    from aioa.pipeline import SourcePaths, run_pipeline
+    from aioa.settings import Settings
+    from aioa.warehouse.snapshots import open_snapshot
+    from tests.ingest.transcripts import assistant, write_jsonl
+
+    projects = tmp_path / ".claude" / "projects" / "-home-alice-src-shop"
+    write_jsonl(projects / "s1.jsonl", [
+        assistant("m1", "r1", output=100, ts="2026-11-27T10:00:00.000Z"),
+        assistant("m2", "r2", output=50, ts="2026-11-28T09:00:00.000Z"),
+    ])
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.delenv("AIOA_MLFLOW_TRACKING_URI", raising=False)
+    report = run_pipeline(Settings(home=home), SourcePaths(claude_code=[tmp_path / ".claude"]))
+    assert report.status == "ok", report.message
+    forecast_step = next(step for step in report.steps if step["step"] == "ml__forecasts")
+    assert forecast_step["status"] == "ok"
+    connection, version = open_snapshot(Settings(home=home))
+    with connection:
+        assert version == report.snapshot_version
+        assert connection.execute("select sum(output_tokens) from marts.fct_llm_calls").fetchone()[0] == 150
