@@ -1,20 +1,21 @@
-"""What every page shares: the snapshot connection, the global filters (kept in the URL), cached data calls,
-tables with downloads, and empty states. Pages only render; the numbers come from `aioa.analytics`."""
+"""What every page shares: the page context the entrypoint prepares once per run (snapshot version, tenant scope,
+the global filters kept in the URL), tables with downloads, and empty states. Pages only render; their numbers come
+from the typed loaders in `loaders.py`."""
 
 from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+import loaders
 import pandas as pd
 import streamlit as st
 
-from aioa import analytics
 from aioa.analytics import Filters
 from aioa.settings import get_settings
 from aioa.warehouse.access import TenantScope
-from aioa.warehouse.connection import TimedReader
 
 DEFAULT_DAYS = 30
 FILL_COMMAND = "`make demo` (sample data) or `uv run aioa run` (your own logs)"
@@ -35,26 +36,33 @@ def snapshot_version() -> str | None:
         return None
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _connection(version: str):
-    """One locked-down read connection per snapshot version (queries use their own cursors)."""
-    from aioa.warehouse.connection import connect_reader
-    from aioa.warehouse.snapshots import snapshot_dir
-
-    settings = get_settings()
-    return connect_reader(snapshot_dir(settings) / f"warehouse-{version}.duckdb", settings)
+CONTEXT_KEY = "aioa_page_context"
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def data(name: str, version: str, filters: Filters | None, org_ids: tuple[str, ...] | None, **kwargs):
-    """Cached call of `aioa.analytics.<name>`, keyed on the snapshot version (a new snapshot invalidates it)."""
-    function = getattr(analytics, name)
-    scope = TenantScope(org_ids)
-    connection = TimedReader(_connection(version), get_settings().reader_statement_timeout_s)
-    if filters is None:
-        return function(connection, scope, **kwargs) if "scope" in function.__code__.co_varnames else function(
-            connection, **kwargs)
-    return function(connection, filters, scope, **kwargs)
+@dataclass(frozen=True)
+class PageContext:
+    """What a page reads with: the published snapshot it shows, whose data it may show, and the chosen filters
+    (the default window when the page has no filters)."""
+
+    version: str
+    scope: TenantScope
+    filters: Filters
+
+
+def prepare_page_context(*, with_filters: bool) -> PageContext:
+    """Called once per run by the entrypoint before the page runs: stops with a hint when there is nothing to show,
+    draws the sidebar filters for pages that use them, and hands the context to the page."""
+    version = require_snapshot()
+    scope = tenant_scope()
+    filters = sidebar_filters(version, scope) if with_filters else Filters()
+    context = PageContext(version, scope, filters)
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def page_context() -> PageContext:
+    """The context the entrypoint prepared for this run."""
+    return st.session_state[CONTEXT_KEY]
 
 
 def require_snapshot() -> str:
@@ -62,7 +70,7 @@ def require_snapshot() -> str:
     if version is None:
         st.info(f"No data yet. Run {FILL_COMMAND}; this page fills in as soon as a snapshot is published.")
         st.stop()
-    if not analytics.table_exists(_connection(version), "marts", "agg_usage_daily"):
+    if not loaders.marts_built(version):
         st.info(f"The marts have not been built yet. Run {FILL_COMMAND} to build them.")
         st.stop()
     return version
@@ -73,10 +81,9 @@ def _param_list(name: str) -> list[str]:
     return [part for part in value.split(",") if part] if value else []
 
 
-def sidebar_filters(version: str) -> Filters:
+def sidebar_filters(version: str, scope: TenantScope) -> Filters:
     """Date range, org, team, project and model, initialised from and written back to the URL."""
-    scope = tenant_scope()
-    options = data("filter_options", version, None, scope.org_ids)
+    options = loaders.filter_options(version, scope)
     first, last = options["first_day"], options["last_day"]
     default_start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))  # deltas compare with the 30 days before
     start = date.fromisoformat(st.query_params.get("start", str(default_start)))

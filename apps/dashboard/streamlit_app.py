@@ -1,6 +1,8 @@
-"""AI Orchestration Analytics: the dashboard. One entrypoint; pages live in app_pages/ and only render."""
+"""AI Orchestration Analytics: the dashboard. One entrypoint: it checks the snapshot, draws the shared filters and
+hands both to the page (`page_kit.page_context()`); pages live in app_pages/ and only render."""
 
 import streamlit as st
+from page_kit import prepare_page_context
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from aioa.errors import report_error
@@ -26,8 +28,12 @@ PAGES = {
     ],
 }
 
+# Pages whose numbers follow the sidebar's date range, org, team, project and model filters.
+FILTERED_PAGES = {"Overview", "Costs", "Projects", "Sessions & agents", "MCP & tools", "Routing"}
+
 page = st.navigation(PAGES)
 try:
+    prepare_page_context(with_filters=page.title in FILTERED_PAGES)
     page.run()
 except ScriptControlException:  # st.stop(), st.rerun() and page switches are control flow, not errors
     raise

@@ -1,11 +1,12 @@
 """Anomalies: cost spikes, usage surges, error bursts, runaway agents and latency degradation, each with what drove
 it (project, model, user), on a timeline of daily spend."""
 
+import loaders
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
-from page_kit import data, downloadable_table, require_snapshot, tenant_scope
+from page_kit import downloadable_table, page_context
 
 from aioa.analytics import Filters
 
@@ -14,10 +15,9 @@ KIND_COLOURS = {"cost_spike": "#d62728", "usage_surge": "#1f77b4", "error_burst"
 TABLE_COLUMNS = ["org_id", "kind", "grain", "start", "end", "metric", "observed", "expected", "score",
                  "driver_project", "driver_model", "driver_user", "drivers"]
 
-version = require_snapshot()
-scope = tenant_scope()
+context = page_context()
 st.title("Anomalies")
-anomalies = data("ml_table", version, None, scope.org_ids, table="anomalies")
+anomalies = loaders.ml_table(context.version, context.scope, "anomalies")
 if anomalies is None:
     st.info("Anomaly detection has not run yet. Run `uv run aioa anomalies` (or `make demo`) to detect them.")
     st.stop()
@@ -38,8 +38,8 @@ for column, kind in zip(st.columns(len(kinds)), kinds, strict=True):
 
 # The timeline: each org's daily spend, anomaly windows shaded and marked in the colour of their kind.
 first, last = pd.Timestamp(anomalies["start"].min()), pd.Timestamp(anomalies["end"].max())
-spend = data("daily_usage", version, Filters(start=(first - pd.Timedelta(days=14)).date(), end=last.date()),
-             scope.org_ids, by="org")
+spend = loaders.daily_usage(context.version, Filters(start=(first - pd.Timedelta(days=14)).date(), end=last.date()),
+                            context.scope, by="org")
 figure = px.line(spend, x="day", y="cost_usd", color="series", labels={"cost_usd": "spend (USD)", "series": "org"},
                  title="Daily spend with the detected anomalies")
 for row in shown.itertuples():

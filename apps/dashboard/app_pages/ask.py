@@ -1,15 +1,15 @@
 """Ask: a question in plain English becomes one validated, tenant-scoped SELECT over the marts."""
 
 import streamlit as st
-from page_kit import downloadable_table, require_snapshot, tenant_scope
+from page_kit import downloadable_table, page_context
 
-require_snapshot()
+context = page_context()
 st.title("Ask")
 question = st.text_input("Question", placeholder="e.g. top 5 projects by spend last month")
 if question:
     from aioa.ask import ask
 
-    result = ask(question, tenant_scope())
+    result = ask(question, context.scope)
     if result.refused:
         st.error(result.reason)
     elif not result.answered:

@@ -1,41 +1,43 @@
 """Forecasts & budgets: Prophet forecasts with their 80% band, the month-end projection against each budget, the
 backtests against seasonal-naive, and what-if costs (model mix, routing threshold)."""
 
+import loaders
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from ml.forecasting.whatif import WhatIfError, apply_ratio, mix_cost_ratio, org_cost_forecast_totals, priced_models
-from page_kit import data, downloadable_table, require_snapshot, tenant_scope
+from page_kit import downloadable_table, page_context
 
 from aioa.settings import get_settings
 
 FILL = "Run `uv run aioa forecast` (or `make demo`) to fit them."
 METRIC_LABELS = {"cost_usd": "Cost (USD per day)", "total_tokens": "Tokens per day"}
 
-version = require_snapshot()
-scope = tenant_scope()
+context = page_context()
 st.title("Forecasts & budgets")
-forecasts = data("ml_table", version, None, scope.org_ids, table="forecasts")
-projections = data("ml_table", version, None, scope.org_ids, table="budget_projections")
-backtests = data("ml_table", version, None, scope.org_ids, table="forecast_backtests")
-
+projections = loaders.ml_table(context.version, context.scope, "budget_projections")
+backtests = loaders.ml_table(context.version, context.scope, "forecast_backtests")
+orgs = loaders.filter_options(context.version, context.scope)["orgs"]
+projected = [] if projections is None else sorted(projections["org_id"].dropna().unique())
+columns = st.columns(3)
+org = columns[0].selectbox("Org", [*projected, *(name for name in orgs if name not in projected)])
+# Only the picked org's series is read (its scope narrowed in SQL), not every org's.
+forecasts = loaders.ml_table(context.version, context.scope.narrowed_to(org), "forecasts") if org else None
 
 if forecasts is None or forecasts.empty:
-    if backtests is not None and not backtests.empty:
+    if backtests is not None and not backtests.empty and (projections is None or projections.empty):
         st.warning("The last forecast run did not beat the seasonal-naive baseline, so no forecasts were shipped.")
         downloadable_table(backtests, "forecast_backtests")
-    st.info(f"No forecasts yet. {FILL}")
+    st.info(f"No forecasts yet. {FILL}" if forecasts is None or projections is None or projections.empty
+            else f"No forecast for {org} (its series could not be modelled). {FILL}")
     st.stop()
 
 forecasts["day"] = pd.to_datetime(forecasts["day"])
-columns = st.columns(3)
-org = columns[0].selectbox("Org", sorted(forecasts["org_id"].dropna().unique()))
-in_org = forecasts[forecasts["org_id"] == org]
-projects = sorted(in_org["project_id"].dropna().unique())
+projects = sorted(forecasts["project_id"].dropna().unique())
 project = columns[1].selectbox("Project", ["(whole org)", *projects])
 metric = columns[2].radio("Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, horizontal=True)
-series = in_org[(in_org["metric"] == metric) & (in_org["project_id"].isna() if project == "(whole org)"
-                                                 else in_org["project_id"] == project)].sort_values("day")
+series = forecasts[(forecasts["metric"] == metric) & (forecasts["project_id"].isna() if project == "(whole org)"
+                                                 else forecasts["project_id"] == project)].sort_values("day")
 ahead = series[series["kind"] == "forecast"]
 
 figure = go.Figure([
@@ -57,7 +59,7 @@ st.subheader("Month-end spend against budget")
 if projections is None or projections.empty:
     st.info(f"No month-end projections yet. {FILL}")
 else:
-    row = projections[projections["org_id"] == org]
+    row = loaders.ml_table(context.version, context.scope.narrowed_to(org), "budget_projections")
     if row.empty:
         st.info(f"{org} has no month-end projection (its cost series could not be modelled).")
     else:
@@ -88,7 +90,14 @@ if backtests is not None and not backtests.empty:
     downloadable_table(backtests, "forecast_backtests")
 
 st.subheader("What if")
-usage = data("recent_model_usage", version, None, scope.org_ids)
+
+
+def every_org_forecast() -> pd.DataFrame:
+    """The forecasts of every org this app may show (a what-if re-costs each org's projection)."""
+    return loaders.ml_table(context.version, context.scope, "forecasts")
+
+
+usage = loaders.recent_model_usage(context.version, context.scope)
 models = priced_models(usage)  # cheapest per token first
 if projections is None or projections.empty or len(models) < 2:
     st.info("A model-mix what-if needs month-end projections and at least two priced models with recent usage.")
@@ -105,7 +114,7 @@ else:
         except WhatIfError as error:
             st.info(str(error))
         else:
-            frame = apply_ratio(projections, org_cost_forecast_totals(forecasts), ratios)
+            frame = apply_ratio(projections, org_cost_forecast_totals(every_org_forecast()), ratios)
             st.caption(f"{share:.0%} of {source}'s tokens re-costed at {target}'s recent per-token cost.")
             downloadable_table(frame, "what_if_model_mix")
 
@@ -123,5 +132,5 @@ if st.button("Project with this threshold"):
         st.caption(f"Strong-call share {ratios['strong_share_now'].iloc[0]:.0%} → "
                    f"{ratios['strong_share_what_if'].iloc[0]:.0%}; expected quality "
                    f"{ratios['quality_what_if'].iloc[0]:.1%}.")
-        downloadable_table(apply_ratio(projections, org_cost_forecast_totals(forecasts), ratios),
+        downloadable_table(apply_ratio(projections, org_cost_forecast_totals(every_org_forecast()), ratios),
                            "what_if_routing")

@@ -1,14 +1,13 @@
 """MCP & tools: per server and tool: calls, success rate, latency and share of tokens."""
 
+import loaders
 import plotly.express as px
 import streamlit as st
-from page_kit import data, downloadable_table, require_snapshot, selected_value, sidebar_filters, tenant_scope
+from page_kit import downloadable_table, page_context, selected_value
 
-version = require_snapshot()
-filters = sidebar_filters(version)
-scope = tenant_scope()
+context = page_context()
 st.title("MCP & tools")
-tools = data("mcp_tools", version, filters, scope.org_ids)
+tools = loaders.mcp_tools(context.version, context.filters, context.scope)
 if tools.empty:
     st.info("No MCP tool calls in this selection.")
     st.stop()

@@ -1,14 +1,13 @@
 """Overview: the headline numbers with their change against the previous period of equal length."""
 
+import loaders
 import plotly.express as px
 import streamlit as st
-from page_kit import data, downloadable_table, require_snapshot, sidebar_filters, tenant_scope
+from page_kit import downloadable_table, page_context
 
-version = require_snapshot()
-filters = sidebar_filters(version)
-scope = tenant_scope()
+context = page_context()
 st.title("Overview")
-numbers = data("kpis", version, filters, scope.org_ids)
+numbers = loaders.kpis(context.version, context.filters, context.scope)
 now, before = numbers["current"], numbers["previous"]
 
 HELP = {
@@ -42,7 +41,7 @@ if now["unpriced_calls"]:
     st.warning(f"{now['unpriced_calls']:,.0f} calls used models without a known price and are not in the spend. "
                "Add them to the price override file (see `aioa doctor`).")
 
-daily = data("daily_usage", version, filters, scope.org_ids, by="org")
+daily = loaders.daily_usage(context.version, context.filters, context.scope, by="org")
 figure = px.area(daily, x="day", y="cost_usd", color="series", labels={"cost_usd": "spend (USD)", "series": "org"},
                  hover_data={"total_tokens": ":,", "calls": True}, title="Daily spend by org")
 st.plotly_chart(figure, key="overview_daily")

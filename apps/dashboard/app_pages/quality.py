@@ -1,13 +1,13 @@
 """Data quality: the latest expectation-suite results and the quarantined input with file, line and reason."""
 
+import loaders
 import streamlit as st
-from page_kit import data, downloadable_table, require_snapshot, tenant_scope
+from page_kit import downloadable_table, page_context
 
-version = require_snapshot()
-scope = tenant_scope()
+context = page_context()
 st.title("Data quality")
-checks = data("latest_quality_checks", version, None, scope.org_ids)
-if scope.org_ids is not None:
+checks = loaders.latest_quality_checks(context.version, context.scope)
+if context.scope.org_ids is not None:
     st.info("The expectation suites check every org's data at once; their results are shown to operators only.")
 elif checks.empty:
     st.info("No quality checks have run on this snapshot; `uv run aioa run` runs them.")
@@ -19,7 +19,7 @@ else:
     columns[2].metric("Failed (warning)", int((failed.severity != "error").sum()))
     downloadable_table(checks, "quality_checks")
 st.subheader("Quarantined input")
-quarantine = data("quarantined_input", version, None, scope.org_ids)
+quarantine = loaders.quarantined_input(context.version, context.scope)
 if quarantine.empty:
     st.success("No quarantined input.")
 else:

@@ -2,17 +2,14 @@
 
 import json
 
+import loaders
 import plotly.express as px
 import streamlit as st
-from page_kit import data, downloadable_table, require_snapshot, sidebar_filters, tenant_scope
+from page_kit import downloadable_table, page_context
 
-version = require_snapshot()
-
-
-filters = sidebar_filters(version)
-scope = tenant_scope()
+context = page_context()
 st.title("Routing")
-handoffs = data("handoff_summary", version, filters, scope.org_ids)
+handoffs = loaders.handoff_summary(context.version, context.filters, context.scope)
 if handoffs.empty:
     st.info("No handoffs yet: ingest handoff logs (`aioa ingest handoffs PATH`) or run `make demo`.")
 else:
@@ -24,8 +21,8 @@ else:
     downloadable_table(handoffs, "handoff_outcomes")
 
 st.subheader("Router evaluation (champion, held-out tasks)")
-evaluation = data("ml_table", version, None, scope.org_ids, table="routing_evaluation")
-if scope.org_ids is not None:
+evaluation = loaders.ml_table(context.version, context.scope, "routing_evaluation")
+if context.scope.org_ids is not None:
     st.info("The router is trained and evaluated on every org's handoffs; its evaluation is shown to operators only.")
 elif evaluation is None or evaluation.empty:
     st.info("No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
@@ -45,10 +42,11 @@ else:
                                 title="Cost–quality curve of the champion router"), key="routing_curve")
 
 st.subheader("Route a task")
+task_types = loaders.handoff_task_types(context.version, context.scope)  # the kinds of task the logs carry
 with st.form("route"):
     text = st.text_area("Task", "Add a docstring to the retry helper.")
-    task_type = st.selectbox("Task type", ["code_generation", "refactor", "test_writing", "documentation",
-                                           "debugging", "question"])
+    task_type = (st.selectbox("Task type", task_types) if task_types
+                 else st.text_input("Task type", "code_generation", help="No handoffs logged yet to offer types from."))
     submitted = st.form_submit_button("Route")
 if submitted:
     from ml.routing.predict import RouterUnavailable, route  # scikit-learn and MLflow load only when asked

@@ -1,14 +1,13 @@
 """Sessions & agents: the most expensive sessions on a timeline, with their subagents, and handoffs by target."""
 
+import loaders
 import plotly.express as px
 import streamlit as st
-from page_kit import data, downloadable_table, require_snapshot, selected_value, sidebar_filters, tenant_scope
+from page_kit import downloadable_table, page_context, selected_value
 
-version = require_snapshot()
-filters = sidebar_filters(version)
-scope = tenant_scope()
+context = page_context()
 st.title("Sessions & agents")
-sessions = data("sessions_timeline", version, filters, scope.org_ids)
+sessions = loaders.sessions_timeline(context.version, context.filters, context.scope)
 if sessions.empty:
     st.info("No sessions in this selection.")
 else:
@@ -19,7 +18,7 @@ else:
     st.plotly_chart(figure, key="sessions_timeline")
     downloadable_table(sessions, "sessions")
 st.subheader("Handoffs")
-handoffs = data("handoff_summary", version, filters, scope.org_ids)
+handoffs = loaders.handoff_summary(context.version, context.filters, context.scope)
 if handoffs.empty:
     st.info("No handoffs in this selection (ingest handoff logs with `aioa ingest handoffs`).")
 else:

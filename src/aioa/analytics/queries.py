@@ -168,6 +168,15 @@ def handoff_summary(connection: Connection, filters: Filters, scope: TenantScope
         from marts.fct_handoffs {clause} group by all order by handoffs desc""", params)
 
 
+def handoff_task_types(connection: Connection, scope: TenantScope) -> list[str]:
+    """The task types the caller's handoffs carry (what the router is asked about), most frequent first."""
+    tenant_sql, params = scope.filter_sql("org_id")
+    rows = connection.cursor().execute(f"""
+        select task_type from marts.fct_handoffs where {tenant_sql} and task_type is not null
+        group by task_type order by count(*) desc, task_type""", params).fetchall()
+    return [row[0] for row in rows]
+
+
 def mcp_tools(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
     """Per MCP server and tool: calls, success rate, mean latency and share of tokens."""
     clause, params = where(filters, scope, columns=_NO_TEAM_MODEL)

@@ -21,6 +21,13 @@ class TenantScope:
             raise ValueError("a tenant scope needs at least one org id")
         return cls(tuple(org_ids))
 
+    def narrowed_to(self, *org_ids: str) -> TenantScope:
+        """The orgs of `org_ids` this scope may read (a view of one org the user picked); never widens the scope."""
+        allowed = org_ids if self.org_ids is None else tuple(org for org in org_ids if org in self.org_ids)
+        if not allowed:
+            raise ValueError(f"orgs {', '.join(org_ids)} are outside this scope")
+        return TenantScope(tuple(allowed))
+
     def filter_sql(self, column: str = "org_id") -> tuple[str, dict]:
         """A WHERE fragment with bound parameters; never string-formats an org id into SQL."""
         if self.org_ids is None:

@@ -1,0 +1,123 @@
+"""The app's data access: one typed, cached loader per page query.
+
+Each loader is keyed by the snapshot version (a new snapshot is a new key, so nothing stale is served), the filters
+and the tenant scope, and calls its `aioa.analytics` query through the snapshot's locked-down reader connection with
+the statement timeout. Pages call these functions; they never open a connection, build SQL or filter tenants.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from aioa.analytics import Filters, queries
+from aioa.settings import get_settings
+from aioa.warehouse.access import TenantScope
+from aioa.warehouse.connection import TimedReader
+
+CACHE = {"show_spinner": False, "max_entries": 256}
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _connection(version: str):
+    """One locked-down read connection per snapshot version (queries use their own cursors)."""
+    from aioa.warehouse.connection import connect_reader
+    from aioa.warehouse.snapshots import snapshot_dir
+
+    settings = get_settings()
+    return connect_reader(snapshot_dir(settings) / f"warehouse-{version}.duckdb", settings)
+
+
+def _reader(version: str) -> TimedReader:
+    return TimedReader(_connection(version), get_settings().reader_statement_timeout_s)
+
+
+@st.cache_data(**CACHE)
+def marts_built(version: str) -> bool:
+    return queries.table_exists(_connection(version), "marts", "agg_usage_daily")
+
+
+@st.cache_data(**CACHE)
+def filter_options(version: str, scope: TenantScope) -> dict:
+    return queries.filter_options(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
+def kpis(version: str, filters: Filters, scope: TenantScope) -> dict[str, dict[str, float]]:
+    return queries.kpis(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def spend_by(version: str, filters: Filters, scope: TenantScope, dimension: str) -> pd.DataFrame:
+    return queries.spend_by(_reader(version), filters, scope, dimension)
+
+
+@st.cache_data(**CACHE)
+def daily_usage(version: str, filters: Filters, scope: TenantScope, by: str | None = None) -> pd.DataFrame:
+    return queries.daily_usage(_reader(version), filters, scope, by)
+
+
+@st.cache_data(**CACHE)
+def detail_calls(version: str, filters: Filters, scope: TenantScope, dimension: str | None = None,
+                 value: str | None = None) -> pd.DataFrame:
+    return queries.detail_calls(_reader(version), filters, scope, dimension=dimension, value=value)
+
+
+@st.cache_data(**CACHE)
+def projects_overview(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    return queries.projects_overview(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def project_lifecycle(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    return queries.project_lifecycle(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def sessions_timeline(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    return queries.sessions_timeline(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def handoff_summary(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    return queries.handoff_summary(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def handoff_task_types(version: str, scope: TenantScope) -> list[str]:
+    return queries.handoff_task_types(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
+def mcp_tools(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    return queries.mcp_tools(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def latest_quality_checks(version: str, scope: TenantScope) -> pd.DataFrame:
+    return queries.latest_quality_checks(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
+def quarantined_input(version: str, scope: TenantScope) -> pd.DataFrame:
+    return queries.quarantined_input(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
+def ml_table(version: str, scope: TenantScope, table: str) -> pd.DataFrame | None:
+    return queries.ml_table(_reader(version), scope, table)
+
+
+@st.cache_data(**CACHE)
+def recent_model_usage(version: str, scope: TenantScope) -> pd.DataFrame:
+    return queries.recent_model_usage(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
+def spend_vs_budget(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    return queries.spend_vs_budget(_reader(version), filters, scope)
+
+
+@st.cache_data(**CACHE)
+def token_mix(version: str, filters: Filters, scope: TenantScope, dimension: str) -> pd.DataFrame:
+    return queries.token_mix(_reader(version), filters, scope, dimension)
