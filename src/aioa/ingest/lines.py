@@ -18,6 +18,8 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
+from aioa.ingest.columns import bool_column, int_column
+
 NEWLINE = 10
 OPENING = (ord("["), ord("{"))
 CLOSING = (ord("]"), ord("}"))
@@ -233,9 +235,9 @@ def _slice(path: Path, start_byte: int, start_line: int, scan: _Scan, limits: Li
         problems += utf8_problems
     else:
         text = _replaced_utf8_strings(data, offsets)
-    lines = pa.table({"line_no": line_numbers.astype(np.int64), "text": text})
+    lines = pa.Table.from_arrays([int_column(line_numbers), text], names=["line_no", "text"])
     if not keep.all():
-        lines = lines.filter(pa.array(keep))
+        lines = lines.filter(bool_column(keep))
         if truncated_tail and not keep[-1]:
             truncated_tail = False  # the tail is reported as a problem line, not as a truncated one
     consumed_in_slice = scan.newline_bytes + (len(data) - tail_start if tail_consumed else 0)

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from aioa.ingest.columns import int_column, string_column
 from aioa.ingest.lines import EMPTY_SHA256, file_prefix_sha256
 
 
@@ -78,7 +79,10 @@ def record_files(connection: duckdb.DuckDBPyConnection, source_system: str, rows
     statement: per-row `executemany` cost ~4 ms a file, most of a cold ingest of thousands of small files."""
     if not rows:
         return
-    batch = pa.Table.from_pylist([dict(zip(MANIFEST_COLUMNS, row, strict=True)) for row in rows], _MANIFEST_SCHEMA)
+    columns = list(zip(*rows, strict=True))
+    batch = pa.Table.from_arrays(
+        [string_column(columns[0]), *(int_column(column) for column in columns[1:5]), string_column(columns[5])],
+        names=list(MANIFEST_COLUMNS))
     connection.register("manifest_batch", batch)
     try:
         connection.execute(
@@ -91,7 +95,3 @@ def record_files(connection: duckdb.DuckDBPyConnection, source_system: str, rows
     finally:
         connection.unregister("manifest_batch")
 
-
-_MANIFEST_SCHEMA = pa.schema([("path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()),
-                              ("consumed_bytes", pa.int64()), ("consumed_lines", pa.int64()),
-                              ("prefix_sha256", pa.string())])

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from aioa.attribution import attribute_rows, load_attribution, sync_entities
 from aioa.contracts import CONTRACT_VERSION
+from aioa.ingest.columns import bool_column, int_column, string_column
 from aioa.ingest.lines import FileSlice, LineLimits, read_new_lines
 from aioa.ingest.manifest import FilePlan, plan_files, record_files
 from aioa.ingest.merge import apply_tool_results, merge_staged
@@ -97,7 +99,7 @@ def ingest(
         limits = LineLimits(settings.max_line_bytes, settings.max_json_depth, json_lines=not source.whole_files)
         total_bytes = sum(plan.size_bytes - plan.start_byte for plan in plans)
         done_bytes = 0
-        for batch in _batches(plans, settings.batch_bytes):
+        for batch in _batches(plans, settings.batch_bytes, settings.batch_files):
             slices, unreadable = [], []
             for plan in batch:
                 try:
@@ -130,8 +132,9 @@ def ingest(
 
 
 def _load_or_quarantine(connection, source, batch, slices, context, summary, reasons) -> None:
-    """Load a batch in one transaction (set-based, the usual case); if it fails, load its files one at a time so a
-    hostile file cannot take the others down, and quarantine a file that fails alone."""
+    """Load a batch in one transaction (set-based, the usual case); if it fails (a hostile file, or a batch larger
+    than DuckDB's memory limit), load each half of it the same way, so one bad file costs about 2 log2(n) smaller
+    loads instead of n, and quarantine a file that fails alone."""
     if not batch:
         return
     counts, batch_reasons = IngestSummary(summary.run_id, summary.source), Counter()
@@ -141,8 +144,9 @@ def _load_or_quarantine(connection, source, batch, slices, context, summary, rea
         if isinstance(error, _NOT_A_FILE_PROBLEM):
             raise
         if len(batch) > 1:
-            for plan, slice_ in zip(batch, slices, strict=True):
-                _load_or_quarantine(connection, source, [plan], [slice_], context, summary, reasons)
+            middle = len(batch) // 2
+            _load_or_quarantine(connection, source, batch[:middle], slices[:middle], context, summary, reasons)
+            _load_or_quarantine(connection, source, batch[middle:], slices[middle:], context, summary, reasons)
         else:
             _quarantine_files(connection, source, [(batch[0], _failure("file could not be loaded", error))],
                               summary, reasons)
@@ -162,9 +166,10 @@ def _quarantine_files(connection, source, failures: list[tuple[FilePlan, str]], 
     where they were, so they are not retried until they change."""
     if not failures:
         return
-    failed = pa.table({"path": [str(plan.path) for plan, _ in failures],
-                       "start_line": pa.array([plan.start_line for plan, _ in failures], pa.int64()),
-                       "reason": [reason for _, reason in failures]})
+    failed = pa.Table.from_arrays([string_column([str(plan.path) for plan, _ in failures]),
+                                   int_column([plan.start_line for plan, _ in failures]),
+                                   string_column([reason for _, reason in failures])],
+                                  names=["path", "start_line", "reason"])
     connection.register("failed_files", failed)
     connection.begin()
     try:
@@ -210,10 +215,11 @@ def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) 
     problems = [(index, problem) for index, slice_ in enumerate(slices) for problem in slice_.problems]
     if not problems:
         return
-    table = pa.table({"file_idx": pa.array([index for index, _ in problems], pa.int32()),
-                      "line_no": pa.array([problem.line_no for _, problem in problems], pa.int64()),
-                      "reason": [problem.reason for _, problem in problems],
-                      "raw_excerpt": pa.array([problem.excerpt for _, problem in problems], pa.string())})
+    table = pa.Table.from_arrays([int_column([index for index, _ in problems], pa.int32()),
+                                  int_column([problem.line_no for _, problem in problems]),
+                                  string_column([problem.reason for _, problem in problems]),
+                                  string_column([problem.excerpt for _, problem in problems])],
+                                 names=["file_idx", "line_no", "reason", "raw_excerpt"])
     connection.register("batch_line_problems", table)
     try:
         connection.execute(
@@ -227,21 +233,21 @@ def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) 
 
 
 def _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons) -> None:
-    lines = pa.concat_tables(
+    # One contiguous column per batch: DuckDB scans an Arrow table of thousands of small chunks (one per file)
+    # several times slower, and holds far more memory while parsing it.
+    lines = pa.concat_tables([slice_.lines for slice_ in slices]).combine_chunks()
+    file_idx = np.repeat(np.arange(len(slices), dtype=np.int32), [slice_.lines.num_rows for slice_ in slices])
+    lines = lines.append_column("file_idx", int_column(file_idx, pa.int32()))
+    files = pa.Table.from_arrays(
         [
-            slice_.lines.append_column("file_idx", pa.array([index] * slice_.lines.num_rows, pa.int32()))
-            for index, slice_ in enumerate(slices)
-        ]
-    )
-    files = pa.table(
-        {
-            "file_idx": pa.array(range(len(slices)), pa.int32()),
-            "path": [str(slice_.path) for slice_ in slices],
-            "config_dir": [discovered[slice_.path].config_dir for slice_ in slices],
-            "truncated_tail": [slice_.truncated_tail for slice_ in slices],
-            "last_line_no": [slice_.last_line_no for slice_ in slices],
-            "start_line": [slice_.start_line for slice_ in slices],
-        }
+            int_column(np.arange(len(slices)), pa.int32()),
+            string_column([str(slice_.path) for slice_ in slices]),
+            string_column([discovered[slice_.path].config_dir for slice_ in slices]),
+            bool_column([slice_.truncated_tail for slice_ in slices]),
+            int_column([slice_.last_line_no for slice_ in slices]),
+            int_column([slice_.start_line for slice_ in slices]),
+        ],
+        names=["file_idx", "path", "config_dir", "truncated_tail", "last_line_no", "start_line"],
     )
     connection.register("batch_lines", lines)
     connection.register("batch_files", files)
@@ -317,13 +323,18 @@ def _manifest_row(plan: FilePlan, slice_: FileSlice) -> tuple:
             slice_.prefix_sha256)
 
 
-def _batches(plans: list[FilePlan], batch_bytes: int):
+def _batches(plans: list[FilePlan], batch_bytes: int, batch_files: int):
+    """Batches of at most `batch_bytes` new bytes (a single larger file is a batch alone) and `batch_files` files."""
     batch: list[FilePlan] = []
     size = 0
     for plan in plans:
+        new_bytes = plan.size_bytes - plan.start_byte
+        if batch and size + new_bytes > batch_bytes:
+            yield batch
+            batch, size = [], 0
         batch.append(plan)
-        size += plan.size_bytes - plan.start_byte
-        if size >= batch_bytes:
+        size += new_bytes
+        if size >= batch_bytes or len(batch) >= batch_files:
             yield batch
             batch, size = [], 0
     if batch:
