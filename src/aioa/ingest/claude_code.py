@@ -23,9 +23,9 @@ class ClaudeCodeSource(Source):
             root = root.expanduser()
             projects = root / "projects"
             if projects.is_dir():
+                config_dir = str(root.resolve())  # once per root, not once per file
                 discovered += [
-                    replace(found, config_dir=str(root.resolve()))
-                    for found in find_files([projects], ("**/*.jsonl",))
+                    replace(found, config_dir=config_dir) for found in find_files([projects], ("**/*.jsonl",))
                 ]
             else:
                 discovered += find_files([root], ("**/*.jsonl",))

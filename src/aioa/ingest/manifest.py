@@ -24,25 +24,35 @@ class FilePlan:
     prefix_sha256: str = EMPTY_SHA256  # of the bytes before start_byte (kept in the manifest if reading fails)
 
 
-def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths: list[Path]) -> list[FilePlan]:
-    """Compare files on disk with the manifest; return only files with something new to read."""
-    known = {
-        row[0]: row[1:]
-        for row in connection.execute(
-            "select path, size_bytes, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256 "
-            "from raw.ingest_manifest where source_system = ?",
+def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths: list[Path],
+               stats: dict[Path, tuple[int, int]] | None = None) -> list[FilePlan]:
+    """Compare files on disk with the manifest; return only files with something new to read.
+
+    `stats` holds (size, mtime_ns) the discovery walk already saw (other paths are stat-ed here). One join against
+    the manifest finds new and changed files; only changed files that were read before are hashed."""
+    stats = stats or {}
+    on_disk = [stats.get(path) or _size_and_mtime(path) for path in paths]
+    disk = pa.Table.from_arrays(
+        [int_column(range(len(paths))), string_column([str(path) for path in paths]),
+         int_column([size for size, _ in on_disk]), int_column([mtime for _, mtime in on_disk])],
+        names=["idx", "path", "size_now", "mtime_now"])
+    connection.register("files_on_disk", disk)
+    try:
+        changed = connection.execute(
+            "select d.idx, m.path is not null, m.size_bytes, m.consumed_bytes, m.consumed_lines, m.prefix_sha256"
+            " from files_on_disk as d left join raw.ingest_manifest as m"
+            " on m.source_system = ? and m.path = d.path"
+            " where m.path is null or m.size_bytes is distinct from d.size_now or m.mtime_ns is distinct from"
+            " d.mtime_now order by d.idx",
             [source_system],
         ).fetchall()
-    }
+    finally:
+        connection.unregister("files_on_disk")
     plans = []
-    for path in paths:
-        size_now, mtime_now = _size_and_mtime(path)
-        previous = known.get(str(path))
-        if previous is None:
+    for idx, known, _size, consumed_bytes, consumed_lines, prefix_sha256 in changed:
+        path, (size_now, mtime_now) = paths[idx], on_disk[idx]
+        if not known:
             plans.append(FilePlan(path, size_now, mtime_now, 0, 0, "new"))
-            continue
-        size, mtime_ns, consumed_bytes, consumed_lines, prefix_sha256 = previous
-        if size_now == size and mtime_now == mtime_ns:
             continue
         if size_now >= consumed_bytes and _prefix_sha256(path, consumed_bytes) == prefix_sha256:
             if size_now == consumed_bytes:

@@ -89,7 +89,8 @@ def ingest(
 
         discovered = {found.path: found for found in source.discover(paths)}
         summary.files_seen = len(discovered)
-        plans = plan_files(connection, source.name, list(discovered))
+        stats = {path: found.stat for path, found in discovered.items() if found.stat}
+        plans = plan_files(connection, source.name, list(discovered), stats)
         if source.whole_files:
             plans = [FilePlan(p.path, p.size_bytes, p.mtime_ns, 0, 0, p.state) for p in plans]
         reasons: Counter[str] = Counter()

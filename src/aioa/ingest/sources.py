@@ -24,6 +24,7 @@ class DiscoveredFile:
     path: Path
     config_dir: str | None = None  # the root the file was found under (e.g. a Claude config dir)
     skip_reason: str | None = None  # set when the path is not read (symlink out of the root, FIFO, ...): quarantined
+    stat: tuple[int, int] | None = None  # (size, mtime_ns) seen by the walk, so planning needs no second stat
 
 
 class Source:
@@ -57,7 +58,7 @@ def find_files(paths: list[Path], patterns: tuple[str, ...]) -> list[DiscoveredF
     for root in paths:
         root = Path(os.path.realpath(root.expanduser()))
         if root.is_file():
-            found.setdefault(root, DiscoveredFile(root, str(root.parent)))
+            found.setdefault(root, DiscoveredFile(root, str(root.parent), stat=_size_and_mtime(root)))
             continue
         if root.is_dir():
             for discovered in _walk(root, names):
@@ -80,21 +81,24 @@ def _walk(root: Path, names: tuple[str, ...]):
             entries = list(os.scandir(folder))
         except OSError:
             continue  # an unreadable folder holds nothing we can read
-        for entry in entries:
+        for entry in entries:  # one stat per matching file (scandir knows the type of the others)
             matches = any(fnmatch.fnmatchcase(entry.name, name) for name in names)
-            path = Path(entry.path)
             if entry.is_symlink():
-                yield from _symlink(root, path, matches)
+                yield from _symlink(root, Path(entry.path), matches)
             elif entry.is_dir(follow_symlinks=False):
-                pending.append(path)
+                pending.append(entry.path)
                 if matches:
-                    yield DiscoveredFile(path, str(root), "not a regular file (directory): skipped")
+                    yield DiscoveredFile(Path(entry.path), str(root), "not a regular file (directory): skipped")
             elif matches:
-                kind = _kind(entry)
+                try:
+                    found = entry.stat(follow_symlinks=False)
+                    kind = file_kind(found.st_mode)
+                except OSError:
+                    found, kind = None, "unreadable entry"
                 if kind == "regular file":
-                    yield DiscoveredFile(path, str(root))
+                    yield DiscoveredFile(Path(entry.path), str(root), stat=(found.st_size, found.st_mtime_ns))
                 else:
-                    yield DiscoveredFile(path, str(root), f"not a regular file ({kind}): skipped")
+                    yield DiscoveredFile(Path(entry.path), str(root), f"not a regular file ({kind}): skipped")
 
 
 def _symlink(root: Path, link: Path, matches: bool):
@@ -108,11 +112,12 @@ def _symlink(root: Path, link: Path, matches: bool):
         if matches or target.is_dir():
             yield DiscoveredFile(link, str(root), "symlink points outside the ingest root: skipped")
     elif matches and target.is_file():
-        yield DiscoveredFile(target, str(root))  # the real path: the same file found directly is not counted twice
+        yield DiscoveredFile(target, str(root), stat=_size_and_mtime(target))  # the real path: the same file found directly is not counted twice
 
 
-def _kind(entry: os.DirEntry) -> str:
+def _size_and_mtime(path: Path) -> tuple[int, int] | None:
     try:
-        return file_kind(entry.stat(follow_symlinks=False).st_mode)
+        found = os.stat(path)
     except OSError:
-        return "unreadable entry"
+        return None  # planning stats it again and reading it reports why
+    return found.st_size, found.st_mtime_ns
