@@ -1,0 +1,63 @@
+"""`aioa report daily --json` and `aioa --help` stay light: no pandas, Dagster, MLflow or LangChain on their path
+(each costs a noticeable part of a second at start-up, and a report needs none of them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ingest.transcripts import assistant, write_jsonl
+
+HEAVY = ("pandas", "dagster", "mlflow", "langchain", "langchain_core", "sklearn")
+
+# Runs the CLI's main() in-process and prints which heavy top-level packages it imported.
+PROBE = """
+import json, sys
+sys.argv = ["aioa", *sys.argv[1:]]
+from aioa.cli import main
+try:
+    main()
+except SystemExit as done:
+    code = done.code
+else:
+    code = 0
+heavy = sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY))
+print("\\n" + json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+def _run(args: list[str], home: Path) -> tuple[dict, str]:
+    env = {**os.environ, "AIOA_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+
+
+@pytest.fixture
+def ingested_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    logs = tmp_path / "claude"
+    write_jsonl(logs / "projects" / "-home-alice-src-shop" / "s1.jsonl",
+                [assistant("msg_1", "req_1", output=5), assistant("msg_2", "req_2", output=7)])
+    env = {**os.environ, "AIOA_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "aioa.cli", "ingest", "claude-code", str(logs), "--json"], env=env,
+                   check=True, capture_output=True, timeout=300)
+    return home
+
+
+def test_report_daily_imports_no_heavy_library(ingested_home: Path) -> None:
+    result, stdout = _run(["report", "daily", "--json"], ingested_home)
+    assert result["code"] == 0
+    assert sum(row["output_tokens"] for row in json.loads(stdout)) == 12  # the report really ran
+    assert result["heavy"] == [], f"`aioa report daily --json` imported {result['heavy']}"
+
+
+def test_help_imports_no_heavy_library(tmp_path: Path) -> None:
+    result, _ = _run(["--help"], tmp_path / "home")
+    assert result["code"] == 0
+    assert result["heavy"] == [], f"`aioa --help` imported {result['heavy']}"
