@@ -73,6 +73,7 @@ class PriceCatalog:
         self.overrides, self.overrides_digest = load_overrides(overrides_file)
         self.overrides_name = overrides_file.name if overrides_file else ""
         self.library_version = f"genai-prices {version('genai-prices')}"
+        self._library_models: dict[tuple[str | None, str], object] = {}
 
     def resolve(self, provider: str | None, model: str, at: datetime) -> ResolvedPrice | None:
         override = self._override_for(provider, model, at)
@@ -118,6 +119,14 @@ class PriceCatalog:
         )
 
     def _library_model(self, provider: str | None, model: str):
+        # The library's snapshot does not change while a catalog lives: look each (provider, model) up once (a
+        # batch asks for each model several times; the search walks every provider's model list).
+        key = (provider, model)
+        if key not in self._library_models:
+            self._library_models[key] = self._find_library_model(provider, model)
+        return self._library_models[key]
+
+    def _find_library_model(self, provider: str | None, model: str):
         from genai_prices import data_snapshot
 
         snapshot = data_snapshot.get_snapshot()
