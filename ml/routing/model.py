@@ -9,7 +9,9 @@ succeed and the cheap one to fail, not merely where the cheap one might fail (bo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from math import log1p as math_log1p
 
 import numpy as np
 import pandas as pd
@@ -42,22 +44,26 @@ def assert_observable(frame: pd.DataFrame) -> None:
                              "only)")
 
 
+_PATTERNS = [re.compile(pattern) for pattern in (
+    r"\d", r"[=+*/^<>\\$]|\b(?:sqrt|log|sin|cos|frac)\b",
+    r"(?m)^\s*\(?[A-Ha-h][.)]\s",  # multiple-choice options
+    r"Statement \d")]
+_FLAGS = [re.compile(pattern) for pattern in (
+    r"\b(?:NOT|EXCEPT|LEAST|FALSE)\b", r"(?m)```|\bdef |\breturn\b|#include|[{};]\s*$|\bprint\(")]
+
+
 def text_form(texts) -> np.ndarray:
-    """Handcrafted, dataset-independent descriptors of a task's text (one row per text)."""
-    series = pd.Series(np.asarray(texts, dtype=object).ravel()).fillna("").astype(str)
-    chars = series.str.len().to_numpy(dtype=float)
-    per_char = np.maximum(chars, 1.0)
-    return np.column_stack([
-        np.log1p(chars),
-        np.log1p(series.str.count("\n").to_numpy(dtype=float)),
-        series.str.count(r"\d").to_numpy(dtype=float) / per_char,
-        series.str.count(r"[=+*/^<>\\$]|\b(?:sqrt|log|sin|cos|frac)\b").to_numpy(dtype=float) / per_char,
-        series.str.count(r"(?m)^\s*\(?[A-Ha-h][.)]\s").to_numpy(dtype=float),  # multiple-choice options
-        series.str.count(r"Statement \d").to_numpy(dtype=float),
-        series.str.contains(r"\b(?:NOT|EXCEPT|LEAST|FALSE)\b").to_numpy(dtype=float),
-        series.str.contains(r"```|\bdef |\breturn\b|#include|[{};]\s*$|\bprint\(", regex=True).to_numpy(dtype=float),
-        series.str.contains("?", regex=False).to_numpy(dtype=float),
-    ])
+    """Handcrafted, dataset-independent descriptors of a task's text (one row per text): log length and lines,
+    digit and math-symbol share, multiple-choice options, "Statement n", negation, code markers, a question mark."""
+    rows = []
+    for value in np.asarray(texts, dtype=object).ravel():
+        text = "" if value is None or value != value else str(value)
+        per_char = max(len(text), 1)
+        digits, math, options, statements = (len(pattern.findall(text)) for pattern in _PATTERNS)
+        rows.append((math_log1p(len(text)), math_log1p(text.count("\n")), digits / per_char, math / per_char,
+                     options, statements, *(float(flag.search(text) is not None) for flag in _FLAGS),
+                     float("?" in text)))
+    return np.array(rows, dtype=float).reshape(-1, len(FORM_FEATURES))
 
 
 def _log1p(values) -> np.ndarray:
@@ -146,13 +152,31 @@ def training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def features_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """FEATURES with defaults for missing columns or values (a single task dict gets the same treatment)."""
+    """FEATURES with defaults for missing columns or values (a single task gets the same treatment)."""
+    if frame.attrs.get("routing_features"):
+        return frame
     result = pd.DataFrame(index=frame.index)
     for column, default in DEFAULTS.items():
         result[column] = frame[column].fillna(default) if column in frame else default
     result["input_tokens"] = result["input_tokens"].astype(float)
     result[["task_text", "task_type", "project_id"]] = result[["task_text", "task_type", "project_id"]].astype(str)
+    result.attrs["routing_features"] = True
     return result
+
+
+def tasks_frame(tasks: list[dict]) -> pd.DataFrame:
+    """`features_frame` of task dicts, built in one step (a single route() call is dominated by pandas overhead)."""
+    columns = {column: [_value(task.get(column), default) for task in tasks] for column, default in DEFAULTS.items()}
+    columns["input_tokens"] = [float(value) for value in columns["input_tokens"]]
+    frame = pd.DataFrame(columns)
+    frame.attrs["routing_features"] = True
+    return frame
+
+
+def _value(value, default):
+    if value is None or (isinstance(value, float) and value != value):
+        return default
+    return value if isinstance(default, float) else str(value)
 
 
 def fit(frame: pd.DataFrame, seed: int = 42) -> Pipeline:
@@ -173,8 +197,11 @@ class Scores:
 
 def score(model: Pipeline, frame: pd.DataFrame) -> Scores:
     """The one scoring function (single tasks and batches); only FEATURES are read."""
-    features = model[:-1].transform(features_frame(frame))
-    cheap, strong = model[-1].outcome_probabilities(features)
+    from sklearn import config_context
+
+    with config_context(assume_finite=True):  # features_frame fills every missing value
+        features = model[:-1].transform(features_frame(frame))
+        cheap, strong = model[-1].outcome_probabilities(features)
     return Scores(cheap, strong)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from aioa.settings import Settings, get_settings
 from ml.routing.decisions import decision_log
-from ml.routing.model import features_frame, score
+from ml.routing.model import features_frame, score, tasks_frame
 
 
 class RouterUnavailable(RuntimeError):
@@ -109,7 +109,7 @@ def _default_settings() -> Settings:
 
 
 def _frame(tasks: list[dict]) -> pd.DataFrame:
-    return features_frame(pd.DataFrame(tasks, index=range(len(tasks))))
+    return tasks_frame(tasks)
 
 
 def route_batch(tasks: list[dict] | pd.DataFrame, settings: Settings | None = None,
