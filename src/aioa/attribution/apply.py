@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from aioa.attribution.config import AttributionConfig
+from aioa.ingest.columns import table_from_rows  # from_pylist imports pandas
 
 _USER_RULES = pa.schema(
     [("user_id", pa.string()), ("org_id", pa.string()), ("team_id", pa.string()),
@@ -33,8 +34,8 @@ def _rule_tables(config: AttributionConfig) -> tuple[pa.Table, pa.Table]:
             for pattern in patterns:
                 project_rules.append((project.id, project.org, project.team, kind, pattern, len(project_rules)))
     return (
-        pa.Table.from_pylist([dict(zip(_USER_RULES.names, row, strict=True)) for row in user_rules], _USER_RULES),
-        pa.Table.from_pylist(
+        table_from_rows([dict(zip(_USER_RULES.names, row, strict=True)) for row in user_rules], _USER_RULES),
+        table_from_rows(
             [dict(zip(_PROJECT_RULES.names, row, strict=True)) for row in project_rules], _PROJECT_RULES
         ),
     )
@@ -46,7 +47,7 @@ _CLAIM_RULES = pa.schema([("source_system", pa.string()), ("org_id", pa.string()
 def _claim_rules(config: AttributionConfig) -> pa.Table:
     """(source_system, org_id) pairs: which source may name which org inside a log line."""
     rows = [{"source_system": source, "org_id": org.id} for org in config.orgs for source in org.accept_claims_from]
-    return pa.Table.from_pylist(rows, _CLAIM_RULES)
+    return table_from_rows(rows, _CLAIM_RULES)
 
 
 _FILE_ORGS = pa.schema([("source_system", pa.string()), ("source_file", pa.string()), ("bound_org", pa.string())])
@@ -66,7 +67,7 @@ def _bind_files(connection: duckdb.DuckDBPyConnection, table: str, config: Attri
     rows = [row for row in rows if row["bound_org"] is not None]
     if not rows:
         return
-    connection.register("bound_files", pa.Table.from_pylist(rows, _FILE_ORGS))
+    connection.register("bound_files", table_from_rows(rows, _FILE_ORGS))
     try:
         connection.execute(f"""
             update {table} as t set bound_org = f.bound_org from bound_files as f
