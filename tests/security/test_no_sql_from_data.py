@@ -33,6 +33,7 @@ ALLOWED: dict[str, str] = {
     "src/aioa/analytics/queries.py:filter_options": _QUERIES,
     "src/aioa/analytics/queries.py:kpis": _QUERIES + "; measures from the metrics registry, periods bound",
     "src/aioa/analytics/queries.py:spend_by": _QUERIES,
+    "src/aioa/analytics/queries.py:handoff_task_types": "only the tenant filter fragment; org ids bound",
     "src/aioa/analytics/queries.py:daily_usage": _QUERIES,
     "src/aioa/analytics/queries.py:detail_calls": _QUERIES + "; drill value and limit bound",
     "src/aioa/analytics/queries.py:projects_overview": _QUERIES,
