@@ -8,18 +8,23 @@ import sys
 
 import duckdb
 
-from aioa.ingest.runner import CRASH_BEFORE_COMMIT_ENV
 from tests.ingest.transcripts import assistant, write_jsonl
 
-INGEST = "from aioa.ingest.claude_code import ClaudeCodeSource; from aioa.ingest.runner import ingest; " \
-         "from pathlib import Path; import sys; ingest(ClaudeCodeSource(), [Path(sys.argv[1])])"
+INGEST = """
+import os, sys
+from pathlib import Path
+from aioa.ingest import runner
+from aioa.ingest.claude_code import ClaudeCodeSource
+if sys.argv[2] == "crash":
+    runner.BEFORE_COMMIT_HOOKS.append(lambda: os._exit(77))  # killed after staging, before the commit
+runner.ingest(ClaudeCodeSource(), [Path(sys.argv[1])])
+"""
 
 
 def run_ingest(root, home, *, crash: bool) -> int:
     env = {**os.environ, "AIOA_HOME": str(home)}
-    if crash:
-        env[CRASH_BEFORE_COMMIT_ENV] = "1"
-    return subprocess.run([sys.executable, "-c", INGEST, str(root)], env=env, timeout=120).returncode
+    argv = [sys.executable, "-c", INGEST, str(root), "crash" if crash else "run"]
+    return subprocess.run(argv, env=env, timeout=120).returncode
 
 
 def counts(home):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import uuid
 from collections import Counter
@@ -32,8 +31,9 @@ from aioa.warehouse import connect
 from aioa.warehouse.snapshots import publish_snapshot
 from aioa.warehouse.sql import execute_script
 
-# Fault injection for the crash-safety test: exit hard after staging a batch, before its commit.
-CRASH_BEFORE_COMMIT_ENV = "AIOA_FAULT_CRASH_BEFORE_COMMIT"
+# Called with no arguments after a batch is staged and merged, just before its commit: the crash-safety test
+# kills the process here. Empty in production.
+BEFORE_COMMIT_HOOKS: list[Callable[[], None]] = []
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -287,8 +287,8 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
         summary.files_read += len(slices)
         summary.bytes_read += sum(slice_.consumed_bytes - slice_.start_byte for slice_ in slices)
         summary.lines_read += sum(slice_.line_count for slice_ in slices)
-        if os.environ.get(CRASH_BEFORE_COMMIT_ENV):
-            os._exit(77)
+        for hook in BEFORE_COMMIT_HOOKS:
+            hook()
         connection.commit()
     except BaseException:
         with contextlib.suppress(duckdb.Error):
