@@ -28,8 +28,8 @@ pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `
 	mkdir -p $(AIOA_HOME)/dagster
 	$(SAMPLE_ENV); $(UV) run aioa run
 
-test: env browser  ## run the whole test suite
-	$(UV) run pytest -q
+test: env browser lint  ## lint, then the whole test suite
+	$(UV) run pytest -q --durations=15
 
 browser:  ## Debian's Chromium for the real-browser test (skipped with a message when it cannot be installed)
 	@test -x /usr/bin/chromium || (apt-get install -y -qq chromium >/dev/null 2>&1 || \
@@ -49,8 +49,9 @@ dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (sto
 	mkdir -p $(AIOA_HOME)/dagster
 	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
 
-lint: env
+lint: env  ## ruff's rules and its formatting (run `uv run ruff format` to fix the latter)
 	$(UV) run ruff check src ml orchestration apps tests benchmarks
+	$(UV) run ruff format --check src ml orchestration apps tests benchmarks
 
 notebooks: env  ## the analyst notebooks in JupyterLab on 127.0.0.1 (they read the published snapshot)
 	$(UV) run jupyter lab notebooks/ --ip 127.0.0.1 --no-browser

@@ -76,11 +76,18 @@ class Case:
 
     def summary(self) -> dict:
         times = np.array(self.times_ms[1:])  # the first run (cold page cache) is reported, not counted
-        return {"query": self.label, "variant": self.variant, "pages": self.pages, "runs": len(times),
-                "first_ms": round(self.times_ms[0], 2), "p50_ms": round(float(np.percentile(times, 50)), 2),
-                "p95_ms": round(float(np.percentile(times, 95)), 2),
-                "cpu_p50_ms": round(float(np.percentile(self.cpu_ms[1:], 50)), 2), "rows": self.rows,
-                "passed": bool(np.percentile(times, 95) < QUERY_TARGET_MS)}
+        return {
+            "query": self.label,
+            "variant": self.variant,
+            "pages": self.pages,
+            "runs": len(times),
+            "first_ms": round(self.times_ms[0], 2),
+            "p50_ms": round(float(np.percentile(times, 50)), 2),
+            "p95_ms": round(float(np.percentile(times, 95)), 2),
+            "cpu_p50_ms": round(float(np.percentile(self.cpu_ms[1:], 50)), 2),
+            "rows": self.rows,
+            "passed": bool(np.percentile(times, 95) < QUERY_TARGET_MS),
+        }
 
 
 def page_queries() -> dict[str, list[str]]:
@@ -103,8 +110,9 @@ def build_cases(connection, used: dict[str, list[str]]) -> list[Case]:
     connection = TimedReader(raw_connection, get_settings().reader_statement_timeout_s)  # as the loaders read
 
     pages_text = "".join(path.read_text() for path in PAGES_DIR.glob("*.py"))
-    PAGE_KWARGS["ml_table"] = [{"table": name} for name in sorted(set(re.findall(
-        r"""loaders\.ml_table\(.*?["'](\w+)["']\)""", pages_text)))]
+    PAGE_KWARGS["ml_table"] = [
+        {"table": name} for name in sorted(set(re.findall(r"""loaders\.ml_table\(.*?["'](\w+)["']\)""", pages_text)))
+    ]
     missing = sorted(set(used) - set(PAGE_KWARGS))
     if missing:
         raise SystemExit(f"pages call data functions this benchmark has no case for: {', '.join(missing)}")
@@ -112,21 +120,31 @@ def build_cases(connection, used: dict[str, list[str]]) -> list[Case]:
     options = analytics.filter_options(connection, everyone)
     last = options["last_day"]
     default = Filters(max(options["first_day"], last - timedelta(days=29)), last)  # the pages' default window
-    top = {dimension: _top(analytics.spend_by(connection, default, everyone, dimension))
-           for dimension in ("org", "project", "model")}
-    variants = {"30 days, all orgs": default,
-                f"org {top['org']}": Filters(default.start, default.end, orgs=(top["org"],)),
-                f"project {top['project']}": Filters(default.start, default.end, projects=(top["project"],)),
-                f"model {top['model']}": Filters(default.start, default.end, models=(top["model"],))}
+    top = {
+        dimension: _top(analytics.spend_by(connection, default, everyone, dimension))
+        for dimension in ("org", "project", "model")
+    }
+    variants = {
+        "30 days, all orgs": default,
+        f"org {top['org']}": Filters(default.start, default.end, orgs=(top["org"],)),
+        f"project {top['project']}": Filters(default.start, default.end, projects=(top["project"],)),
+        f"model {top['model']}": Filters(default.start, default.end, models=(top["model"],)),
+    }
 
     cases = []
     for name, pages in sorted(used.items()):
         if name == "marts_built":
-            cases.append(Case("marts_built()", "operator", pages,
-                              lambda: analytics.table_exists(raw_connection, "marts", "agg_usage_daily")))
+            cases.append(
+                Case(
+                    "marts_built()",
+                    "operator",
+                    pages,
+                    lambda: analytics.table_exists(raw_connection, "marts", "agg_usage_daily"),
+                )
+            )
             continue
         function = getattr(analytics, name)
-        arguments = function.__code__.co_varnames[:function.__code__.co_argcount]
+        arguments = function.__code__.co_varnames[: function.__code__.co_argcount]
         for kwargs in PAGE_KWARGS[name]:
             kwargs = {key: top["project"] if value == "<top project>" else value for key, value in kwargs.items()}
             shown = ", ".join(f"{key}={value}" for key, value in kwargs.items() if value is not None)
@@ -137,16 +155,24 @@ def build_cases(connection, used: dict[str, list[str]]) -> list[Case]:
                 for variant, filters in extra.items():
                     cases.append(Case(label, variant, pages, _bind(function, connection, filters, everyone, kwargs)))
             elif "scope" in arguments:
-                for variant, scope in (("all orgs", everyone), (f"app for org {top['org']}",
-                                                                 TenantScope.for_orgs(top["org"]))):
+                for variant, scope in (
+                    ("all orgs", everyone),
+                    (f"app for org {top['org']}", TenantScope.for_orgs(top["org"])),
+                ):
                     cases.append(Case(label, variant, pages, _bind(function, connection, None, scope, kwargs)))
             else:
                 cases.append(Case(label, "operator", pages, _bind(function, connection, None, None, kwargs)))
     from aioa.ask import ask
 
     for question in ASK_QUESTIONS:
-        cases.append(Case(f'ask("{question}")', "all orgs", ["ask"],
-                          lambda question=question: ask(question, everyone, connection=raw_connection).rows))
+        cases.append(
+            Case(
+                f'ask("{question}")',
+                "all orgs",
+                ["ask"],
+                lambda question=question: ask(question, everyone, connection=raw_connection).rows,
+            )
+        )
     return cases
 
 
@@ -206,17 +232,28 @@ def time_pages(home: Path, runs: int) -> tuple[float, list[dict]]:
                 raise SystemExit(f"page {page} raised: {[item.value for item in app.exception]}")
             shown = app.title[0].value if app.title else (app.info[0].value[:60] if app.info else "")
         median = statistics.median(seconds)
-        results.append({"page": page, "seconds": [round(value, 3) for value in seconds],
-                        "median_s": round(median, 3), "max_s": round(max(seconds), 3),
-                        "cpu_median_s": round(statistics.median(cpu_seconds), 3), "shows": shown,
-                        "passed": median < PAGE_TARGET_S})
+        results.append(
+            {
+                "page": page,
+                "seconds": [round(value, 3) for value in seconds],
+                "median_s": round(median, 3),
+                "max_s": round(max(seconds), 3),
+                "cpu_median_s": round(statistics.median(cpu_seconds), 3),
+                "shows": shown,
+                "passed": median < PAGE_TARGET_S,
+            }
+        )
     return process_first, results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--home", type=Path, default=Path(os.environ.get("AIOA_HOME", ROOT / "data")),
-                        help="AIOA_HOME whose published snapshot is read (default: $AIOA_HOME or data/).")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=Path(os.environ.get("AIOA_HOME", ROOT / "data")),
+        help="AIOA_HOME whose published snapshot is read (default: $AIOA_HOME or data/).",
+    )
     parser.add_argument("--runs", type=int, default=20, help="Timed repetitions per query (after one cold run).")
     parser.add_argument("--page-runs", type=int, default=3, help="Cold-cache renders per page (0: skip pages).")
     parser.add_argument("--out", type=Path, default=RESULTS / "app.json")
@@ -227,49 +264,105 @@ def main() -> None:
 
     connection, version = open_snapshot(Settings(home=args.home))
     calls, usage_rows = connection.execute(
-        "select (select count(*) from marts.fct_llm_calls), (select count(*) from marts.agg_usage_daily)").fetchone()
+        "select (select count(*) from marts.fct_llm_calls), (select count(*) from marts.agg_usage_daily)"
+    ).fetchone()
     cases = build_cases(connection, page_queries())
     time_cases(cases, args.runs)
     connection.close()
     queries = [case.summary() for case in cases]
 
     console = Console(width=max(Console().width, 170))
-    table = Table(title=f"app queries: snapshot {version}, {calls:,} calls, {usage_rows:,} daily usage rows, "
-                        f"{args.runs} runs each")
-    for column in ("query", "variant", "pages", "rows", "first ms", "p50 ms", "p95 ms", "CPU p50 ms",
-                   f"p95 < {QUERY_TARGET_MS:.0f}"):
+    table = Table(
+        title=f"app queries: snapshot {version}, {calls:,} calls, {usage_rows:,} daily usage rows, "
+        f"{args.runs} runs each"
+    )
+    for column in (
+        "query",
+        "variant",
+        "pages",
+        "rows",
+        "first ms",
+        "p50 ms",
+        "p95 ms",
+        "CPU p50 ms",
+        f"p95 < {QUERY_TARGET_MS:.0f}",
+    ):
         table.add_column(column, justify="left" if column in ("query", "variant", "pages") else "right")
     for row in queries:
-        table.add_row(escape(row["query"]), escape(row["variant"]), ",".join(row["pages"]),
-                      "" if row["rows"] is None else f"{row['rows']:,}", f"{row['first_ms']:.1f}",
-                      f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}", f"{row['cpu_p50_ms']:.1f}",
-                      "[green]pass[/]" if row["passed"] else "[red]FAIL[/]")
+        table.add_row(
+            escape(row["query"]),
+            escape(row["variant"]),
+            ",".join(row["pages"]),
+            "" if row["rows"] is None else f"{row['rows']:,}",
+            f"{row['first_ms']:.1f}",
+            f"{row['p50_ms']:.1f}",
+            f"{row['p95_ms']:.1f}",
+            f"{row['cpu_p50_ms']:.1f}",
+            "[green]pass[/]" if row["passed"] else "[red]FAIL[/]",
+        )
     console.print(table)
 
     pages, process_first = [], None
     if args.page_runs:
         process_first, pages = time_pages(args.home, args.page_runs)
-        page_table = Table(title=f"first full render per page (cold caches, {args.page_runs} renders each; the "
-                                 f"process's very first render, imports included: {process_first:.2f} s)")
-        for column in ("page", "shows", "renders s", "median s", "max s", "CPU median s",
-                       f"median < {PAGE_TARGET_S:.0f} s"):
+        page_table = Table(
+            title=f"first full render per page (cold caches, {args.page_runs} renders each; the "
+            f"process's very first render, imports included: {process_first:.2f} s)"
+        )
+        for column in (
+            "page",
+            "shows",
+            "renders s",
+            "median s",
+            "max s",
+            "CPU median s",
+            f"median < {PAGE_TARGET_S:.0f} s",
+        ):
             page_table.add_column(column, justify="left" if column in ("page", "shows", "renders s") else "right")
         for row in pages:
-            page_table.add_row(row["page"], escape(row["shows"]), " ".join(f"{value:.2f}" for value in row["seconds"]),
-                               f"{row['median_s']:.2f}", f"{row['max_s']:.2f}", f"{row['cpu_median_s']:.2f}",
-                               "[green]pass[/]" if row["passed"] else "[red]FAIL[/]")
+            page_table.add_row(
+                row["page"],
+                escape(row["shows"]),
+                " ".join(f"{value:.2f}" for value in row["seconds"]),
+                f"{row['median_s']:.2f}",
+                f"{row['max_s']:.2f}",
+                f"{row['cpu_median_s']:.2f}",
+                "[green]pass[/]" if row["passed"] else "[red]FAIL[/]",
+            )
         console.print(page_table)
 
     failed = [f"{row['query']} [{row['variant']}]" for row in queries if not row["passed"]]
     failed += [f"page {row['page']}" for row in pages if not row["passed"]]
-    console.print(f"{len(queries)} queries, {len(pages)} pages; " + (
-        f"[red]{len(failed)} over target[/]: {escape('; '.join(failed))}" if failed else "[green]all within target[/]"))
+    console.print(
+        f"{len(queries)} queries, {len(pages)} pages; "
+        + (
+            f"[red]{len(failed)} over target[/]: {escape('; '.join(failed))}"
+            if failed
+            else "[green]all within target[/]"
+        )
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "home": str(args.home), "snapshot": version, "calls": calls, "agg_usage_daily_rows": usage_rows,
-        "runs": args.runs, "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
-        "query_target_p95_ms": QUERY_TARGET_MS, "page_target_s": PAGE_TARGET_S, "queries": queries,
-        "process_first_render_s": process_first, "pages": pages, "over_target": failed}, indent=2, default=str))
+    args.out.write_text(
+        json.dumps(
+            {
+                "home": str(args.home),
+                "snapshot": version,
+                "calls": calls,
+                "agg_usage_daily_rows": usage_rows,
+                "runs": args.runs,
+                "cpu_count": os.cpu_count(),
+                "load_average": os.getloadavg(),
+                "query_target_p95_ms": QUERY_TARGET_MS,
+                "page_target_s": PAGE_TARGET_S,
+                "queries": queries,
+                "process_first_render_s": process_first,
+                "pages": pages,
+                "over_target": failed,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     console.print(f"wrote {args.out}")
 
 

@@ -66,13 +66,65 @@ SESSION_MODELS = {
     "claude-haiku-4-5-20251001": 0.12,
 }
 SUBAGENT_MODELS = {"claude-haiku-4-5-20251001": 0.6, "claude-sonnet-4-5-20250929": 0.4}
-TOOLS = ("Read", "Read", "Read", "Bash", "Bash", "Edit", "Grep", "Glob", "Write", "TodoWrite",
-         "mcp__github__get_pull_request", "mcp__linear__list_issues", "mcp__plugin_context7_context7__get-library-docs")
+TOOLS = (
+    "Read",
+    "Read",
+    "Read",
+    "Bash",
+    "Bash",
+    "Edit",
+    "Grep",
+    "Glob",
+    "Write",
+    "TodoWrite",
+    "mcp__github__get_pull_request",
+    "mcp__linear__list_issues",
+    "mcp__plugin_context7_context7__get-library-docs",
+)
 PROJECTS = 30
 VERSIONS = ("2.0.76", "2.1.12", "2.1.39", "2.1.40")
-WORDS = ("def", "return", "self", "import", "from", "class", "for", "in", "if", "else", "None", "True", "the", "a",
-         "value", "result", "config", "path", "data", "test", "error", "assert", "=", "==", "(", ")", ":", "{", "}",
-         "user", "session", "tokens", "model", "request", "await", "async", "const", "let", "function", "=>")
+WORDS = (
+    "def",
+    "return",
+    "self",
+    "import",
+    "from",
+    "class",
+    "for",
+    "in",
+    "if",
+    "else",
+    "None",
+    "True",
+    "the",
+    "a",
+    "value",
+    "result",
+    "config",
+    "path",
+    "data",
+    "test",
+    "error",
+    "assert",
+    "=",
+    "==",
+    "(",
+    ")",
+    ":",
+    "{",
+    "}",
+    "user",
+    "session",
+    "tokens",
+    "model",
+    "request",
+    "await",
+    "async",
+    "const",
+    "let",
+    "function",
+    "=>",
+)
 
 
 @dataclass(frozen=True)
@@ -152,8 +204,12 @@ def write_claude_tree(root: Path, spec: TreeSpec = TreeSpec()) -> dict:
         previous = resumes.get(position)
         replay = exchanges.get(previous) if previous is not None else None
         lines, ends = writer.session(
-            project=int(projects[position]), start_ms=int(start_ms[position]), model=str(models[position]),
-            target=int(sizes[session_index[position]]), subagent_sizes=children.get(position, []), replay=replay,
+            project=int(projects[position]),
+            start_ms=int(start_ms[position]),
+            model=str(models[position]),
+            target=int(sizes[session_index[position]]),
+            subagent_sizes=children.get(position, []),
+            replay=replay,
         )
         exchanges[position] = _prefix(lines, ends, REPLAY_LIMIT)
         # Only the latest session of a project can be resumed later: drop older ones to bound memory.
@@ -169,8 +225,14 @@ def add_session(root: Path, seed: int, target_bytes: int = 120_000) -> Path:
     rng = np.random.default_rng(seed + 1_000_003)
     writer = _Writer(root, random.Random(seed + 1_000_003), rng)
     start_ms = int((FIRST_DAY.timestamp() + 60 * 86_400) * 1000)
-    lines, _ = writer.session(project=0, start_ms=start_ms, model="claude-sonnet-4-5-20250929", target=target_bytes,
-                              subagent_sizes=[], replay=None)
+    lines, _ = writer.session(
+        project=0,
+        start_ms=start_ms,
+        model="claude-sonnet-4-5-20250929",
+        target=target_bytes,
+        subagent_sizes=[],
+        replay=None,
+    )
     return writer.last_path
 
 
@@ -222,16 +284,30 @@ class _Writer:
     def _text(self, median: int, sigma: float = 1.0, cap: int = 60_000) -> str:
         size = min(cap, int(self.rand.lognormvariate(np.log(median), sigma)) + 1)
         start = self.rand.randrange(0, len(self.filler) - size)
-        return self.filler[start:start + size]
+        return self.filler[start : start + size]
 
-    def session(self, *, project: int, start_ms: int, model: str, target: int, subagent_sizes: list[int],
-                replay: tuple[list[str], list[int]] | None) -> tuple[list[str], list[int]]:
+    def session(
+        self,
+        *,
+        project: int,
+        start_ms: int,
+        model: str,
+        target: int,
+        subagent_sizes: list[int],
+        replay: tuple[list[str], list[int]] | None,
+    ) -> tuple[list[str], list[int]]:
         rand = self.rand
         session_id = str(uuid.UUID(int=rand.getrandbits(128), version=4))
         cwd = f"/home/dev/src/project-{project:02d}" + ("/.worktrees/feature" if rand.random() < 0.1 else "")
         folder = self.root / "projects" / cwd.replace("/", "-").replace(".", "-")
-        context = {"session": session_id, "cwd": cwd, "branch": "main" if rand.random() < 0.6 else f"feat/{project}",
-                   "version": rand.choice(VERSIONS), "agent_id": None, "models": {model: 1.0}}
+        context = {
+            "session": session_id,
+            "cwd": cwd,
+            "branch": "main" if rand.random() < 0.6 else f"feat/{project}",
+            "version": rand.choice(VERSIONS),
+            "agent_id": None,
+            "models": {model: 1.0},
+        }
         # Subagents first: the parent mirrors some of their calls in progress lines.
         mirrors: list[tuple[str, list[dict]]] = []
         for size in subagent_sizes:
@@ -244,23 +320,26 @@ class _Writer:
             mirrors.append((agent_id, finals[:3]))
         lines: list[str] = []
         if rand.random() < 0.3:
-            lines.append(_dumps({"type": "summary", "summary": self._text(40, 0.4, 120).strip(),
-                                 "leafUuid": self._uuid()}))
+            lines.append(
+                _dumps({"type": "summary", "summary": self._text(40, 0.4, 120).strip(), "leafUuid": self._uuid()})
+            )
         ends: list[int] = []
         if replay is not None:  # a resumed session: whole exchanges of the earlier session, verbatim
             replayed, _ = _prefix(*replay, target // 2)
             lines += replayed
             self.resumed += 1
-        body, body_ends, _ = self._conversation(context, start_ms, target - sum(len(line) + 1 for line in lines),
-                                                mirrors)
+        body, body_ends, _ = self._conversation(
+            context, start_ms, target - sum(len(line) + 1 for line in lines), mirrors
+        )
         ends += [len(lines) + end for end in body_ends]
         lines += body
         self._write(folder / f"{session_id}.jsonl", lines)
         self.session_files += 1
         return lines, ends
 
-    def _conversation(self, context: dict, start_ms: int, target: int,
-                      mirrors: list[tuple[str, list[dict]]] | None = None) -> tuple[list[str], list[int], list[dict]]:
+    def _conversation(
+        self, context: dict, start_ms: int, target: int, mirrors: list[tuple[str, list[dict]]] | None = None
+    ) -> tuple[list[str], list[int], list[dict]]:
         """Exchanges (a prompt, then assistant steps with tool calls and results) until `target` bytes are written."""
         rand = self.rand
         lines: list[str] = []
@@ -301,26 +380,51 @@ class _Writer:
                 if not last_step:
                     if mirrors and rand.random() < 0.5:
                         task = mirrors.pop(0)
-                        blocks.append(tool_use(f"toolu_{self.tag}{self._next():012x}", "Task",
-                                               subagent_type=rand.choice(("Explore", "Plan", "general-purpose")),
-                                               description="look around", prompt=self._text(300, 0.8, 3_000)))
+                        blocks.append(
+                            tool_use(
+                                f"toolu_{self.tag}{self._next():012x}",
+                                "Task",
+                                subagent_type=rand.choice(("Explore", "Plan", "general-purpose")),
+                                description="look around",
+                                prompt=self._text(300, 0.8, 3_000),
+                            )
+                        )
                     for _ in range(1 + int(rand.expovariate(1 / 0.8))):
                         name = rand.choice(TOOLS)
                         argument = self._text(500, 1.0, 20_000) if name in ("Edit", "Write") else self._text(60, 0.5)
-                        blocks.append(tool_use(f"toolu_{self.tag}{self._next():012x}", name, file_path=context["cwd"]
-                                               + "/src/module.py", content=argument))
+                        blocks.append(
+                            tool_use(
+                                f"toolu_{self.tag}{self._next():012x}",
+                                name,
+                                file_path=context["cwd"] + "/src/module.py",
+                                content=argument,
+                            )
+                        )
                 tokens = self._usage(cached, pending_write)
                 cached, pending_write = tokens["cached_after"], 0
-                message_id, request_id = f"msg_01{self.tag}{self._next():014x}", f"req_011C{self.tag}{self.counter:014x}"
+                message_id, request_id = (
+                    f"msg_01{self.tag}{self._next():014x}",
+                    f"req_011C{self.tag}{self.counter:014x}",
+                )
                 partial = min(rand.randrange(1, 30), tokens["output"])  # never above the final count, as in real logs
                 for index, block in enumerate(blocks):  # streamed: one line per block, output final on the last
                     final = index == len(blocks) - 1
                     record = assistant(
-                        message_id, request_id, output=tokens["output"] if final else partial,
-                        input_tokens=tokens["input"], cache_5m=tokens["cache_5m"], cache_1h=tokens["cache_1h"],
-                        cache_read=tokens["cache_read"], model=model, ts=_ts(now + index * 250),
-                        content=[block], split=tokens["split"], agent_id=context["agent_id"], uuid=self._uuid(),
-                        **base)
+                        message_id,
+                        request_id,
+                        output=tokens["output"] if final else partial,
+                        input_tokens=tokens["input"],
+                        cache_5m=tokens["cache_5m"],
+                        cache_1h=tokens["cache_1h"],
+                        cache_read=tokens["cache_read"],
+                        model=model,
+                        ts=_ts(now + index * 250),
+                        content=[block],
+                        split=tokens["split"],
+                        agent_id=context["agent_id"],
+                        uuid=self._uuid(),
+                        **base,
+                    )
                     record.update(extra)
                     lines.append(_dumps(record))
                     self.assistant_lines += 1
@@ -336,12 +440,23 @@ class _Writer:
                         continue
                     now += rand.randrange(50, 15_000)
                     output = self._text(1_200, 1.3)
-                    result = tool_result(block["id"], is_error=rand.random() < 0.04, ts=_ts(now),
-                                         session=context["session"], cwd=context["cwd"])
+                    result = tool_result(
+                        block["id"],
+                        is_error=rand.random() < 0.04,
+                        ts=_ts(now),
+                        session=context["session"],
+                        cwd=context["cwd"],
+                    )
                     result["message"]["content"][0]["content"] = (
-                        [{"type": "text", "text": output}] if block["name"].startswith("mcp__") else output)
-                    result.update(uuid=self._uuid(), gitBranch=context["branch"], **sidechain, **extra,
-                                  toolUseResult={"stdout": output, "stderr": "", "interrupted": False})
+                        [{"type": "text", "text": output}] if block["name"].startswith("mcp__") else output
+                    )
+                    result.update(
+                        uuid=self._uuid(),
+                        gitBranch=context["branch"],
+                        **sidechain,
+                        **extra,
+                        toolUseResult={"stdout": output, "stderr": "", "interrupted": False},
+                    )
                     lines.append(_dumps(result))
                     pending_write += len(output) // 4
                 written += sum(len(line) + 1 for line in lines[counted:])
@@ -349,14 +464,32 @@ class _Writer:
                 if written >= target:  # sessions end where they end, often mid-task
                     break
             if rand.random() < 0.02:
-                lines.append(_dumps({"type": "system", "subtype": "compact_boundary", "content": "Conversation compacted",
-                                     "uuid": self._uuid(), "timestamp": _ts(now), "sessionId": context["session"],
-                                     "level": "info", "compactMetadata": {"trigger": "auto", "preTokens": cached}}))
+                lines.append(
+                    _dumps(
+                        {
+                            "type": "system",
+                            "subtype": "compact_boundary",
+                            "content": "Conversation compacted",
+                            "uuid": self._uuid(),
+                            "timestamp": _ts(now),
+                            "sessionId": context["session"],
+                            "level": "info",
+                            "compactMetadata": {"trigger": "auto", "preTokens": cached},
+                        }
+                    )
+                )
                 cached = rand.randrange(15_000, 40_000)
             if rand.random() < 0.05:
-                lines.append(_dumps({"type": "file-history-snapshot", "messageId": self._uuid(), "isSnapshotUpdate": False,
-                                     "snapshot": {"messageId": self._uuid(), "trackedFileBackups": {},
-                                                  "timestamp": _ts(now)}}))
+                lines.append(
+                    _dumps(
+                        {
+                            "type": "file-history-snapshot",
+                            "messageId": self._uuid(),
+                            "isSnapshotUpdate": False,
+                            "snapshot": {"messageId": self._uuid(), "trackedFileBackups": {}, "timestamp": _ts(now)},
+                        }
+                    )
+                )
             ends.append(len(lines))
             written += sum(len(line) + 1 for line in lines[counted:])
             counted = len(lines)
@@ -373,15 +506,28 @@ class _Writer:
         output = min(32_000, int(rand.lognormvariate(np.log(180), 1.1)) + 1)
         roll = rand.random()
         five_minute = write if roll < 0.35 else 0 if roll < 0.9 else write // 3
-        return {"input": rand.randrange(1, 60), "output": output, "cache_5m": five_minute,
-                "cache_1h": write - five_minute, "cache_read": cache_read, "split": rand.random() > 0.03,
-                "cached_after": min(cached + write + output, 190_000)}
+        return {
+            "input": rand.randrange(1, 60),
+            "output": output,
+            "cache_5m": five_minute,
+            "cache_1h": write - five_minute,
+            "cache_read": cache_read,
+            "split": rand.random() > 0.03,
+            "cached_after": min(cached + write + output, 190_000),
+        }
 
     def _synthetic(self, base: dict, now: int) -> str:
-        record = assistant(f"{uuid.UUID(int=self.rand.getrandbits(128), version=4)}", "", output=0, input_tokens=0,
-                           model="<synthetic>", ts=_ts(now), uuid=self._uuid(),
-                           content=[{"type": "text", "text": "API Error: 529 {\"type\":\"error\",\"error\":"
-                                                             "{\"type\":\"overloaded_error\"}}"}], **base)
+        record = assistant(
+            f"{uuid.UUID(int=self.rand.getrandbits(128), version=4)}",
+            "",
+            output=0,
+            input_tokens=0,
+            model="<synthetic>",
+            ts=_ts(now),
+            uuid=self._uuid(),
+            content=[{"type": "text", "text": 'API Error: 529 {"type":"error","error":{"type":"overloaded_error"}}'}],
+            **base,
+        )
         del record["requestId"]
         record["isApiErrorMessage"] = True
         self.assistant_lines += 1
@@ -401,13 +547,23 @@ class _Writer:
     def shape(self, spec: TreeSpec, started: float) -> dict:
         sizes = np.array(self.sizes)
         return {
-            "generator_version": GENERATOR_VERSION, "spec": asdict(spec),
-            "files": self.files, "session_files": self.session_files, "subagent_files": self.subagent_files,
-            "resumed_sessions": self.resumed, "bytes": self.bytes, "lines": self.lines,
-            "assistant_lines": self.assistant_lines, "assistant_messages": self.messages,
-            "file_bytes": {"min": int(sizes.min()), "p50": int(np.median(sizes)),
-                           "p90": int(np.percentile(sizes, 90)), "p99": int(np.percentile(sizes, 99)),
-                           "max": int(sizes.max())},
+            "generator_version": GENERATOR_VERSION,
+            "spec": asdict(spec),
+            "files": self.files,
+            "session_files": self.session_files,
+            "subagent_files": self.subagent_files,
+            "resumed_sessions": self.resumed,
+            "bytes": self.bytes,
+            "lines": self.lines,
+            "assistant_lines": self.assistant_lines,
+            "assistant_messages": self.messages,
+            "file_bytes": {
+                "min": int(sizes.min()),
+                "p50": int(np.median(sizes)),
+                "p90": int(np.percentile(sizes, 90)),
+                "p99": int(np.percentile(sizes, 99)),
+                "max": int(sizes.max()),
+            },
             "seconds_to_write": round(time.perf_counter() - started, 1),
         }
 
@@ -422,8 +578,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args()
     total = int(args.total_gb * 1e9) if args.total_gb else int(args.total_mb * 1e6)
-    print(json.dumps(write_claude_tree(args.out, TreeSpec(total_bytes=total, files=args.files, seed=args.seed)),
-                     indent=2))
+    print(
+        json.dumps(write_claude_tree(args.out, TreeSpec(total_bytes=total, files=args.files, seed=args.seed)), indent=2)
+    )
 
 
 if __name__ == "__main__":

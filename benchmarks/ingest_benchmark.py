@@ -35,8 +35,11 @@ def ensure_tree(path: Path, min_bytes: int, seed: int) -> Path:
     claude_root = path / "claude-code"
     if not claude_root.exists() or tree_size(claude_root)[0] < min_bytes:
         shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "aioa.cli", "generate", "--size", "large", "--seed", str(seed),
-                        "--out", str(path)], check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "aioa.cli", "generate", "--size", "large", "--seed", str(seed), "--out", str(path)],
+            check=True,
+            cwd=ROOT,
+        )
     return claude_root
 
 
@@ -87,28 +90,37 @@ def main() -> None:
         # which would make every start-up recompile pydantic, pandas, rich … from source, unlike any install).
         env = {**os.environ, "AIOA_HOME": scratch, "PYTHONPYCACHEPREFIX": str(RESULTS / ".pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run([sys.executable, "-c", "import aioa.cli, aioa.ingest.runner, pandas"], env=env, check=True,
-                       cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-c", "import aioa.cli, aioa.ingest.runner, pandas"], env=env, check=True, cwd=ROOT
+        )
         seconds, stdout, peak_rss_mb, cpu_seconds = timed_child(
-            [sys.executable, "-m", "aioa.cli", "ingest", "claude-code", *map(str, config_dirs), "--json"], env)
+            [sys.executable, "-m", "aioa.cli", "ingest", "claude-code", *map(str, config_dirs), "--json"], env
+        )
         summary = json.loads(stdout)
         # The first report computes (and caches, per snapshot) the answer; the next ones read the cache.
         first_report, _, _, first_report_cpu = timed_child(
-            [sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
+            [sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env
+        )
         report_times = []
         for _ in range(args.report_runs):
             elapsed, _, _, _ = timed_child([sys.executable, "-m", "aioa.cli", "report", "daily", "--json"], env)
             report_times.append(elapsed)
         in_process = _in_process_report_ms(Path(scratch))
     result = {
-        "input_bytes": size, "files": files, "lines": summary["lines_read"],
+        "input_bytes": size,
+        "files": files,
+        "lines": summary["lines_read"],
         "llm_calls": summary["rows_added"].get("llm_calls", 0),
-        "ingest_seconds": round(seconds, 2), "ingest_seconds_in_process": summary["seconds"],
-        "ingest_cpu_seconds": round(cpu_seconds, 1), "mb_per_cpu_second": round(size / 1e6 / cpu_seconds, 1),
-        "mb_per_s": round(size / 1e6 / seconds, 1), "lines_per_s": round(summary["lines_read"] / seconds),
+        "ingest_seconds": round(seconds, 2),
+        "ingest_seconds_in_process": summary["seconds"],
+        "ingest_cpu_seconds": round(cpu_seconds, 1),
+        "mb_per_cpu_second": round(size / 1e6 / cpu_seconds, 1),
+        "mb_per_s": round(size / 1e6 / seconds, 1),
+        "lines_per_s": round(summary["lines_read"] / seconds),
         "report_daily_cli_first_ms": round(first_report * 1000),
         "report_daily_cli_first_cpu_ms": round(first_report_cpu * 1000),
-        "peak_rss_mb": round(peak_rss_mb), "report_daily_cli_ms_median": round(sorted(report_times)[len(report_times) // 2] * 1000),
+        "peak_rss_mb": round(peak_rss_mb),
+        "report_daily_cli_ms_median": round(sorted(report_times)[len(report_times) // 2] * 1000),
         "report_daily_query_ms": round(in_process, 1),
         "targets": {"mb_per_s": 50, "peak_rss_mb": 2048, "report_daily_ms": 200},
         "cpus": os.cpu_count(),
@@ -127,8 +139,11 @@ def main() -> None:
         ("lines/s", f"{result['lines_per_s']:,}", ""),
         ("peak RSS", f"{result['peak_rss_mb']} MB", "< 2048 MB"),
         ("llm calls loaded", f"{result['llm_calls']:,}", ""),
-        ("`aioa report daily --json`, first run (computes)",
-         f"{result['report_daily_cli_first_ms']} ms ({result['report_daily_cli_first_cpu_ms']} ms CPU)", ""),
+        (
+            "`aioa report daily --json`, first run (computes)",
+            f"{result['report_daily_cli_first_ms']} ms ({result['report_daily_cli_first_cpu_ms']} ms CPU)",
+            "",
+        ),
         ("`aioa report daily --json` (CLI, median)", f"{result['report_daily_cli_ms_median']} ms", "< 200 ms"),
         ("daily report query (in process)", f"{result['report_daily_query_ms']} ms", ""),
     ]:

@@ -29,8 +29,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 def ensure_sample(path: Path, size: str, seed: int) -> Path:
     if not (path / "handoffs").exists():
         shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "aioa.cli", "generate", "--size", size, "--seed", str(seed),
-                        "--out", str(path)], check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "aioa.cli", "generate", "--size", size, "--seed", str(seed), "--out", str(path)],
+            check=True,
+            cwd=ROOT,
+        )
     return path
 
 
@@ -41,16 +44,35 @@ def write_new_day(folder: Path, calls: int, day: datetime) -> Path:
         lines = []
         for index in range(min(40, calls - session * 40)):
             ts = day + timedelta(minutes=session * 3 + index / 20)
-            usage = {"input_tokens": 40 + index, "output_tokens": 300 + 7 * index, "cache_read_input_tokens": 20_000,
-                     "cache_creation_input_tokens": 1_000,
-                     "cache_creation": {"ephemeral_5m_input_tokens": 1_000, "ephemeral_1h_input_tokens": 0}}
-            lines.append(json.dumps({
-                "type": "assistant", "sessionId": f"bench-{day:%Y%m%d}-{session}", "cwd": "/home/alice/src/billing",
-                "gitBranch": "main", "version": "2.1.39", "uuid": f"u-{session}-{index}", "timestamp": ts.isoformat() + "Z",
-                "requestId": f"req_bench_{day:%Y%m%d}_{session}_{index}",
-                "message": {"id": f"msg_bench_{day:%Y%m%d}_{session}_{index}", "model": "claude-sonnet-4-5-20250929",
-                            "role": "assistant", "type": "message", "content": [{"type": "text", "text": "ok"}],
-                            "usage": usage}}))
+            usage = {
+                "input_tokens": 40 + index,
+                "output_tokens": 300 + 7 * index,
+                "cache_read_input_tokens": 20_000,
+                "cache_creation_input_tokens": 1_000,
+                "cache_creation": {"ephemeral_5m_input_tokens": 1_000, "ephemeral_1h_input_tokens": 0},
+            }
+            lines.append(
+                json.dumps(
+                    {
+                        "type": "assistant",
+                        "sessionId": f"bench-{day:%Y%m%d}-{session}",
+                        "cwd": "/home/alice/src/billing",
+                        "gitBranch": "main",
+                        "version": "2.1.39",
+                        "uuid": f"u-{session}-{index}",
+                        "timestamp": ts.isoformat() + "Z",
+                        "requestId": f"req_bench_{day:%Y%m%d}_{session}_{index}",
+                        "message": {
+                            "id": f"msg_bench_{day:%Y%m%d}_{session}_{index}",
+                            "model": "claude-sonnet-4-5-20250929",
+                            "role": "assistant",
+                            "type": "message",
+                            "content": [{"type": "text", "text": "ok"}],
+                            "usage": usage,
+                        },
+                    }
+                )
+            )
         (folder / f"bench-{session}.jsonl").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -60,8 +82,12 @@ def main() -> None:
     parser.add_argument("--size", choices=("small", "large"), default="small")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", type=Path, default=None, help="Folder for the dataset and warehouse.")
-    parser.add_argument("--sample", type=Path, default=None,
-                        help="An existing generated dataset to read (never written); skips generating one.")
+    parser.add_argument(
+        "--sample",
+        type=Path,
+        default=None,
+        help="An existing generated dataset to read (never written); skips generating one.",
+    )
     args = parser.parse_args()
     from aioa.pipeline import SourcePaths
     from aioa.settings import Settings
@@ -82,8 +108,11 @@ def main() -> None:
     days = max(1, _count(settings, "select count(distinct cast(ts_utc as date)) from raw.llm_calls"))
     last_day = _count(settings, "select max(cast(ts_utc as date)) from raw.llm_calls")
     shutil.rmtree(work / "new-day", ignore_errors=True)
-    new_day = write_new_day(work / "new-day" / ".claude" / "projects" / "-home-alice-src-billing", calls // days,
-                            datetime.combine(last_day + timedelta(days=1), datetime.min.time()).replace(hour=8))
+    new_day = write_new_day(
+        work / "new-day" / ".claude" / "projects" / "-home-alice-src-billing",
+        calls // days,
+        datetime.combine(last_day + timedelta(days=1), datetime.min.time()).replace(hour=8),
+    )
     sources.claude_code.append(new_day.parents[1])
     runs["incremental (+1 day)"] = _timed_run(settings, sources)
     shutil.rmtree(work / "new-day")
@@ -99,21 +128,37 @@ def main() -> None:
             step_rows = _rows_added(step)
             rows += step_rows
             per_second = f"{step_rows / step['seconds']:,.0f}" if step_rows and step["seconds"] else ""
-            table.add_row(name, step["step"], f"{step['seconds']:.2f}", f"{step_rows:,}" if step_rows else "",
-                          per_second, "")
+            table.add_row(
+                name, step["step"], f"{step['seconds']:.2f}", f"{step_rows:,}" if step_rows else "", per_second, ""
+            )
         target = targets.get(name)
-        verdict = "" if target is None else f"< {target:.0f} s " + ("[green]pass[/]" if seconds < target else "[red]FAIL[/]")
-        table.add_row(f"[bold]{name}[/]", f"[bold]total[/] (CPU {cpu_seconds:.1f} s, reference loop "
-                      f"{reference:.2f} s)", f"[bold]{seconds:.2f}[/]",
-                      f"{rows:,}", f"{rows / seconds:,.0f}", verdict)
-        results["runs"][name] = {"seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2),
-                                 "reference_loop_seconds": round(reference, 3),
-                                 "rows_added": rows, "rows_per_s": round(rows / seconds),
-                                 "target_seconds": target, "steps": report.steps, "slowest_dbt_nodes": slowest}
+        verdict = (
+            "" if target is None else f"< {target:.0f} s " + ("[green]pass[/]" if seconds < target else "[red]FAIL[/]")
+        )
+        table.add_row(
+            f"[bold]{name}[/]",
+            f"[bold]total[/] (CPU {cpu_seconds:.1f} s, reference loop {reference:.2f} s)",
+            f"[bold]{seconds:.2f}[/]",
+            f"{rows:,}",
+            f"{rows / seconds:,.0f}",
+            verdict,
+        )
+        results["runs"][name] = {
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu_seconds, 2),
+            "reference_loop_seconds": round(reference, 3),
+            "rows_added": rows,
+            "rows_per_s": round(rows / seconds),
+            "target_seconds": target,
+            "steps": report.steps,
+            "slowest_dbt_nodes": slowest,
+        }
     Console().print(table)
     for name, run in results["runs"].items():
-        Console().print(f"{name}: slowest dbt nodes " + ", ".join(
-            f"{node} {seconds:.1f} s" for node, seconds in run["slowest_dbt_nodes"][:6]))
+        Console().print(
+            f"{name}: slowest dbt nodes "
+            + ", ".join(f"{node} {seconds:.1f} s" for node, seconds in run["slowest_dbt_nodes"][:6])
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"pipeline-{args.size}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
@@ -133,8 +178,10 @@ def _timed_run(settings, sources) -> tuple:
     seconds = time.perf_counter() - started
     reference = (speed_before + machine_speed()) / 2
     run_results = json.loads((target_path(settings) / "run_results.json").read_text())
-    slowest = sorted(((item["unique_id"].split(".", 2)[-1], round(item["execution_time"], 2))
-                      for item in run_results["results"]), key=lambda pair: -pair[1])[:10]
+    slowest = sorted(
+        ((item["unique_id"].split(".", 2)[-1], round(item["execution_time"], 2)) for item in run_results["results"]),
+        key=lambda pair: -pair[1],
+    )[:10]
     return report, seconds, _cpu_seconds() - cpu_before, slowest, reference
 
 

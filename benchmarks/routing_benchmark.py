@@ -41,23 +41,44 @@ def generated_handoffs(folder: Path, size: str, seed: int) -> tuple[pd.DataFrame
     days, count = HANDOFFS[size]
     _, truth = write_handoffs(folder, Calendar.ending(END_DAY, days), np.random.default_rng(seed + 1), count)
     with duckdb.connect() as connection:
-        frame = connection.execute("""
+        frame = connection.execute(
+            """
             select task_id, task_text, task_type, project_id, target_model, success, true as outcome_verified,
                    input_tokens, output_tokens, cost_usd, latency_ms, to_json(alternatives) as alternatives_json
             from read_json(?, format = 'newline_delimited')
-        """, [str(folder / "handoffs" / "handoffs-*.jsonl")]).df()
+        """,
+            [str(folder / "handoffs" / "handoffs-*.jsonl")],
+        ).df()
     return frame, pd.DataFrame(truth)
 
 
 def metrics_rows(name: str, evaluation, seconds: float) -> list[dict]:
     rows = []
     for router, result in evaluation.routers.items():
-        row = {"dataset": name, "split": evaluation.split, "outcomes": evaluation.outcomes,
-               "train_rows": evaluation.train_rows, "test_rows": evaluation.test_rows, "router": router,
-               "train_seconds": round(seconds, 1) if router == "router" else None}
-        row |= {key: round(float(result[key]), 4) for key in ("apgr", "apgr_low", "apgr_high", "cpt_50", "cpt_80",
-                                                               "auc", "brier", "handoff_accuracy", "quality")
-                if key in result}
+        row = {
+            "dataset": name,
+            "split": evaluation.split,
+            "outcomes": evaluation.outcomes,
+            "train_rows": evaluation.train_rows,
+            "test_rows": evaluation.test_rows,
+            "router": router,
+            "train_seconds": round(seconds, 1) if router == "router" else None,
+        }
+        row |= {
+            key: round(float(result[key]), 4)
+            for key in (
+                "apgr",
+                "apgr_low",
+                "apgr_high",
+                "cpt_50",
+                "cpt_80",
+                "auc",
+                "brier",
+                "handoff_accuracy",
+                "quality",
+            )
+            if key in result
+        }
         rows.append(row)
     return rows
 
@@ -81,13 +102,16 @@ def latency(settings, tasks: list[dict], calls: int) -> dict:
         route(tasks[index % len(tasks)], settings, explore=True, log=True)
         logged.append(time.perf_counter() - start)
     logged = np.array(logged) * 1000
-    return {"single_calls": calls, "single_p50_ms": round(float(np.percentile(timings, 50)), 3),
-            "single_p99_ms": round(float(np.percentile(timings, 99)), 3),
-            # CPU time of the calling thread: wall minus waiting for a core on a shared, oversubscribed machine
-            "single_cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
-            "single_cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
-            "logged_p50_ms": round(float(np.percentile(logged, 50)), 3),
-            "logged_p99_ms": round(float(np.percentile(logged, 99)), 3)}
+    return {
+        "single_calls": calls,
+        "single_p50_ms": round(float(np.percentile(timings, 50)), 3),
+        "single_p99_ms": round(float(np.percentile(timings, 99)), 3),
+        # CPU time of the calling thread: wall minus waiting for a core on a shared, oversubscribed machine
+        "single_cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
+        "single_cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
+        "logged_p50_ms": round(float(np.percentile(logged, 50)), 3),
+        "logged_p99_ms": round(float(np.percentile(logged, 99)), 3),
+    }
 
 
 def batch_seconds(settings, tasks: list[dict]) -> float:
@@ -144,7 +168,8 @@ def main() -> None:
         if mmlu is not None:
             prompts = mmlu.frame.head(10_000).assign(task_type="unknown", project_id="unknown")
             speed["batch_10k_unique_prompts_seconds"] = batch_seconds(
-                settings, prompts[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records"))
+                settings, prompts[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records")
+            )
         if not args.skip_large:
             start = time.perf_counter()
             large, large_truth = generated_handoffs(work / "large", "large", args.seed)
@@ -153,8 +178,10 @@ def main() -> None:
             evaluation = evaluate(from_handoffs(large), large_truth, 42)
             rows += metrics_rows("generated large (200,000 handoffs)", evaluation, time.perf_counter() - start)
         if mmlu is not None:
-            for split, name in (("task", "RouteLLM MMLU, split by prompt"),
-                                ("group", "RouteLLM MMLU, 17 of 57 subjects held out")):
+            for split, name in (
+                ("task", "RouteLLM MMLU, split by prompt"),
+                ("group", "RouteLLM MMLU, 17 of 57 subjects held out"),
+            ):
                 start = time.perf_counter()
                 evaluation = evaluate(mmlu, None, 42, split=split)
                 rows += metrics_rows(name, evaluation, time.perf_counter() - start)
@@ -165,8 +192,22 @@ def main() -> None:
                     speed["batch_10k_unique_prompts_mmlu_router_seconds"] = round(time.perf_counter() - start, 3)
 
     table = Table(title="Routers on the same held-out split (APGR with a bootstrap 95% interval)")
-    columns = ("dataset", "split", "outcomes", "test_rows", "router", "train_seconds", "apgr", "apgr_low",
-               "apgr_high", "cpt_50", "cpt_80", "auc", "brier", "handoff_accuracy")
+    columns = (
+        "dataset",
+        "split",
+        "outcomes",
+        "test_rows",
+        "router",
+        "train_seconds",
+        "apgr",
+        "apgr_low",
+        "apgr_high",
+        "cpt_50",
+        "cpt_80",
+        "auc",
+        "brier",
+        "handoff_accuracy",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column in ("dataset", "split", "outcomes", "router") else "right")
     for row in rows:
@@ -180,8 +221,12 @@ def main() -> None:
     console.print(targets)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
-    args.out.write_text(json.dumps({"quality": rows, "speed": speed, "cpu_count": os.cpu_count(),
-                                                      "load_average_1m": round(load[0], 2)}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {"quality": rows, "speed": speed, "cpu_count": os.cpu_count(), "load_average_1m": round(load[0], 2)},
+            indent=2,
+        )
+    )
     console.print(f"wrote {args.out} (1-minute load average {load[0]:.1f} on {os.cpu_count()} cores)")
 
 

@@ -14,13 +14,25 @@ runner = CliRunner()
 
 def make_logs(tmp_path):
     root = tmp_path / ".claude"
-    write_jsonl(root / "projects" / "p" / "s1.jsonl", [
-        assistant("m1", "r1", output=100, input_tokens=10, cache_5m=1000, cache_1h=2000, cache_read=5000,
-                  ts="2026-03-01T23:30:00.000Z"),
-        assistant("m2", "r2", output=50, input_tokens=5, ts="2026-03-02T08:00:00.000Z",
-                  model="claude-sonnet-4-5-20250929"),
-        assistant("m3", "r3", output=7, input_tokens=7, ts="2026-04-02T08:00:00.000Z", model="mystery-model-9"),
-    ])
+    write_jsonl(
+        root / "projects" / "p" / "s1.jsonl",
+        [
+            assistant(
+                "m1",
+                "r1",
+                output=100,
+                input_tokens=10,
+                cache_5m=1000,
+                cache_1h=2000,
+                cache_read=5000,
+                ts="2026-03-01T23:30:00.000Z",
+            ),
+            assistant(
+                "m2", "r2", output=50, input_tokens=5, ts="2026-03-02T08:00:00.000Z", model="claude-sonnet-4-5-20250929"
+            ),
+            assistant("m3", "r3", output=7, input_tokens=7, ts="2026-04-02T08:00:00.000Z", model="mystery-model-9"),
+        ],
+    )
     return root
 
 
@@ -34,8 +46,12 @@ def test_ingest_and_daily_report_json(settings, tmp_path):
     daily = json.loads(runner.invoke(app, ["report", "daily", "--json"]).stdout)
     assert [row["date"] for row in daily] == ["2026-03-01", "2026-03-02", "2026-04-02"]
     first = daily[0]
-    assert (first["input_tokens"], first["output_tokens"], first["cache_creation_tokens"],
-            first["cache_read_tokens"]) == (10, 100, 3000, 5000)
+    assert (
+        first["input_tokens"],
+        first["output_tokens"],
+        first["cache_creation_tokens"],
+        first["cache_read_tokens"],
+    ) == (10, 100, 3000, 5000)
     # opus 4.6: 10*5 + 100*25 + 1000*6.25 + 2000*10 + 5000*0.5 per million tokens
     assert first["cost_usd"] == 0.0313
     assert first["models"][0]["model"] == "claude-opus-4-6"
@@ -90,13 +106,27 @@ def test_reports_summed_per_15_minute_bucket_equal_the_calls_in_every_time_zone(
                        count(*) filter (where status = 'ok'), count(*) filter (where status = 'error'),
                        count(distinct model)
                 from raw.llm_calls group by day order by day
-                """, {"tz": zone}).fetchall()
+                """,
+                {"tz": zone},
+            ).fetchall()
             report = usage_report(connection, "daily", scope=TenantScope.all_orgs(), timezone=zone)
-            assert [(row["date"], row["input_tokens"], row["output_tokens"], row["cache_read_tokens"],
-                     row["cache_creation_tokens"], round(row["cost_usd"], 6), row["calls"], row["errors"],
-                     len(row["models"])) for row in report] == [(*values[:5], round(values[5], 6), *values[6:])
-                                                                 for values in expected]
+            assert [
+                (
+                    row["date"],
+                    row["input_tokens"],
+                    row["output_tokens"],
+                    row["cache_read_tokens"],
+                    row["cache_creation_tokens"],
+                    round(row["cost_usd"], 6),
+                    row["calls"],
+                    row["errors"],
+                    len(row["models"]),
+                )
+                for row in report
+            ] == [(*values[:5], round(values[5], 6), *values[6:]) for values in expected]
         assert len(expected) > 30
         sessions = usage_report(connection, "session", scope=TenantScope.all_orgs(), timezone="Asia/Kathmandu")
-        assert sum(row["output_tokens"] for row in sessions) == connection.execute(
-            "select sum(output_tokens) from raw.llm_calls").fetchone()[0]
+        assert (
+            sum(row["output_tokens"] for row in sessions)
+            == connection.execute("select sum(output_tokens) from raw.llm_calls").fetchone()[0]
+        )

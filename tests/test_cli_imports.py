@@ -33,8 +33,13 @@ print("\\n" + json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 
 def _run(args: list[str], home: Path) -> tuple[dict, str]:
     env = {**os.environ, "AIOA_HOME": str(home)}
-    done = subprocess.run([sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 
@@ -42,11 +47,18 @@ def _run(args: list[str], home: Path) -> tuple[dict, str]:
 def ingested_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     logs = tmp_path / "claude"
-    write_jsonl(logs / "projects" / "-home-alice-src-shop" / "s1.jsonl",
-                [assistant("msg_1", "req_1", output=5), assistant("msg_2", "req_2", output=7)])
+    write_jsonl(
+        logs / "projects" / "-home-alice-src-shop" / "s1.jsonl",
+        [assistant("msg_1", "req_1", output=5), assistant("msg_2", "req_2", output=7)],
+    )
     env = {**os.environ, "AIOA_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "aioa.cli", "ingest", "claude-code", str(logs), "--json"], env=env,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "aioa.cli", "ingest", "claude-code", str(logs), "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return home
 
 

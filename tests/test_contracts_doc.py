@@ -14,7 +14,12 @@ def test_contract_doc_is_up_to_date():
 def test_tables_follow_the_contracts(settings):
     with connect(settings) as connection:
         for contract in ALL_CONTRACTS:
-            columns = [row[0] for row in connection.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                "order by ordinal_position", [RAW_SCHEMA, contract.table]).fetchall()]
+            columns = [
+                row[0]
+                for row in connection.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position",
+                    [RAW_SCHEMA, contract.table],
+                ).fetchall()
+            ]
             assert columns == contract.column_names

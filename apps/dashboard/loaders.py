@@ -58,8 +58,9 @@ def daily_usage(version: str, filters: Filters, scope: TenantScope, by: str | No
 
 
 @st.cache_data(**CACHE)
-def detail_calls(version: str, filters: Filters, scope: TenantScope, dimension: str | None = None,
-                 value: str | None = None) -> pd.DataFrame:
+def detail_calls(
+    version: str, filters: Filters, scope: TenantScope, dimension: str | None = None, value: str | None = None
+) -> pd.DataFrame:
     return queries.detail_calls(_reader(version), filters, scope, dimension=dimension, value=value)
 
 

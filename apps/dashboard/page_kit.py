@@ -98,8 +98,9 @@ def sidebar_filters(version: str, scope: TenantScope) -> Filters:
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
     filters = Filters(start, end, *(tuple(chosen[name]) for name in ("orgs", "teams", "projects", "models")))
-    st.query_params.update({"start": str(start), "end": str(end),
-                            **{name: ",".join(values) for name, values in chosen.items()}})
+    st.query_params.update(
+        {"start": str(start), "end": str(end), **{name: ",".join(values) for name, values in chosen.items()}}
+    )
     for name, values in chosen.items():
         if not values:
             st.query_params.pop(name, None)
@@ -116,14 +117,25 @@ def downloadable_table(frame: pd.DataFrame, name: str, *, key: str | None = None
     columns[0].download_button("CSV", frame.to_csv(index=False), f"{name}.csv", "text/csv", key=f"{key}-csv")
     excel = io.BytesIO()
     frame.apply(_naive).to_excel(excel, index=False)
-    columns[1].download_button("Excel", excel.getvalue(), f"{name}.xlsx",
-                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}-xlsx")
-    columns[2].download_button("JSON", frame.to_json(orient="records", date_format="iso"), f"{name}.json",
-                               "application/json", key=f"{key}-json")
+    columns[1].download_button(
+        "Excel",
+        excel.getvalue(),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}-xlsx",
+    )
+    columns[2].download_button(
+        "JSON",
+        frame.to_json(orient="records", date_format="iso"),
+        f"{name}.json",
+        "application/json",
+        key=f"{key}-json",
+    )
     parquet = io.BytesIO()
     frame.to_parquet(parquet, index=False)
-    columns[3].download_button("Parquet", parquet.getvalue(), f"{name}.parquet", "application/octet-stream",
-                               key=f"{key}-parquet")
+    columns[3].download_button(
+        "Parquet", parquet.getvalue(), f"{name}.parquet", "application/octet-stream", key=f"{key}-parquet"
+    )
 
 
 def _naive(column: pd.Series) -> pd.Series:
@@ -134,6 +146,9 @@ def _naive(column: pd.Series) -> pd.Series:
 
 def selected_value(event, field: str) -> str | None:
     """The x (or y) value of the first clicked point of a Plotly chart, for drill-down."""
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else (
-        event.selection.points if event is not None and hasattr(event, "selection") else [])
+    points = (
+        (event or {}).get("selection", {}).get("points", [])
+        if isinstance(event, dict)
+        else (event.selection.points if event is not None and hasattr(event, "selection") else [])
+    )
     return str(points[0][field]) if points else None

@@ -15,10 +15,16 @@ console = Console(stderr=True)
 
 def anomalies_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
-    grain: Annotated[Literal["hour", "day", "all"], typer.Option(help="Detect at hourly, daily or both grains.")] = "all",
-    labels: Annotated[Path | None, typer.Option(
-        "--labels", help="Labelled anomalies to score against (default: <AIOA_HOME>/sample/labels/anomalies.json "
-                         "if present).")] = None,
+    grain: Annotated[
+        Literal["hour", "day", "all"], typer.Option(help="Detect at hourly, daily or both grains.")
+    ] = "all",
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Labelled anomalies to score against (default: <AIOA_HOME>/sample/labels/anomalies.json if present).",
+        ),
+    ] = None,
 ) -> None:
     """Cost spikes, usage surges, error bursts, runaway agents and latency degradation, with what drove each."""
     from aioa.settings import get_settings
@@ -44,11 +50,22 @@ def anomalies_command(
     for column in ("org", "kind", "grain", "start", "metric", "observed", "expected", "score", "drivers"):
         table.add_column(column, overflow="fold")
     for row in run.anomalies.itertuples():
-        table.add_row(row.org_id, row.kind, row.grain, str(row.start), row.metric, f"{row.observed:,.2f}",
-                      f"{row.expected:,.2f}", f"{row.score:.1f}", row.drivers)
+        table.add_row(
+            row.org_id,
+            row.kind,
+            row.grain,
+            str(row.start),
+            row.metric,
+            f"{row.observed:,.2f}",
+            f"{row.expected:,.2f}",
+            f"{row.score:.1f}",
+            row.drivers,
+        )
     console.print(table)
     for note in run.notes:
         console.print(f"[dim]{note}[/dim]")
     if run.evaluation is not None:
-        console.print(f"against the labels: precision {run.evaluation.precision:.2f}, "
-                      f"recall {run.evaluation.recall:.2f} ({run.evaluation.found_labels}/{run.evaluation.labels})")
+        console.print(
+            f"against the labels: precision {run.evaluation.precision:.2f}, "
+            f"recall {run.evaluation.recall:.2f} ({run.evaluation.found_labels}/{run.evaluation.labels})"
+        )

@@ -35,4 +35,3 @@ def sessions(connection: duckdb.DuckDBPyConnection, grain: str) -> pd.DataFrame:
         where session_id is not null
         group by all
     """).df()
-

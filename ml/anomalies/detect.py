@@ -17,11 +17,32 @@ from ml.anomalies.score import STEP, complete_grid, seasonal_scores
 
 METRICS = ("calls", "sessions", "error_calls", "cost_usd")
 LEVELS = (["org_id"], ["org_id", "user_id"])  # an org's total, and each of its users (a surge may hide in the total)
-PRIMARY_METRIC = {"cost_spike": "cost_usd", "usage_surge": "calls", "error_burst": "error_calls",
-                  "runaway_agent": "calls", "latency_degradation": "latency_ms"}
-COLUMNS = ["org_id", "kind", "grain", "start", "end", "metric", "observed", "expected", "score", "driver_project",
-           "driver_project_share", "driver_model", "driver_model_share", "driver_user", "driver_user_share",
-           "drivers", "evidence"]
+PRIMARY_METRIC = {
+    "cost_spike": "cost_usd",
+    "usage_surge": "calls",
+    "error_burst": "error_calls",
+    "runaway_agent": "calls",
+    "latency_degradation": "latency_ms",
+}
+COLUMNS = [
+    "org_id",
+    "kind",
+    "grain",
+    "start",
+    "end",
+    "metric",
+    "observed",
+    "expected",
+    "score",
+    "driver_project",
+    "driver_project_share",
+    "driver_model",
+    "driver_model_share",
+    "driver_user",
+    "driver_user_share",
+    "drivers",
+    "evidence",
+]
 
 
 @dataclass
@@ -31,8 +52,9 @@ class DetectionResult:
     notes: list[str] = field(default_factory=list)
 
 
-def detect(connection: duckdb.DuckDBPyConnection, grains: tuple[str, ...] = GRAINS,
-           thresholds: Thresholds = DEFAULT_THRESHOLDS) -> DetectionResult:
+def detect(
+    connection: duckdb.DuckDBPyConnection, grains: tuple[str, ...] = GRAINS, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> DetectionResult:
     """All anomalies at the given grains; raises data.AnomalyDataError when nothing at all can be scored."""
     frames, notes, scored, with_history = [], [], 0, 0
     for grain in grains:
@@ -46,7 +68,8 @@ def detect(connection: duckdb.DuckDBPyConnection, grains: tuple[str, ...] = GRAI
             f"too little history to score anything: a period is scored once {thresholds.min_history} earlier "
             "observations of its season slot exist (the same weekday for days; the same hour of a weekday or weekend "
             f"day for hours), i.e. after about {thresholds.min_history} weeks of daily or "
-            f"{thresholds.min_history} weekdays of hourly usage")
+            f"{thresholds.min_history} weekdays of hourly usage"
+        )
     if "day" in grains:
         anomalies, _ = _detect_latency(connection, thresholds)
         frames.append(anomalies)
@@ -63,32 +86,50 @@ def _detect_grain(connection, grain: str, thresholds: Thresholds) -> tuple[pd.Da
     if usage.empty:
         return pd.DataFrame(columns=COLUMNS), 0, 0, [f"{grain}: no usage in the warehouse"]
     session_counts = sessions.groupby(["period", "org_id", "user_id"], as_index=False).agg(
-        sessions=("session_id", "nunique"))
-    per_user = usage.groupby(["period", "org_id", "user_id"], as_index=False)[
-        ["calls", "error_calls", "cost_usd"]].sum().merge(session_counts, how="left").fillna({"sessions": 0.0})
+        sessions=("session_id", "nunique")
+    )
+    per_user = (
+        usage.groupby(["period", "org_id", "user_id"], as_index=False)[["calls", "error_calls", "cost_usd"]]
+        .sum()
+        .merge(session_counts, how="left")
+        .fillna({"sessions": 0.0})
+    )
     start, end = per_user["period"].min(), per_user["period"].max()
     scores = []
     for keys in LEVELS:
         grid = complete_grid(per_user, keys, list(METRICS), grain, start, end)
         for metric in METRICS:
-            scores.append(seasonal_scores(grid, keys, metric, grain, thresholds).assign(
-                level="org" if keys == ["org_id"] else "user"))
+            scores.append(
+                seasonal_scores(grid, keys, metric, grain, thresholds).assign(
+                    level="org" if keys == ["org_id"] else "user"
+                )
+            )
     scores = pd.concat(scores, ignore_index=True)
     scores["user_id"] = scores["user_id"].where(scores["level"] == "user")
     points, history = int(scores["score"].notna().sum()), int(scores["expected"].notna().sum())
     if not points:
-        return pd.DataFrame(columns=COLUMNS), 0, history, [f"{grain}: too little history ({start:%Y-%m-%d} to "
-                                                  f"{end:%Y-%m-%d}) to score any {grain}"]
-    unscored = scores[scores["level"] == "org"].groupby(["org_id", "metric"])["score"].apply(
-        lambda score: score.isna().all())
-    notes = [f"{grain}: {org} {metric}: constant or too short, not scored" for (org, metric), flat in
-             unscored.items() if flat and metric != "error_calls"]
+        return (
+            pd.DataFrame(columns=COLUMNS),
+            0,
+            history,
+            [f"{grain}: too little history ({start:%Y-%m-%d} to {end:%Y-%m-%d}) to score any {grain}"],
+        )
+    unscored = (
+        scores[scores["level"] == "org"].groupby(["org_id", "metric"])["score"].apply(lambda score: score.isna().all())
+    )
+    notes = [
+        f"{grain}: {org} {metric}: constant or too short, not scored"
+        for (org, metric), flat in unscored.items()
+        if flat and metric != "error_calls"
+    ]
     flagged = scores[scores["score"] >= thresholds.score]
     if flagged.empty:
         return pd.DataFrame(columns=COLUMNS), points, history, notes
     incidents = _incidents(flagged, grain)
-    rows = [_describe(incident, group, scores, usage, sessions, grain, thresholds)
-            for incident, group in flagged.groupby(incidents)]
+    rows = [
+        _describe(incident, group, scores, usage, sessions, grain, thresholds)
+        for incident, group in flagged.groupby(incidents)
+    ]
     return pd.DataFrame(rows, columns=COLUMNS), points, history, notes
 
 
@@ -102,8 +143,12 @@ def _incidents(flagged: pd.DataFrame, grain: str) -> pd.Series:
 
 
 def _window_sum(scores: pd.DataFrame, org: str, user: str | None, metric: str, start, end) -> tuple[float, float]:
-    rows = scores[(scores["org_id"] == org) & (scores["metric"] == metric) & (scores["period"] >= start)
-                  & (scores["period"] <= end)]
+    rows = scores[
+        (scores["org_id"] == org)
+        & (scores["metric"] == metric)
+        & (scores["period"] >= start)
+        & (scores["period"] <= end)
+    ]
     rows = rows[rows["user_id"] == user] if user else rows[rows["level"] == "org"]
     return float(rows["observed"].sum()), float(rows["expected"].fillna(0).sum())
 
@@ -128,11 +173,22 @@ def _describe(incident, group: pd.DataFrame, scores, usage, sessions, grain: str
     primary = group[group["metric"] == metric]
     score = float((primary if len(primary) else group)["score"].max())
     drivers = usage_drivers(usage, org, metric, start, last + STEP[grain], grain)
-    evidence = ", ".join(sorted({f"{row.level if row.level == 'org' else row.user_id} {row.metric}"
-                                 for row in group.itertuples()}))
-    return {"org_id": org, "kind": kind, "grain": grain, "start": start, "end": last + STEP[grain],
-            "metric": metric, "observed": observed, "expected": expected, "score": score, **drivers,
-            "evidence": evidence}
+    evidence = ", ".join(
+        sorted({f"{row.level if row.level == 'org' else row.user_id} {row.metric}" for row in group.itertuples()})
+    )
+    return {
+        "org_id": org,
+        "kind": kind,
+        "grain": grain,
+        "start": start,
+        "end": last + STEP[grain],
+        "metric": metric,
+        "observed": observed,
+        "expected": expected,
+        "score": score,
+        **drivers,
+        "evidence": evidence,
+    }
 
 
 def _kind(fired: set[str], excess: dict, totals: dict, top_session: float, thresholds: Thresholds) -> str:
@@ -140,8 +196,11 @@ def _kind(fired: set[str], excess: dict, totals: dict, top_session: float, thres
     surge. `top_session` is the longest session's calls in the window, 0 when it is not a very long one."""
     if "error_calls" in fired and excess["error_calls"] >= thresholds.error_share * max(excess["calls"], 1.0):
         return "error_burst"
-    if fired & {"calls", "sessions", "cost_usd"} and excess["calls"] > 0 \
-            and top_session >= thresholds.runaway_session_share * excess["calls"]:
+    if (
+        fired & {"calls", "sessions", "cost_usd"}
+        and excess["calls"] > 0
+        and top_session >= thresholds.runaway_session_share * excess["calls"]
+    ):
         return "runaway_agent"
     calls, expected_calls = totals["calls"]
     cost, expected_cost = totals["cost_usd"]
@@ -156,8 +215,10 @@ def _kind(fired: set[str], excess: dict, totals: dict, top_session: float, thres
 
 def _detect_latency(connection, thresholds: Thresholds) -> tuple[pd.DataFrame, int]:
     scores = latency_scores(connection, thresholds)
-    flagged = scores[(scores["score"] >= thresholds.latency_score)
-                     & (scores["observed"] >= thresholds.latency_min_ratio * scores["expected"])].copy()
+    flagged = scores[
+        (scores["score"] >= thresholds.latency_score)
+        & (scores["observed"] >= thresholds.latency_min_ratio * scores["expected"])
+    ].copy()
     rows = []
     if len(flagged):
         flagged = flagged.sort_values(["org_id", "model", "period"])
@@ -168,14 +229,26 @@ def _detect_latency(connection, thresholds: Thresholds) -> tuple[pd.DataFrame, i
             start, end = group["period"].min(), group["period"].max() + STEP["day"]
             expected = float(np.average(group["expected"], weights=group["calls"]))
             excess = latency_drivers(connection, org, model, start, end, expected)
-            drivers = driver_columns({
-                "project_id": excess[excess["dimension"] == "project_id"].set_index("member")["excess"],
-                "model": pd.Series({model: 1.0}),  # the series is one model's
-                "user_id": excess[excess["dimension"] == "user_id"].set_index("member")["excess"]})
-            rows.append({"org_id": org, "kind": "latency_degradation", "grain": "day", "start": start, "end": end,
-                         "metric": "latency_ms",
-                         "observed": float(np.average(group["observed"], weights=group["calls"])),
-                         "expected": expected, "score": float(group["score"].max()), **drivers,
-                         "evidence": f"org {model} latency_ms"})
+            drivers = driver_columns(
+                {
+                    "project_id": excess[excess["dimension"] == "project_id"].set_index("member")["excess"],
+                    "model": pd.Series({model: 1.0}),  # the series is one model's
+                    "user_id": excess[excess["dimension"] == "user_id"].set_index("member")["excess"],
+                }
+            )
+            rows.append(
+                {
+                    "org_id": org,
+                    "kind": "latency_degradation",
+                    "grain": "day",
+                    "start": start,
+                    "end": end,
+                    "metric": "latency_ms",
+                    "observed": float(np.average(group["observed"], weights=group["calls"])),
+                    "expected": expected,
+                    "score": float(group["score"].max()),
+                    **drivers,
+                    "evidence": f"org {model} latency_ms",
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS), int(scores["score"].notna().sum())
-

@@ -9,13 +9,15 @@ MIN_LISTED_SHARE = 0.05
 DIMENSIONS = {"project_id": "project", "model": "model", "user_id": "user"}
 
 
-def usage_drivers(usage: pd.DataFrame, org: str, metric: str, start: pd.Timestamp, end: pd.Timestamp,
-                  grain: str) -> dict:
+def usage_drivers(
+    usage: pd.DataFrame, org: str, metric: str, start: pd.Timestamp, end: pd.Timestamp, grain: str
+) -> dict:
     """Excess of each member = its value in [start, end) minus what its usual share of the org would give."""
     org_usage = usage[usage["org_id"] == org]
     window = org_usage[(org_usage["period"] >= start) & (org_usage["period"] < end)]
-    reference = org_usage[(org_usage["period"] < start)
-                          & (org_usage["period"] >= start - pd.Timedelta(days=REFERENCE_DAYS))]
+    reference = org_usage[
+        (org_usage["period"] < start) & (org_usage["period"] >= start - pd.Timedelta(days=REFERENCE_DAYS))
+    ]
     periods = (end - start) / (pd.Timedelta(hours=1) if grain == "hour" else pd.Timedelta(days=1))
     reference_periods = REFERENCE_DAYS * (24 if grain == "hour" else 1)
     excess = {}
@@ -35,7 +37,8 @@ def driver_columns(excess: dict[str, pd.Series]) -> dict:
         top = shares.index[0] if len(shares) else None
         columns[f"driver_{name}"] = top
         columns[f"driver_{name}_share"] = float(shares.iloc[0]) if len(shares) else None
-        parts += [f"{name} {member} {share:.0%}" for member, share in shares.head(3).items()
-                  if share >= MIN_LISTED_SHARE]
+        parts += [
+            f"{name} {member} {share:.0%}" for member, share in shares.head(3).items() if share >= MIN_LISTED_SHARE
+        ]
     columns["drivers"] = ", ".join(parts)
     return columns

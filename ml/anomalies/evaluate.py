@@ -41,11 +41,14 @@ def load_labels(path: Path) -> pd.DataFrame:
 
 def matches(detections: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Every (detection, label) pair that matches: detection index `detection`, label index `label`."""
-    pairs = detections.reset_index(names="detection").merge(labels.reset_index(names="label"), on="org_id",
-                                                             suffixes=("", "_label"))
+    pairs = detections.reset_index(names="detection").merge(
+        labels.reset_index(names="label"), on="org_id", suffixes=("", "_label")
+    )
     overlap = (pairs["start"] <= pairs["end_label"]) & (pairs["start_label"] < pairs["end"])
-    compatible = [kind in COMPATIBLE.get(label_kind, {label_kind})
-                  for kind, label_kind in zip(pairs["kind"], pairs["kind_label"], strict=True)]
+    compatible = [
+        kind in COMPATIBLE.get(label_kind, {label_kind})
+        for kind, label_kind in zip(pairs["kind"], pairs["kind_label"], strict=True)
+    ]
     return pairs[overlap & pd.Series(compatible, index=pairs.index, dtype=bool)]
 
 
@@ -55,6 +58,13 @@ def score(detections: pd.DataFrame, labels: pd.DataFrame) -> Score:
     precision = len(correct) / len(detections) if len(detections) else 0.0
     recall = len(found) / len(labels) if len(labels) else 0.0
     keep = ["org_id", "kind", "start", "end"]
-    return Score(precision, recall, len(detections), len(labels), len(correct), len(found),
-                 labels.loc[~labels.index.isin(found), keep].astype(str).to_dict("records"),
-                 detections.loc[~detections.index.isin(correct), keep].astype(str).to_dict("records"))
+    return Score(
+        precision,
+        recall,
+        len(detections),
+        len(labels),
+        len(correct),
+        len(found),
+        labels.loc[~labels.index.isin(found), keep].astype(str).to_dict("records"),
+        detections.loc[~detections.index.isin(correct), keep].astype(str).to_dict("records"),
+    )

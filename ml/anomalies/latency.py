@@ -15,7 +15,8 @@ from ml.anomalies.config import DEFAULT_THRESHOLDS, Thresholds
 
 def latency_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
     """One row per org, model and day with latency calls: observed and expected mean latency, z-score."""
-    return connection.execute("""
+    return connection.execute(
+        """
         with calls as (
             select org_id, model, cast(day as timestamp) as period, ln(latency_ms) as log_latency, latency_ms
             from marts.fct_llm_calls
@@ -47,13 +48,22 @@ def latency_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds
         join series using (org_id, model)
         where reference.reference_calls >= ?
         order by days.org_id, days.model, days.period
-    """, [thresholds.latency_lookback_days, thresholds.latency_min_calls]).df()
+    """,
+        [thresholds.latency_lookback_days, thresholds.latency_min_calls],
+    ).df()
 
 
-def latency_drivers(connection: duckdb.DuckDBPyConnection, org_id: str, model: str, start: pd.Timestamp,
-                    end: pd.Timestamp, expected_ms: float) -> pd.DataFrame:
+def latency_drivers(
+    connection: duckdb.DuckDBPyConnection,
+    org_id: str,
+    model: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    expected_ms: float,
+) -> pd.DataFrame:
     """Excess latency (ms above expected, summed over calls) by user and project in the window."""
-    return connection.execute("""
+    return connection.execute(
+        """
         select dimension, member, sum(latency_ms - ?) as excess
         from marts.fct_llm_calls
         cross join lateral (values ('user_id', coalesce(user_id, '(unknown)')),
@@ -61,4 +71,6 @@ def latency_drivers(connection: duckdb.DuckDBPyConnection, org_id: str, model: s
         where org_id = ? and model = ? and latency_ms > 0
           and cast(day as timestamp) >= ? and cast(day as timestamp) < ?
         group by all
-    """, [expected_ms, org_id, model, start, end]).df()
+    """,
+        [expected_ms, org_id, model, start, end],
+    ).df()

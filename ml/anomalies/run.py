@@ -23,10 +23,16 @@ class AnomalyRun:
     run_id: str | None = None
 
     def to_dict(self) -> dict:
-        records = self.anomalies.assign(start=self.anomalies["start"].astype(str),
-                                        end=self.anomalies["end"].astype(str)).to_dict("records")
-        return {"anomalies": records, "evaluation": self.evaluation.to_dict() if self.evaluation else None,
-                "notes": self.notes, "snapshot": self.snapshot, "mlflow_run_id": self.run_id}
+        records = self.anomalies.assign(
+            start=self.anomalies["start"].astype(str), end=self.anomalies["end"].astype(str)
+        ).to_dict("records")
+        return {
+            "anomalies": records,
+            "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "notes": self.notes,
+            "snapshot": self.snapshot,
+            "mlflow_run_id": self.run_id,
+        }
 
 
 def default_labels(settings: Settings) -> Path | None:
@@ -34,9 +40,16 @@ def default_labels(settings: Settings) -> Path | None:
     return path if path.exists() else None
 
 
-def run_detection(settings: Settings, grains: tuple[str, ...] = ("hour", "day"), labels: Path | None = None,
-                  thresholds: Thresholds = DEFAULT_THRESHOLDS, *, store: bool = True, track: bool = True,
-                  publish: bool = True) -> AnomalyRun:
+def run_detection(
+    settings: Settings,
+    grains: tuple[str, ...] = ("hour", "day"),
+    labels: Path | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    store: bool = True,
+    track: bool = True,
+    publish: bool = True,
+) -> AnomalyRun:
     """Raises AnomalyDataError (too little or flat data) and NoSnapshotError (nothing ingested) with clear messages.
     `publish=False` (the pipeline's asset): read the marts the run just built, store without publishing."""
     from aioa.warehouse.snapshots import open_marts
@@ -64,9 +77,16 @@ def run_detection(settings: Settings, grains: tuple[str, ...] = ("hour", "day"),
 def _storable(anomalies: pd.DataFrame) -> pd.DataFrame:
     """Fixed column types, so that an empty result still makes a well-typed table."""
     frame = anomalies.reindex(columns=[*COLUMNS, "label_kind"])
-    types = {"start": "datetime64[us]", "end": "datetime64[us]", "observed": "float64", "expected": "float64",
-             "score": "float64", "driver_project_share": "float64", "driver_model_share": "float64",
-             "driver_user_share": "float64"}
+    types = {
+        "start": "datetime64[us]",
+        "end": "datetime64[us]",
+        "observed": "float64",
+        "expected": "float64",
+        "score": "float64",
+        "driver_project_share": "float64",
+        "driver_model_share": "float64",
+        "driver_user_share": "float64",
+    }
     frame = frame.astype(types)
     text = [column for column in frame.columns if column not in types]
     frame[text] = frame[text].astype("string")

@@ -24,8 +24,9 @@ def season_slot(periods: pd.Series, grain: str) -> pd.Series:
     return (periods.dt.weekday >= 5).astype(int) * 100 + periods.dt.hour
 
 
-def complete_grid(frame: pd.DataFrame, keys: list[str], metrics: list[str], grain: str,
-                  start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def complete_grid(
+    frame: pd.DataFrame, keys: list[str], metrics: list[str], grain: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
     """One row per series and period from start to end; periods without activity are zeros."""
     periods = pd.DataFrame({"period": pd.date_range(start, end, freq=FREQ[grain])})
     grid = frame[keys].drop_duplicates().merge(periods, how="cross")
@@ -43,8 +44,9 @@ def _trailing(values: pd.Series, groups: list[pd.Series], window: int, min_perio
     return result.reset_index(level=list(range(len(groups))), drop=True).reindex(values.index)
 
 
-def seasonal_scores(grid: pd.DataFrame, keys: list[str], metric: str, grain: str,
-                    thresholds: Thresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+def seasonal_scores(
+    grid: pd.DataFrame, keys: list[str], metric: str, grain: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> pd.DataFrame:
     """Expected value, scale and score of `metric` for every series and period of a complete grid.
 
     Rows without enough same-slot history, and series that never move (constant), get a NaN score.
@@ -56,8 +58,10 @@ def seasonal_scores(grid: pd.DataFrame, keys: list[str], metric: str, grain: str
     values = grid[metric].astype(float)
     groups = [grid[key] for key in keys] + [season_slot(grid["period"], grain)]
     median = _trailing(values, groups, window, thresholds.min_history, 0.5)
-    spread = (_trailing(values, groups, window, thresholds.min_history, 0.75)
-              - _trailing(values, groups, window, thresholds.min_history, 0.25)) / 1.349
+    spread = (
+        _trailing(values, groups, window, thresholds.min_history, 0.75)
+        - _trailing(values, groups, window, thresholds.min_history, 0.25)
+    ) / 1.349
     mean = _trailing(values, groups, window, thresholds.min_history, "mean")
     nonzero = grid[values > 0]
     unit = nonzero.groupby(keys)[metric].quantile(quantile).rename("unit")
@@ -83,8 +87,10 @@ def score_series(values: pd.Series, grain: str = "day", thresholds: Thresholds =
     needed = slots * (thresholds.min_history + 1)
     unit = "days" if grain == "day" else "hours"
     if len(series) < needed:
-        raise AnomalyDataError(f"too little history: {len(series)} {unit}; need at least {needed} "
-                               f"({thresholds.min_history} earlier observations of each season slot)")
+        raise AnomalyDataError(
+            f"too little history: {len(series)} {unit}; need at least {needed} "
+            f"({thresholds.min_history} earlier observations of each season slot)"
+        )
     if series.nunique() <= 1:
         raise AnomalyDataError(f"constant series (every value is {series.iloc[0]:g}): nothing to score against")
     grid = pd.DataFrame({"series": "series", "period": pd.DatetimeIndex(series.index), "value": series.to_numpy()})

@@ -15,8 +15,13 @@ from ml.anomalies.evaluate import Score
 EXPERIMENT = "aioa-anomalies"
 
 
-def log_run(settings: Settings, thresholds: Thresholds, grains: tuple[str, ...], anomalies: pd.DataFrame,
-            evaluation: Score | None) -> str:
+def log_run(
+    settings: Settings,
+    thresholds: Thresholds,
+    grains: tuple[str, ...],
+    anomalies: pd.DataFrame,
+    evaluation: Score | None,
+) -> str:
     """Log one run in the `aioa-anomalies` experiment; returns the run id."""
     from ml.routing.tracking import configure
 
@@ -26,8 +31,12 @@ def log_run(settings: Settings, thresholds: Thresholds, grains: tuple[str, ...],
         metrics = {"anomalies": len(anomalies)}
         metrics |= {f"anomalies__{kind}": int(count) for kind, count in anomalies["kind"].value_counts().items()}
         if evaluation is not None:
-            metrics |= {"precision": evaluation.precision, "recall": evaluation.recall,
-                        "labels": evaluation.labels, "found_labels": evaluation.found_labels}
+            metrics |= {
+                "precision": evaluation.precision,
+                "recall": evaluation.recall,
+                "labels": evaluation.labels,
+                "found_labels": evaluation.found_labels,
+            }
         mlflow.log_metrics(metrics)
         path = Path(folder) / "anomalies.json"
         path.write_text(anomalies.to_json(orient="records", date_format="iso", indent=2))

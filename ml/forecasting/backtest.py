@@ -45,8 +45,9 @@ def origins(days: pd.Series, count: int, horizon: int, min_history: int) -> list
     return sorted(origin for origin in chosen if (origin - first).days + 1 >= min_history)
 
 
-def rolling_origin(history: pd.DataFrame, forecasters: dict[str, Forecaster], cut_points: list[pd.Timestamp],
-                   horizon: int) -> pd.DataFrame:
+def rolling_origin(
+    history: pd.DataFrame, forecasters: dict[str, Forecaster], cut_points: list[pd.Timestamp], horizon: int
+) -> pd.DataFrame:
     """One row per forecaster, origin and forecast day: origin, day, actual, forecast, forecaster."""
     rows = []
     for origin in cut_points:
@@ -54,18 +55,36 @@ def rolling_origin(history: pd.DataFrame, forecasters: dict[str, Forecaster], cu
         test = history[(history["day"] > origin) & (history["day"] <= origin + pd.Timedelta(days=horizon))]
         for name, forecaster in forecasters.items():
             predicted = forecaster(train, len(test))
-            rows.append(pd.DataFrame({"forecaster": name, "origin": origin, "day": test["day"].to_numpy(),
-                                      "actual": test["y"].to_numpy(dtype=float), "forecast": predicted}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["forecaster", "origin", "day", "actual", "forecast"])
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "forecaster": name,
+                        "origin": origin,
+                        "day": test["day"].to_numpy(),
+                        "actual": test["y"].to_numpy(dtype=float),
+                        "forecast": predicted,
+                    }
+                )
+            )
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["forecaster", "origin", "day", "actual", "forecast"])
+    )
 
 
 def score(predictions: pd.DataFrame) -> pd.DataFrame:
     """MAPE, sMAPE and the day counts per forecaster, pooled over all origins."""
     rows = []
     for name, group in predictions.groupby("forecaster", sort=False):
-        rows.append({"forecaster": name, "origins": group["origin"].nunique(), "days": len(group),
-                     "mape_days": int((group["actual"] > 0).sum()),
-                     "mape": mape(group["actual"], group["forecast"]),
-                     "smape": smape(group["actual"], group["forecast"])})
+        rows.append(
+            {
+                "forecaster": name,
+                "origins": group["origin"].nunique(),
+                "days": len(group),
+                "mape_days": int((group["actual"] > 0).sum()),
+                "mape": mape(group["actual"], group["forecast"]),
+                "smape": smape(group["actual"], group["forecast"]),
+            }
+        )
     return pd.DataFrame(rows)

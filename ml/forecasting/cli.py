@@ -17,8 +17,14 @@ def _backtest_table(backtests) -> Table:
     for column in ("org", "metric", "model", "origins", "MAPE", "sMAPE"):
         table.add_column(column, justify="left" if column in ("org", "metric", "model") else "right")
     for row in backtests.itertuples():
-        table.add_row(row.org_id, row.metric, row.forecaster, str(row.origins),
-                      "" if row.mape is None or row.mape != row.mape else f"{row.mape:.1%}", f"{row.smape:.1%}")
+        table.add_row(
+            row.org_id,
+            row.metric,
+            row.forecaster,
+            str(row.origins),
+            "" if row.mape is None or row.mape != row.mape else f"{row.mape:.1%}",
+            f"{row.smape:.1%}",
+        )
     return table
 
 
@@ -27,11 +33,16 @@ def _projection_table(projections) -> Table:
     for column in ("org", "month to date", "projected", "p10–p90", "budget", "P(exceed)"):
         table.add_column(column, justify="left" if column == "org" else "right")
     for row in projections.itertuples():
-        table.add_row(row.org_id, f"${row.month_to_date_usd:,.2f}", f"${row.projected_month_end_usd:,.2f}",
-                      f"${row.p10_usd:,.2f}–${row.p90_usd:,.2f}",
-                      "none" if row.budget_usd is None or row.budget_usd != row.budget_usd else f"${row.budget_usd:,.0f}",
-                      "n/a" if row.prob_exceed_budget is None or row.prob_exceed_budget != row.prob_exceed_budget
-                      else f"{row.prob_exceed_budget:.0%}")
+        table.add_row(
+            row.org_id,
+            f"${row.month_to_date_usd:,.2f}",
+            f"${row.projected_month_end_usd:,.2f}",
+            f"${row.p10_usd:,.2f}–${row.p90_usd:,.2f}",
+            "none" if row.budget_usd is None or row.budget_usd != row.budget_usd else f"${row.budget_usd:,.0f}",
+            "n/a"
+            if row.prob_exceed_budget is None or row.prob_exceed_budget != row.prob_exceed_budget
+            else f"{row.prob_exceed_budget:.0%}",
+        )
     return table
 
 
@@ -52,15 +63,25 @@ def _what_if(result, settings, mix: str | None, threshold: float | None) -> list
     if mix is not None:
         source, target, share = parse_mix(mix)
         frame = apply_ratio(result.projections, totals, mix_cost_ratio(result.usage, source, target, share))
-        outcomes.append({"kind": "model_mix", "change": f"{share:.0%} of {source} tokens to {target}",
-                         "orgs": frame.to_dict("records")})
+        outcomes.append(
+            {
+                "kind": "model_mix",
+                "change": f"{share:.0%} of {source} tokens to {target}",
+                "orgs": frame.to_dict("records"),
+            }
+        )
     if threshold is not None:
         evaluation, scores = champion_router(settings)
         ratios = routing_cost_ratio(result.usage, evaluation, scores, threshold)
         frame = apply_ratio(result.projections, totals, ratios)
-        outcomes.append({"kind": "routing_threshold", "change": f"router threshold {threshold:g} "
-                         f"(champion: {evaluation['threshold']:.3f})", "orgs": frame.to_dict("records"),
-                         "quality_what_if": float(ratios["quality_what_if"].iloc[0]) if len(ratios) else None})
+        outcomes.append(
+            {
+                "kind": "routing_threshold",
+                "change": f"router threshold {threshold:g} (champion: {evaluation['threshold']:.3f})",
+                "orgs": frame.to_dict("records"),
+                "quality_what_if": float(ratios["quality_what_if"].iloc[0]) if len(ratios) else None,
+            }
+        )
     return outcomes
 
 
@@ -68,10 +89,14 @@ def forecast_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
     horizon: Annotated[int, typer.Option(help="Days to forecast.", min=1, max=365)] = 30,
     org: Annotated[str | None, typer.Option(help="Only this org (its stored rows are replaced, others kept).")] = None,
-    what_if_mix: Annotated[str | None, typer.Option(
-        "--what-if-mix", help="Move a share of one model's tokens to another: SOURCE=TARGET:SHARE.")] = None,
-    what_if_threshold: Annotated[float | None, typer.Option(
-        "--what-if-threshold", help="Projected cost if the champion router used this threshold.")] = None,
+    what_if_mix: Annotated[
+        str | None,
+        typer.Option("--what-if-mix", help="Move a share of one model's tokens to another: SOURCE=TARGET:SHARE."),
+    ] = None,
+    what_if_threshold: Annotated[
+        float | None,
+        typer.Option("--what-if-threshold", help="Projected cost if the champion router used this threshold."),
+    ] = None,
 ) -> None:
     """Prophet forecasts of daily tokens and cost per org and project, backtested against seasonal-naive,
     with month-end spend against budget; stored in ml.* and logged to MLflow."""
@@ -85,8 +110,9 @@ def forecast_command(
         with console.status("loading Prophet") as status:
             from ml.forecasting.run import ForecastOptions, run_forecasts
 
-            result = run_forecasts(settings, ForecastOptions(horizon=horizon, org=org),
-                                   progress=lambda message: status.update(message))
+            result = run_forecasts(
+                settings, ForecastOptions(horizon=horizon, org=org), progress=lambda message: status.update(message)
+            )
     except (ForecastDataError, NoSnapshotError) as error:
         console.print(f"[yellow]No forecast:[/yellow] {error}")
         raise typer.Exit(2) from None
@@ -104,11 +130,15 @@ def forecast_command(
         for item in what_if:
             console.print(f"What-if ({item['change']}):")
             for row in item["orgs"]:
-                console.print(f"  {row['org_id']}: next {horizon} days ${row['forecast_usd']:,.2f} → "
-                              f"${row['what_if_forecast_usd']:,.2f}; month end ${row['what_if_month_end_usd']:,.2f}")
+                console.print(
+                    f"  {row['org_id']}: next {horizon} days ${row['forecast_usd']:,.2f} → "
+                    f"${row['what_if_forecast_usd']:,.2f}; month end ${row['what_if_month_end_usd']:,.2f}"
+                )
         for item in result.skipped:
-            console.print(f"[dim]skipped {item['org_id']}/{item['project_id'] or '(org)'} {item['metric']} "
-                          f"({item['stage']}): {item['reason']}[/dim]")
+            console.print(
+                f"[dim]skipped {item['org_id']}/{item['project_id'] or '(org)'} {item['metric']} "
+                f"({item['stage']}): {item['reason']}[/dim]"
+            )
         console.print(f"{result.verdict.reason}. MLflow run {result.run_id}, snapshot {result.snapshot_version}.")
     if not result.shipped:
         raise typer.Exit(1)

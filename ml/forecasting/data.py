@@ -74,7 +74,9 @@ def load_recent_model_usage(connection, days: int = 28) -> pd.DataFrame:
         from marts.agg_usage_daily
         where day > (select max(day) from marts.agg_usage_daily) - ?::integer
         group by all
-        """, [days]).df()
+        """,
+        [days],
+    ).df()
 
 
 def unusable_reason(values: np.ndarray | pd.Series) -> str | None:
@@ -86,8 +88,10 @@ def unusable_reason(values: np.ndarray | pd.Series) -> str | None:
     if active < MIN_ACTIVE_DAYS:
         return f"only {active} days with usage (need {MIN_ACTIVE_DAYS})"
     if active < MIN_ACTIVE_SHARE * len(values):
-        return (f"intermittent usage: {active} of {len(values)} days have any (need at least "
-                f"{MIN_ACTIVE_SHARE:.0%}); a daily forecast of mostly-zero days would mislead")
+        return (
+            f"intermittent usage: {active} of {len(values)} days have any (need at least "
+            f"{MIN_ACTIVE_SHARE:.0%}); a daily forecast of mostly-zero days would mislead"
+        )
     if np.ptp(values) == 0:
         return f"the series is constant ({values[0]:g} every day): nothing to learn, a flat line says it all"
     return None

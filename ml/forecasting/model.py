@@ -41,9 +41,14 @@ class FittedProphet:
         """day, forecast, lower, upper (clipped at zero: spend and tokens are never negative)."""
         predicted = self.model.predict(days)
         point = predicted["yhat"]  # without uncertainty samples (backtests) there are no bounds: use the point
-        return pd.DataFrame({"day": predicted["ds"], "forecast": point.clip(lower=0),
-                             "lower": predicted.get("yhat_lower", point).clip(lower=0),
-                             "upper": predicted.get("yhat_upper", point).clip(lower=0)})
+        return pd.DataFrame(
+            {
+                "day": predicted["ds"],
+                "forecast": point.clip(lower=0),
+                "lower": predicted.get("yhat_lower", point).clip(lower=0),
+                "upper": predicted.get("yhat_upper", point).clip(lower=0),
+            }
+        )
 
     def samples(self, days: pd.DataFrame) -> np.ndarray:
         """Predictive samples (days × samples), trend and noise uncertainty included, clipped at zero."""
@@ -64,9 +69,16 @@ def fit(history: pd.DataFrame, config: ProphetConfig = ProphetConfig()) -> Fitte
     _quiet()
     from prophet import Prophet
 
-    model = Prophet(growth="linear", weekly_seasonality=True, yearly_seasonality=False, daily_seasonality=False,
-                    seasonality_mode=config.seasonality_mode, changepoint_prior_scale=config.changepoint_prior_scale,
-                    interval_width=config.interval_width, uncertainty_samples=config.uncertainty_samples)
+    model = Prophet(
+        growth="linear",
+        weekly_seasonality=True,
+        yearly_seasonality=False,
+        daily_seasonality=False,
+        seasonality_mode=config.seasonality_mode,
+        changepoint_prior_scale=config.changepoint_prior_scale,
+        interval_width=config.interval_width,
+        uncertainty_samples=config.uncertainty_samples,
+    )
     if config.holidays_country:
         model.add_country_holidays(country_name=config.holidays_country)
     model.fit(pd.DataFrame({"ds": pd.to_datetime(history["day"]), "y": without_outliers(history["y"])}))

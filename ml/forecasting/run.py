@@ -34,9 +34,14 @@ class ForecastOptions:
     prophet: ProphetConfig = field(default_factory=ProphetConfig)
 
     def params(self) -> dict:
-        return {"horizon": self.horizon, "org": self.org or "all", "backtest_origins": self.backtest_origins,
-                "backtest_horizon": self.backtest_horizon, "min_history_days": MIN_HISTORY_DAYS,
-                **self.prophet.params()}
+        return {
+            "horizon": self.horizon,
+            "org": self.org or "all",
+            "backtest_origins": self.backtest_origins,
+            "backtest_horizon": self.backtest_horizon,
+            "min_history_days": MIN_HISTORY_DAYS,
+            **self.prophet.params(),
+        }
 
 
 @dataclass
@@ -65,19 +70,29 @@ class ForecastRun:
     def forecast_totals(self) -> pd.DataFrame:
         """Per series: the sum of the point forecasts over the horizon."""
         ahead = self.forecasts[self.forecasts["kind"] == "forecast"]
-        return (ahead.groupby(["org_id", "project_id", "metric"], dropna=False)
-                .agg(forecast_total=("forecast", "sum"), first_day=("day", "min"), last_day=("day", "max"))
-                .reset_index())
+        return (
+            ahead.groupby(["org_id", "project_id", "metric"], dropna=False)
+            .agg(forecast_total=("forecast", "sum"), first_day=("day", "min"), last_day=("day", "max"))
+            .reset_index()
+        )
 
     def to_dict(self) -> dict:
         def records(frame: pd.DataFrame) -> list[dict]:
-            return [{key: (None if isinstance(value, float) and np.isnan(value) else value)
-                     for key, value in row.items()} for row in frame.to_dict("records")]
+            return [
+                {key: (None if isinstance(value, float) and np.isnan(value) else value) for key, value in row.items()}
+                for row in frame.to_dict("records")
+            ]
 
-        return {"snapshot_version": self.snapshot_version, "mlflow_run_id": self.run_id, "shipped": self.shipped,
-                "quality": self.verdict.__dict__, "skipped": self.skipped,
-                "backtests": records(self.backtests), "budget_projections": records(self.projections),
-                "forecast_totals": records(self.forecast_totals())}
+        return {
+            "snapshot_version": self.snapshot_version,
+            "mlflow_run_id": self.run_id,
+            "shipped": self.shipped,
+            "quality": self.verdict.__dict__,
+            "skipped": self.skipped,
+            "backtests": records(self.backtests),
+            "budget_projections": records(self.projections),
+            "forecast_totals": records(self.forecast_totals()),
+        }
 
 
 def quality_verdict(backtests: pd.DataFrame) -> QualityVerdict:
@@ -88,8 +103,12 @@ def quality_verdict(backtests: pd.DataFrame) -> QualityVerdict:
     means = org_level.groupby("forecaster")["smape"].mean()
     model, naive = float(means.get("prophet", np.nan)), float(means.get("seasonal_naive", np.nan))
     if not model < naive:
-        return QualityVerdict(False, model, naive, f"backtest sMAPE {model:.3f} does not beat seasonal-naive "
-                                                   f"{naive:.3f}: the forecasts are not shipped")
+        return QualityVerdict(
+            False,
+            model,
+            naive,
+            f"backtest sMAPE {model:.3f} does not beat seasonal-naive {naive:.3f}: the forecasts are not shipped",
+        )
     return QualityVerdict(True, model, naive, f"backtest sMAPE {model:.3f} beats seasonal-naive {naive:.3f}")
 
 
@@ -101,8 +120,12 @@ def _series(frame: pd.DataFrame, metrics: tuple[str, ...]):
             yield org_id, project, metric, group[["day", metric]].rename(columns={metric: "y"}).reset_index(drop=True)
 
 
-def run_backtests(series: list, options: ForecastOptions, forecaster: backtest.Forecaster | None = None,
-                  progress: Progress = lambda message: None) -> tuple[pd.DataFrame, list[dict]]:
+def run_backtests(
+    series: list,
+    options: ForecastOptions,
+    forecaster: backtest.Forecaster | None = None,
+    progress: Progress = lambda message: None,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Rolling-origin backtests of the org-level series: the model and seasonal-naive on the same origins."""
     quick = ProphetConfig(**(options.prophet.params() | {"uncertainty_samples": 0}))  # points only: faster
     forecasters = {"prophet": forecaster or prophet_forecaster(quick), "seasonal_naive": backtest.seasonal_naive}
@@ -112,48 +135,80 @@ def run_backtests(series: list, options: ForecastOptions, forecaster: backtest.F
             continue
         cuts = backtest.origins(history["day"], options.backtest_origins, options.backtest_horizon, MIN_HISTORY_DAYS)
         if not cuts:
-            skipped.append({"org_id": org_id, "project_id": None, "metric": metric, "stage": "backtest",
-                            "reason": f"history too short for a {options.backtest_horizon}-day backtest"})
+            skipped.append(
+                {
+                    "org_id": org_id,
+                    "project_id": None,
+                    "metric": metric,
+                    "stage": "backtest",
+                    "reason": f"history too short for a {options.backtest_horizon}-day backtest",
+                }
+            )
             continue
         progress(f"backtesting {org_id} {metric} ({len(cuts)} origins)")
         scores = backtest.score(backtest.rolling_origin(history, forecasters, cuts, options.backtest_horizon))
         rows.append(scores.assign(org_id=org_id, project_id=None, metric=metric, horizon=options.backtest_horizon))
-    columns = ["org_id", "project_id", "metric", "forecaster", "origins", "horizon", "days", "mape_days", "mape",
-               "smape"]
+    columns = [
+        "org_id",
+        "project_id",
+        "metric",
+        "forecaster",
+        "origins",
+        "horizon",
+        "days",
+        "mape_days",
+        "mape",
+        "smape",
+    ]
     frame = pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
     naive = frame[frame["forecaster"] == "seasonal_naive"].set_index(["org_id", "metric"])["smape"]
-    frame["beats_naive"] = [row.smape < naive.get((row.org_id, row.metric), np.nan)
-                            if row.forecaster == "prophet" else None for row in frame.itertuples()]
+    frame["beats_naive"] = [
+        row.smape < naive.get((row.org_id, row.metric), np.nan) if row.forecaster == "prophet" else None
+        for row in frame.itertuples()
+    ]
     frame["project_id"] = frame["project_id"].astype("object")
     return frame, skipped
 
 
-def fit_series(org_id: str, project_id: str | None, metric: str, history: pd.DataFrame, options: ForecastOptions,
-               budget: float | None) -> tuple[pd.DataFrame, dict | None]:
+def fit_series(
+    org_id: str,
+    project_id: str | None,
+    metric: str,
+    history: pd.DataFrame,
+    options: ForecastOptions,
+    budget: float | None,
+) -> tuple[pd.DataFrame, dict | None]:
     """History with fitted values and the forecast for one series; for org-level cost also the month-end row."""
     fitted = fit(history, options.prophet)
     rest = remaining_days(fitted.last_day)
     horizon = max(options.horizon, len(rest))  # the forecast always covers the rest of the month
     future = fitted.future(horizon)
-    past = fitted.predict(history[["day"]].rename(columns={"day": "ds"})).assign(actual=history["y"].to_numpy(),
-                                                                                  kind="history")
+    past = fitted.predict(history[["day"]].rename(columns={"day": "ds"})).assign(
+        actual=history["y"].to_numpy(), kind="history"
+    )
     ahead = fitted.predict(future).assign(actual=np.nan, kind="forecast")
     rows = pd.concat([past, ahead], ignore_index=True).assign(org_id=org_id, project_id=project_id, metric=metric)
     projection = None
     if project_id is None and metric == "cost_usd":
         in_month = ahead["day"].isin(rest).to_numpy()
         samples = fitted.samples(future[in_month]) if in_month.any() else np.zeros((0, 1))
-        projection = {"org_id": org_id} | month_end_projection(history, ahead["forecast"].to_numpy()[in_month],
-                                                               samples, budget)
+        projection = {"org_id": org_id} | month_end_projection(
+            history, ahead["forecast"].to_numpy()[in_month], samples, budget
+        )
     return rows, projection
 
 
 FORECAST_COLUMNS = ["org_id", "project_id", "metric", "day", "actual", "forecast", "lower", "upper", "kind"]
 
 
-def compute_forecasts(series_frame: pd.DataFrame, budgets: pd.DataFrame, usage: pd.DataFrame,
-                      options: ForecastOptions = ForecastOptions(), forecaster: backtest.Forecaster | None = None,
-                      progress: Progress = lambda message: None) -> ForecastRun:
+def compute_forecasts(
+    series_frame: pd.DataFrame,
+    budgets: pd.DataFrame,
+    usage: pd.DataFrame,
+    options: ForecastOptions = ForecastOptions(),
+    forecaster: backtest.Forecaster | None = None,
+    progress: Progress = lambda message: None,
+) -> ForecastRun:
     """Everything but storage and tracking, on frames (testable without a warehouse write)."""
     if options.org is not None:
         if options.org not in set(series_frame["org_id"]):
@@ -167,18 +222,24 @@ def compute_forecasts(series_frame: pd.DataFrame, budgets: pd.DataFrame, usage: 
     for org_id, project_id, metric, history in _series(series_frame, ("cost_usd", "total_tokens")):
         reason = unusable_reason(history["y"])
         if reason:
-            skipped.append({"org_id": org_id, "project_id": project_id, "metric": metric, "stage": "fit",
-                            "reason": reason})
+            skipped.append(
+                {"org_id": org_id, "project_id": project_id, "metric": metric, "stage": "fit", "reason": reason}
+            )
         else:
             usable.append((org_id, project_id, metric, history))
     if not usable:
-        raise ForecastDataError("no series can be forecast: " + "; ".join(
-            f"{item['org_id']}/{item['project_id'] or '(org)'} {item['metric']}: {item['reason']}"
-            for item in skipped[:6]))
+        raise ForecastDataError(
+            "no series can be forecast: "
+            + "; ".join(
+                f"{item['org_id']}/{item['project_id'] or '(org)'} {item['metric']}: {item['reason']}"
+                for item in skipped[:6]
+            )
+        )
     backtests, backtest_skips = run_backtests(usable, options, forecaster, progress)
     verdict = quality_verdict(backtests)
-    empty = ForecastRun(pd.DataFrame(columns=FORECAST_COLUMNS), backtests, pd.DataFrame(), usage,
-                        skipped + backtest_skips, verdict)
+    empty = ForecastRun(
+        pd.DataFrame(columns=FORECAST_COLUMNS), backtests, pd.DataFrame(), usage, skipped + backtest_skips, verdict
+    )
     if not verdict.passed:
         return empty
     budget_by_org = budgets.set_index("org_id")["monthly_budget_usd"].to_dict()
@@ -194,9 +255,14 @@ def compute_forecasts(series_frame: pd.DataFrame, budgets: pd.DataFrame, usage: 
     return ForecastRun(forecasts, backtests, pd.DataFrame(projections), usage, empty.skipped, verdict)
 
 
-def run_forecasts(settings: Settings, options: ForecastOptions = ForecastOptions(),
-                  forecaster: backtest.Forecaster | None = None, progress: Progress = lambda message: None,
-                  track: bool = True, publish: bool = True) -> ForecastRun:
+def run_forecasts(
+    settings: Settings,
+    options: ForecastOptions = ForecastOptions(),
+    forecaster: backtest.Forecaster | None = None,
+    progress: Progress = lambda message: None,
+    track: bool = True,
+    publish: bool = True,
+) -> ForecastRun:
     """Read the snapshot, compute, store `ml.forecasts`, `ml.forecast_backtests`, `ml.budget_projections` (the
     first and last only when the model beats seasonal-naive) and log one MLflow run. `publish=False` (the pipeline's
     asset): read the marts the run just built, leave publishing to the run (`aioa.warehouse.snapshots.open_marts`)."""
@@ -219,15 +285,15 @@ def run_forecasts(settings: Settings, options: ForecastOptions = ForecastOptions
     if result.shipped:
         tables |= {"forecasts": result.forecasts, "budget_projections": result.projections}
     if options.org is not None:
-        tables = {name: _keep_other_orgs(settings, name, frame, options.org, publish)
-                  for name, frame in tables.items()}
+        tables = {name: _keep_other_orgs(settings, name, frame, options.org, publish) for name, frame in tables.items()}
     progress("storing and publishing")
     result.snapshot_version = write_ml_tables(settings, tables, publish=publish) or version
     return result
 
 
-def _keep_other_orgs(settings: Settings, name: str, frame: pd.DataFrame, org: str,
-                     published: bool = True) -> pd.DataFrame:
+def _keep_other_orgs(
+    settings: Settings, name: str, frame: pd.DataFrame, org: str, published: bool = True
+) -> pd.DataFrame:
     """A run for one org replaces that org's rows only; the other orgs' stored rows stay."""
     from aioa.warehouse.access import TenantScope
     from aioa.warehouse.ml_tables import read_ml_table

@@ -34,10 +34,13 @@ def log_forecast_run(settings: Settings, result, options) -> str:
         metrics["mean_smape_prophet"] = result.verdict.model_smape
         metrics["mean_smape_seasonal_naive"] = result.verdict.naive_smape
     metrics["shipped"] = float(result.shipped)
-    with mlflow.start_run(run_name=f"forecast-{result.snapshot_version}") as run, \
-            tempfile.TemporaryDirectory() as folder:
-        mlflow.log_params(options.params() | {"snapshot_version": result.snapshot_version,
-                                              "series_skipped": len(result.skipped)})
+    with (
+        mlflow.start_run(run_name=f"forecast-{result.snapshot_version}") as run,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        mlflow.log_params(
+            options.params() | {"snapshot_version": result.snapshot_version, "series_skipped": len(result.skipped)}
+        )
         mlflow.log_metrics(metrics)
         mlflow.set_tag("verdict", result.verdict.reason)
         folder = Path(folder)

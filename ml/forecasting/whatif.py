@@ -48,20 +48,25 @@ def mix_cost_ratio(usage: pd.DataFrame, source: str, target: str, share: float) 
         if model not in models:
             raise WhatIfError(f"unknown model {model!r}: recent models are {', '.join(models)}")
     by_model = usage.groupby("model")[["total_tokens", "cost_usd"]].sum()
-    target_rate = by_model.loc[target, "cost_usd"] / by_model.loc[target, "total_tokens"] \
-        if by_model.loc[target, "total_tokens"] > 0 else np.nan
+    target_rate = (
+        by_model.loc[target, "cost_usd"] / by_model.loc[target, "total_tokens"]
+        if by_model.loc[target, "total_tokens"] > 0
+        else np.nan
+    )
     if not target_rate > 0:
         raise WhatIfError(f"{target} has no priced recent usage: its per-token cost is unknown")
     totals = usage.groupby("org_id")["cost_usd"].sum()
     moved = usage[usage["model"] == source].groupby("org_id")[["total_tokens", "cost_usd"]].sum() * share
     org_target = usage[usage["model"] == target].groupby("org_id")[["total_tokens", "cost_usd"]].sum()
-    org_rate = (org_target["cost_usd"] / org_target["total_tokens"].where(org_target["total_tokens"] > 0))
+    org_rate = org_target["cost_usd"] / org_target["total_tokens"].where(org_target["total_tokens"] > 0)
     rate = org_rate.reindex(totals.index).where(lambda value: value > 0, target_rate)
-    delta = (moved["total_tokens"].reindex(totals.index, fill_value=0) * rate
-             - moved["cost_usd"].reindex(totals.index, fill_value=0))
+    delta = moved["total_tokens"].reindex(totals.index, fill_value=0) * rate - moved["cost_usd"].reindex(
+        totals.index, fill_value=0
+    )
     frame = pd.DataFrame({"recent_cost_usd": totals, "what_if_recent_cost_usd": totals + delta})
     frame["cost_ratio"] = (frame["what_if_recent_cost_usd"] / frame["recent_cost_usd"]).where(
-        frame["recent_cost_usd"] > 0, 1.0)
+        frame["recent_cost_usd"] > 0, 1.0
+    )
     return frame.rename_axis("org_id").reset_index()
 
 
@@ -82,10 +87,12 @@ def routing_cost_ratio(usage: pd.DataFrame, evaluation: dict, scores: np.ndarray
     routed = usage["model"].isin([evaluation["cheap_model"], evaluation["strong_model"]])
     totals = usage.groupby("org_id")["cost_usd"].sum()
     routed_cost = usage[routed].groupby("org_id")["cost_usd"].sum().reindex(totals.index, fill_value=0)
-    frame = pd.DataFrame({"recent_cost_usd": totals,
-                          "what_if_recent_cost_usd": totals - routed_cost + routed_cost * routed_ratio})
+    frame = pd.DataFrame(
+        {"recent_cost_usd": totals, "what_if_recent_cost_usd": totals - routed_cost + routed_cost * routed_ratio}
+    )
     frame["cost_ratio"] = (frame["what_if_recent_cost_usd"] / frame["recent_cost_usd"]).where(
-        frame["recent_cost_usd"] > 0, 1.0)
+        frame["recent_cost_usd"] > 0, 1.0
+    )
     frame["strong_share_now"], frame["strong_share_what_if"] = share_now, share_new
     frame["quality_what_if"] = float(np.interp(share_new, curve["strong_share"], curve["quality"]))
     return frame.rename_axis("org_id").reset_index()
@@ -101,16 +108,18 @@ def champion_router(settings: Settings) -> tuple[dict, np.ndarray]:
     from mlflow.tracking import MlflowClient
 
     with tempfile.TemporaryDirectory() as folder:
-        path = MlflowClient(settings.mlflow_uri).download_artifacts(evaluation["run_id"], "reference_scores.json",
-                                                                    folder)
+        path = MlflowClient(settings.mlflow_uri).download_artifacts(
+            evaluation["run_id"], "reference_scores.json", folder
+        )
         scores = np.array(json.loads(Path(path).read_text()))
     return evaluation, scores
 
 
 def org_cost_forecast_totals(forecasts: pd.DataFrame) -> pd.DataFrame:
     """org_id, forecast_usd: the org-level cost forecast summed over the horizon (the base a what-if scales)."""
-    ahead = forecasts[forecasts["project_id"].isna() & (forecasts["metric"] == "cost_usd")
-                      & (forecasts["kind"] == "forecast")]
+    ahead = forecasts[
+        forecasts["project_id"].isna() & (forecasts["metric"] == "cost_usd") & (forecasts["kind"] == "forecast")
+    ]
     return ahead.groupby("org_id", as_index=False)["forecast"].sum().rename(columns={"forecast": "forecast_usd"})
 
 
@@ -119,8 +128,11 @@ def apply_ratio(projections: pd.DataFrame, forecast_totals: pd.DataFrame, ratios
 
     `projections`: budget_projections rows; `forecast_totals`: org_id, forecast_usd (org-level cost over the
     horizon); `ratios`: org_id, cost_ratio."""
-    frame = forecast_totals.merge(projections[["org_id", "month_to_date_usd", "forecast_remaining_usd",
-                                               "projected_month_end_usd", "budget_usd"]], on="org_id", how="left")
+    frame = forecast_totals.merge(
+        projections[["org_id", "month_to_date_usd", "forecast_remaining_usd", "projected_month_end_usd", "budget_usd"]],
+        on="org_id",
+        how="left",
+    )
     frame = frame.merge(ratios[["org_id", "cost_ratio"]], on="org_id", how="left")
     frame["cost_ratio"] = frame["cost_ratio"].fillna(1.0)
     frame["what_if_forecast_usd"] = frame["forecast_usd"] * frame["cost_ratio"]

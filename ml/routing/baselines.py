@@ -6,8 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HARD_KEYWORDS = ("redesign", "race condition", "concurrency", "distributed", "optimi", "migrate", "lock-free",
-                 "prove", "architecture", "security", "performance")
+HARD_KEYWORDS = (
+    "redesign",
+    "race condition",
+    "concurrency",
+    "distributed",
+    "optimi",
+    "migrate",
+    "lock-free",
+    "prove",
+    "architecture",
+    "security",
+    "performance",
+)
 
 
 def keyword_scores(texts: pd.Series) -> np.ndarray:

@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-route_app = typer.Typer(help="The routing engine: train, evaluate and ask it where a task should go.",
-                        no_args_is_help=True)
+route_app = typer.Typer(
+    help="The routing engine: train, evaluate and ask it where a task should go.", no_args_is_help=True
+)
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ROW_ORDER = ("router", "oracle", "keyword_heuristic_v1", "random", "always_cheap", "always_strong")
@@ -20,9 +21,11 @@ ROW_ORDER = ("router", "oracle", "keyword_heuristic_v1", "random", "always_cheap
 
 def _table(evaluation) -> Table:
     split = "whole task types held out" if evaluation.split == "group" else "split by task"
-    table = Table(title=f"{evaluation.cheap_model} (cheap) vs {evaluation.strong_model} (strong): "
-                        f"{evaluation.test_rows} held-out tasks ({split}), {evaluation.outcomes} outcomes",
-                  caption=f"threshold {evaluation.threshold:.3f} ({evaluation.threshold_source})")
+    table = Table(
+        title=f"{evaluation.cheap_model} (cheap) vs {evaluation.strong_model} (strong): "
+        f"{evaluation.test_rows} held-out tasks ({split}), {evaluation.outcomes} outcomes",
+        caption=f"threshold {evaluation.threshold:.3f} ({evaluation.threshold_source})",
+    )
     columns = ("apgr", "cpt_50", "cpt_80", "cost_saved_at_95pct_quality", "auc", "brier", "handoff_accuracy")
     table.add_column("router")
     table.add_column("apgr (95% CI)", justify="right")
@@ -34,8 +37,11 @@ def _table(evaluation) -> Table:
             apgr = f"{result['apgr']:.3f}" if "apgr" in result else ""
             if "apgr_low" in result:
                 apgr += f" ({result['apgr_low']:.3f}–{result['apgr_high']:.3f})"
-            table.add_row(result.get("label", name), apgr,
-                          *(f"{result[column]:.3f}" if column in result else "" for column in columns[1:]))
+            table.add_row(
+                result.get("label", name),
+                apgr,
+                *(f"{result[column]:.3f}" if column in result else "" for column in columns[1:]),
+            )
     return table
 
 
@@ -54,18 +60,33 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
         console.print(f"[yellow]No router trained:[/yellow] {error}")
         raise typer.Exit(2) from None
     if as_json:
-        typer.echo(json.dumps({"run_id": outcome.run_id, "version": outcome.version, "promoted": outcome.promoted,
-                               "reason": outcome.reason, "evaluation": evaluation.to_dict()}, indent=2, default=str))
+        typer.echo(
+            json.dumps(
+                {
+                    "run_id": outcome.run_id,
+                    "version": outcome.version,
+                    "promoted": outcome.promoted,
+                    "reason": outcome.reason,
+                    "evaluation": evaluation.to_dict(),
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return
     console.print(_table(evaluation))
     console.print(f"MLflow run {outcome.run_id}, model version {outcome.version}: {outcome.reason}")
 
 
 @route_app.command("evaluate")
-def evaluate(dataset: Annotated[Path, typer.Option("--dataset", help="Routing-outcome CSV file or folder.")],
-             as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
-             split: Annotated[str, typer.Option(help="task: split by task; group: hold out whole task types "
-                                                     "(e.g. MMLU subjects).")] = "task") -> None:
+def evaluate(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Routing-outcome CSV file or folder.")],
+    as_json: JsonFlag = False,
+    seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
+    split: Annotated[
+        str, typer.Option(help="task: split by task; group: hold out whole task types (e.g. MMLU subjects).")
+    ] = "task",
+) -> None:
     """Fit on a seeded train split of DATASET and report every metric, and the baselines', on the held-out split."""
     from ml.routing.data import RoutingDataError
     from ml.routing.train import evaluate_dataset
@@ -89,8 +110,11 @@ def evaluate(dataset: Annotated[Path, typer.Option("--dataset", help="Routing-ou
 
 
 @route_app.command("predict")
-def predict(task: Annotated[str, typer.Argument(help="The task text.")], as_json: JsonFlag = False,
-            task_type: Annotated[str, typer.Option(help="Kind of task.")] = "unknown") -> None:
+def predict(
+    task: Annotated[str, typer.Argument(help="The task text.")],
+    as_json: JsonFlag = False,
+    task_type: Annotated[str, typer.Option(help="Kind of task.")] = "unknown",
+) -> None:
     """Route one task with the champion: target, confidence, expected cost and latency."""
     from ml.routing.predict import RouterUnavailable, route
 
@@ -102,9 +126,11 @@ def predict(task: Annotated[str, typer.Argument(help="The task text.")], as_json
     if as_json:
         typer.echo(json.dumps(decision.__dict__, indent=2))
     else:
-        console.print(f"{decision.route} → [bold]{decision.target}[/bold] (P(cheap succeeds) "
-                      f"{decision.confidence:.1%}, expected ${decision.expected_cost_usd:.4f}, "
-                      f"{decision.expected_latency_ms / 1000:.1f} s)")
+        console.print(
+            f"{decision.route} → [bold]{decision.target}[/bold] (P(cheap succeeds) "
+            f"{decision.confidence:.1%}, expected ${decision.expected_cost_usd:.4f}, "
+            f"{decision.expected_latency_ms / 1000:.1f} s)"
+        )
 
 
 @route_app.command("offline-eval")
@@ -125,22 +151,31 @@ def offline_eval(as_json: JsonFlag = False) -> None:
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    table = Table(title=f"Champion v{result['router_version']} estimated from {result['decisions']} logged decisions "
-                        f"({result['source']}); it agrees with {result['agreement_with_logged']:.0%} of them")
+    table = Table(
+        title=f"Champion v{result['router_version']} estimated from {result['decisions']} logged decisions "
+        f"({result['source']}); it agrees with {result['agreement_with_logged']:.0%} of them"
+    )
     for column in ("estimator", "success rate", "95% CI", "cost per task (USD)", "95% CI "):
         table.add_column(column, justify="left" if column == "estimator" else "right")
     for name in ("logging_policy", "ips", "snips", "dr"):
         success, cost = result["success"][name], result["cost_usd"][name]
-        table.add_row(name.replace("_", " "), f"{success['value']:.3f}", f"{success['low']:.3f}–{success['high']:.3f}",
-                      f"{cost['value']:.5f}", f"{cost['low']:.5f}–{cost['high']:.5f}")
+        table.add_row(
+            name.replace("_", " "),
+            f"{success['value']:.3f}",
+            f"{success['low']:.3f}–{success['high']:.3f}",
+            f"{cost['value']:.5f}",
+            f"{cost['low']:.5f}–{cost['high']:.5f}",
+        )
     console.print(table)
 
 
 @route_app.command("experiment-report")
-def experiment_report(control: Annotated[str, typer.Option(help="Control arm (router version).")],
-                      experiment: Annotated[str | None, typer.Option(help="Only decisions of this experiment.")] = None,
-                      store: Annotated[bool, typer.Option(help="Store the report as ml.router_experiments.")] = False,
-                      as_json: JsonFlag = False) -> None:
+def experiment_report(
+    control: Annotated[str, typer.Option(help="Control arm (router version).")],
+    experiment: Annotated[str | None, typer.Option(help="Only decisions of this experiment.")] = None,
+    store: Annotated[bool, typer.Option(help="Store the report as ml.router_experiments.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
     """Lift of success rate and cost per task of each router version over the control, per org, with 95% CIs, from
     the decisions log joined to the handoff outcomes."""
     from aioa.settings import get_settings
@@ -166,14 +201,30 @@ def experiment_report(control: Annotated[str, typer.Option(help="Control arm (ro
         typer.echo(report.to_json(orient="records", indent=2))
         return
     table = Table(title=f"Lift over router v{control}" + (f" in {experiment}" if experiment else ""))
-    for column in ("org_id", "treatment", "metric", "control_mean", "treatment_mean", "difference", "low", "high",
-                   "p_value", "n_control", "n_treatment"):
+    for column in (
+        "org_id",
+        "treatment",
+        "metric",
+        "control_mean",
+        "treatment_mean",
+        "difference",
+        "low",
+        "high",
+        "p_value",
+        "n_control",
+        "n_treatment",
+    ):
         table.add_column(column, justify="left" if column in ("org_id", "treatment", "metric") else "right")
     for row in report.to_dict("records"):
         if row.get("note"):
             table.add_row(str(row["org_id"]), row["treatment"], row["metric"], row["note"])
             continue
-        table.add_row(str(row["org_id"]), row["treatment"], row["metric"],
-                      *(f"{row[key]:.4g}" for key in ("control_mean", "treatment_mean", "difference", "low", "high",
-                                                      "p_value")), str(row["n_control"]), str(row["n_treatment"]))
+        table.add_row(
+            str(row["org_id"]),
+            row["treatment"],
+            row["metric"],
+            *(f"{row[key]:.4g}" for key in ("control_mean", "treatment_mean", "difference", "low", "high", "p_value")),
+            str(row["n_control"]),
+            str(row["n_treatment"]),
+        )
     console.print(table)

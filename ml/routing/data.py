@@ -15,8 +15,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-COLUMNS = ["task_id", "task_text", "task_type", "project_id", "input_tokens", "cheap_success", "strong_success",
-           "cheap_cost_usd", "strong_cost_usd", "cheap_latency_ms", "strong_latency_ms"]
+COLUMNS = [
+    "task_id",
+    "task_text",
+    "task_type",
+    "project_id",
+    "input_tokens",
+    "cheap_success",
+    "strong_success",
+    "cheap_cost_usd",
+    "strong_cost_usd",
+    "cheap_latency_ms",
+    "strong_latency_ms",
+]
 
 
 class RoutingDataError(ValueError):
@@ -30,14 +41,20 @@ class RoutingData:
     strong_model: str
 
 
-def from_handoffs(handoffs: pd.DataFrame, cheap_model: str | None = None,
-                  strong_model: str | None = None) -> RoutingData:
+def from_handoffs(
+    handoffs: pd.DataFrame, cheap_model: str | None = None, strong_model: str | None = None
+) -> RoutingData:
     """Tasks from handoff rows; the cheap model is the target with the lowest mean cost per token if not given."""
     if handoffs.empty:
         raise RoutingDataError("no handoffs yet: ingest handoff logs (`aioa ingest handoffs`) and run `aioa run`")
-    targets = handoffs.groupby("target_model").apply(
-        lambda group: group["cost_usd"].sum() / max(1, (group["input_tokens"] + group["output_tokens"]).sum()),
-        include_groups=False).sort_values()
+    targets = (
+        handoffs.groupby("target_model")
+        .apply(
+            lambda group: group["cost_usd"].sum() / max(1, (group["input_tokens"] + group["output_tokens"]).sum()),
+            include_groups=False,
+        )
+        .sort_values()
+    )
     if len(targets) < 2 and (cheap_model is None or strong_model is None):
         raise RoutingDataError("handoffs go to one target model only: a router needs outcomes of two models")
     cheap_model = cheap_model or targets.index[0]
@@ -50,12 +67,17 @@ def from_handoffs(handoffs: pd.DataFrame, cheap_model: str | None = None,
     for model in (cheap_model, strong_model):
         from_alternatives = alternatives.map(lambda items, m=model: items.get(m))
         outcomes[model] = outcomes[model].where(outcomes[model].notna(), from_alternatives)
-    frame = pd.DataFrame({
-        "task_id": rows["task_id"].astype(str), "task_text": rows["task_text"].fillna(""),
-        "task_type": rows["task_type"].fillna("unknown"), "project_id": rows["project_id"].fillna("unknown"),
-        "input_tokens": rows["input_tokens"].fillna(0).astype(float),
-        "cheap_success": outcomes[cheap_model].astype("float"), "strong_success": outcomes[strong_model].astype("float"),
-    })
+    frame = pd.DataFrame(
+        {
+            "task_id": rows["task_id"].astype(str),
+            "task_text": rows["task_text"].fillna(""),
+            "task_type": rows["task_type"].fillna("unknown"),
+            "project_id": rows["project_id"].fillna("unknown"),
+            "input_tokens": rows["input_tokens"].fillna(0).astype(float),
+            "cheap_success": outcomes[cheap_model].astype("float"),
+            "strong_success": outcomes[strong_model].astype("float"),
+        }
+    )
     _add_costs(frame, rows, cheap_model, strong_model)
     return RoutingData(frame.reset_index(drop=True), cheap_model, strong_model)
 
@@ -89,16 +111,23 @@ def from_routing_csvs(path: Path, cheap_model: str | None = None, strong_model: 
         data = pd.read_csv(file)
         correctness = [column for column in data.columns[1:] if _is_correctness(data[column])]
         if data.columns[0] != "prompt" or len(correctness) < 2:
-            raise RoutingDataError(f"{file.name}: expected columns prompt, then a true/false correctness column "
-                                   "per model (at least two)")
+            raise RoutingDataError(
+                f"{file.name}: expected columns prompt, then a true/false correctness column per model (at least two)"
+            )
         models = models or (cheap_model or correctness[0], strong_model or correctness[1])
         missing = [model for model in models if model not in data.columns]
         if missing:
             raise RoutingDataError(f"{file.name}: no correctness column for {missing}")
-        frames.append(pd.DataFrame({
-            "task_text": data["prompt"].astype(str), "task_type": file.stem.removeprefix("mmlu_"),
-            "cheap_success": _outcome(data[models[0]]), "strong_success": _outcome(data[models[1]]),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "task_text": data["prompt"].astype(str),
+                    "task_type": file.stem.removeprefix("mmlu_"),
+                    "cheap_success": _outcome(data[models[0]]),
+                    "strong_success": _outcome(data[models[1]]),
+                }
+            )
+        )
     frame = pd.concat(frames, ignore_index=True)
     frame["task_id"] = frame["task_text"].map(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16])
     frame = frame.drop_duplicates("task_id").reset_index(drop=True)
@@ -128,14 +157,15 @@ def split_by_task(frame: pd.DataFrame, test_share: float = 0.3, seed: int = 42) 
     return frame[bucket >= test_share].reset_index(drop=True), frame[bucket < test_share].reset_index(drop=True)
 
 
-def split_by_group(frame: pd.DataFrame, column: str = "task_type", test_share: float = 0.3,
-                   seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_by_group(
+    frame: pd.DataFrame, column: str = "task_type", test_share: float = 0.3, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A seeded split by whole groups (e.g. MMLU subjects): the held-out groups are never seen in training, so the
     model cannot lean on a group's base rate."""
     salt = str(seed).encode()
     groups = sorted(frame[column].astype(str).unique())
     ranked = sorted(groups, key=lambda group: hashlib.sha256(salt + group.encode()).hexdigest())
-    held = set(ranked[:max(1, round(test_share * len(groups)))])
+    held = set(ranked[: max(1, round(test_share * len(groups)))])
     test = frame[column].astype(str).isin(held)
     return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
 

@@ -20,11 +20,22 @@ import pandas as pd
 from aioa.settings import Settings
 
 FLUSH_EVERY = 256
-COLUMNS = {"decision_id": "VARCHAR", "ts": "TIMESTAMP", "task_id": "VARCHAR", "org_id": "VARCHAR",
-           "experiment": "VARCHAR", "router_version": "VARCHAR", "p_cheap": "DOUBLE", "routing_score": "DOUBLE",
-           "threshold": "DOUBLE",
-           "greedy_route": "VARCHAR", "route": "VARCHAR", "target": "VARCHAR", "propensity": "DOUBLE",
-           "explored": "BOOLEAN"}
+COLUMNS = {
+    "decision_id": "VARCHAR",
+    "ts": "TIMESTAMP",
+    "task_id": "VARCHAR",
+    "org_id": "VARCHAR",
+    "experiment": "VARCHAR",
+    "router_version": "VARCHAR",
+    "p_cheap": "DOUBLE",
+    "routing_score": "DOUBLE",
+    "threshold": "DOUBLE",
+    "greedy_route": "VARCHAR",
+    "route": "VARCHAR",
+    "target": "VARCHAR",
+    "propensity": "DOUBLE",
+    "explored": "BOOLEAN",
+}
 
 
 def decisions_dir(settings: Settings) -> Path:
@@ -119,7 +130,8 @@ def read_decisions(settings: Settings) -> pd.DataFrame:
     with duckdb.connect() as connection:
         return connection.execute(
             f"select * from read_json(?, format = 'newline_delimited', columns = {{{columns}}})",
-            [str(folder / "*.jsonl")]).df()
+            [str(folder / "*.jsonl")],
+        ).df()
 
 
 def decisions_with_outcomes(settings: Settings, decisions: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -22,8 +22,14 @@ QUALITY_TARGET = 0.95  # the operating point keeps 95% of the strong model's qua
 MIN_THRESHOLD_ROWS = 30  # validation tasks with both outcomes observed needed to choose a threshold
 DEFAULT_THRESHOLD = 0.0  # otherwise: cheap when P(cheap succeeds) ≥ P(strong succeeds)
 RESAMPLES = 1000
-LABELS = {"router": "router", "oracle": "oracle", "keyword_heuristic_v1": "keyword heuristic (v1)",
-          "random": "random", "always_cheap": "always cheap", "always_strong": "always strong"}
+LABELS = {
+    "router": "router",
+    "oracle": "oracle",
+    "keyword_heuristic_v1": "keyword heuristic (v1)",
+    "random": "random",
+    "always_cheap": "always cheap",
+    "always_strong": "always strong",
+}
 
 
 @dataclass
@@ -50,14 +56,21 @@ class Evaluation:
         result = {key: value for key, value in self.__dict__.items() if key not in hidden}
         if self.curve is not None:
             step = 5  # every 2.5% of strong-call share is enough to draw the curve
-            result["router_curve"] = {"strong_share": self.curve.strong_share[::step].round(4).tolist(),
-                                      "quality": self.curve.quality[::step].round(5).tolist(),
-                                      "cost": self.curve.cost[::step].round(8).tolist()}
+            result["router_curve"] = {
+                "strong_share": self.curve.strong_share[::step].round(4).tolist(),
+                "quality": self.curve.quality[::step].round(5).tolist(),
+                "cost": self.curve.cost[::step].round(8).tolist(),
+            }
         return result
 
 
-def evaluate(data: RoutingData, truth: pd.DataFrame | None = None, seed: int = 42, split: str = "task",
-             resamples: int = RESAMPLES) -> Evaluation:
+def evaluate(
+    data: RoutingData,
+    truth: pd.DataFrame | None = None,
+    seed: int = 42,
+    split: str = "task",
+    resamples: int = RESAMPLES,
+) -> Evaluation:
     """`split`: "task" (a seeded hash of the task id) or "group" (whole task types held out, e.g. MMLU subjects)."""
     assert_observable(data.frame)
     splitter = SPLITS[split]
@@ -72,21 +85,45 @@ def evaluate(data: RoutingData, truth: pd.DataFrame | None = None, seed: int = 4
     frame = test[kept].reset_index(drop=True)
     routing, p_cheap = test_scores.routing[kept], test_scores.p_cheap[kept]
     costs = (frame["cheap_cost_usd"].to_numpy(), frame["strong_cost_usd"].to_numpy())
-    evaluation = Evaluation(data.cheap_model, data.strong_model, outcomes, len(train), int(kept.sum()), threshold,
-                            threshold_source, split, model=model, test_scores=test_scores.routing,
-                            test_p_cheap=test_scores.p_cheap, test_frame=frame,
-                            cheap_outcome=cheap, strong_outcome=strong)
+    evaluation = Evaluation(
+        data.cheap_model,
+        data.strong_model,
+        outcomes,
+        len(train),
+        int(kept.sum()),
+        threshold,
+        threshold_source,
+        split,
+        model=model,
+        test_scores=test_scores.routing,
+        test_p_cheap=test_scores.p_cheap,
+        test_frame=frame,
+        cheap_outcome=cheap,
+        strong_outcome=strong,
+    )
     candidates = candidate_scores(frame, routing, cheap, strong)
     for name, router_scores in candidates.items():
         curve = metrics.routing_curve(router_scores, cheap, strong, *costs)
-        result = {"label": LABELS[name] + (" (true probabilities)" if name == "oracle" and truth is not None
-                                           else " (observed outcomes)" if name == "oracle" else "")}
+        result = {
+            "label": LABELS[name]
+            + (
+                " (true probabilities)"
+                if name == "oracle" and truth is not None
+                else " (observed outcomes)"
+                if name == "oracle"
+                else ""
+            )
+        }
         result |= metrics.summary(curve)
         if name in ("always_cheap", "always_strong"):
             share = 0.0 if name == "always_cheap" else 1.0
             quality = float(np.interp(share, curve.strong_share, curve.quality))
-            result = {"label": result["label"], "strong_share": share, "quality": quality,
-                      "handoff_accuracy": metrics.handoff_accuracy(np.full(len(frame), 1.0 - share), 0.5, cheap)}
+            result = {
+                "label": result["label"],
+                "strong_share": share,
+                "quality": quality,
+                "handoff_accuracy": metrics.handoff_accuracy(np.full(len(frame), 1.0 - share), 0.5, cheap),
+            }
         if name == "router":
             evaluation.curve = curve
             low, high = metrics.bootstrap_apgr(routing, cheap, strong, resamples, seed)
@@ -95,32 +132,43 @@ def evaluate(data: RoutingData, truth: pd.DataFrame | None = None, seed: int = 4
             observed = frame["cheap_success"].notna().to_numpy()
             labels = frame["cheap_success"].to_numpy()[observed] >= 0.5
             if observed.sum() and 0 < labels.mean() < 1:
-                result |= {"auc": float(roc_auc_score(labels, p_cheap[observed])),
-                           "brier": float(brier_score_loss(labels, p_cheap[observed]))}
+                result |= {
+                    "auc": float(roc_auc_score(labels, p_cheap[observed])),
+                    "brier": float(brier_score_loss(labels, p_cheap[observed])),
+                }
         if name == "keyword_heuristic_v1":
             result["handoff_accuracy"] = metrics.handoff_accuracy(router_scores, 0.5, cheap)
         evaluation.routers[name] = result
     # Random routing at the router's operating share of strong calls: its expected handoff accuracy.
     share = evaluation.routers["router"]["strong_share_at_threshold"]
     evaluation.routers["random"]["handoff_accuracy"] = float(
-        (1 - share) * np.mean(cheap) + share * (1 - np.mean(cheap)))
+        (1 - share) * np.mean(cheap) + share * (1 - np.mean(cheap))
+    )
     return evaluation
 
 
 def candidate_scores(frame: pd.DataFrame, routing: np.ndarray, cheap: np.ndarray, strong: np.ndarray) -> dict:
     """Scores of the router and every baseline on the same held-out tasks (high = send to the cheap model)."""
-    return {"router": routing, "oracle": cheap - strong,
-            "keyword_heuristic_v1": baselines.keyword_scores(frame["task_text"]),
-            "random": baselines.constant_scores(len(frame)), "always_cheap": np.ones(len(frame)),
-            "always_strong": np.zeros(len(frame))}
+    return {
+        "router": routing,
+        "oracle": cheap - strong,
+        "keyword_heuristic_v1": baselines.keyword_scores(frame["task_text"]),
+        "random": baselines.constant_scores(len(frame)),
+        "always_cheap": np.ones(len(frame)),
+        "always_strong": np.zeros(len(frame)),
+    }
 
 
 def _outcomes(test: pd.DataFrame, truth: pd.DataFrame | None):
     if truth is not None:
         joined = test[["task_id"]].merge(truth, on="task_id", how="left")
         kept = joined["p_success_cheap"].notna().to_numpy()
-        return (joined["p_success_cheap"].to_numpy()[kept], joined["p_success_strong"].to_numpy()[kept],
-                "expected", kept)
+        return (
+            joined["p_success_cheap"].to_numpy()[kept],
+            joined["p_success_strong"].to_numpy()[kept],
+            "expected",
+            kept,
+        )
     kept = (test["cheap_success"].notna() & test["strong_success"].notna()).to_numpy()
     return test["cheap_success"].to_numpy()[kept], test["strong_success"].to_numpy()[kept], "observed", kept
 
@@ -131,8 +179,10 @@ def choose_threshold(model, validation: pd.DataFrame) -> tuple[float, str]:
     assert_observable(validation)
     both = validation[validation["cheap_success"].notna() & validation["strong_success"].notna()]
     if len(both) < MIN_THRESHOLD_ROWS:
-        return DEFAULT_THRESHOLD, (f"default: {len(both)} validation tasks with both outcomes observed (need "
-                                   f"{MIN_THRESHOLD_ROWS}); cheap when P(cheap) ≥ P(strong)")
+        return DEFAULT_THRESHOLD, (
+            f"default: {len(both)} validation tasks with both outcomes observed (need "
+            f"{MIN_THRESHOLD_ROWS}); cheap when P(cheap) ≥ P(strong)"
+        )
     scores = score(model, both).routing
     curve = metrics.routing_curve(scores, both["cheap_success"].to_numpy(), both["strong_success"].to_numpy())
     reached = np.nonzero(curve.quality >= QUALITY_TARGET * curve.quality[-1])[0]
@@ -142,15 +192,20 @@ def choose_threshold(model, validation: pd.DataFrame) -> tuple[float, str]:
     threshold = float(np.quantile(scores, share)) if share > 0 else float(scores.min())
     if share >= 1.0:
         threshold = float(np.nextafter(scores.max(), np.inf))
-    return threshold, (f"validation: {len(both)} tasks with both outcomes observed, {QUALITY_TARGET:.0%} of the "
-                       "strong model's quality")
+    return threshold, (
+        f"validation: {len(both)} tasks with both outcomes observed, {QUALITY_TARGET:.0%} of the strong model's quality"
+    )
 
 
 def _operating_point(scores, threshold, cheap, strong, costs) -> dict:
     to_cheap = scores >= threshold
     quality = float(np.mean(np.where(to_cheap, cheap, strong)))
     cost = float(np.mean(np.where(to_cheap, costs[0], costs[1])))
-    return {"threshold": threshold, "strong_share_at_threshold": float(1 - to_cheap.mean()),
-            "quality_at_threshold": quality, "quality_share_of_strong": quality / max(float(np.mean(strong)), 1e-12),
-            "cost_saved_at_threshold": 1 - cost / max(float(np.mean(costs[1])), 1e-12),
-            "handoff_accuracy": metrics.handoff_accuracy(scores, threshold, cheap)}
+    return {
+        "threshold": threshold,
+        "strong_share_at_threshold": float(1 - to_cheap.mean()),
+        "quality_at_threshold": quality,
+        "quality_share_of_strong": quality / max(float(np.mean(strong)), 1e-12),
+        "cost_saved_at_threshold": 1 - cost / max(float(np.mean(costs[1])), 1e-12),
+        "handoff_accuracy": metrics.handoff_accuracy(scores, threshold, cheap),
+    }

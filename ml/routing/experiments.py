@@ -71,8 +71,10 @@ def lift(control, treatment, metric: str = "success") -> Lift:
     control, treatment = np.asarray(control, dtype=float), np.asarray(treatment, dtype=float)
     control, treatment = control[~np.isnan(control)], treatment[~np.isnan(treatment)]
     if min(len(control), len(treatment)) < MIN_UNITS_PER_ARM:
-        raise ExperimentDataError(f"{metric}: too few outcomes per arm ({len(control)} control, {len(treatment)} "
-                                  f"treatment); need at least {MIN_UNITS_PER_ARM} each")
+        raise ExperimentDataError(
+            f"{metric}: too few outcomes per arm ({len(control)} control, {len(treatment)} "
+            f"treatment); need at least {MIN_UNITS_PER_ARM} each"
+        )
     binary = np.isin(np.concatenate([control, treatment]), (0.0, 1.0)).all()
 
     def variance(values: np.ndarray) -> float:
@@ -83,14 +85,27 @@ def lift(control, treatment, metric: str = "success") -> Lift:
     error = math.sqrt(variance(control) / len(control) + variance(treatment) / len(treatment))
     p_value = math.erfc(abs(difference) / error / math.sqrt(2)) if error > 0 else (1.0 if difference == 0 else 0.0)
     base = float(control.mean())
-    return Lift(metric, base, float(treatment.mean()), difference, difference - Z_95 * error,
-                difference + Z_95 * error, difference / base if base else float("nan"), p_value,
-                len(control), len(treatment))
+    return Lift(
+        metric,
+        base,
+        float(treatment.mean()),
+        difference,
+        difference - Z_95 * error,
+        difference + Z_95 * error,
+        difference / base if base else float("nan"),
+        p_value,
+        len(control),
+        len(treatment),
+    )
 
 
-def experiment_report(frame: pd.DataFrame, control: str, arm_column: str = "router_version",
-                      metrics: tuple[str, ...] = ("success", "cost_usd"), by: tuple[str, ...] = ("org_id",)
-                      ) -> pd.DataFrame:
+def experiment_report(
+    frame: pd.DataFrame,
+    control: str,
+    arm_column: str = "router_version",
+    metrics: tuple[str, ...] = ("success", "cost_usd"),
+    by: tuple[str, ...] = ("org_id",),
+) -> pd.DataFrame:
     """One row per group (e.g. org), treatment arm and metric: the lift over the control arm with its interval.
     Groups whose arms have too few outcomes are skipped (their reason is in column `note` of a row without lift)."""
     if frame.empty:
@@ -114,8 +129,7 @@ def experiment_report(frame: pd.DataFrame, control: str, arm_column: str = "rout
                 try:
                     result = lift(base[metric], treated[metric], metric)
                 except ExperimentDataError as error:
-                    rows.append(labels | {"control": control, "treatment": arm, "metric": metric,
-                                          "note": str(error)})
+                    rows.append(labels | {"control": control, "treatment": arm, "metric": metric, "note": str(error)})
                     continue
                 rows.append(labels | {"control": control, "treatment": arm} | result.__dict__ | {"note": None})
     return pd.DataFrame(rows)

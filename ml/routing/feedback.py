@@ -52,16 +52,21 @@ def validate(action, propensity, reward) -> tuple[np.ndarray, np.ndarray, np.nda
     if not (len(action) == len(propensity) == len(reward)):
         raise FeedbackDataError("actions, propensities and rewards differ in length")
     if len(action) < MIN_LOGGED:
-        raise FeedbackDataError(f"too little logged feedback: {len(action)} decisions with outcomes, "
-                                f"need at least {MIN_LOGGED}")
+        raise FeedbackDataError(
+            f"too little logged feedback: {len(action)} decisions with outcomes, need at least {MIN_LOGGED}"
+        )
     missing = int(np.isnan(propensity).sum())
     if missing:
-        raise FeedbackDataError(f"{missing} logged decisions have no propensity: off-policy estimates need the "
-                                "probability with which each route was chosen (log decisions with route(..., log=True))")
+        raise FeedbackDataError(
+            f"{missing} logged decisions have no propensity: off-policy estimates need the "
+            "probability with which each route was chosen (log decisions with route(..., log=True))"
+        )
     outside = int(((propensity <= 0) | (propensity > 1)).sum())
     if outside:
-        raise FeedbackDataError(f"{outside} logged decisions have a propensity outside (0, 1] (e.g. 0): a route "
-                                "chosen with probability 0 cannot be reweighted; fix the logging policy")
+        raise FeedbackDataError(
+            f"{outside} logged decisions have a propensity outside (0, 1] (e.g. 0): a route "
+            "chosen with probability 0 cannot be reweighted; fix the logging policy"
+        )
     if np.isnan(reward).any() or np.isnan(action).any():
         raise FeedbackDataError("some logged decisions have no outcome or no action; drop them before estimating")
     if not np.isin(action, (0.0, 1.0)).all():
@@ -127,9 +132,12 @@ def doubly_robust(action, propensity, reward, target_strong, features) -> Estima
 def evaluate_policy(action, propensity, reward, target_strong, features) -> dict[str, Estimate]:
     """The logging policy's own mean (on-policy) and the candidate's IPS, SNIPS and DR estimates."""
     action, propensity, reward = validate(action, propensity, reward)
-    return {"logging_policy": _estimate(reward), "ips": ips(action, propensity, reward, target_strong),
-            "snips": snips(action, propensity, reward, target_strong),
-            "dr": doubly_robust(action, propensity, reward, target_strong, features)}
+    return {
+        "logging_policy": _estimate(reward),
+        "ips": ips(action, propensity, reward, target_strong),
+        "snips": snips(action, propensity, reward, target_strong),
+        "dr": doubly_robust(action, propensity, reward, target_strong, features),
+    }
 
 
 def load_feedback(settings: Settings, cheap_model: str) -> tuple[pd.DataFrame, str]:
@@ -141,8 +149,10 @@ def load_feedback(settings: Settings, cheap_model: str) -> tuple[pd.DataFrame, s
     if frame.empty:
         frame, source = logged_handoffs(settings), "handoffs with logged propensities"
     if frame.empty:
-        raise FeedbackDataError("no logged decisions with outcomes yet: route in production mode "
-                                "(route(task, explore=True, log=True)) and ingest the handoff outcomes")
+        raise FeedbackDataError(
+            "no logged decisions with outcomes yet: route in production mode "
+            "(route(task, explore=True, log=True)) and ingest the handoff outcomes"
+        )
     return frame.assign(action=(frame["target"] != cheap_model).astype(int)), source
 
 
@@ -156,9 +166,13 @@ def offline_evaluation(settings: Settings) -> dict:
     target_strong = (decisions["route"] == "strong").to_numpy(dtype=float)
     score = np.clip(decisions["confidence"].to_numpy(), 1e-4, 1 - 1e-4)
     features = np.log(score / (1 - score)).reshape(-1, 1)  # the candidate's own logit: a good reward feature
-    result = {"source": source, "router_version": current.version, "decisions": len(frame),
-              "agreement_with_logged": float(np.mean(target_strong == frame["action"].to_numpy())),
-              "candidate_strong_share": float(target_strong.mean())}
+    result = {
+        "source": source,
+        "router_version": current.version,
+        "decisions": len(frame),
+        "agreement_with_logged": float(np.mean(target_strong == frame["action"].to_numpy())),
+        "candidate_strong_share": float(target_strong.mean()),
+    }
     for metric, column in (("success", "success"), ("cost_usd", "cost_usd")):
         estimates = evaluate_policy(frame["action"], frame["propensity"], frame[column], target_strong, features)
         result[metric] = {name: asdict(estimate) for name, estimate in estimates.items()}

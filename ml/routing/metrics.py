@@ -78,9 +78,14 @@ def cost_saved_at_quality(curve: Curve, share_of_strong_quality: float = 0.95) -
 
 
 def summary(curve: Curve) -> dict:
-    return {"apgr": apgr(curve), "cpt_50": cpt(curve, 0.5), "cpt_80": cpt(curve, 0.8),
-            "cost_saved_at_95pct_quality": cost_saved_at_quality(curve, 0.95),
-            "quality_all_cheap": float(curve.quality[0]), "quality_all_strong": float(curve.quality[-1])}
+    return {
+        "apgr": apgr(curve),
+        "cpt_50": cpt(curve, 0.5),
+        "cpt_80": cpt(curve, 0.8),
+        "cost_saved_at_95pct_quality": cost_saved_at_quality(curve, 0.95),
+        "quality_all_cheap": float(curve.quality[0]),
+        "quality_all_strong": float(curve.quality[-1]),
+    }
 
 
 def handoff_accuracy(scores, threshold: float, cheap_outcome) -> float:
@@ -91,24 +96,30 @@ def handoff_accuracy(scores, threshold: float, cheap_outcome) -> float:
     return float(np.mean(np.where(to_cheap, cheap, 1 - cheap)))
 
 
-def bootstrap_apgr(scores, cheap_outcome, strong_outcome, resamples: int = 1000, seed: int = 0
-                   ) -> tuple[float, float]:
+def bootstrap_apgr(scores, cheap_outcome, strong_outcome, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of APGR over tasks resampled with replacement."""
     samples = _resampled_apgr([scores], cheap_outcome, strong_outcome, resamples, seed)[0]
     return float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))
 
 
-def paired_bootstrap_apgr(challenger, champion, cheap_outcome, strong_outcome, resamples: int = 1000,
-                          seed: int = 0) -> dict:
+def paired_bootstrap_apgr(
+    challenger, champion, cheap_outcome, strong_outcome, resamples: int = 1000, seed: int = 0
+) -> dict:
     """APGR difference (challenger − champion) on the same tasks, with a paired bootstrap: both routers are scored on
     each resample of the same tasks, so the interval reflects the difference, not each router's own noise."""
     first, second = _resampled_apgr([challenger, champion], cheap_outcome, strong_outcome, resamples, seed)
     difference = first - second
-    full = (apgr(routing_curve(challenger, cheap_outcome, strong_outcome))
-            - apgr(routing_curve(champion, cheap_outcome, strong_outcome)))
-    return {"difference": float(full), "low": float(np.quantile(difference, 0.025)),
-            "high": float(np.quantile(difference, 0.975)), "share_not_better": float(np.mean(difference <= 0)),
-            "resamples": resamples, "tasks": int(len(np.asarray(cheap_outcome)))}
+    full = apgr(routing_curve(challenger, cheap_outcome, strong_outcome)) - apgr(
+        routing_curve(champion, cheap_outcome, strong_outcome)
+    )
+    return {
+        "difference": float(full),
+        "low": float(np.quantile(difference, 0.025)),
+        "high": float(np.quantile(difference, 0.975)),
+        "share_not_better": float(np.mean(difference <= 0)),
+        "resamples": resamples,
+        "tasks": int(len(np.asarray(cheap_outcome))),
+    }
 
 
 def _resampled_apgr(score_sets, cheap_outcome, strong_outcome, resamples: int, seed: int) -> list[np.ndarray]:

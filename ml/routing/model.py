@@ -30,8 +30,17 @@ LABELS = ["cheap_success", "strong_success"]
 MIN_TRAINING_ROWS = 50
 # What production never has: the generator's hidden truth. Training input carrying any of these is refused.
 UNOBSERVABLE_PREFIXES = ("p_success", "difficulty")
-FORM_FEATURES = ["log_chars", "log_lines", "digit_share", "math_share", "options", "statements", "negation",
-                 "code", "question_mark"]
+FORM_FEATURES = [
+    "log_chars",
+    "log_lines",
+    "digit_share",
+    "math_share",
+    "options",
+    "statements",
+    "negation",
+    "code",
+    "question_mark",
+]
 DEFAULTS = {"task_text": "", "task_type": "unknown", "project_id": "unknown", "input_tokens": 0.0}
 
 
@@ -40,16 +49,24 @@ def assert_observable(frame: pd.DataFrame) -> None:
     be judged on information no production router has."""
     leaked = [column for column in frame.columns if str(column).startswith(UNOBSERVABLE_PREFIXES)]
     if leaked:
-        raise AssertionError(f"unobservable columns in routing input: {leaked} (generator truth is for evaluation "
-                             "only)")
+        raise AssertionError(
+            f"unobservable columns in routing input: {leaked} (generator truth is for evaluation only)"
+        )
 
 
-_PATTERNS = [re.compile(pattern) for pattern in (
-    r"\d", r"[=+*/^<>\\$]|\b(?:sqrt|log|sin|cos|frac)\b",
-    r"(?m)^\s*\(?[A-Ha-h][.)]\s",  # multiple-choice options
-    r"Statement \d")]
-_FLAGS = [re.compile(pattern) for pattern in (
-    r"\b(?:NOT|EXCEPT|LEAST|FALSE)\b", r"(?m)```|\bdef |\breturn\b|#include|[{};]\s*$|\bprint\(")]
+_PATTERNS = [
+    re.compile(pattern)
+    for pattern in (
+        r"\d",
+        r"[=+*/^<>\\$]|\b(?:sqrt|log|sin|cos|frac)\b",
+        r"(?m)^\s*\(?[A-Ha-h][.)]\s",  # multiple-choice options
+        r"Statement \d",
+    )
+]
+_FLAGS = [
+    re.compile(pattern)
+    for pattern in (r"\b(?:NOT|EXCEPT|LEAST|FALSE)\b", r"(?m)```|\bdef |\breturn\b|#include|[{};]\s*$|\bprint\(")
+]
 
 
 def text_form(texts) -> np.ndarray:
@@ -60,9 +77,18 @@ def text_form(texts) -> np.ndarray:
         text = "" if value is None or value != value else str(value)
         per_char = max(len(text), 1)
         digits, math, options, statements = (len(pattern.findall(text)) for pattern in _PATTERNS)
-        rows.append((math_log1p(len(text)), math_log1p(text.count("\n")), digits / per_char, math / per_char,
-                     options, statements, *(float(flag.search(text) is not None) for flag in _FLAGS),
-                     float("?" in text)))
+        rows.append(
+            (
+                math_log1p(len(text)),
+                math_log1p(text.count("\n")),
+                digits / per_char,
+                math / per_char,
+                options,
+                statements,
+                *(float(flag.search(text) is not None) for flag in _FLAGS),
+                float("?" in text),
+            )
+        )
     return np.array(rows, dtype=float).reshape(-1, len(FORM_FEATURES))
 
 
@@ -103,14 +129,16 @@ class OutcomePairClassifier(ClassifierMixin, BaseEstimator):
         # Shuffled rows: the calibration folds must not be blocks of the input order (files come one subject after
         # another; unshuffled folds calibrate on subjects never seen in training and can flip the sign).
         order = np.random.default_rng(self.seed).permutation(known)
-        classifier = CalibratedClassifierCV(LogisticRegression(C=self.C, max_iter=3000), method="sigmoid",
-                                            cv=self.folds, ensemble=False)
+        classifier = CalibratedClassifierCV(
+            LogisticRegression(C=self.C, max_iter=3000), method="sigmoid", cv=self.folds, ensemble=False
+        )
         return classifier.fit(X[order], labels[order] >= 0.5)
 
     def outcome_probabilities(self, X) -> tuple[np.ndarray, np.ndarray]:
         cheap = self.cheap_.predict_proba(X)[:, 1]
-        strong = self.strong_.predict_proba(X)[:, 1] if self.strong_ is not None else \
-            np.full(len(cheap), self.strong_mean_)
+        strong = (
+            self.strong_.predict_proba(X)[:, 1] if self.strong_ is not None else np.full(len(cheap), self.strong_mean_)
+        )
         return cheap, strong
 
     def predict_proba(self, X) -> np.ndarray:
@@ -122,15 +150,22 @@ class OutcomePairClassifier(ClassifierMixin, BaseEstimator):
 
 
 def build_pipeline(seed: int = 42) -> Pipeline:
-    features = ColumnTransformer([
-        # Stateless hashing (no vocabulary to store or look up) with scikit-learn's TF-IDF weighting on top.
-        ("words", make_pipeline(HashingVectorizer(ngram_range=(1, 2), n_features=2**18, alternate_sign=False,
-                                                  norm=None),
-                                TfidfTransformer(sublinear_tf=True)), "task_text"),
-        ("form", make_pipeline(FunctionTransformer(text_form), StandardScaler()), "task_text"),
-        ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ["task_type", "project_id"]),
-        ("context", make_pipeline(FunctionTransformer(_log1p), StandardScaler()), ["input_tokens"]),
-    ])
+    features = ColumnTransformer(
+        [
+            # Stateless hashing (no vocabulary to store or look up) with scikit-learn's TF-IDF weighting on top.
+            (
+                "words",
+                make_pipeline(
+                    HashingVectorizer(ngram_range=(1, 2), n_features=2**18, alternate_sign=False, norm=None),
+                    TfidfTransformer(sublinear_tf=True),
+                ),
+                "task_text",
+            ),
+            ("form", make_pipeline(FunctionTransformer(text_form), StandardScaler()), "task_text"),
+            ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ["task_type", "project_id"]),
+            ("context", make_pipeline(FunctionTransformer(_log1p), StandardScaler()), ["input_tokens"]),
+        ]
+    )
     return Pipeline([("features", features), ("classifier", OutcomePairClassifier(seed=seed))])
 
 
@@ -141,8 +176,10 @@ def training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     assert_observable(frame)
     known = frame[frame["cheap_success"].notna()]
     if len(known) < MIN_TRAINING_ROWS:
-        raise RoutingDataError(f"too little history: {len(known)} tasks with a known cheap-model outcome, "
-                               f"need at least {MIN_TRAINING_ROWS}")
+        raise RoutingDataError(
+            f"too little history: {len(known)} tasks with a known cheap-model outcome, "
+            f"need at least {MIN_TRAINING_ROWS}"
+        )
     cheap = known["cheap_success"].to_numpy() >= 0.5
     if cheap.all() or not cheap.any():
         raise RoutingDataError("the cheap model's outcomes are all the same (one class only): nothing to learn")

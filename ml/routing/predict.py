@@ -61,8 +61,11 @@ def _load(tracking_uri: str, name: str, version: str | None = None) -> Champion:
     mlflow = configure(get_settings().model_copy(update={"mlflow_tracking_uri": tracking_uri}))
     client = mlflow.tracking.MlflowClient()
     try:
-        found = client.get_model_version_by_alias(name, CHAMPION) if version is None else \
-            client.get_model_version(name, version)
+        found = (
+            client.get_model_version_by_alias(name, CHAMPION)
+            if version is None
+            else client.get_model_version(name, version)
+        )
     except MlflowException as error:
         if version is not None:
             raise RouterUnavailable(f"router version {version} of {name} is not registered") from error
@@ -112,8 +115,9 @@ def _frame(tasks: list[dict]) -> pd.DataFrame:
     return tasks_frame(tasks)
 
 
-def route_batch(tasks: list[dict] | pd.DataFrame, settings: Settings | None = None,
-                version: str | None = None) -> pd.DataFrame:
+def route_batch(
+    tasks: list[dict] | pd.DataFrame, settings: Settings | None = None, version: str | None = None
+) -> pd.DataFrame:
     """Greedy decisions for many tasks at once (one call of the scoring function; identical task rows scored
     once)."""
     current = champion(settings, version)
@@ -122,24 +126,39 @@ def route_batch(tasks: list[dict] | pd.DataFrame, settings: Settings | None = No
     unique = frame.drop_duplicates()
     scores = score(current.model, unique)
     position = pd.Series(np.arange(len(unique)), index=pd.MultiIndex.from_frame(unique))
-    rows = position.reindex(pd.MultiIndex.from_frame(frame)).to_numpy() if len(unique) < len(frame) else \
-        np.arange(len(frame))
+    rows = (
+        position.reindex(pd.MultiIndex.from_frame(frame)).to_numpy()
+        if len(unique) < len(frame)
+        else np.arange(len(frame))
+    )
     confidence, p_strong, routing = scores.p_cheap[rows], scores.p_strong[rows], scores.routing[rows]
     cheap = routing >= current.meta["threshold"]
     meta = current.meta
-    return pd.DataFrame({
-        "route": np.where(cheap, "cheap", "strong"),
-        "target": np.where(cheap, meta["cheap_model"], meta["strong_model"]),
-        "confidence": confidence, "p_strong": p_strong, "routing_score": routing,
-        "expected_cost_usd": np.where(cheap, meta["cheap_cost_usd"] or np.nan, meta["strong_cost_usd"] or np.nan),
-        "expected_latency_ms": np.where(cheap, meta["cheap_latency_ms"] or np.nan,
-                                        meta["strong_latency_ms"] or np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "route": np.where(cheap, "cheap", "strong"),
+            "target": np.where(cheap, meta["cheap_model"], meta["strong_model"]),
+            "confidence": confidence,
+            "p_strong": p_strong,
+            "routing_score": routing,
+            "expected_cost_usd": np.where(cheap, meta["cheap_cost_usd"] or np.nan, meta["strong_cost_usd"] or np.nan),
+            "expected_latency_ms": np.where(
+                cheap, meta["cheap_latency_ms"] or np.nan, meta["strong_latency_ms"] or np.nan
+            ),
+        }
+    )
 
 
-def route(task: dict | str, settings: Settings | None = None, *, explore: bool = False, log: bool = False,
-          version: str | None = None, experiment: str | None = None, rng: random.Random | None = None
-          ) -> RouteDecision:
+def route(
+    task: dict | str,
+    settings: Settings | None = None,
+    *,
+    explore: bool = False,
+    log: bool = False,
+    version: str | None = None,
+    experiment: str | None = None,
+    rng: random.Random | None = None,
+) -> RouteDecision:
     """Where one task should go. Production mode (`explore=True`) takes the other route with probability
     `routing_exploration_rate` and records the propensity; `log=True` appends the decision to the decisions log."""
     settings = settings or _default_settings()
@@ -156,17 +175,38 @@ def route(task: dict | str, settings: Settings | None = None, *, explore: bool =
         chosen = ("strong" if greedy == "cheap" else "cheap") if explored else greedy
         propensity = rate if explored else 1.0 - rate
     target = meta[f"{chosen}_model"]
-    decision = RouteDecision(target, confidence, _number(meta[f"{chosen}_cost_usd"]),
-                             _number(meta[f"{chosen}_latency_ms"]), chosen, propensity, chosen != greedy,
-                             current.version, uuid.uuid4().hex if log else None, p_strong, routing)
+    decision = RouteDecision(
+        target,
+        confidence,
+        _number(meta[f"{chosen}_cost_usd"]),
+        _number(meta[f"{chosen}_latency_ms"]),
+        chosen,
+        propensity,
+        chosen != greedy,
+        current.version,
+        uuid.uuid4().hex if log else None,
+        p_strong,
+        routing,
+    )
     if log:
-        decision_log(settings).append({
-            "decision_id": decision.decision_id, "ts": datetime.now(UTC).isoformat(),
-            "task_id": task.get("task_id"), "org_id": task.get("org_id"), "experiment": experiment,
-            "router_version": current.version, "p_cheap": confidence, "routing_score": routing,
-            "threshold": meta["threshold"],
-            "greedy_route": greedy, "route": chosen, "target": target, "propensity": propensity,
-            "explored": chosen != greedy})
+        decision_log(settings).append(
+            {
+                "decision_id": decision.decision_id,
+                "ts": datetime.now(UTC).isoformat(),
+                "task_id": task.get("task_id"),
+                "org_id": task.get("org_id"),
+                "experiment": experiment,
+                "router_version": current.version,
+                "p_cheap": confidence,
+                "routing_score": routing,
+                "threshold": meta["threshold"],
+                "greedy_route": greedy,
+                "route": chosen,
+                "target": target,
+                "propensity": propensity,
+                "explored": chosen != greedy,
+            }
+        )
     return decision
 
 

@@ -22,8 +22,13 @@ CHAMPION = "champion"
 BASELINES = ("random", "keyword_heuristic_v1")  # a new version must beat these on the same holdout
 RESAMPLES = 1000
 # Our own and scikit-learn's private classes in the pipeline, allowed by the skops (safe) serialisation.
-TRUSTED_TYPES = ["ml.routing.model.OutcomePairClassifier", "ml.routing.model.text_form", "ml.routing.model._log1p",
-                 "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration"]
+TRUSTED_TYPES = [
+    "ml.routing.model.OutcomePairClassifier",
+    "ml.routing.model.text_form",
+    "ml.routing.model._log1p",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+]
 
 
 @dataclass(frozen=True)
@@ -34,33 +39,65 @@ class PromotionDecision:
     comparisons: dict  # opponent id -> paired bootstrap of the APGR difference (challenger − opponent)
 
 
-def promotion_decision(challenger, cheap_outcome, strong_outcome, baselines: dict[str, np.ndarray],
-                       champion=None, champion_version: str | None = None, resamples: int = RESAMPLES,
-                       seed: int = 0) -> PromotionDecision:
+def promotion_decision(
+    challenger,
+    cheap_outcome,
+    strong_outcome,
+    baselines: dict[str, np.ndarray],
+    champion=None,
+    champion_version: str | None = None,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> PromotionDecision:
     """The promotion rule. All scores are on the same held-out tasks; the challenger must beat every baseline and
     the champion with the 95% paired-bootstrap interval of the APGR difference above zero."""
     from ml.routing.metrics import paired_bootstrap_apgr
 
-    comparisons = {name: paired_bootstrap_apgr(challenger, scores, cheap_outcome, strong_outcome, resamples, seed)
-                   for name, scores in baselines.items()}
+    comparisons = {
+        name: paired_bootstrap_apgr(challenger, scores, cheap_outcome, strong_outcome, resamples, seed)
+        for name, scores in baselines.items()
+    }
     failing = [name for name, result in comparisons.items() if result["low"] <= 0]
     if failing:
-        return PromotionDecision(False, "below_baselines", "not promoted: does not beat the baselines (" + ", ".join(
-            f"{name}: APGR difference {comparisons[name]['difference']:+.4f}, 95% interval "
-            f"{comparisons[name]['low']:+.4f} to {comparisons[name]['high']:+.4f}" for name in failing) + ")",
-            comparisons)
+        return PromotionDecision(
+            False,
+            "below_baselines",
+            "not promoted: does not beat the baselines ("
+            + ", ".join(
+                f"{name}: APGR difference {comparisons[name]['difference']:+.4f}, 95% interval "
+                f"{comparisons[name]['low']:+.4f} to {comparisons[name]['high']:+.4f}"
+                for name in failing
+            )
+            + ")",
+            comparisons,
+        )
     if champion is not None:
-        result = comparisons["champion"] = paired_bootstrap_apgr(challenger, champion, cheap_outcome,
-                                                                 strong_outcome, resamples, seed)
+        result = comparisons["champion"] = paired_bootstrap_apgr(
+            challenger, champion, cheap_outcome, strong_outcome, resamples, seed
+        )
         if result["low"] <= 0:
-            return PromotionDecision(False, "not_better_than_champion", (
-                f"not promoted: does not beat the champion (v{champion_version}) on the same held-out tasks: APGR "
-                f"difference {result['difference']:+.4f}, 95% interval {result['low']:+.4f} to "
-                f"{result['high']:+.4f}"), comparisons)
-    return PromotionDecision(True, "promoted", "beats the baselines" + (
-        f" and the champion (v{champion_version}, APGR difference {comparisons['champion']['difference']:+.4f}, "
-        f"95% interval {comparisons['champion']['low']:+.4f} to {comparisons['champion']['high']:+.4f})"
-        if champion is not None else ""), comparisons)
+            return PromotionDecision(
+                False,
+                "not_better_than_champion",
+                (
+                    f"not promoted: does not beat the champion (v{champion_version}) on the same held-out tasks: APGR "
+                    f"difference {result['difference']:+.4f}, 95% interval {result['low']:+.4f} to "
+                    f"{result['high']:+.4f}"
+                ),
+                comparisons,
+            )
+    return PromotionDecision(
+        True,
+        "promoted",
+        "beats the baselines"
+        + (
+            f" and the champion (v{champion_version}, APGR difference {comparisons['champion']['difference']:+.4f}, "
+            f"95% interval {comparisons['champion']['low']:+.4f} to {comparisons['champion']['high']:+.4f})"
+            if champion is not None
+            else ""
+        ),
+        comparisons,
+    )
 
 
 @dataclass
@@ -110,19 +147,40 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    flat = {f"{name}__{key}": value for name, result in evaluation.routers.items() for key, value in result.items()
-            if isinstance(value, int | float)}
+    flat = {
+        f"{name}__{key}": value
+        for name, result in evaluation.routers.items()
+        for key, value in result.items()
+        if isinstance(value, int | float)
+    }
     champion = _champion(client, settings.routing_model_name)
     decision = _decide(settings, evaluation, champion)
-    flat |= {f"promotion__{name}__{key}": value for name, result in decision.comparisons.items()
-             for key, value in result.items() if key in ("difference", "low", "high")}
+    flat |= {
+        f"promotion__{name}__{key}": value
+        for name, result in decision.comparisons.items()
+        for key, value in result.items()
+        if key in ("difference", "low", "high")
+    }
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
-        mlflow.log_params(params | {"cheap_model": evaluation.cheap_model, "strong_model": evaluation.strong_model,
-                                    "outcomes": evaluation.outcomes, "train_rows": evaluation.train_rows,
-                                    "test_rows": evaluation.test_rows, "split": evaluation.split})
+        mlflow.log_params(
+            params
+            | {
+                "cheap_model": evaluation.cheap_model,
+                "strong_model": evaluation.strong_model,
+                "outcomes": evaluation.outcomes,
+                "train_rows": evaluation.train_rows,
+                "test_rows": evaluation.test_rows,
+                "split": evaluation.split,
+            }
+        )
         mlflow.log_metrics(flat)
-        mlflow.set_tags({"promotion_outcome": decision.outcome, "promotion_reason": decision.reason[:4000],
-                         "champion_at_training": champion.version if champion is not None else "none"})
+        mlflow.set_tags(
+            {
+                "promotion_outcome": decision.outcome,
+                "promotion_reason": decision.reason[:4000],
+                "champion_at_training": champion.version if champion is not None else "none",
+            }
+        )
         if champion is not None:
             downloaded = client.download_artifacts(champion.run_id, "reference_scores.json", folder)
             reference = np.array(json.loads(Path(downloaded).read_text()))
@@ -132,21 +190,32 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
         (folder / "evaluation.json").write_text(json.dumps(evaluation.to_dict(), indent=2, default=str))
         (folder / "routing_meta.json").write_text(json.dumps(_meta(evaluation, test_frame)))
         _plots(evaluation, test_frame, folder)
-        for name in ("reference_scores.json", "evaluation.json", "routing_meta.json", "calibration.png",
-                     "cost_quality_curve.png"):
+        for name in (
+            "reference_scores.json",
+            "evaluation.json",
+            "routing_meta.json",
+            "calibration.png",
+            "cost_quality_curve.png",
+        ):
             mlflow.log_artifact(str(folder / name))
         example = features_frame(test_frame.head(3))
         signature = infer_signature(example, evaluation.model.predict_proba(example)[:, 1])
         import mlflow.sklearn
 
-        info = mlflow.sklearn.log_model(evaluation.model, name="router", signature=signature, input_example=example,
-                                        registered_model_name=settings.routing_model_name,
-                                        skops_trusted_types=TRUSTED_TYPES)
+        info = mlflow.sklearn.log_model(
+            evaluation.model,
+            name="router",
+            signature=signature,
+            input_example=example,
+            registered_model_name=settings.routing_model_name,
+            skops_trusted_types=TRUSTED_TYPES,
+        )
         version = str(info.registered_model_version)
     if decision.promoted:
         client.set_registered_model_alias(settings.routing_model_name, CHAMPION, version)
-        reason = f"promoted v{version} to {CHAMPION} (APGR {evaluation.routers['router']['apgr']:.4f}): " \
-                 f"{decision.reason}"
+        reason = (
+            f"promoted v{version} to {CHAMPION} (APGR {evaluation.routers['router']['apgr']:.4f}): {decision.reason}"
+        )
     else:
         reason = decision.reason
     return TrainingOutcome(run.info.run_id, version, decision.promoted, reason, flat)
@@ -169,10 +238,17 @@ def _decide(settings: Settings, evaluation: Evaluation, champion) -> PromotionDe
         except Exception as error:  # a champion this code can no longer load or score cannot defend its place
             import logging
 
-            logging.getLogger(__name__).warning("champion v%s cannot be scored (%s): compared with the baselines "
-                                                "only", champion.version, error)
-    return promotion_decision(challenger, cheap, strong, {name: candidates[name] for name in BASELINES},
-                              champion_scores, champion.version if champion is not None else None)
+            logging.getLogger(__name__).warning(
+                "champion v%s cannot be scored (%s): compared with the baselines only", champion.version, error
+            )
+    return promotion_decision(
+        challenger,
+        cheap,
+        strong,
+        {name: candidates[name] for name in BASELINES},
+        champion_scores,
+        champion.version if champion is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -193,10 +269,13 @@ def promotion_status(settings: Settings, version: str) -> PromotionStatus:
     run = client.get_run(client.get_model_version(name, version).run_id)
     champion = _champion(client, name)
     tags, logged = run.data.tags, run.data.metrics
-    metadata = {"version": version, "apgr": logged.get("router__apgr", 0.0),
-                "champion_version": champion.version if champion else "none",
-                "promotion_outcome": tags.get("promotion_outcome", "unknown"),
-                **{key: value for key, value in logged.items() if key.startswith("promotion__")}}
+    metadata = {
+        "version": version,
+        "apgr": logged.get("router__apgr", 0.0),
+        "champion_version": champion.version if champion else "none",
+        "promotion_outcome": tags.get("promotion_outcome", "unknown"),
+        **{key: value for key, value in logged.items() if key.startswith("promotion__")},
+    }
     reason = tags.get("promotion_reason", "no promotion decision logged")
     if champion is not None and str(champion.version) == str(version):
         return PromotionStatus(True, None, f"v{version} is the champion: {reason}", metadata)
@@ -219,10 +298,15 @@ def _meta(evaluation: Evaluation, test_frame) -> dict:
         value = float(np.nanmean(test_frame[column].to_numpy(dtype=float))) if len(test_frame) else float("nan")
         return None if np.isnan(value) else value
 
-    return {"cheap_model": evaluation.cheap_model, "strong_model": evaluation.strong_model,
-            "threshold": evaluation.threshold, "cheap_cost_usd": mean("cheap_cost_usd"),
-            "strong_cost_usd": mean("strong_cost_usd"), "cheap_latency_ms": mean("cheap_latency_ms"),
-            "strong_latency_ms": mean("strong_latency_ms")}
+    return {
+        "cheap_model": evaluation.cheap_model,
+        "strong_model": evaluation.strong_model,
+        "threshold": evaluation.threshold,
+        "cheap_cost_usd": mean("cheap_cost_usd"),
+        "strong_cost_usd": mean("strong_cost_usd"),
+        "cheap_latency_ms": mean("cheap_latency_ms"),
+        "strong_latency_ms": mean("strong_latency_ms"),
+    }
 
 
 def _plots(evaluation: Evaluation, test_frame, folder: Path) -> None:

@@ -30,8 +30,14 @@ def load_truth(settings: Settings) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
 
-def train_router(settings: Settings, data: RoutingData | None = None, truth: pd.DataFrame | None = None,
-                 seed: int = 42, *, publish: bool = True) -> tuple[TrainingOutcome, object]:
+def train_router(
+    settings: Settings,
+    data: RoutingData | None = None,
+    truth: pd.DataFrame | None = None,
+    seed: int = 42,
+    *,
+    publish: bool = True,
+) -> tuple[TrainingOutcome, object]:
     """`publish=False` (the pipeline's asset): read the run's marts, store without publishing (the run publishes)."""
     if data is None:
         data = from_handoffs(load_handoffs(settings, published=publish))
@@ -54,18 +60,21 @@ def champion_evaluation_frame(summary: dict, version: str, run_id: str) -> pd.Da
     frame["mlflow_run_id"] = run_id
     for key in ("cheap_model", "strong_model", "test_rows", "train_rows", "outcomes"):
         frame[key] = summary.get(key)
-    frame["curve_json"] = [json.dumps(summary.get("router_curve")) if name == "router" else None
-                           for name in frame["router"]]
+    frame["curve_json"] = [
+        json.dumps(summary.get("router_curve")) if name == "router" else None for name in frame["router"]
+    ]
     return frame
 
 
-def publish_champion_evaluation(settings: Settings, summary: dict, version: str, run_id: str, *,
-                                publish: bool = True) -> str | None:
+def publish_champion_evaluation(
+    settings: Settings, summary: dict, version: str, run_id: str, *, publish: bool = True
+) -> str | None:
     """Store the champion's evaluation as `ml.routing_evaluation` and (with `publish`) publish a snapshot."""
     from aioa.warehouse.ml_tables import write_ml_tables
 
-    return write_ml_tables(settings, {"routing_evaluation": champion_evaluation_frame(summary, version, run_id)},
-                           publish=publish)
+    return write_ml_tables(
+        settings, {"routing_evaluation": champion_evaluation_frame(summary, version, run_id)}, publish=publish
+    )
 
 
 def _publish_missing_champion_evaluation(settings: Settings, *, publish: bool = True) -> None:

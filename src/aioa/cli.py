@@ -14,10 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 
 
@@ -63,28 +65,43 @@ def _run_ingest(name: str, paths: list[Path], as_json: bool) -> None:
     source = BY_NAME[name].source()
     settings = get_settings()
     try:
-        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                      TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True,
-                      disable=as_json) as progress:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
             task = progress.add_task(f"ingest {source.name}", total=None)
-            summary = ingest(source, paths, settings,
-                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+            summary = ingest(
+                source,
+                paths,
+                settings,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
     except duckdb.IOException as error:
-        console.print(f"[red]The warehouse is locked by another process[/red] ({error}).\n"
-                      "Another ingest or the pipeline is writing; wait for it to finish and retry.")
+        console.print(
+            f"[red]The warehouse is locked by another process[/red] ({error}).\n"
+            "Another ingest or the pipeline is writing; wait for it to finish and retry."
+        )
         raise typer.Exit(3) from error
     if as_json:
         _print_json(summary.to_dict())
         return
     table = Table(title=f"ingest {source.name} ({summary.seconds:.2f} s)", show_header=False)
-    rows = [("files (seen / read)", f"{summary.files_seen} / {summary.files_read}"),
-            ("lines read", f"{summary.lines_read:,}"),
-            *[(f"rows added: {name}", f"{count:,}") for name, count in summary.rows_added.items()],
-            *[(f"rows updated: {name}", f"{count:,}") for name, count in summary.rows_updated.items() if count],
-            ("duplicates skipped", f"{summary.duplicates_skipped:,}"),
-            ("quarantined (rejected)", f"{summary.quarantined:,}"),
-            ("flagged", f"{summary.flagged:,}"),
-            ("calls without a price", f"{summary.unpriced:,}")]
+    rows = [
+        ("files (seen / read)", f"{summary.files_seen} / {summary.files_read}"),
+        ("lines read", f"{summary.lines_read:,}"),
+        *[(f"rows added: {name}", f"{count:,}") for name, count in summary.rows_added.items()],
+        *[(f"rows updated: {name}", f"{count:,}") for name, count in summary.rows_updated.items() if count],
+        ("duplicates skipped", f"{summary.duplicates_skipped:,}"),
+        ("quarantined (rejected)", f"{summary.quarantined:,}"),
+        ("flagged", f"{summary.flagged:,}"),
+        ("calls without a price", f"{summary.unpriced:,}"),
+    ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -99,8 +116,9 @@ def _ingest_command(name: str):
     locations, e.g. CLAUDE_CONFIG_DIR, ~/.claude and ~/.config/claude for Claude Code)."""
 
     def command(
-        paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files (default: the configured paths).")]
-        = None,
+        paths: Annotated[
+            list[Path] | None, typer.Argument(help="Folders or files (default: the configured paths).")
+        ] = None,
         as_json: JsonFlag = False,
     ) -> None:
         from aioa.ingest.registry import BY_NAME
@@ -108,8 +126,9 @@ def _ingest_command(name: str):
         entry = BY_NAME[name]
         targets = paths or entry.configured_paths(get_settings())
         if not targets:
-            console.print(f"[red]No {name} paths given or configured.[/red] Pass a path or set "
-                          f"AIOA_{entry.settings_key.upper()}.")
+            console.print(
+                f"[red]No {name} paths given or configured.[/red] Pass a path or set AIOA_{entry.settings_key.upper()}."
+            )
             raise typer.Exit(2)
         _run_ingest(name, targets, as_json)
 
@@ -159,9 +178,14 @@ def generate(
     out = out or settings.home / "sample"
     with Progress(console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task("generate", total=None)
-        summary = run_generator(out, size=size, seed=seed,
-                                progress=lambda what, done, total: progress.update(
-                                    task, description=f"generate {what}", completed=done, total=total))
+        summary = run_generator(
+            out,
+            size=size,
+            seed=seed,
+            progress=lambda what, done, total: progress.update(
+                task, description=f"generate {what}", completed=done, total=total
+            ),
+        )
     attribution = settings.home / "attribution.yaml"
     if not attribution.exists() and (out / "attribution.yaml").exists():
         shutil.copyfile(out / "attribution.yaml", attribution)
@@ -178,8 +202,14 @@ def _pipeline_progress(disable: bool):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     marks = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]", "skipped": "[dim]–[/dim]"}
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True, disable=disable) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    ) as progress:
         task = progress.add_task("starting the Dagster job", total=None)
 
         def on_event(event) -> None:
@@ -194,11 +224,19 @@ def _pipeline_progress(disable: bool):
 
 @app.command("run")
 def run_pipeline_command(
-    sample: Annotated[Path | None, typer.Option(
-        "--sample", help="Read a generated dataset (e.g. <AIOA_HOME>/sample) instead of the configured log paths.")] = None,
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            "--sample", help="Read a generated dataset (e.g. <AIOA_HOME>/sample) instead of the configured log paths."
+        ),
+    ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild every incremental mart from scratch.")] = False,
-    ml: Annotated[bool, typer.Option("--ml/--no-ml", help="Also train and run the ML assets (forecasts, anomalies, "
-                                                          "router) before publishing.")] = True,
+    ml: Annotated[
+        bool,
+        typer.Option(
+            "--ml/--no-ml", help="Also train and run the ML assets (forecasts, anomalies, router) before publishing."
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """The whole pipeline, as the Dagster job: ingest every source, build and test the marts (dbt), check them, run
@@ -214,9 +252,11 @@ def run_pipeline_command(
         with _pipeline_progress(disable=as_json) as on_event:
             report = run_pipeline(settings, sources, full_refresh=full_refresh, include_ml=ml, on_event=on_event)
     except PipelineError as error:
-        console.print(f"[red]{error.step} failed.[/red] {error.message[:2000]}\n"
-                      "The previous snapshot stays readable. Fix the cause and run `aioa run` again; "
-                      "`aioa doctor` shows this failure too.")
+        console.print(
+            f"[red]{error.step} failed.[/red] {error.message[:2000]}\n"
+            "The previous snapshot stays readable. Fix the cause and run `aioa run` again; "
+            "`aioa doctor` shows this failure too."
+        )
         raise typer.Exit(1) from None
     if as_json:
         _print_json(report.to_dict())
@@ -225,8 +265,12 @@ def run_pipeline_command(
     for column in ("step", "status", "seconds", "details"):
         table.add_column(column)
     for step in report.steps:
-        table.add_row(step["step"], step["status"], f"{step['seconds']:.2f}",
-                      json.dumps(step.get("details", {}), default=str)[:90])
+        table.add_row(
+            step["step"],
+            step["status"],
+            f"{step['seconds']:.2f}",
+            json.dumps(step.get("details", {}), default=str)[:90],
+        )
     console.print(table)
 
 
@@ -284,12 +328,14 @@ def report(
     try:
         connection, _ = open_snapshot(settings)
     except NoSnapshotError:
-        console.print("[red]No data yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and "
-                      "`aioa ingest sample`) first.")
+        console.print(
+            "[red]No data yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and `aioa ingest sample`) first."
+        )
         raise typer.Exit(2) from None
     with connection:
-        rows = usage_report(connection, kind, scope=scope, timezone=timezone,
-                            since=_parse_day(since), until=_parse_day(until))
+        rows = usage_report(
+            connection, kind, scope=scope, timezone=timezone, since=_parse_day(since), until=_parse_day(until)
+        )
     if as_json:
         _print_json(rows)
         return
@@ -298,10 +344,15 @@ def report(
     for column in (key, "input", "output", "cache write", "cache read", "cost USD", "models"):
         table.add_column(column, justify="left" if column in (key, "models") else "right")
     for row in rows:
-        table.add_row(str(row[key]), f"{row['input_tokens']:,}", f"{row['output_tokens']:,}",
-                      f"{row['cache_creation_tokens']:,}", f"{row['cache_read_tokens']:,}",
-                      f"{row['cost_usd']:,.4f}" + (" *" if row["unpriced_calls"] else ""),
-                      ", ".join(model["model"] for model in row["models"]))
+        table.add_row(
+            str(row[key]),
+            f"{row['input_tokens']:,}",
+            f"{row['output_tokens']:,}",
+            f"{row['cache_creation_tokens']:,}",
+            f"{row['cache_read_tokens']:,}",
+            f"{row['cost_usd']:,.4f}" + (" *" if row["unpriced_calls"] else ""),
+            ", ".join(model["model"] for model in row["models"]),
+        )
     console.print(table)
     if any(row["unpriced_calls"] for row in rows):
         console.print("* includes calls to models without a price (not costed); see `aioa doctor`.")
@@ -330,8 +381,12 @@ def doctor(as_json: JsonFlag = False) -> None:
             table.add_column(column)
         colours = {"ok": "green", "warn": "yellow", "error": "red"}
         for check in checks:
-            table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", check.detail,
-                          "" if check.status == "ok" else check.fix)
+            table.add_row(
+                check.name,
+                f"[{colours[check.status]}]{check.status}[/]",
+                check.detail,
+                "" if check.status == "ok" else check.fix,
+            )
         console.print(table)
     if any(check.status == "error" for check in checks):
         raise typer.Exit(1)
@@ -340,8 +395,12 @@ def doctor(as_json: JsonFlag = False) -> None:
 @app.command()
 def quarantine(
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
-    org: Annotated[list[str] | None, typer.Option(help="Only these orgs' lines (repeatable); without it, every "
-                                                       "line, including those whose org is unknown.")] = None,
+    org: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only these orgs' lines (repeatable); without it, every line, including those whose org is unknown."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List quarantined (rejected) and flagged input with org, file, line and reason."""
@@ -353,8 +412,10 @@ def quarantine(
     connection, _ = open_snapshot(get_settings())
     with connection:
         frame = quarantined_input(connection, scope, limit)
-    rows = [{name: row[name] for name in ("org_id", "severity", "reason", "source_file", "source_line", "raw_excerpt")}
-            for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    rows = [
+        {name: row[name] for name in ("org_id", "severity", "reason", "source_file", "source_line", "raw_excerpt")}
+        for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
+    ]
     if as_json:
         _print_json(rows)
         return
@@ -362,8 +423,9 @@ def quarantine(
     for column in ("org", "severity", "reason", "file:line"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["org_id"] or "(unknown)", row["severity"], row["reason"],
-                      f"{row['source_file']}:{row['source_line']}")
+        table.add_row(
+            row["org_id"] or "(unknown)", row["severity"], row["reason"], f"{row['source_file']}:{row['source_line']}"
+        )
     console.print(table)
 
 
@@ -375,8 +437,10 @@ def main() -> None:
         from aioa.errors import error_log_path, report_error
 
         problem = report_error(error, where="cli " + " ".join(sys.argv[1:3]))
-        console.print(f"[red]{problem.message}[/red] {problem.next_step}\n"
-                      f"[dim]Details are in {error_log_path()} under reference {problem.reference}.[/dim]")
+        console.print(
+            f"[red]{problem.message}[/red] {problem.next_step}\n"
+            f"[dim]Details are in {error_log_path()} under reference {problem.reference}.[/dim]"
+        )
         raise SystemExit(problem.exit_code) from None
 
 

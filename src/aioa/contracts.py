@@ -41,7 +41,12 @@ _TENANCY = (
 )
 
 _SOURCE = (
-    Column("source_system", "VARCHAR", "Reader that produced the row: claude_code, otel, handoff_log, routing_outcomes.", False),
+    Column(
+        "source_system",
+        "VARCHAR",
+        "Reader that produced the row: claude_code, otel, handoff_log, routing_outcomes.",
+        False,
+    ),
     Column("source_file", "VARCHAR", "Absolute path of the file the row came from.", False),
     Column("source_line", "BIGINT", "1-based line (or record) number in that file.", False),
     Column("ingest_run_id", "VARCHAR", "Ingest run that wrote or last updated the row.", False),
@@ -131,22 +136,33 @@ HANDOFF = Contract(
         Column("router_version", "VARCHAR", "Router (model version) that decided, if any."),
         Column("predicted_route", "VARCHAR", "Route the router predicted (cheap or strong, or a model)."),
         Column("router_confidence", "DOUBLE", "Router's calibrated probability for its prediction."),
-        Column("propensity", "DOUBLE", "Probability with which the logged target was chosen (for off-policy evaluation)."),
+        Column(
+            "propensity", "DOUBLE", "Probability with which the logged target was chosen (for off-policy evaluation)."
+        ),
         Column("success", "BOOLEAN", "Whether the task succeeded; NULL when the outcome is unknown."),
         Column("quality_score", "DOUBLE", "Outcome quality 0–1."),
-        Column("outcome_verified", "BOOLEAN", "False for imported legacy rows whose outcome was never measured.", False),
+        Column(
+            "outcome_verified", "BOOLEAN", "False for imported legacy rows whose outcome was never measured.", False
+        ),
         Column("error", "VARCHAR", "Error text when the task failed."),
         Column("input_tokens", "BIGINT", "Input tokens spent by the target model."),
         Column("output_tokens", "BIGINT", "Output tokens spent by the target model."),
         Column("cost_usd", "DECIMAL(20,10)", "Cost of the target model's work in USD; NULL when unknown."),
         Column("latency_ms", "BIGINT", "Wall time of the delegated task."),
-        Column("alternatives", "JSON", "Known outcomes of other models on the same task: list of {model, success, quality_score, cost_usd, latency_ms}."),
+        Column(
+            "alternatives",
+            "JSON",
+            "Known outcomes of other models on the same task: list of {model, success, quality_score, cost_usd, latency_ms}.",
+        ),
         *_SOURCE,
     ),
 )
 
 ORG = Contract(
-    name="org", table="orgs", version=CONTRACT_VERSION, key=("org_id",),
+    name="org",
+    table="orgs",
+    version=CONTRACT_VERSION,
+    key=("org_id",),
     description="A tenant. Every fact row carries its org_id.",
     columns=(
         Column("org_id", "VARCHAR", "Org id.", False),
@@ -155,7 +171,10 @@ ORG = Contract(
     ),
 )
 TEAM = Contract(
-    name="team", table="teams", version=CONTRACT_VERSION, key=("team_id",),
+    name="team",
+    table="teams",
+    version=CONTRACT_VERSION,
+    key=("team_id",),
     description="A team inside an org.",
     columns=(
         Column("team_id", "VARCHAR", "Team id.", False),
@@ -164,7 +183,10 @@ TEAM = Contract(
     ),
 )
 USER = Contract(
-    name="user", table="users", version=CONTRACT_VERSION, key=("user_id",),
+    name="user",
+    table="users",
+    version=CONTRACT_VERSION,
+    key=("user_id",),
     description="A person (or service account) whose agents produce usage.",
     columns=(
         Column("user_id", "VARCHAR", "User id.", False),
@@ -175,9 +197,12 @@ USER = Contract(
     ),
 )
 PROJECT = Contract(
-    name="project", table="projects", version=CONTRACT_VERSION, key=("org_id", "project_id"),
+    name="project",
+    table="projects",
+    version=CONTRACT_VERSION,
+    key=("org_id", "project_id"),
     description="A project: one or more repositories; project groups merge several into one product. A project id "
-                "is a name within its org: two orgs may each have a project `api`.",
+    "is a name within its org: two orgs may each have a project `api`.",
     columns=(
         Column("project_id", "VARCHAR", "Project id.", False),
         Column("org_id", "VARCHAR", "Org that owns the project.", False),

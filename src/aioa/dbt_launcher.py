@@ -37,7 +37,7 @@ def main() -> None:
     if SETTINGS_FLAG in arguments:
         index = arguments.index(SETTINGS_FLAG)
         configure_from_settings_file(Path(arguments[index + 1]))
-        del arguments[index:index + 2]
+        del arguments[index : index + 2]
         sys.argv[1:] = arguments
     sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: `import` raises ImportError, skipped
     from dbt.cli.main import cli

@@ -28,8 +28,12 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
     checks: list[Check] = []
     unpriced: list[dict] = []
     checks.append(
-        Check("python", "ok" if sys.version_info[:2] == (3, 11) else "warn", sys.version.split()[0],
-              "use Python 3.11 (`make test` creates the right environment)")
+        Check(
+            "python",
+            "ok" if sys.version_info[:2] == (3, 11) else "warn",
+            sys.version.split()[0],
+            "use Python 3.11 (`make test` creates the right environment)",
+        )
     )
     home = settings.home
     if home.exists() and os.access(home, os.W_OK) or not home.exists() and os.access(home.parent, os.W_OK):
@@ -40,13 +44,22 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
     checks += _config_checks(settings)
     dirs = claude_config_dirs()
     checks.append(
-        Check("Claude Code logs", "ok" if dirs else "warn",
-              ", ".join(map(str, dirs)) or "no config dir found",
-              "" if dirs else "set CLAUDE_CONFIG_DIR (comma-separated) or pass paths to `aioa ingest claude-code`")
+        Check(
+            "Claude Code logs",
+            "ok" if dirs else "warn",
+            ", ".join(map(str, dirs)) or "no config dir found",
+            "" if dirs else "set CLAUDE_CONFIG_DIR (comma-separated) or pass paths to `aioa ingest claude-code`",
+        )
     )
     if not settings.warehouse_path.exists():
-        checks.append(Check("warehouse", "warn", "no warehouse yet", "run `aioa generate` then `aioa ingest sample`, "
-                            "or `aioa ingest claude-code`"))
+        checks.append(
+            Check(
+                "warehouse",
+                "warn",
+                "no warehouse yet",
+                "run `aioa generate` then `aioa ingest sample`, or `aioa ingest claude-code`",
+            )
+        )
         return checks, unpriced
     checks += _pipeline_checks(settings)
     try:
@@ -61,9 +74,15 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
         unpriced = _unpriced_models(connection)
     if unpriced:
         names = ", ".join(f"{entry['model']} ({entry['calls']} calls)" for entry in unpriced)
-        checks.append(Check("prices", "warn", f"models without a price: {names}",
-                            "add them to the price override file (AIOA_PRICE_OVERRIDES_FILE or "
-                            "<AIOA_HOME>/price-overrides.yaml); the next ingest re-prices them"))
+        checks.append(
+            Check(
+                "prices",
+                "warn",
+                f"models without a price: {names}",
+                "add them to the price override file (AIOA_PRICE_OVERRIDES_FILE or "
+                "<AIOA_HOME>/price-overrides.yaml); the next ingest re-prices them",
+            )
+        )
     else:
         checks.append(Check("prices", "ok", "every model has a price"))
     return checks, unpriced
@@ -74,8 +93,13 @@ def _config_checks(settings: Settings) -> list[Check]:
     try:
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
         where = settings.resolved_attribution_file or "none (all usage goes to the default org)"
-        checks.append(Check("attribution", "ok", f"{where}: {len(config.orgs)} orgs, {len(config.users)} users, "
-                            f"{len(config.projects)} projects"))
+        checks.append(
+            Check(
+                "attribution",
+                "ok",
+                f"{where}: {len(config.orgs)} orgs, {len(config.users)} users, {len(config.projects)} projects",
+            )
+        )
         checks += _trusted_source_checks(settings, config)
     except Exception as error:  # noqa: BLE001 - any parse or validation problem is reported, not raised
         checks.append(Check("attribution", "error", str(error)[:300], "fix the attribution YAML"))
@@ -104,25 +128,42 @@ def _trusted_source_checks(settings: Settings, config: AttributionConfig) -> lis
             unbound.append(system)
     if not unbound:
         return [Check("trusted sources", "ok", "OTel and handoff log locations are bound to their orgs")]
-    return [Check("trusted sources", "warn",
-                  f"{', '.join(unbound)} logs are not bound to an org: their rows go to the org of the user or project "
-                  "a line names, so whoever can write a line can charge another org",
-                  "bind each org's log folders in the attribution YAML (`orgs[].sources: [{system: otel, paths: "
-                  "[...]}]`) to make attribution tamper-proof")]
+    return [
+        Check(
+            "trusted sources",
+            "warn",
+            f"{', '.join(unbound)} logs are not bound to an org: their rows go to the org of the user or project "
+            "a line names, so whoever can write a line can charge another org",
+            "bind each org's log folders in the attribution YAML (`orgs[].sources: [{system: otel, paths: "
+            "[...]}]`) to make attribution tamper-proof",
+        )
+    ]
 
 
 def _warehouse_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
     checks = []
     calls, orgs = connection.execute("select count(*), count(distinct org_id) from raw.llm_calls").fetchone()
-    checks.append(Check("warehouse", "ok" if calls else "warn", f"{calls} llm calls in {orgs} org(s)",
-                        "" if calls else "ingest some logs: `aioa ingest claude-code`"))
+    checks.append(
+        Check(
+            "warehouse",
+            "ok" if calls else "warn",
+            f"{calls} llm calls in {orgs} org(s)",
+            "" if calls else "ingest some logs: `aioa ingest claude-code`",
+        )
+    )
     interrupted = connection.execute(
         "select count(*) from raw.ingest_runs where status = 'running' and finished_at is null"
     ).fetchone()[0]
     failed = connection.execute("select count(*) from raw.ingest_runs where status = 'failed'").fetchone()[0]
     if interrupted or failed:
-        checks.append(Check("ingest runs", "warn", f"{interrupted} interrupted, {failed} failed (their batches were "
-                            "rolled back)", "re-run the ingest: it resumes from the manifest"))
+        checks.append(
+            Check(
+                "ingest runs",
+                "warn",
+                f"{interrupted} interrupted, {failed} failed (their batches were rolled back)",
+                "re-run the ingest: it resumes from the manifest",
+            )
+        )
     else:
         checks.append(Check("ingest runs", "ok", "no interrupted or failed runs"))
     rows = connection.execute(
@@ -142,22 +183,38 @@ def _pipeline_checks(settings: Settings) -> list[Check]:
 
     report = last_report(settings)
     if report is None:
-        return [Check("pipeline", "warn", "the pipeline has not run yet (marts may be missing)",
-                      "run `aioa run` (or `make demo` for the sample data)")]
+        return [
+            Check(
+                "pipeline",
+                "warn",
+                "the pipeline has not run yet (marts may be missing)",
+                "run `aioa run` (or `make demo` for the sample data)",
+            )
+        ]
     if report["status"] == "failed":
-        return [Check("pipeline", "error", f"last run failed at {report['failed_step']}: {report['message'][:400]}",
-                      "fix the cause and run `aioa run` again; readers keep the previous snapshot meanwhile")]
-    return [Check("pipeline", "ok", f"last run ok ({report['started_at'][:19]}), snapshot {report['snapshot_version']}")]
+        return [
+            Check(
+                "pipeline",
+                "error",
+                f"last run failed at {report['failed_step']}: {report['message'][:400]}",
+                "fix the cause and run `aioa run` again; readers keep the previous snapshot meanwhile",
+            )
+        ]
+    return [
+        Check("pipeline", "ok", f"last run ok ({report['started_at'][:19]}), snapshot {report['snapshot_version']}")
+    ]
 
 
 def _quality_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
-    exists = connection.execute("select count(*) from information_schema.tables where table_schema = 'quality' "
-                                "and table_name = 'check_results'").fetchone()[0]
+    exists = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = 'check_results'"
+    ).fetchone()[0]
     if not exists:
         return [Check("quality checks", "warn", "no quality checks have run on this snapshot", "run `aioa run`")]
     failed = connection.execute(
         "select suite, severity, count(*) from quality.check_results where not success and check_run_id = "
-        "(select max(check_run_id) from quality.check_results) group by all order by severity, suite").fetchall()
+        "(select max(check_run_id) from quality.check_results) group by all order by severity, suite"
+    ).fetchall()
     if not failed:
         return [Check("quality checks", "ok", "every expectation suite passed")]
     detail = "; ".join(f"{suite} ({severity}, {count} expectation(s))" for suite, severity, count in failed)

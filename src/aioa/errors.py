@@ -50,21 +50,36 @@ def _describe(error: BaseException) -> tuple[str, str, int]:
     if isinstance(error, NoSnapshotError):
         return ("No data yet.", "Run `aioa run` (your logs) or `make demo` (sample data) first.", 2)
     if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
-        return ("The warehouse is locked by another process.",
-                "Another ingest or the pipeline is writing; wait for it to finish and retry.", 3)
+        return (
+            "The warehouse is locked by another process.",
+            "Another ingest or the pipeline is writing; wait for it to finish and retry.",
+            3,
+        )
     if isinstance(error, PermissionError):
-        return (f"Permission denied: {getattr(error, 'filename', None) or 'a file under AIOA_HOME'}.",
-                "Check that this user may read the logs and write AIOA_HOME.", 4)
+        return (
+            f"Permission denied: {getattr(error, 'filename', None) or 'a file under AIOA_HOME'}.",
+            "Check that this user may read the logs and write AIOA_HOME.",
+            4,
+        )
     if isinstance(error, FileNotFoundError):
-        return (f"Not found: {getattr(error, 'filename', None) or 'a file'}.",
-                "Check the path (and AIOA_HOME), then retry.", 2)
+        return (
+            f"Not found: {getattr(error, 'filename', None) or 'a file'}.",
+            "Check the path (and AIOA_HOME), then retry.",
+            2,
+        )
     if type(error).__name__ == "ValidationError":  # pydantic: a settings or config file is invalid
         first = str(error).splitlines()
-        return (f"A configuration value is invalid: {' '.join(first[:3])[:300]}.",
-                "Fix the setting (AIOA_* variables, attribution.yaml or price-overrides.yaml) and retry.", 2)
+        return (
+            f"A configuration value is invalid: {' '.join(first[:3])[:300]}.",
+            "Fix the setting (AIOA_* variables, attribution.yaml or price-overrides.yaml) and retry.",
+            2,
+        )
     if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
-        return ("The operation ran out of memory.",
-                "Raise AIOA_DUCKDB_MEMORY_LIMIT or narrow the date range, then retry.", 5)
+        return (
+            "The operation ran out of memory.",
+            "Raise AIOA_DUCKDB_MEMORY_LIMIT or narrow the date range, then retry.",
+            5,
+        )
     return (f"Unexpected error ({type(error).__name__}).", GENERIC_NEXT_STEP, 1)
 
 

@@ -74,57 +74,142 @@ _MCP = "agg_mcp_tools_daily"
 _SESSIONS = "fct_sessions"
 
 # Order matters to the Ask parser: of two names of equal length found in a question, the first listed wins.
-METRICS: dict[str, Metric] = {metric.name: metric for metric in (
-    Metric("spend", "Spend (USD)", "Money spent on model calls, in US dollars. Calls of models without a known price "
-           "count in unpriced_calls, never as zero.", "usd", _USAGE, Measure("sum", "cost_usd"),
-           synonyms=("spend", "cost", "costs", "spent", "money", "dollars", "usd")),
-    Metric("tokens", "Tokens", "All tokens: input, output, cache writes and cache reads.", "count", _USAGE,
-           Measure("sum", "total_tokens"), synonyms=("tokens", "token")),
-    Metric("calls", "Calls", "Billed model responses.", "count", _USAGE, Measure("sum", "calls"),
-           synonyms=("calls", "requests", "responses")),
-    Metric("error_rate", "Error rate", "Share of responses that were errors.", "ratio", _USAGE,
-           numerator=Measure("sum", "error_calls"), denominator=Measure("sum", "calls"),
-           synonyms=("error rate", "failure rate", "errors rate")),
-    Metric("error_calls", "Error calls", "Responses that were errors.", "count", _USAGE, Measure("sum", "error_calls"),
-           synonyms=("errors", "failed calls")),
-    Metric("cache_hit_rate", "Cache hit rate", "Share of input-side tokens (uncached input, cache reads and cache "
-           "writes) served from the prompt cache.", "ratio", _USAGE,
-           numerator=Measure("sum", "cache_read_tokens"),
-           denominator=Measure("sum", "input_tokens + cache_read_tokens + cache_write_tokens"),
-           synonyms=("cache hit rate", "cache hit", "cache rate", "cache efficiency")),
-    Metric("savings", "Savings from routing (USD)", "What delegated tasks would have cost at the orchestrating "
-           "model's list price, minus what they cost.", "usd", _HANDOFFS, Measure("sum", "savings_usd"),
-           synonyms=("savings", "saved", "saving")),
-    Metric("handoff_success_rate", "Handoff success rate", "Share of handoffs with a known outcome that succeeded.",
-           "ratio", _HANDOFFS, numerator=Measure("sum", "case when success then 1 else 0 end"),
-           denominator=Measure("sum", "case when success is not null then 1 else 0 end"),
-           synonyms=("handoff success", "success rate", "handoff accuracy")),
-    Metric("handoffs", "Handoffs", "Tasks delegated from an orchestrating model to another model.", "count",
-           _HANDOFFS, Measure("count", "handoff_id"), synonyms=("handoffs", "handoff", "delegations")),
-    Metric("mcp_calls", "MCP tool calls", "Calls of tools served by MCP servers.", "count", _MCP,
-           Measure("sum", "calls"), synonyms=("mcp calls", "mcp tool calls", "tool calls", "mcp usage")),
-    Metric("sessions", "Sessions", "Agent sessions (a session's day is the day it started).", "count", _SESSIONS,
-           Measure("count", "session_id"), synonyms=("sessions",)),
-    Metric("unpriced_calls", "Unpriced calls", "Responses of models with no known price (their cost is unknown, "
-           "not zero).", "count", _USAGE, Measure("sum", "unpriced_calls")),
-)}
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric(
+            "spend",
+            "Spend (USD)",
+            "Money spent on model calls, in US dollars. Calls of models without a known price "
+            "count in unpriced_calls, never as zero.",
+            "usd",
+            _USAGE,
+            Measure("sum", "cost_usd"),
+            synonyms=("spend", "cost", "costs", "spent", "money", "dollars", "usd"),
+        ),
+        Metric(
+            "tokens",
+            "Tokens",
+            "All tokens: input, output, cache writes and cache reads.",
+            "count",
+            _USAGE,
+            Measure("sum", "total_tokens"),
+            synonyms=("tokens", "token"),
+        ),
+        Metric(
+            "calls",
+            "Calls",
+            "Billed model responses.",
+            "count",
+            _USAGE,
+            Measure("sum", "calls"),
+            synonyms=("calls", "requests", "responses"),
+        ),
+        Metric(
+            "error_rate",
+            "Error rate",
+            "Share of responses that were errors.",
+            "ratio",
+            _USAGE,
+            numerator=Measure("sum", "error_calls"),
+            denominator=Measure("sum", "calls"),
+            synonyms=("error rate", "failure rate", "errors rate"),
+        ),
+        Metric(
+            "error_calls",
+            "Error calls",
+            "Responses that were errors.",
+            "count",
+            _USAGE,
+            Measure("sum", "error_calls"),
+            synonyms=("errors", "failed calls"),
+        ),
+        Metric(
+            "cache_hit_rate",
+            "Cache hit rate",
+            "Share of input-side tokens (uncached input, cache reads and cache writes) served from the prompt cache.",
+            "ratio",
+            _USAGE,
+            numerator=Measure("sum", "cache_read_tokens"),
+            denominator=Measure("sum", "input_tokens + cache_read_tokens + cache_write_tokens"),
+            synonyms=("cache hit rate", "cache hit", "cache rate", "cache efficiency"),
+        ),
+        Metric(
+            "savings",
+            "Savings from routing (USD)",
+            "What delegated tasks would have cost at the orchestrating model's list price, minus what they cost.",
+            "usd",
+            _HANDOFFS,
+            Measure("sum", "savings_usd"),
+            synonyms=("savings", "saved", "saving"),
+        ),
+        Metric(
+            "handoff_success_rate",
+            "Handoff success rate",
+            "Share of handoffs with a known outcome that succeeded.",
+            "ratio",
+            _HANDOFFS,
+            numerator=Measure("sum", "case when success then 1 else 0 end"),
+            denominator=Measure("sum", "case when success is not null then 1 else 0 end"),
+            synonyms=("handoff success", "success rate", "handoff accuracy"),
+        ),
+        Metric(
+            "handoffs",
+            "Handoffs",
+            "Tasks delegated from an orchestrating model to another model.",
+            "count",
+            _HANDOFFS,
+            Measure("count", "handoff_id"),
+            synonyms=("handoffs", "handoff", "delegations"),
+        ),
+        Metric(
+            "mcp_calls",
+            "MCP tool calls",
+            "Calls of tools served by MCP servers.",
+            "count",
+            _MCP,
+            Measure("sum", "calls"),
+            synonyms=("mcp calls", "mcp tool calls", "tool calls", "mcp usage"),
+        ),
+        Metric(
+            "sessions",
+            "Sessions",
+            "Agent sessions (a session's day is the day it started).",
+            "count",
+            _SESSIONS,
+            Measure("count", "session_id"),
+            synonyms=("sessions",),
+        ),
+        Metric(
+            "unpriced_calls",
+            "Unpriced calls",
+            "Responses of models with no known price (their cost is unknown, not zero).",
+            "count",
+            _USAGE,
+            Measure("sum", "unpriced_calls"),
+        ),
+    )
+}
 
 _FACTS = (_USAGE, _HANDOFFS, _MCP, _SESSIONS)
 # Order matters to the Ask parser as for METRICS (ties between words of equal length).
-DIMENSIONS: dict[str, Dimension] = {dimension.name: dimension for dimension in (
-    Dimension("project group", "project_group", "Project group", (_USAGE, _SESSIONS), ("project group", "product")),
-    Dimension("project", "project_id", "Project", _FACTS, ("project",)),
-    Dimension("org", "org_id", "Org", _FACTS, ("org", "organisation", "organization")),
-    Dimension("team", "team_id", "Team", (_USAGE, _HANDOFFS, _SESSIONS), ("team",)),
-    Dimension("user", "user_id", "User", (_USAGE, _HANDOFFS, _SESSIONS), ("user", "developer", "person")),
-    Dimension("model", "model", "Model", (_USAGE,), ("model",)),
-    Dimension("provider", "provider", "Provider", (_USAGE,), ("provider",)),
-    Dimension("mcp server", "mcp_server", "MCP server", (_MCP,), ("server", "mcp server")),
-    Dimension("tool", "mcp_tool", "MCP tool", (_MCP,), ("tool",)),
-    Dimension("task type", "task_type", "Task type", (_HANDOFFS,), ("task type",)),
-    Dimension("target model", "target_model", "Target model", (_HANDOFFS,), ("target model",)),
-    Dimension("day", "day", "Day", _FACTS, kind="time"),
-)}
+DIMENSIONS: dict[str, Dimension] = {
+    dimension.name: dimension
+    for dimension in (
+        Dimension("project group", "project_group", "Project group", (_USAGE, _SESSIONS), ("project group", "product")),
+        Dimension("project", "project_id", "Project", _FACTS, ("project",)),
+        Dimension("org", "org_id", "Org", _FACTS, ("org", "organisation", "organization")),
+        Dimension("team", "team_id", "Team", (_USAGE, _HANDOFFS, _SESSIONS), ("team",)),
+        Dimension("user", "user_id", "User", (_USAGE, _HANDOFFS, _SESSIONS), ("user", "developer", "person")),
+        Dimension("model", "model", "Model", (_USAGE,), ("model",)),
+        Dimension("provider", "provider", "Provider", (_USAGE,), ("provider",)),
+        Dimension("mcp server", "mcp_server", "MCP server", (_MCP,), ("server", "mcp server")),
+        Dimension("tool", "mcp_tool", "MCP tool", (_MCP,), ("tool",)),
+        Dimension("task type", "task_type", "Task type", (_HANDOFFS,), ("task type",)),
+        Dimension("target model", "target_model", "Target model", (_HANDOFFS,), ("target model",)),
+        Dimension("day", "day", "Day", _FACTS, kind="time"),
+    )
+}
 
 
 def askable_metrics() -> dict[str, Metric]:
@@ -134,11 +219,18 @@ def askable_metrics() -> dict[str, Metric]:
 
 def dimension_words() -> dict[str, str]:
     """Each word a question may use for a categorical dimension → its column, in registry order."""
-    return {word: dimension.column for dimension in DIMENSIONS.values() if dimension.kind == "categorical"
-            for word in dimension.synonyms}
+    return {
+        word: dimension.column
+        for dimension in DIMENSIONS.values()
+        if dimension.kind == "categorical"
+        for word in dimension.synonyms
+    }
 
 
 def table_dimensions(table: str) -> set[str]:
     """The categorical dimension columns a mart carries (what a question over it can group or filter by)."""
-    return {dimension.column for dimension in DIMENSIONS.values()
-            if dimension.kind == "categorical" and dimension.synonyms and table in dimension.tables}
+    return {
+        dimension.column
+        for dimension in DIMENSIONS.values()
+        if dimension.kind == "categorical" and dimension.synonyms and table in dimension.tables
+    }

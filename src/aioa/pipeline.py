@@ -84,8 +84,11 @@ EventCallback = Callable[[StepEvent], None]
 def step_label(step_key: str) -> str:
     """The report's name for a Dagster step ("ingest otel", "dbt build", …; ML steps by their op name)."""
     named = {entry.asset_name: f"ingest {entry.name}" for entry in SOURCES} | {
-        "raw_tables": "raw tables", "aioa_dbt_models": "dbt build", "mart_quality_checks": "quality checks",
-        "read_snapshot": "publish snapshot"}
+        "raw_tables": "raw tables",
+        "aioa_dbt_models": "dbt build",
+        "mart_quality_checks": "quality checks",
+        "read_snapshot": "publish snapshot",
+    }
     return named.get(step_key, step_key.replace("__", " "))
 
 
@@ -119,21 +122,43 @@ def job_asset_keys() -> set:
     return set(defs.resolve_job_def(pipeline_job_name()).asset_layer.selected_asset_keys)
 
 
-def run_pipeline(settings: Settings, sources: SourcePaths, *, full_refresh: bool = False, include_ml: bool = True,
-                 on_step: StepCallback | None = None, on_event: EventCallback | None = None) -> PipelineReport:
+def run_pipeline(
+    settings: Settings,
+    sources: SourcePaths,
+    *,
+    full_refresh: bool = False,
+    include_ml: bool = True,
+    on_step: StepCallback | None = None,
+    on_event: EventCallback | None = None,
+) -> PipelineReport:
     """Materialise the pipeline job in-process. On failure the report names the step and reason, is saved for
     `aioa doctor`, and a PipelineError is raised."""
     report = PipelineReport()
     try:
-        _materialise(settings, sources, report, full_refresh=full_refresh, include_ml=include_ml,
-                     on_step=on_step, on_event=on_event)
+        _materialise(
+            settings,
+            sources,
+            report,
+            full_refresh=full_refresh,
+            include_ml=include_ml,
+            on_step=on_step,
+            on_event=on_event,
+        )
     finally:
         save_report(settings, report)
     return report
 
 
-def _materialise(settings: Settings, sources: SourcePaths, report: PipelineReport, *, full_refresh: bool,
-                 include_ml: bool, on_step: StepCallback | None, on_event: EventCallback | None) -> None:
+def _materialise(
+    settings: Settings,
+    sources: SourcePaths,
+    report: PipelineReport,
+    *,
+    full_refresh: bool,
+    include_ml: bool,
+    on_step: StepCallback | None,
+    on_event: EventCallback | None,
+) -> None:
     from aioa.warehouse.dbt.runner import prepare_manifest
 
     try:
@@ -146,25 +171,35 @@ def _materialise(settings: Settings, sources: SourcePaths, report: PipelineRepor
     from orchestration.defs.warehouse.assets import DbtBuildConfig
 
     # The code location's own assets, checks and job, bound to this run's resources instead of the AIOA_* ones.
-    bound = Definitions(assets=defs.assets, asset_checks=defs.asset_checks,
-                        jobs=[_pipeline_job()],
-                        resources=pipeline_resources(settings, sources))
+    bound = Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[_pipeline_job()],
+        resources=pipeline_resources(settings, sources),
+    )
     job = bound.resolve_job_def(pipeline_job_name())
     tracker = _EventTracker(report, on_step, on_event)
     report.run_id = str(uuid.uuid4())
-    run_config = RunConfig(ops={"aioa_dbt_models": DbtBuildConfig(full_refresh=full_refresh)},
-                           loggers={"console": {"config": {"log_level": "CRITICAL"}}})  # the events feed the display
+    run_config = RunConfig(
+        ops={"aioa_dbt_models": DbtBuildConfig(full_refresh=full_refresh)},
+        loggers={"console": {"config": {"log_level": "CRITICAL"}}},
+    )  # the events feed the display
     log = log_path(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     # dbt's own output (streamed to stdout by dagster-dbt) goes to a log file: stdout stays clean for `--json`
     with _instance(settings) as instance, log.open("w") as log_file, redirect_stdout(log_file):
         instance.add_event_listener(report.run_id, tracker)
         result = job.execute_in_process(
-            run_config=run_config, instance=instance, run_id=report.run_id,
-            asset_selection=pipeline_asset_keys(include_ml=include_ml), raise_on_error=False,
-            tags={"aioa/trigger": "aioa run"})
-    report.materialized = sorted({event.asset_key.to_user_string()
-                                  for event in result.get_asset_materialization_events()})
+            run_config=run_config,
+            instance=instance,
+            run_id=report.run_id,
+            asset_selection=pipeline_asset_keys(include_ml=include_ml),
+            raise_on_error=False,
+            tags={"aioa/trigger": "aioa run"},
+        )
+    report.materialized = sorted(
+        {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    )
     if result.success:
         report.status = "ok"
         return
@@ -180,10 +215,12 @@ def pipeline_resources(settings: Settings, sources: SourcePaths) -> dict[str, An
     from orchestration.defs.ingest.resources import UsageLogsResource
     from orchestration.defs.warehouse.resources import WarehouseResource, dbt_resource
 
-    paths = {BY_NAME[name].settings_key: ",".join(str(path) for path in getattr(sources, name))
-             for name in BY_NAME}
-    return {"usage_logs": UsageLogsResource.for_settings(settings, from_settings=False, **paths),
-            "warehouse": WarehouseResource.for_settings(settings), "dbt": dbt_resource(settings)}
+    paths = {BY_NAME[name].settings_key: ",".join(str(path) for path in getattr(sources, name)) for name in BY_NAME}
+    return {
+        "usage_logs": UsageLogsResource.for_settings(settings, from_settings=False, **paths),
+        "warehouse": WarehouseResource.for_settings(settings),
+        "dbt": dbt_resource(settings),
+    }
 
 
 class _instance:
@@ -231,17 +268,23 @@ class _EventTracker:
         elif kind == "ASSET_MATERIALIZATION":
             materialization = event.step_materialization_data.materialization
             self.details.setdefault(step, {})[materialization.asset_key.to_user_string()] = {
-                name: _plain(value) for name, value in materialization.metadata.items()}
+                name: _plain(value) for name, value in materialization.metadata.items()
+            }
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 self.warnings.setdefault(step, []).append(
-                    f"{evaluation.asset_check_key.name} ({evaluation.severity.value.lower()})")
+                    f"{evaluation.asset_check_key.name} ({evaluation.severity.value.lower()})"
+                )
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
             status = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "failed", "STEP_SKIPPED": "skipped"}[kind]
             seconds = round(time.perf_counter() - self.started.get(step, time.perf_counter()), 2)
-            row: dict[str, Any] = {"step": label, "status": status, "seconds": seconds,
-                                   "details": _summary(self.details.get(step, {}))}
+            row: dict[str, Any] = {
+                "step": label,
+                "status": status,
+                "seconds": seconds,
+                "details": _summary(self.details.get(step, {})),
+            }
             if step in self.warnings:
                 row["failed_checks"] = self.warnings[step]
             message = _failure_message(event) if status == "failed" else None

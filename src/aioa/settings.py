@@ -35,45 +35,60 @@ class Settings(BaseSettings):
     batch_bytes: int = Field(
         default=64 * 1024 * 1024,
         description="Bytes of input per ingest transaction (a larger single file is a batch alone). Peak memory is "
-                    "a few times this: 64 MB keeps a 1 GB tree under 1 GB of RSS with the 1 GB DuckDB limit.")
+        "a few times this: 64 MB keeps a 1 GB tree under 1 GB of RSS with the 1 GB DuckDB limit.",
+    )
     batch_files: int = Field(default=5000, description="Files per ingest transaction at most.")
     max_line_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1024, description="Longer log lines are quarantined, never read whole.")
-    max_json_depth: int = Field(
-        default=1000, ge=16, description="Log lines with JSON nested deeper are quarantined.")
+        default=16 * 1024 * 1024, ge=1024, description="Longer log lines are quarantined, never read whole."
+    )
+    max_json_depth: int = Field(default=1000, ge=16, description="Log lines with JSON nested deeper are quarantined.")
     duckdb_memory_limit: str = "1GB"
     duckdb_threads: int | None = None
 
-    claude_code_dirs: str = Field(default="", description="Claude Code config dirs, comma-separated (default: CLAUDE_CONFIG_DIR, ~/.claude).")
+    claude_code_dirs: str = Field(
+        default="", description="Claude Code config dirs, comma-separated (default: CLAUDE_CONFIG_DIR, ~/.claude)."
+    )
     handoff_paths: str = Field(default="", description="Handoff log files or folders, comma-separated.")
     otel_paths: str = Field(default="", description="OTLP/JSON export files or folders, comma-separated.")
-    routing_outcome_paths: str = Field(default="", description="Routing-outcome CSVs (RouteLLM format), comma-separated.")
+    routing_outcome_paths: str = Field(
+        default="", description="Routing-outcome CSVs (RouteLLM format), comma-separated."
+    )
     dagster_executor: Literal["in_process", "multiprocess"] = Field(
-        default="in_process", description="Dagster executor: one process (default) or parallel processes.")
+        default="in_process", description="Dagster executor: one process (default) or parallel processes."
+    )
     dbt_threads: int = Field(
-        default_factory=lambda: min(_usable_cores(), 8), ge=1,
+        default_factory=lambda: min(_usable_cores(), 8),
+        ge=1,
         description="dbt threads; its per-node work is Python under one lock, so more than the cores only adds "
-                    "contention (2 threads beat 4 on 2 cores).")
-    freshness_hours: int = Field(default=26, description="The ingest-freshness check warns when the last ingest is older.")
+        "contention (2 threads beat 4 on 2 cores).",
+    )
+    freshness_hours: int = Field(
+        default=26, description="The ingest-freshness check warns when the last ingest is older."
+    )
 
     warehouse: Literal["duckdb", "postgres"] = Field(
-        default="duckdb", description="Where the warehouse lives: embedded DuckDB (default) or PostgreSQL (server mode)."
+        default="duckdb",
+        description="Where the warehouse lives: embedded DuckDB (default) or PostgreSQL (server mode).",
     )
     postgres_dsn: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/test", description="PostgreSQL connection URL (server mode)."
     )
     postgres_schema_prefix: str = Field(
-        default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",  # pasted into schema names: a plain identifier only
-        description="Prefix for the raw/staging/marts schemas in PostgreSQL.")
+        default="",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",  # pasted into schema names: a plain identifier only
+        description="Prefix for the raw/staging/marts schemas in PostgreSQL.",
+    )
 
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default: SQLite at <home>/mlflow/mlflow.db."
     )
     routing_model_name: str = Field(default="aioa-router", description="Registered MLflow model name of the router.")
     routing_exploration_rate: float = Field(
-        default=0.05, ge=0.0, le=0.5, description="Share of logged routing decisions that explore the other model.")
+        default=0.05, ge=0.0, le=0.5, description="Share of logged routing decisions that explore the other model."
+    )
     routing_retrain_min_feedback: int = Field(
-        default=500, ge=1, description="New verified handoff outcomes that make the sensor request retraining.")
+        default=500, ge=1, description="New verified handoff outcomes that make the sensor request retraining."
+    )
 
     llm_provider: Literal["none", "openai", "anthropic", "deepseek", "ollama"] = Field(
         default="none", description="LLM for natural-language questions; `none` uses the offline parser."
@@ -84,7 +99,8 @@ class Settings(BaseSettings):
     ask_row_limit: int = 1000
     ask_question_max_chars: int = Field(default=2000, ge=1, description="Longest question the ask path accepts.")
     reader_statement_timeout_s: float = Field(
-        default=30.0, gt=0, description="Seconds a query on a read connection (app, API, questions) may run.")
+        default=30.0, gt=0, description="Seconds a query on a read connection (app, API, questions) may run."
+    )
 
     @property
     def warehouse_path(self) -> Path:

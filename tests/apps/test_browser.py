@@ -16,10 +16,27 @@ import pytest
 from aioa.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-PAGES = {"overview": "", "costs": "costs", "projects": "projects", "sessions": "sessions", "mcp_tools": "mcp_tools",
-         "routing": "routing", "forecasts": "forecasts", "anomalies": "anomalies", "quality": "quality", "ask": "ask"}
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+PAGES = {
+    "overview": "",
+    "costs": "costs",
+    "projects": "projects",
+    "sessions": "sessions",
+    "mcp_tools": "mcp_tools",
+    "routing": "routing",
+    "forecasts": "forecasts",
+    "anomalies": "anomalies",
+    "quality": "quality",
+    "ask": "ask",
+}
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _free_port() -> int:
@@ -35,9 +52,26 @@ def running_app(built_home, tmp_path):
     env.pop("AIOA_APP_ORGS", None)
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -65,8 +99,7 @@ def test_every_page_opens_in_a_real_browser_without_errors(running_app, tmp_path
         for name, path in PAGES.items():
             page.goto(f"{running_app}/{path}", wait_until="networkidle")
             page.wait_for_selector("[data-testid='stMain']", timeout=30_000)
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+            page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
             page.wait_for_timeout(500)
             errors = page.locator("[data-testid='stException'], [data-testid='stAlertContentError']")
             assert errors.count() == 0, f"{name}: {errors.first.inner_text()}"

@@ -25,8 +25,11 @@ def _loaders():
 
 def test_every_page_query_has_one_typed_cached_loader():
     loaders = _loaders()
-    names = [name for name, function in inspect.getmembers(queries, inspect.isfunction)
-             if function.__module__ == queries.__name__ and not name.startswith("_") and name != "table_exists"]
+    names = [
+        name
+        for name, function in inspect.getmembers(queries, inspect.isfunction)
+        if function.__module__ == queries.__name__ and not name.startswith("_") and name != "table_exists"
+    ]
     for name in names:
         loader = getattr(loaders, name, None)
         assert loader is not None, f"no loader for the page query {name}"

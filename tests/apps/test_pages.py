@@ -10,8 +10,18 @@ from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.snapshots import open_snapshot
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
-PAGES = ["overview", "costs", "projects", "sessions", "mcp_tools", "routing", "forecasts", "anomalies", "quality",
-         "ask"]
+PAGES = [
+    "overview",
+    "costs",
+    "projects",
+    "sessions",
+    "mcp_tools",
+    "routing",
+    "forecasts",
+    "anomalies",
+    "quality",
+    "ask",
+]
 
 
 def _render(page: str) -> AppTest:
@@ -50,13 +60,17 @@ def test_overview_headlines_equal_the_marts(app_home):
     app = _render("overview")
     metrics = {metric.label: metric for metric in app.metric}
     spend = _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where {LAST_30_DAYS}")
-    before = _total(app_home, "select sum(cost_usd) from marts.fct_llm_calls where day between "
-                              "(select max(day) - 59 from marts.fct_llm_calls) and "
-                              "(select max(day) - 30 from marts.fct_llm_calls)")
+    before = _total(
+        app_home,
+        "select sum(cost_usd) from marts.fct_llm_calls where day between "
+        "(select max(day) - 59 from marts.fct_llm_calls) and "
+        "(select max(day) - 30 from marts.fct_llm_calls)",
+    )
     calls = _total(app_home, f"select count(*) from marts.fct_llm_calls where {LAST_30_DAYS}")
     tokens = _total(app_home, f"select sum(total_tokens) from marts.fct_llm_calls where {LAST_30_DAYS}")
-    errors = _total(app_home, "select avg(case when is_error then 1.0 else 0.0 end) from marts.fct_llm_calls "
-                              f"where {LAST_30_DAYS}")
+    errors = _total(
+        app_home, f"select avg(case when is_error then 1.0 else 0.0 end) from marts.fct_llm_calls where {LAST_30_DAYS}"
+    )
     savings = _total(app_home, f"select sum(savings_usd) from marts.fct_handoffs where {LAST_30_DAYS}")
     assert metrics["Spend"].value == f"${spend:,.2f}"
     assert metrics["Spend"].delta == f"${spend - before:,.2f}"
@@ -70,15 +84,19 @@ def test_costs_table_totals_equal_the_marts(app_home):
     app = _render("costs")
     totals = app.dataframe[0].value
     assert totals["cost_usd"].sum() == pytest.approx(
-        _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where {LAST_30_DAYS}"))
+        _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where {LAST_30_DAYS}")
+    )
     assert totals["calls"].sum() == _total(app_home, f"select count(*) from marts.fct_llm_calls where {LAST_30_DAYS}")
 
 
 def test_quality_page_shows_the_latest_checks(app_home):
     app = _render("quality")
     metrics = {metric.label: metric.value for metric in app.metric}
-    expected = _total(app_home, "select count(*) from quality.check_results where check_run_id = "
-                                "(select max(check_run_id) from quality.check_results)")
+    expected = _total(
+        app_home,
+        "select count(*) from quality.check_results where check_run_id = "
+        "(select max(check_run_id) from quality.check_results)",
+    )
     assert metrics["Expectations"] == str(expected)
     assert metrics["Failed (error)"] == "0"
 
@@ -95,7 +113,9 @@ def test_an_org_restricted_app_shows_only_that_org(app_home, monkeypatch):
     monkeypatch.setenv("AIOA_APP_ORGS", "globex")
     app = _render("overview")
     metrics = {metric.label: metric.value for metric in app.metric}
-    spend = _total(app_home, f"select sum(cost_usd) from marts.fct_llm_calls where org_id = 'globex' and {LAST_30_DAYS}")
+    spend = _total(
+        app_home, f"select sum(cost_usd) from marts.fct_llm_calls where org_id = 'globex' and {LAST_30_DAYS}"
+    )
     assert metrics["Spend"] == f"${spend:,.2f}"
 
 
@@ -115,8 +135,13 @@ def test_the_projects_page_keeps_a_shared_project_name_apart_per_org(app_home):
     app = _render("projects")
     overview = app.dataframe[0].value
     shared = overview[overview["project_id"] == "core-ledger"].set_index("org_id")["cost_usd"]
-    expected = dict(_rows(app_home, f"select org_id, sum(cost_usd) from marts.fct_llm_calls "
-                                    f"where project_id = 'core-ledger' and {LAST_30_DAYS} group by 1"))
+    expected = dict(
+        _rows(
+            app_home,
+            f"select org_id, sum(cost_usd) from marts.fct_llm_calls "
+            f"where project_id = 'core-ledger' and {LAST_30_DAYS} group by 1",
+        )
+    )
     assert len(expected) == 2  # the sample's globex also logs a `core-ledger` (initech's project)
     assert shared.to_dict() == pytest.approx(expected)
 
@@ -146,13 +171,34 @@ def test_forecasts_page_shows_the_stored_forecast_and_projection(built_home, tmp
     home = tmp_path / "home"
     shutil.copytree(built_home, home)
     days = [date(2026, 11, day) for day in range(18, 24)]
-    forecasts = pd.DataFrame({"org_id": "acme", "project_id": pd.Series([None] * 6, dtype="object"),
-                              "metric": "cost_usd", "day": days, "actual": [1.0, 2.0, 3.0, None, None, None],
-                              "forecast": [1.1, 2.1, 2.9, 3.0, 3.1, 3.2], "lower": [0.5] * 6, "upper": [4.0] * 6,
-                              "kind": ["history"] * 3 + ["forecast"] * 3})
-    projections = pd.DataFrame([{"org_id": "acme", "month": date(2026, 11, 1), "month_to_date_usd": 27.16,
-                                 "forecast_remaining_usd": 12.26, "projected_month_end_usd": 39.42, "p10_usd": 37.9,
-                                 "p90_usd": 41.8, "budget_usd": 40.0, "prob_exceed_budget": 0.35}])
+    forecasts = pd.DataFrame(
+        {
+            "org_id": "acme",
+            "project_id": pd.Series([None] * 6, dtype="object"),
+            "metric": "cost_usd",
+            "day": days,
+            "actual": [1.0, 2.0, 3.0, None, None, None],
+            "forecast": [1.1, 2.1, 2.9, 3.0, 3.1, 3.2],
+            "lower": [0.5] * 6,
+            "upper": [4.0] * 6,
+            "kind": ["history"] * 3 + ["forecast"] * 3,
+        }
+    )
+    projections = pd.DataFrame(
+        [
+            {
+                "org_id": "acme",
+                "month": date(2026, 11, 1),
+                "month_to_date_usd": 27.16,
+                "forecast_remaining_usd": 12.26,
+                "projected_month_end_usd": 39.42,
+                "p10_usd": 37.9,
+                "p90_usd": 41.8,
+                "budget_usd": 40.0,
+                "prob_exceed_budget": 0.35,
+            }
+        ]
+    )
     write_ml_tables(Settings(home=home), {"forecasts": forecasts, "budget_projections": projections})
     monkeypatch.setenv("AIOA_HOME", str(home))
     monkeypatch.delenv("AIOA_APP_ORGS", raising=False)

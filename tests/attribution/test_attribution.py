@@ -43,19 +43,26 @@ def test_rules_map_rows_and_unmapped_usage_goes_to_the_default_org(settings, tmp
     settings.home.mkdir(parents=True)
     (settings.home / "attribution.yaml").write_text(CONFIG)
     alice, bob, carol = (tmp_path / name / ".claude" for name in ("alice", "bob", "carol"))
-    write_jsonl(alice / "projects" / "x" / "s1.jsonl", [
-        assistant("m1", "r1", output=1, cwd="/home/alice/src/checkout-api/services/tax"),
-        assistant("m2", "r2", output=1, cwd="/home/alice/src/checkout-api-worktrees/fix-vat"),
-        assistant("m3", "r3", output=1, cwd="/home/alice/src/checkout-web"),
-    ])
-    write_jsonl(bob / "projects" / "y" / "s2.jsonl", [
-        assistant("m4", "r4", output=1, session="s2", cwd="/srv/work/checkout-api")])
-    write_jsonl(carol / "projects" / "z" / "s3.jsonl", [
-        assistant("m5", "r5", output=1, session="s3", cwd="/home/carol/hobby")])
+    write_jsonl(
+        alice / "projects" / "x" / "s1.jsonl",
+        [
+            assistant("m1", "r1", output=1, cwd="/home/alice/src/checkout-api/services/tax"),
+            assistant("m2", "r2", output=1, cwd="/home/alice/src/checkout-api-worktrees/fix-vat"),
+            assistant("m3", "r3", output=1, cwd="/home/alice/src/checkout-web"),
+        ],
+    )
+    write_jsonl(
+        bob / "projects" / "y" / "s2.jsonl",
+        [assistant("m4", "r4", output=1, session="s2", cwd="/srv/work/checkout-api")],
+    )
+    write_jsonl(
+        carol / "projects" / "z" / "s3.jsonl", [assistant("m5", "r5", output=1, session="s3", cwd="/home/carol/hobby")]
+    )
     ingest(ClaudeCodeSource(), [alice, bob, carol], settings)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         rows = connection.execute(
-            "select message_id, org_id, team_id, user_id, project_id from raw.llm_calls order by 1").fetchall()
+            "select message_id, org_id, team_id, user_id, project_id from raw.llm_calls order by 1"
+        ).fetchall()
         groups = connection.execute("select project_id, project_group from raw.projects order by 1").fetchall()
         orgs = connection.execute("select org_id, monthly_budget_usd from raw.orgs order by 1").fetchall()
     assert rows == [

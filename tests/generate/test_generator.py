@@ -54,26 +54,41 @@ def test_calendar_seasonality_and_holidays(sample):
 
 
 def test_every_quirk_is_present(sample):
-    lines = [line for path in sample.glob("claude-code/*/.claude/projects/**/*.jsonl")
-             for line in path.read_text().splitlines()]
+    lines = [
+        line
+        for path in sample.glob("claude-code/*/.claude/projects/**/*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
     records = []
     for line in lines:
         try:
             records.append(json.loads(line))
         except ValueError:
             continue
-    keys = Counter((r["message"]["id"], r["requestId"]) for r in records
-                   if r.get("type") == "assistant" and "usage" in r.get("message", {}))
+    keys = Counter(
+        (r["message"]["id"], r["requestId"])
+        for r in records
+        if r.get("type") == "assistant" and "usage" in r.get("message", {})
+    )
     assert sum(1 for count in keys.values() if count > 1) > 100  # streamed snapshots and replays
     assert sum(1 for r in records if r.get("type") == "progress" and r["data"]["type"] == "agent_progress") > 10
     assert any(sample.glob("claude-code/*/.claude/projects/*/*/subagents/agent-*.jsonl"))
     assert sum(1 for r in records if r.get("message", {}).get("model") == "<synthetic>") > 10
-    tool_names = {block["name"] for r in records if r.get("type") == "assistant"
-                  for block in r["message"].get("content", []) if block["type"] == "tool_use"}
+    tool_names = {
+        block["name"]
+        for r in records
+        if r.get("type") == "assistant"
+        for block in r["message"].get("content", [])
+        if block["type"] == "tool_use"
+    }
     assert "mcp__plugin_context7_context7__get-library-docs" in tool_names and "Task" in tool_names
-    cache = Counter(("5m" if r["message"]["usage"]["cache_creation"]["ephemeral_5m_input_tokens"] else "1h")
-                    for r in records if r.get("type") == "assistant" and "cache_creation" in r["message"]["usage"]
-                    and r["message"]["model"] != "<synthetic>")
+    cache = Counter(
+        ("5m" if r["message"]["usage"]["cache_creation"]["ephemeral_5m_input_tokens"] else "1h")
+        for r in records
+        if r.get("type") == "assistant"
+        and "cache_creation" in r["message"]["usage"]
+        and r["message"]["model"] != "<synthetic>"
+    )
     assert cache["5m"] > 100 and cache["1h"] > 100
 
 
@@ -87,13 +102,24 @@ def test_ingestion_finds_exactly_the_generated_truth(sample, tmp_path):
         ours = connection.execute(
             "select strftime(ts_utc, '%Y-%m-%d'), model, count(*), sum(input_tokens), sum(output_tokens), "
             "sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(cache_read_tokens) "
-            "from raw.llm_calls where status = 'ok' group by all order by 1, 2").fetchall()
+            "from raw.llm_calls where status = 'ok' group by all order by 1, 2"
+        ).fetchall()
         synthetic = connection.execute("select count(*) from raw.llm_calls where model = '<synthetic>'").fetchone()[0]
         sessions = connection.execute("select count(distinct session_id) from raw.llm_calls").fetchone()[0]
         orgs = dict(connection.execute("select org_id, count(*) from raw.llm_calls group by 1").fetchall())
-    expected = [(row["date"], row["model"], row["calls"], row["input_tokens"], row["output_tokens"],
-                 row["cache_write_5m_tokens"], row["cache_write_1h_tokens"], row["cache_read_tokens"])
-                for row in truth["per_day_model"]]
+    expected = [
+        (
+            row["date"],
+            row["model"],
+            row["calls"],
+            row["input_tokens"],
+            row["output_tokens"],
+            row["cache_write_5m_tokens"],
+            row["cache_write_1h_tokens"],
+            row["cache_read_tokens"],
+        )
+        for row in truth["per_day_model"]
+    ]
     assert [tuple(row) for row in ours] == sorted(expected)
     assert synthetic == truth["synthetic_error_rows"]
     assert sessions == truth["distinct_sessions"]
@@ -105,8 +131,13 @@ def test_ingestion_finds_exactly_the_generated_truth(sample, tmp_path):
 def test_labels_lie_inside_the_generated_period(sample):
     anomalies = json.loads((sample / "labels" / "anomalies.json").read_text())
     first, last = json.loads((sample / "truth" / "expected_totals.json").read_text())["days"]
-    assert {item["kind"] for item in anomalies} == {"cost_spike", "usage_surge", "error_burst", "runaway_agent",
-                                                    "latency_degradation"}
+    assert {item["kind"] for item in anomalies} == {
+        "cost_spike",
+        "usage_surge",
+        "error_burst",
+        "runaway_agent",
+        "latency_degradation",
+    }
     assert all(first <= item["start"][:10] <= item["end"][:10] <= last for item in anomalies)
     routing = (sample / "labels" / "routing_truth.csv").read_text().splitlines()
     assert len(routing) == 3001

@@ -14,8 +14,12 @@ from aioa.reports import usage_report
 from aioa.warehouse.access import TenantScope
 from tests.conftest import shared_data
 
-TOKEN_KEYS = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
-              "cacheCreationTokens": "cache_creation_tokens", "cacheReadTokens": "cache_read_tokens"}
+TOKEN_KEYS = {
+    "inputTokens": "input_tokens",
+    "outputTokens": "output_tokens",
+    "cacheCreationTokens": "cache_creation_tokens",
+    "cacheReadTokens": "cache_read_tokens",
+}
 
 
 @pytest.fixture
@@ -99,8 +103,11 @@ def test_session_tokens_match_once_progress_only_subagent_calls_are_set_aside(tr
     for session in expected:
         for breakdown in session["modelBreakdowns"]:
             assert ours[session["period"]][breakdown["modelName"]] == (
-                breakdown["inputTokens"], breakdown["outputTokens"],
-                breakdown["cacheCreationTokens"], breakdown["cacheReadTokens"]), session["period"]
+                breakdown["inputTokens"],
+                breakdown["outputTokens"],
+                breakdown["cacheCreationTokens"],
+                breakdown["cacheReadTokens"],
+            ), session["period"]
         assert sorted(ours[session["period"]]) == sorted(session["modelsUsed"])
     haiku_agent = connection.execute(
         "select distinct agent_id, session_id from raw.llm_calls where model = 'claude-haiku-4-5-20251001'"

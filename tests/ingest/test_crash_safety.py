@@ -38,8 +38,10 @@ def counts(home):
 
 def test_killed_ingest_leaves_nothing_half_written(tmp_path):
     root, home = tmp_path / ".claude", tmp_path / "home"
-    write_jsonl(root / "projects" / "p" / "s1.jsonl",
-                [assistant(f"msg_{i}", f"req_{i}", output=i) for i in range(1, 201)] + ["{broken"])
+    write_jsonl(
+        root / "projects" / "p" / "s1.jsonl",
+        [assistant(f"msg_{i}", f"req_{i}", output=i) for i in range(1, 201)] + ["{broken"],
+    )
     assert run_ingest(root, home, crash=True) == 77
     assert counts(home) == (0, 0, 0, 0, 0)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:

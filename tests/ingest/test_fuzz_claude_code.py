@@ -49,15 +49,22 @@ def is_loadable(line: str) -> bool:
         datetime.fromisoformat(record.get("timestamp"))
     except (TypeError, ValueError):
         return False
-    counts = [usage.get(key) for key in ("input_tokens", "output_tokens", "cache_read_input_tokens",
-                                         "cache_creation_input_tokens")]
+    counts = [
+        usage.get(key)
+        for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+    ]
     return all(value is None or (type(value) is int and value >= 0) for value in counts)
 
 
 lines_strategy = st.lists(
-    st.tuples(st.integers(1, 10_000), st.sampled_from(["ok", "truncate", "insert", "wrong_type", "negative", "junk"]),
-              st.integers(0, 2_000), st.text(max_size=12)),
-    min_size=1, max_size=25,
+    st.tuples(
+        st.integers(1, 10_000),
+        st.sampled_from(["ok", "truncate", "insert", "wrong_type", "negative", "junk"]),
+        st.integers(0, 2_000),
+        st.text(max_size=12),
+    ),
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -80,12 +87,19 @@ def test_corrupted_lines_are_quarantined_and_good_lines_loaded(tmp_path_factory,
             expected_output += json.loads(line)["message"]["usage"].get("output_tokens") or 0
     path.write_text("\n".join(lines) + "\n")
     summary = ingest(ClaudeCodeSource(), [tmp / ".claude"], settings)
-    bad_lines = {number for number, line in enumerate(lines, 1) if line.strip() and not is_loadable(line)
-                 and _looks_like_a_call(line)}
+    bad_lines = {
+        number
+        for number, line in enumerate(lines, 1)
+        if line.strip() and not is_loadable(line) and _looks_like_a_call(line)
+    }
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         loaded = connection.execute("select coalesce(sum(output_tokens), 0) from raw.llm_calls").fetchone()[0]
-        rejected = {row[0] for row in connection.execute(
-            "select source_line from raw.quarantine where severity = 'rejected'").fetchall()}
+        rejected = {
+            row[0]
+            for row in connection.execute(
+                "select source_line from raw.quarantine where severity = 'rejected'"
+            ).fetchall()
+        }
     assert loaded == expected_output
     assert bad_lines <= rejected
     assert summary.quarantined == len(rejected)

@@ -16,15 +16,38 @@ from aioa.settings import Settings
 from tests.ingest.test_handoffs import v1
 
 HANDOFF_LINE = json.dumps(v1("h"))
-OTEL_LINE = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
-    "traceId": "0123456789abcdef0123456789abcdef", "spanId": "0123456789abcdef", "name": "chat",
-    "startTimeUnixNano": "1777630000000000000", "endTimeUnixNano": "1777630001000000000",
-    "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                   {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
-                   {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "5"}}]}]}]}]})
+OTEL_LINE = json.dumps(
+    {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "0123456789abcdef0123456789abcdef",
+                                "spanId": "0123456789abcdef",
+                                "name": "chat",
+                                "startTimeUnixNano": "1777630000000000000",
+                                "endTimeUnixNano": "1777630001000000000",
+                                "attributes": [
+                                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
+                                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "5"}},
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+)
 
-mutations = st.lists(st.tuples(st.sampled_from(["keep", "truncate", "insert", "replace"]), st.integers(0, 5_000),
-                               st.text(max_size=8)), min_size=1, max_size=12)
+mutations = st.lists(
+    st.tuples(st.sampled_from(["keep", "truncate", "insert", "replace"]), st.integers(0, 5_000), st.text(max_size=8)),
+    min_size=1,
+    max_size=12,
+)
 
 
 def mutate(line: str, index: int, how: str, position: int, junk: str) -> str:
@@ -44,8 +67,12 @@ def run(tmp_path_factory, source, template: str, spec) -> None:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         table = "handoffs" if source.name == "handoff_log" else "llm_calls"
         loaded = {row[0] for row in connection.execute(f"select source_line from raw.{table}").fetchall()}
-        rejected = {row[0] for row in connection.execute(
-            "select source_line from raw.quarantine where severity = 'rejected'").fetchall()}
+        rejected = {
+            row[0]
+            for row in connection.execute(
+                "select source_line from raw.quarantine where severity = 'rejected'"
+            ).fetchall()
+        }
     unparseable = {number for number, line in enumerate(lines, 1) if line.strip() and not _is_json(line)}
     assert unparseable <= rejected
     assert not loaded & rejected

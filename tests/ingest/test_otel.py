@@ -50,9 +50,18 @@ def log_request() -> str:
     api = scope.log_records.add()
     api.time_unix_nano = START
     api.body.string_value = "claude_code.api_request"
-    api.attributes.extend(attributes(model="claude-sonnet-4-5-20250929", input_tokens="12", output_tokens="300",
-                                     cache_read_tokens="4000", cache_creation_tokens="1000", duration_ms="2500",
-                                     session__id="cc-1", user__email="olga@initech.example"))
+    api.attributes.extend(
+        attributes(
+            model="claude-sonnet-4-5-20250929",
+            input_tokens="12",
+            output_tokens="300",
+            cache_read_tokens="4000",
+            cache_creation_tokens="1000",
+            duration_ms="2500",
+            session__id="cc-1",
+            user__email="olga@initech.example",
+        )
+    )
     tool = scope.log_records.add()
     tool.time_unix_nano = START
     tool.body.string_value = "claude_code.tool_result"
@@ -68,26 +77,50 @@ def query(settings, sql):
 def test_spans_and_log_events_load_with_exact_tokens(settings, tmp_path):
     folder = tmp_path / "otel"
     folder.mkdir()
-    (folder / "traces.jsonl").write_text("\n".join([
-        span_request([
-            {"gen_ai__provider__name": "openai", "gen_ai__request__model": "gpt-4o",
-             "gen_ai__usage__input_tokens": 1000, "gen_ai__usage__output_tokens": 50,
-             "gen_ai__usage__cache_read__input_tokens": 400, "ms": 1200},
-            {"gen_ai__system": "deepseek", "gen_ai__request__model": "deepseek-chat",
-             "gen_ai__usage__input_tokens": 10, "gen_ai__usage__output_tokens": 5, "error": True},
-            {"gen_ai__provider__name": "acme", "gen_ai__request__model": "acme-internal-llm-2",
-             "gen_ai__usage__input_tokens": 7, "gen_ai__usage__output_tokens": 3},
-            {"http__route": "/health"},  # not a GenAI span: ignored
-        ]),
-        "{broken",
-        json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "x", "bogusField": 1}]}]}]}),
-    ]) + "\n")
+    (folder / "traces.jsonl").write_text(
+        "\n".join(
+            [
+                span_request(
+                    [
+                        {
+                            "gen_ai__provider__name": "openai",
+                            "gen_ai__request__model": "gpt-4o",
+                            "gen_ai__usage__input_tokens": 1000,
+                            "gen_ai__usage__output_tokens": 50,
+                            "gen_ai__usage__cache_read__input_tokens": 400,
+                            "ms": 1200,
+                        },
+                        {
+                            "gen_ai__system": "deepseek",
+                            "gen_ai__request__model": "deepseek-chat",
+                            "gen_ai__usage__input_tokens": 10,
+                            "gen_ai__usage__output_tokens": 5,
+                            "error": True,
+                        },
+                        {
+                            "gen_ai__provider__name": "acme",
+                            "gen_ai__request__model": "acme-internal-llm-2",
+                            "gen_ai__usage__input_tokens": 7,
+                            "gen_ai__usage__output_tokens": 3,
+                        },
+                        {"http__route": "/health"},  # not a GenAI span: ignored
+                    ]
+                ),
+                "{broken",
+                json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "x", "bogusField": 1}]}]}]}),
+            ]
+        )
+        + "\n"
+    )
     (folder / "logs.jsonl").write_text(log_request() + "\n")
     summary = ingest(OtelSource(), [folder], settings)
     assert summary.rows_added == {"llm_calls": 4, "tool_calls": 1}
     assert (summary.quarantined, summary.unpriced) == (1, 1)
-    calls = query(settings, "select model, input_tokens, cache_read_tokens, cache_write_5m_tokens, output_tokens, "
-                            "latency_ms, status, price_status, user_id from raw.llm_calls order by model")
+    calls = query(
+        settings,
+        "select model, input_tokens, cache_read_tokens, cache_write_5m_tokens, output_tokens, "
+        "latency_ms, status, price_status, user_id from raw.llm_calls order by model",
+    )
     assert calls == [
         ("acme-internal-llm-2", 7, 0, 0, 3, 1000, "ok", "unpriced", "olga"),
         ("claude-sonnet-4-5-20250929", 12, 4000, 1000, 300, 2500, "ok", "priced", "olga@initech.example"),
@@ -95,11 +128,16 @@ def test_spans_and_log_events_load_with_exact_tokens(settings, tmp_path):
         ("gpt-4o", 600, 400, 0, 50, 1200, "ok", "priced", "olga"),  # inclusive input minus cached
     ]
     assert query(settings, "select tool_name, mcp_server, success, duration_ms from raw.tool_calls") == [
-        ("mcp__github__create_issue", "github", False, 90)]
+        ("mcp__github__create_issue", "github", False, 90)
+    ]
     reasons = dict(query(settings, "select source_line, reason from raw.quarantine where severity = 'rejected'"))
     assert reasons[2].startswith("malformed JSON")
-    flagged = [reason for _, reason in query(settings, "select source_line, reason from raw.quarantine "
-                                                       "where severity = 'flagged' order by 1")]
+    flagged = [
+        reason
+        for _, reason in query(
+            settings, "select source_line, reason from raw.quarantine where severity = 'flagged' order by 1"
+        )
+    ]
     assert any(reason.startswith("unknown fields ignored") for reason in flagged)
     assert any(reason.startswith("unknown model") for reason in flagged)
     again = ingest(OtelSource(), [folder], settings)

@@ -56,11 +56,15 @@ def reference_calls(tree: Path) -> dict[tuple, dict]:
                 key = (message.get("id"), record.get("requestId"), str(path), line_no)
             one_hour = (usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens", 0)
             written = usage.get("cache_creation_input_tokens", 0)
-            call = {"day": datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).astimezone(UTC).date(),
-                    "model": message["model"], "input_tokens": usage.get("input_tokens", 0),
-                    "output_tokens": usage.get("output_tokens", 0), "cache_write_1h_tokens": one_hour,
-                    "cache_write_5m_tokens": written - one_hour,
-                    "cache_read_tokens": usage.get("cache_read_input_tokens", 0)}
+            call = {
+                "day": datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).astimezone(UTC).date(),
+                "model": message["model"],
+                "input_tokens": usage.get("input_tokens", 0),
+                "output_tokens": usage.get("output_tokens", 0),
+                "cache_write_1h_tokens": one_hour,
+                "cache_write_5m_tokens": written - one_hour,
+                "cache_read_tokens": usage.get("cache_read_input_tokens", 0),
+            }
             if key not in calls or _completeness(call) > _completeness(calls[key]):
                 calls[key] = call
     return calls

@@ -30,22 +30,28 @@ def test_real_mmlu_outcomes_match_a_direct_count(settings):
     summary = ingest(RoutingOutcomesSource(), [folder], settings)
     assert summary.rows_added["handoffs"] == len(distinct)
     assert summary.quarantined == 0
-    weak, strong, total = query(settings, """
+    weak, strong, total = query(
+        settings,
+        """
         select count(*) filter (where success),
                count(*) filter (where (alternatives -> '$[0].success')::boolean),
                count(*)
-        from raw.handoffs""")[0]
+        from raw.handoffs""",
+    )[0]
     assert (weak, strong, total) == (weak_correct, strong_correct, len(distinct))
     assert query(settings, "select distinct target_model from raw.handoffs") == [
-        ("mistralai/Mixtral-8x7B-Instruct-v0.1",)]
+        ("mistralai/Mixtral-8x7B-Instruct-v0.1",)
+    ]
     assert ingest(RoutingOutcomesSource(), [folder], settings).files_read == 0
 
 
 def test_multiline_prompts_and_bad_values(settings, tmp_path):
     path = tmp_path / "evals" / "tiny.csv"
     path.parent.mkdir()
-    path.write_text('prompt,cheap-model,strong-model\n"What is\n2+2?",True,True\n"Name a prime",False,True\n'
-                    '"Broken row",maybe,True\n')
+    path.write_text(
+        'prompt,cheap-model,strong-model\n"What is\n2+2?",True,True\n"Name a prime",False,True\n'
+        '"Broken row",maybe,True\n'
+    )
     summary = ingest(RoutingOutcomesSource(), [path.parent], settings)
     assert (summary.rows_added["handoffs"], summary.quarantined) == (2, 1)
     rows = query(settings, "select task_text, success, alternatives, task_type from raw.handoffs order by 1")

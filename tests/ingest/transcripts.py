@@ -37,12 +37,27 @@ def assistant(
     if split:
         usage["cache_creation"] = {"ephemeral_5m_input_tokens": cache_5m, "ephemeral_1h_input_tokens": cache_1h}
     record = {
-        "parentUuid": None, "isSidechain": agent_id is not None, "userType": "external", "cwd": cwd,
-        "sessionId": session, "version": "2.1.39", "gitBranch": branch, "type": "assistant",
-        "message": {"model": model, "id": message_id, "type": "message", "role": "assistant",
-                    "content": content or [{"type": "text", "text": "ok"}], "stop_reason": None,
-                    "stop_sequence": None, "usage": usage},
-        "requestId": request_id, "uuid": uuid or f"u-{message_id}-{output}", "timestamp": ts,
+        "parentUuid": None,
+        "isSidechain": agent_id is not None,
+        "userType": "external",
+        "cwd": cwd,
+        "sessionId": session,
+        "version": "2.1.39",
+        "gitBranch": branch,
+        "type": "assistant",
+        "message": {
+            "model": model,
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+            "content": content or [{"type": "text", "text": "ok"}],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage,
+        },
+        "requestId": request_id,
+        "uuid": uuid or f"u-{message_id}-{output}",
+        "timestamp": ts,
     }
     if agent_id:
         record["agentId"] = agent_id
@@ -52,12 +67,30 @@ def assistant(
 def progress_subagent(record: dict, *, agent_id: str, session: str = "s1", ts: str | None = None) -> dict:
     """A subagent response nested in a parent's progress line (how Claude Code streams subagent work)."""
     return {
-        "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": record["cwd"], "sessionId": session,
-        "version": "2.1.39", "gitBranch": record["gitBranch"], "type": "progress",
-        "data": {"message": {"type": "assistant", "timestamp": record["timestamp"], "message": record["message"],
-                             "requestId": record["requestId"], "uuid": record["uuid"]},
-                 "normalizedMessages": [], "type": "agent_progress", "prompt": "explore", "agentId": agent_id},
-        "toolUseID": "agent_msg_x", "uuid": f"p-{record['uuid']}", "timestamp": ts or record["timestamp"],
+        "parentUuid": None,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": record["cwd"],
+        "sessionId": session,
+        "version": "2.1.39",
+        "gitBranch": record["gitBranch"],
+        "type": "progress",
+        "data": {
+            "message": {
+                "type": "assistant",
+                "timestamp": record["timestamp"],
+                "message": record["message"],
+                "requestId": record["requestId"],
+                "uuid": record["uuid"],
+            },
+            "normalizedMessages": [],
+            "type": "agent_progress",
+            "prompt": "explore",
+            "agentId": agent_id,
+        },
+        "toolUseID": "agent_msg_x",
+        "uuid": f"p-{record['uuid']}",
+        "timestamp": ts or record["timestamp"],
     }
 
 
@@ -67,17 +100,40 @@ def tool_use(tool_use_id: str, name: str, **tool_input) -> dict:
 
 def tool_result(tool_use_id: str, *, is_error: bool = False, ts: str, session: str = "s1", cwd: str = CWD) -> dict:
     return {
-        "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd, "sessionId": session,
-        "version": "2.1.39", "gitBranch": "main", "type": "user",
-        "message": {"role": "user", "content": [{"tool_use_id": tool_use_id, "type": "tool_result",
-                                                  "content": "boom" if is_error else "fine", "is_error": is_error}]},
-        "uuid": f"r-{tool_use_id}", "timestamp": ts, "toolUseResult": {"stdout": ""},
+        "parentUuid": None,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": cwd,
+        "sessionId": session,
+        "version": "2.1.39",
+        "gitBranch": "main",
+        "type": "user",
+        "message": {
+            "role": "user",
+            "content": [
+                {
+                    "tool_use_id": tool_use_id,
+                    "type": "tool_result",
+                    "content": "boom" if is_error else "fine",
+                    "is_error": is_error,
+                }
+            ],
+        },
+        "uuid": f"r-{tool_use_id}",
+        "timestamp": ts,
+        "toolUseResult": {"stdout": ""},
     }
 
 
 def user_prompt(text: str, *, session: str = "s1", ts: str = "2026-03-02T09:59:00.000Z") -> dict:
-    return {"type": "user", "sessionId": session, "cwd": CWD, "message": {"role": "user", "content": text},
-            "uuid": f"q-{text}", "timestamp": ts}
+    return {
+        "type": "user",
+        "sessionId": session,
+        "cwd": CWD,
+        "message": {"role": "user", "content": text},
+        "uuid": f"q-{text}",
+        "timestamp": ts,
+    }
 
 
 def write_jsonl(path: Path, records: list[dict | str], *, trailing_newline: bool = True) -> Path:

@@ -57,9 +57,12 @@ def _when(text: str) -> pd.Timestamp:
 
 
 def _matches(detection: dict, label: dict) -> bool:
-    return (detection["org_id"] == label["org_id"]
-            and detection["kind"] in ACCEPTED.get(label["kind"], {label["kind"]})
-            and _when(detection["start"]) <= _when(label["end"]) and _when(label["start"]) < _when(detection["end"]))
+    return (
+        detection["org_id"] == label["org_id"]
+        and detection["kind"] in ACCEPTED.get(label["kind"], {label["kind"]})
+        and _when(detection["start"]) <= _when(label["end"])
+        and _when(label["start"]) < _when(detection["end"])
+    )
 
 
 def test_precision_and_recall_on_the_labelled_sample(cli_payload, labels):
@@ -96,20 +99,31 @@ def _one(payload: dict, kind: str, grain: str) -> dict:
 def test_observed_values_equal_the_marts(cli_payload, anomaly_home):
     connection, _ = open_snapshot(Settings(home=anomaly_home))
     with connection:
+
         def query(sql: str, detection: dict) -> float:
-            return connection.execute(sql, [detection["org_id"], _when(detection["start"]),
-                                            _when(detection["end"])]).fetchone()[0]
+            return connection.execute(
+                sql, [detection["org_id"], _when(detection["start"]), _when(detection["end"])]
+            ).fetchone()[0]
 
         burst = _one(cli_payload, "error_burst", "hour")
-        assert burst["observed"] == query("select count(*) from marts.fct_llm_calls where is_error and org_id = ? "
-                                          "and ts_utc >= ? and ts_utc < ?", burst)
+        assert burst["observed"] == query(
+            "select count(*) from marts.fct_llm_calls where is_error and org_id = ? and ts_utc >= ? and ts_utc < ?",
+            burst,
+        )
         spike = _one(cli_payload, "cost_spike", "day")
-        assert spike["observed"] == pytest.approx(query(
-            "select sum(cost_usd) from marts.fct_llm_calls where org_id = ? and ts_utc >= ? and ts_utc < ?", spike))
+        assert spike["observed"] == pytest.approx(
+            query(
+                "select sum(cost_usd) from marts.fct_llm_calls where org_id = ? and ts_utc >= ? and ts_utc < ?", spike
+            )
+        )
         latency = _one(cli_payload, "latency_degradation", "day")
-        assert latency["observed"] == pytest.approx(query(
-            "select avg(latency_ms) from marts.fct_llm_calls where org_id = ? and model = 'deepseek-chat' "
-            "and ts_utc >= ? and ts_utc < ?", latency))
+        assert latency["observed"] == pytest.approx(
+            query(
+                "select avg(latency_ms) from marts.fct_llm_calls where org_id = ? and model = 'deepseek-chat' "
+                "and ts_utc >= ? and ts_utc < ?",
+                latency,
+            )
+        )
         assert latency["observed"] > 3 * latency["expected"]  # the generator slows these spans down five-fold
 
 
@@ -162,8 +176,10 @@ def test_four_days_of_warehouse_data_give_a_clear_message(built_home):
     connection.execute(f"attach '{snapshot}' as source (read_only)")
     connection.execute("create schema marts")
     for table in ("agg_usage_hourly", "agg_usage_daily", "fct_llm_calls"):
-        connection.execute(f"create table marts.{table} as select * from source.marts.{table} "
-                           "where day > (select max(day) - 4 from source.marts.fct_llm_calls)")
+        connection.execute(
+            f"create table marts.{table} as select * from source.marts.{table} "
+            "where day > (select max(day) - 4 from source.marts.fct_llm_calls)"
+        )
     with pytest.raises(AnomalyDataError, match="too little history"):
         detect(connection)
 
@@ -201,8 +217,9 @@ def test_the_dagster_asset_and_its_checks(cli_payload, anomaly_home):
     from orchestration.defs.warehouse.resources import WarehouseResource
 
     warehouse = WarehouseResource(aioa_home=str(anomaly_home))
-    result = dagster.materialize([anomalies, anomalies_match_labels, anomalies_name_their_drivers],
-                                 resources={"warehouse": warehouse})
+    result = dagster.materialize(
+        [anomalies, anomalies_match_labels, anomalies_name_their_drivers], resources={"warehouse": warehouse}
+    )
     assert result.success
     checks = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
     assert checks == {"anomalies_match_labels": True, "anomalies_name_their_drivers": True}
@@ -212,8 +229,16 @@ def test_the_dagster_asset_and_its_checks(cli_payload, anomaly_home):
     # a label the detector cannot have found (a quiet Sunday) drops recall below 0.9: the check fails
     labels_file = Path(anomaly_home) / "sample" / "labels" / "anomalies.json"
     original = labels_file.read_text()
-    extra = {"kind": "error_burst", "start": "2026-08-02T00:00:00Z", "end": "2026-08-02T23:59:00Z", "grain": "day",
-             "org_id": "initech", "project_id": "core-ledger", "user_id": "ivan", "model": None}
+    extra = {
+        "kind": "error_burst",
+        "start": "2026-08-02T00:00:00Z",
+        "end": "2026-08-02T23:59:00Z",
+        "grain": "day",
+        "org_id": "initech",
+        "project_id": "core-ledger",
+        "user_id": "ivan",
+        "model": None,
+    }
     labels_file.write_text(json.dumps([*json.loads(original), extra]))
     try:
         verdict = anomalies_match_labels(dagster.build_asset_check_context(), warehouse=warehouse)

@@ -51,8 +51,14 @@ def test_report_per_org_and_clear_refusals():
     units = [f"u{index}" for index in range(4000)]
     arms = assign_many(units, "router-v2-vs-v1", {"1": 0.5, "2": 0.5})
     success = np.where(arms == "2", rng.random(4000) < 0.75, rng.random(4000) < 0.6).astype(float)
-    frame = pd.DataFrame({"org_id": np.where(np.arange(4000) % 2, "acme", "initech"), "router_version": arms,
-                          "success": success, "cost_usd": rng.gamma(2.0, 0.01, 4000)})
+    frame = pd.DataFrame(
+        {
+            "org_id": np.where(np.arange(4000) % 2, "acme", "initech"),
+            "router_version": arms,
+            "success": success,
+            "cost_usd": rng.gamma(2.0, 0.01, 4000),
+        }
+    )
     report = experiment_report(frame, control="1")
     assert set(report["org_id"]) == {"acme", "initech"} and set(report["metric"]) == {"success", "cost_usd"}
     success_rows = report[report["metric"] == "success"]

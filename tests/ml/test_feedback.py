@@ -41,9 +41,11 @@ def test_estimates_cover_the_candidates_true_value_and_dr_has_lower_variance(tru
     repeats = 100
     for _ in range(repeats):
         action, propensity, reward = _simulate(truth, rng, observed)
-        estimates = {"ips": ips(action, propensity, reward, candidate_strong),
-                     "snips": snips(action, propensity, reward, candidate_strong),
-                     "dr": doubly_robust(action, propensity, reward, candidate_strong, observed)}
+        estimates = {
+            "ips": ips(action, propensity, reward, candidate_strong),
+            "snips": snips(action, propensity, reward, candidate_strong),
+            "dr": doubly_robust(action, propensity, reward, candidate_strong, observed),
+        }
         for name, estimate in estimates.items():
             results[name].append(estimate.value)
             covered[name] += estimate.covers(true_value)
@@ -110,9 +112,12 @@ def test_production_routing_explores_logs_propensities_and_joins_outcomes(traine
     handoffs = load_handoffs(trained_home)
     handoffs = handoffs[handoffs["propensity"].notna()]
     rng = random.Random(0)
-    decisions = [route(task, trained_home, explore=True, log=True, rng=rng)
-                 for task in handoffs[["task_id", "org_id", "task_text", "task_type", "project_id",
-                                       "input_tokens"]].to_dict("records")]
+    decisions = [
+        route(task, trained_home, explore=True, log=True, rng=rng)
+        for task in handoffs[["task_id", "org_id", "task_text", "task_type", "project_id", "input_tokens"]].to_dict(
+            "records"
+        )
+    ]
     explored = np.array([decision.explored for decision in decisions])
     assert abs(explored.mean() - 0.05) < 4 * np.sqrt(0.05 * 0.95 / len(decisions))
     assert {decision.propensity for decision in decisions} == {0.95, 0.05}

@@ -41,8 +41,10 @@ def forecast_home(built_home, tmp_path_factory):
     """A copy of the built home on which the Dagster asset and its check ran once (shared by the tests below)."""
     home = tmp_path_factory.mktemp("forecast") / "home"
     shutil.copytree(built_home, home)
-    result = materialize([forecasts_asset, forecasts_beat_seasonal_naive, read_snapshot],  # the run publishes once
-                         resources={"warehouse": WarehouseResource(aioa_home=str(home))})
+    result = materialize(
+        [forecasts_asset, forecasts_beat_seasonal_naive, read_snapshot],  # the run publishes once
+        resources={"warehouse": WarehouseResource(aioa_home=str(home))},
+    )
     return home, result
 
 
@@ -77,8 +79,9 @@ def test_prophet_beats_seasonal_naive_on_the_generated_sample(forecast_home):
     assert len(pivot) == 6 and (backtests["origins"] == 4).all() and (backtests["days"] == 56).all()
     assert (pivot["prophet"] < pivot["seasonal_naive"]).all(), pivot
     # The naive baseline recomputed independently from the mart for acme's cost: same weekday, one week earlier.
-    daily = _query(home, "select day, sum(cost_usd) as cost from marts.agg_usage_daily where org_id = 'acme' "
-                         "group by day")
+    daily = _query(
+        home, "select day, sum(cost_usd) as cost from marts.agg_usage_daily where org_id = 'acme' group by day"
+    )
     daily["day"] = pd.to_datetime(daily["day"])
     daily = daily.set_index("day")["cost"].asfreq("D", fill_value=0.0)
     last = daily.index.max()
@@ -97,15 +100,23 @@ def test_month_end_projection_is_month_to_date_plus_the_forecast(forecast_home):
     settings = Settings(home=home)
     projections = read_ml_table(settings, "budget_projections", TenantScope.all_orgs()).set_index("org_id")
     stored = read_ml_table(settings, "forecasts", TenantScope.all_orgs())
-    month_to_date = _query(home, """
+    month_to_date = _query(
+        home,
+        """
         select org_id, sum(cost_usd) as cost from marts.agg_usage_daily
         where day >= date_trunc('month', (select max(day) from marts.agg_usage_daily))
-        group by org_id""").set_index("org_id")["cost"]
+        group by org_id""",
+    ).set_index("org_id")["cost"]
     budgets = _query(home, "select org_id, monthly_budget_usd from marts.dim_orgs").set_index("org_id")
     for org in ORGS:
         row = projections.loc[org]
-        rest = stored[(stored["org_id"] == org) & stored["project_id"].isna() & (stored["metric"] == "cost_usd")
-                      & (stored["kind"] == "forecast") & (pd.to_datetime(stored["day"]) <= pd.Timestamp("2026-11-30"))]
+        rest = stored[
+            (stored["org_id"] == org)
+            & stored["project_id"].isna()
+            & (stored["metric"] == "cost_usd")
+            & (stored["kind"] == "forecast")
+            & (pd.to_datetime(stored["day"]) <= pd.Timestamp("2026-11-30"))
+        ]
         assert len(rest) == row["remaining_days"] == 10  # the sample ends on 20 November
         assert row["month_to_date_usd"] == pytest.approx(month_to_date[org])
         assert row["projected_month_end_usd"] == pytest.approx(month_to_date[org] + rest["forecast"].sum())
@@ -128,15 +139,28 @@ def test_probability_of_exceeding_is_the_share_of_samples_above_budget():
 
 
 def test_model_mix_what_if_by_hand():
-    usage = pd.DataFrame({"org_id": ["acme", "acme", "globex"], "model": ["opus", "haiku", "haiku"],
-                          "total_tokens": [1_000_000.0, 2_000_000.0, 1_000_000.0], "cost_usd": [10.0, 2.0, 3.0]})
+    usage = pd.DataFrame(
+        {
+            "org_id": ["acme", "acme", "globex"],
+            "model": ["opus", "haiku", "haiku"],
+            "total_tokens": [1_000_000.0, 2_000_000.0, 1_000_000.0],
+            "cost_usd": [10.0, 2.0, 3.0],
+        }
+    )
     ratios = mix_cost_ratio(usage, "opus", "haiku", 0.5).set_index("org_id")
     # acme moves 500k opus tokens ($5) to haiku at acme's own $1/M: $0.50; 12 → 7.5
     assert ratios.loc["acme", "what_if_recent_cost_usd"] == pytest.approx(7.5)
     assert ratios.loc["acme", "cost_ratio"] == pytest.approx(0.625)
     assert ratios.loc["globex", "cost_ratio"] == 1.0  # no opus to move
-    projections = pd.DataFrame({"org_id": ["acme"], "month_to_date_usd": [20.0], "forecast_remaining_usd": [40.0],
-                                "projected_month_end_usd": [60.0], "budget_usd": [100.0]})
+    projections = pd.DataFrame(
+        {
+            "org_id": ["acme"],
+            "month_to_date_usd": [20.0],
+            "forecast_remaining_usd": [40.0],
+            "projected_month_end_usd": [60.0],
+            "budget_usd": [100.0],
+        }
+    )
     frame = apply_ratio(projections, pd.DataFrame({"org_id": ["acme"], "forecast_usd": [100.0]}), ratios.reset_index())
     assert frame.loc[0, "what_if_forecast_usd"] == pytest.approx(62.5)
     assert frame.loc[0, "what_if_month_end_usd"] == pytest.approx(20 + 40 * 0.625)
@@ -151,10 +175,20 @@ def test_model_mix_what_if_by_hand():
 
 
 def test_routing_threshold_what_if_by_hand_and_without_a_router(forecast_home):
-    evaluation = {"threshold": 0.25, "cheap_model": "haiku", "strong_model": "opus",
-                  "router_curve": {"strong_share": [0.0, 0.5, 1.0], "cost": [1.0, 2.0, 3.0], "quality": [0.5, 0.8, 0.9]}}
-    usage = pd.DataFrame({"org_id": ["acme"] * 3, "model": ["haiku", "opus", "gpt-4o"], "total_tokens": [1.0] * 3,
-                          "cost_usd": [4.0, 4.0, 2.0]})
+    evaluation = {
+        "threshold": 0.25,
+        "cheap_model": "haiku",
+        "strong_model": "opus",
+        "router_curve": {"strong_share": [0.0, 0.5, 1.0], "cost": [1.0, 2.0, 3.0], "quality": [0.5, 0.8, 0.9]},
+    }
+    usage = pd.DataFrame(
+        {
+            "org_id": ["acme"] * 3,
+            "model": ["haiku", "opus", "gpt-4o"],
+            "total_tokens": [1.0] * 3,
+            "cost_usd": [4.0, 4.0, 2.0],
+        }
+    )
     row = routing_cost_ratio(usage, evaluation, np.array([0.1, 0.2, 0.3, 0.4]), threshold=0.45).iloc[0]
     # half the tasks go strong now (cost 2 per task), all of them at 0.45 (cost 3): routed $8 → $12 of $10 → $14
     assert (row["strong_share_now"], row["strong_share_what_if"]) == (0.5, 1.0)
@@ -166,8 +200,9 @@ def test_routing_threshold_what_if_by_hand_and_without_a_router(forecast_home):
 def _synthetic(days: int, values=None, org: str = "solo") -> pd.DataFrame:
     day = pd.date_range("2026-08-01", periods=days)
     weekly = np.where(day.weekday < 5, 10.0, 1.0) if values is None else np.asarray(values, dtype=float)
-    return pd.DataFrame({"org_id": org, "project_id": None, "day": day, "cost_usd": weekly,
-                         "total_tokens": weekly * 1000})
+    return pd.DataFrame(
+        {"org_id": org, "project_id": None, "day": day, "cost_usd": weekly, "total_tokens": weekly * 1000}
+    )
 
 
 def test_too_little_history_and_constant_series_give_a_clear_message_and_no_model():
@@ -196,9 +231,12 @@ def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):
     assert not result.shipped and "does not beat seasonal-naive" in result.verdict.reason
     assert result.forecasts.empty and read_ml_table(Settings(home=home), "forecasts", TenantScope.all_orgs()) is None
     assert read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs()) is not None
-    checked = materialize([forecasts_asset, forecasts_beat_seasonal_naive],
-                          selection=AssetSelection.checks(forecasts_beat_seasonal_naive),
-                          resources={"warehouse": WarehouseResource(aioa_home=str(home))}, raise_on_error=False)
+    checked = materialize(
+        [forecasts_asset, forecasts_beat_seasonal_naive],
+        selection=AssetSelection.checks(forecasts_beat_seasonal_naive),
+        resources={"warehouse": WarehouseResource(aioa_home=str(home))},
+        raise_on_error=False,
+    )
     evaluation = checked.get_asset_check_evaluations()[0]
     assert not evaluation.passed and "does not beat seasonal-naive" in evaluation.description
     verdict = quality_verdict(read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs()))
@@ -211,18 +249,37 @@ def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, monkeypatch):
 
     home, _ = forecast_home
     monkeypatch.setenv("AIOA_HOME", str(home))
-    result = CliRunner().invoke(app, ["forecast", "--json", "--org", "initech", "--horizon", "14",
-                                      "--what-if-mix", "claude-opus-4-6=claude-haiku-4-5-20251001:0.5"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "forecast",
+            "--json",
+            "--org",
+            "initech",
+            "--horizon",
+            "14",
+            "--what-if-mix",
+            "claude-opus-4-6=claude-haiku-4-5-20251001:0.5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["shipped"] is True and payload["mlflow_run_id"]
     assert {row["org_id"] for row in payload["backtests"]} == {"initech"}
     assert [row["org_id"] for row in payload["budget_projections"]] == ["initech"]
-    assert set(payload["forecast_totals"][0]) == {"org_id", "project_id", "metric", "forecast_total", "first_day",
-                                                  "last_day"}
+    assert set(payload["forecast_totals"][0]) == {
+        "org_id",
+        "project_id",
+        "metric",
+        "forecast_total",
+        "first_day",
+        "last_day",
+    }
     what_if = payload["what_if"][0]
-    assert what_if["kind"] == "model_mix" and what_if["orgs"][0]["what_if_forecast_usd"] < \
-        what_if["orgs"][0]["forecast_usd"]
+    assert (
+        what_if["kind"] == "model_mix"
+        and what_if["orgs"][0]["what_if_forecast_usd"] < what_if["orgs"][0]["forecast_usd"]
+    )
     stored = read_ml_table(Settings(home=home), "forecasts", TenantScope.all_orgs())
     assert set(stored["org_id"]) == set(ORGS)  # a one-org run replaced initech's rows only
     initech = stored[(stored["org_id"] == "initech") & (stored["kind"] == "forecast") & stored["project_id"].isna()]

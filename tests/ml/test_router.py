@@ -62,11 +62,15 @@ def test_training_is_tracked_and_a_worse_model_is_not_promoted(handoffs, truth, 
     from ml.routing.predict import reload, route, route_batch
 
     reload()
-    decision = route({"task_text": "Please fix the typo in the retry helper.", "task_type": "documentation"},
-                     settings)
-    hard = route({"task_text": "Please find the race condition in the scheduler considering edge cases and "
-                               "performance considering edge cases and performance.", "task_type": "debugging"},
-                 settings)
+    decision = route({"task_text": "Please fix the typo in the retry helper.", "task_type": "documentation"}, settings)
+    hard = route(
+        {
+            "task_text": "Please find the race condition in the scheduler considering edge cases and "
+            "performance considering edge cases and performance.",
+            "task_type": "debugging",
+        },
+        settings,
+    )
     assert decision.route == "cheap" and decision.target == "deepseek-chat" and decision.confidence > 0.7
     assert hard.confidence < decision.confidence - 0.2
     batch = route_batch(handoffs.head(200), settings)
@@ -133,8 +137,10 @@ def test_a_router_trained_on_shuffled_labels_is_no_better_than_random(handoffs, 
 
     frame = from_handoffs(handoffs).frame
     rng = np.random.default_rng(3)
-    shuffled = frame.assign(cheap_success=rng.permutation(frame["cheap_success"].to_numpy()),
-                            strong_success=rng.permutation(frame["strong_success"].to_numpy()))
+    shuffled = frame.assign(
+        cheap_success=rng.permutation(frame["cheap_success"].to_numpy()),
+        strong_success=rng.permutation(frame["strong_success"].to_numpy()),
+    )
     router = evaluate(_data(shuffled), truth).routers["router"]
     assert router["apgr_low"] <= 0.5 <= router["apgr_high"] or abs(router["apgr"] - 0.5) < 0.05
 
@@ -178,8 +184,10 @@ def test_a_worse_challenger_is_never_promoted():
         decision = promotion_decision(challenger, cheap, strong, baselines, champion, "1", resamples=300)
         assert not decision.promoted and decision.outcome in ("not_better_than_champion", "below_baselines")
     # Without a champion, label-free scores face the baselines alone: the one-sided 2.5% error of the interval
-    promoted = sum(promotion_decision(rng.permutation(champion), cheap, strong, baselines, resamples=200).promoted
-                   for _ in range(20))
+    promoted = sum(
+        promotion_decision(rng.permutation(champion), cheap, strong, baselines, resamples=200).promoted
+        for _ in range(20)
+    )
     assert promoted <= 2  # expected 0.5 of 20
     better = promotion_decision(signal, cheap, strong, baselines, champion, "1", resamples=300)
     assert better.promoted and better.comparisons["champion"]["low"] > 0
@@ -191,10 +199,13 @@ def _outcome_files(folder, cheap: str, strong: str) -> None:
 
     rng = np.random.default_rng(5)
     for subject, p_cheap in {"algebra": 0.2, "physics": 0.3, "history": 0.9, "marketing": 0.85}.items():
-        prompts = [f"{subject} question {index}: which option about {subject} topic {index % 17} is right?"
-                   for index in range(120)]
-        pd.DataFrame({"prompt": prompts, cheap: rng.random(120) < p_cheap,
-                      strong: rng.random(120) < 0.9}).to_csv(folder / f"mmlu_{subject}.csv", index=False)
+        prompts = [
+            f"{subject} question {index}: which option about {subject} topic {index % 17} is right?"
+            for index in range(120)
+        ]
+        pd.DataFrame({"prompt": prompts, cheap: rng.random(120) < p_cheap, strong: rng.random(120) < 0.9}).to_csv(
+            folder / f"mmlu_{subject}.csv", index=False
+        )
 
 
 def test_evaluate_prints_every_baseline_on_the_same_split(tmp_path):
@@ -230,8 +241,9 @@ def test_response_columns_are_ignored(tmp_path):
     from ml.routing.data import from_routing_csvs
 
     file = tmp_path / "outcomes.csv"
-    pd.DataFrame({"prompt": ["a", "b"], "weak": [True, False], "weak_response": ["A. yes", "B. no"],
-                  "strong": ["true", "false"]}).to_csv(file, index=False)
+    pd.DataFrame(
+        {"prompt": ["a", "b"], "weak": [True, False], "weak_response": ["A. yes", "B. no"], "strong": ["true", "false"]}
+    ).to_csv(file, index=False)
     data = from_routing_csvs(file)
     assert (data.cheap_model, data.strong_model) == ("weak", "strong")
     assert data.frame["strong_success"].tolist() == [1.0, 0.0] and "weak_response" not in data.frame

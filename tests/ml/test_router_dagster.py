@@ -30,8 +30,11 @@ def _copy(built_home, sample_dir, tmp_path):
 
 
 def _run(home):
-    result = materialize([router, router_beats_champion_and_baselines],
-                         resources={"warehouse": WarehouseResource(aioa_home=str(home))}, raise_on_error=False)
+    result = materialize(
+        [router, router_beats_champion_and_baselines],
+        resources={"warehouse": WarehouseResource(aioa_home=str(home))},
+        raise_on_error=False,
+    )
     metadata = result.asset_materializations_for_node("ml__router")[0].metadata
     check = result.get_asset_check_evaluations()[0]
     return result, {key: value.value for key, value in metadata.items()}, check
@@ -93,8 +96,9 @@ def test_sensor_requests_retraining_only_after_enough_new_feedback(built_home, t
 
     connection, _ = open_snapshot(Settings(home=built_home))
     with connection:
-        verified = connection.execute("select count(*) from marts.fct_handoffs where success is not null "
-                                      "and outcome_verified").fetchone()[0]
+        verified = connection.execute(
+            "select count(*) from marts.fct_handoffs where success is not null and outcome_verified"
+        ).fetchone()[0]
     assert verified > 1000
     resources = {"warehouse": WarehouseResource(aioa_home=str(built_home))}
     context = build_sensor_context(resources=resources)

@@ -30,8 +30,9 @@ def _execute(notebook: nbformat.NotebookNode, home: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("AIOA_HOME", str(home))  # the kernel inherits the test's environment
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = NotebookClient(
+        notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
+    )
     client.execute()
 
 
@@ -93,8 +94,11 @@ def test_committed_notebooks_have_no_outputs(path: Path):
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code, f"{path.name} has no code"
-    dirty = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
-             and (cell.outputs or cell.execution_count is not None)]
+    dirty = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
     assert not dirty, f"{path.name}: cells {dirty} carry outputs or execution counts; strip them before committing"
     assert notebook.cells[0].cell_type == "markdown", f"{path.name} should open with a markdown intro"
 
@@ -108,8 +112,13 @@ def test_the_kernel_is_the_venv_interpreter(monkeypatch, tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_on_the_sample_without_errors(path: Path, executed):
     notebook, _ = executed(path)
-    errors = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-              if output.output_type == "error"]
+    errors = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
     assert not errors
     assert all(cell.execution_count for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip())
 
@@ -119,8 +128,13 @@ def test_without_a_snapshot_a_notebook_says_so_in_one_line(path: Path, monkeypat
     notebook = _read(path)
     with pytest.raises(CellExecutionError):
         _execute(notebook, tmp_path / "empty-home", monkeypatch)
-    errors = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-              if output.output_type == "error"]
+    errors = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
     assert len(errors) == 1
     shown = "\n".join(errors[0]["traceback"])
     assert "make demo" in shown and "aioa run" in shown
@@ -136,18 +150,24 @@ def test_cost_deep_dive_numbers_match_the_snapshot(executed):
     assert total > 100
     assert summary["total_spend_usd"] == pytest.approx(total, abs=1e-5)
     assert summary["report_total_usd"] == pytest.approx(total, abs=1e-5)
-    assert summary["spend_by_org_usd"] == pytest.approx(dict(zip(by_org["org_id"], by_org["cost"], strict=True)), abs=1e-5)
+    assert summary["spend_by_org_usd"] == pytest.approx(
+        dict(zip(by_org["org_id"], by_org["cost"], strict=True)), abs=1e-5
+    )
     calls = _query(home, "select count(*) as n from marts.fct_llm_calls")["n"].iloc[0]
     assert summary["calls"] == calls
-    top = _query(home, "select model from marts.fct_llm_calls group by model order by sum(cost_usd) desc nulls last "
-                       "limit 1")["model"].iloc[0]
+    top = _query(
+        home, "select model from marts.fct_llm_calls group by model order by sum(cost_usd) desc nulls last limit 1"
+    )["model"].iloc[0]
     assert summary["top_model"] == top
-    over = _query(home, """
+    over = _query(
+        home,
+        """
         select count(*) as n from (
             select c.org_id, date_trunc('month', c.ts_utc) as month, sum(c.cost_usd) as cost,
                    max(o.monthly_budget_usd) as budget
             from marts.fct_llm_calls c join marts.dim_orgs o using (org_id) group by all)
-        where cost > budget""")["n"].iloc[0]
+        where cost > budget""",
+    )["n"].iloc[0]
     assert summary["months_over_budget"] == over
 
 
@@ -169,9 +189,12 @@ def test_routing_evaluation_numbers_match_the_snapshot(executed):
     summary = _summary(notebook)
     assert summary["handoffs"] == _query(home, "select count(*) as n from marts.fct_handoffs")["n"].iloc[0]
     # The cheap and strong models: the targets with the lowest and highest cost per token.
-    per_token = _query(home, """
+    per_token = _query(
+        home,
+        """
         select target_model, sum(cost_usd) / sum(input_tokens + output_tokens) as usd_per_token
-        from marts.fct_handoffs group by target_model order by usd_per_token""")
+        from marts.fct_handoffs group by target_model order by usd_per_token""",
+    )
     handoffs = summary["handoffs_evaluation"]
     assert handoffs["cheap_model"] == per_token["target_model"].iloc[0]
     assert handoffs["strong_model"] == per_token["target_model"].iloc[-1]
@@ -204,17 +227,22 @@ def test_the_cost_notebooks_queries_match_the_fact_table(built_home):
             from marts.fct_llm_calls group by all""").df()
         acme = spend_vs_budget(connection, Filters(), TenantScope.for_orgs("acme"))
         mix = token_mix(connection, Filters(), TenantScope.all_orgs(), "model").set_index("model")
-        tokens = connection.execute("""
+        tokens = (
+            connection.execute("""
             select model, sum(input_tokens) as input, sum(cache_read_tokens) as cache_read,
                    sum(cache_write_tokens) as cache_write, sum(output_tokens) as output
-            from marts.fct_llm_calls group by model""").df().set_index("model")
+            from marts.fct_llm_calls group by model""")
+            .df()
+            .set_index("model")
+        )
     merged = budgets.merge(expected, on=["month", "org_id"], how="outer", validate="one_to_one")
     assert len(merged) == len(budgets) == len(expected) and len(budgets) >= 8
     assert merged["cost_usd"].to_numpy() == pytest.approx(merged["cost"].to_numpy(), abs=1e-6)
     with_budget = budgets.dropna(subset=["monthly_budget_usd"])
     assert set(with_budget["org_id"]) == {"acme", "globex", "initech"}  # the sample's budgeted orgs
     assert with_budget["budget_used"].to_numpy() == pytest.approx(
-        (with_budget["cost_usd"] / with_budget["monthly_budget_usd"]).to_numpy())
+        (with_budget["cost_usd"] / with_budget["monthly_budget_usd"]).to_numpy()
+    )
     assert budgets.loc[budgets["org_id"] == "default", "budget_used"].isna().all()  # no budget: no share
     assert set(acme["org_id"]) == {"acme"}
     assert mix.loc[tokens.index, "output_tokens"].astype(float).to_numpy() == pytest.approx(tokens["output"])

@@ -41,8 +41,10 @@ storage:
             result = materialize([tiny], instance=instance)
             assert result.success
             assert instance.get_latest_materialization_event(tiny.key) is not None
-        with closing(psycopg2.connect(DSN.rsplit("/", 1)[0] + f"/{DATABASE}")) as connection, \
-                connection.cursor() as cursor:
+        with (
+            closing(psycopg2.connect(DSN.rsplit("/", 1)[0] + f"/{DATABASE}")) as connection,
+            connection.cursor() as cursor,
+        ):
             cursor.execute("select count(*) from runs")
             assert cursor.fetchone()[0] == 1
     finally:

@@ -15,8 +15,14 @@ def test_definitions_load_with_raw_tables_downstream_of_sources(monkeypatch, tmp
     from orchestration.definitions import defs
 
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert {"claude_code_logs", "handoff_logs", "otel_exports", "routing_outcome_logs", "raw/llm_calls",
-            "raw/handoffs"} <= keys
+    assert {
+        "claude_code_logs",
+        "handoff_logs",
+        "otel_exports",
+        "routing_outcome_logs",
+        "raw/llm_calls",
+        "raw/handoffs",
+    } <= keys
 
 
 def test_claude_code_asset_materialises_with_metadata(tmp_path):
@@ -48,4 +54,5 @@ def test_a_configured_but_missing_source_fails_the_step_with_the_reason(tmp_path
     assert not result.success
     failure = result.get_step_failure_events()[0]
     assert "configured path not found" in failure.step_failure_data.error.message + str(
-        failure.step_failure_data.user_failure_data.description if failure.step_failure_data.user_failure_data else "")
+        failure.step_failure_data.user_failure_data.description if failure.step_failure_data.user_failure_data else ""
+    )

@@ -25,10 +25,14 @@ def cli_run(sample_dir, tmp_path_factory):
         folder.mkdir()
     shutil.copy(sample_dir / "attribution.yaml", home / "attribution.yaml")
     (outcomes / "tiny.csv").write_text(ROUTING_CSV)
-    env = {"AIOA_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
-           "AIOA_CLAUDE_CODE_DIRS": ",".join(str(path) for path in sorted(sample_dir.glob("claude-code/*/.claude"))),
-           "AIOA_HANDOFF_PATHS": str(sample_dir / "handoffs"), "AIOA_OTEL_PATHS": str(sample_dir / "otel"),
-           "AIOA_ROUTING_OUTCOME_PATHS": str(outcomes)}
+    env = {
+        "AIOA_HOME": str(home),
+        "DAGSTER_HOME": str(dagster_home),
+        "AIOA_CLAUDE_CODE_DIRS": ",".join(str(path) for path in sorted(sample_dir.glob("claude-code/*/.claude"))),
+        "AIOA_HANDOFF_PATHS": str(sample_dir / "handoffs"),
+        "AIOA_OTEL_PATHS": str(sample_dir / "otel"),
+        "AIOA_ROUTING_OUTCOME_PATHS": str(outcomes),
+    }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
@@ -47,8 +51,15 @@ def test_aioa_run_and_the_dagster_job_materialise_the_same_asset_keys(cli_run):
     job = defs.resolve_job_def(pipeline_job_name())
     job_keys = sorted(key.to_user_string() for key in job.asset_layer.selected_asset_keys)
     assert report["materialized"] == job_keys
-    assert {"claude_code_logs", "routing_outcome_logs", "marts/fct_llm_calls", "ml/forecasts", "ml/anomalies",
-            "ml/router", "read_snapshot"} <= set(job_keys)
+    assert {
+        "claude_code_logs",
+        "routing_outcome_logs",
+        "marts/fct_llm_calls",
+        "ml/forecasts",
+        "ml/anomalies",
+        "ml/router",
+        "read_snapshot",
+    } <= set(job_keys)
     steps = [step["step"] for step in report["steps"]]
     assert steps.count("publish snapshot") == 1 and steps[-1] == "publish snapshot"  # once, after the ML assets
     assert {"ml__forecasts", "ml__anomalies", "ml__router"} <= set(steps)
@@ -64,8 +75,9 @@ def test_routing_outcomes_are_ingested_by_their_asset_when_configured(cli_run):
     connection, version = open_snapshot(Settings(home=home))
     with connection:
         assert version == report["snapshot_version"]
-        prompts = connection.execute("select task_text from marts.fct_handoffs "
-                                     "where target_model = 'cheap-model' order by 1").fetchall()
+        prompts = connection.execute(
+            "select task_text from marts.fct_handoffs where target_model = 'cheap-model' order by 1"
+        ).fetchall()
         stored = connection.execute("select count(*) from ml.forecasts").fetchone()[0]
     assert prompts == [("Name a prime",), ("What is 2+2?",)]
     assert stored > 0  # the ML tables are in the one published snapshot
@@ -78,8 +90,9 @@ def test_aioa_run_json_keeps_the_report_shape(cli_run):
     for step in report["steps"]:
         assert set(step) >= {"step", "status", "seconds", "details"} and step["status"] == "ok"
         assert isinstance(step["seconds"], float)
-    assert {"ingest claude_code", "ingest handoffs", "ingest otel", "raw tables", "dbt build",
-            "quality checks"} <= {step["step"] for step in report["steps"]}
+    assert {"ingest claude_code", "ingest handoffs", "ingest otel", "raw tables", "dbt build", "quality checks"} <= {
+        step["step"] for step in report["steps"]
+    }
     saved = json.loads((home / "status" / "last_pipeline_run.json").read_text())
     assert saved == report
 
@@ -104,8 +117,10 @@ def test_a_missing_routing_outcome_path_fails_its_step_and_publishes_nothing(bui
     with pytest.raises(NoSnapshotError):
         current_snapshot(settings)  # nothing was published
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        assert connection.execute("select count(*) from raw.handoffs where target_model = 'cheap-model'"
-                                  ).fetchone()[0] == 0
+        assert (
+            connection.execute("select count(*) from raw.handoffs where target_model = 'cheap-model'").fetchone()[0]
+            == 0
+        )
 
 
 def test_a_new_user_with_two_days_of_logs_gets_a_snapshot_ml_included(tmp_path, monkeypatch):
@@ -117,10 +132,13 @@ def test_a_new_user_with_two_days_of_logs_gets_a_snapshot_ml_included(tmp_path, 
     from tests.ingest.transcripts import assistant, write_jsonl
 
     projects = tmp_path / ".claude" / "projects" / "-home-alice-src-shop"
-    write_jsonl(projects / "s1.jsonl", [
-        assistant("m1", "r1", output=100, ts="2026-11-27T10:00:00.000Z"),
-        assistant("m2", "r2", output=50, ts="2026-11-28T09:00:00.000Z"),
-    ])
+    write_jsonl(
+        projects / "s1.jsonl",
+        [
+            assistant("m1", "r1", output=100, ts="2026-11-27T10:00:00.000Z"),
+            assistant("m2", "r2", output=50, ts="2026-11-28T09:00:00.000Z"),
+        ],
+    )
     home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.delenv("AIOA_MLFLOW_TRACKING_URI", raising=False)

@@ -20,12 +20,18 @@ def test_all_assets_materialise_with_checks_and_publish_a_snapshot(sample_dir, t
     home.mkdir()
     shutil.copy(sample_dir / "attribution.yaml", home / "attribution.yaml")
     logs = UsageLogsResource(
-        aioa_home=str(home), claude_code_dirs=",".join(str(p) for p in sorted(sample_dir.glob("claude-code/*/.claude"))),
-        handoff_paths=str(sample_dir / "handoffs"), otel_paths=str(sample_dir / "otel"))
+        aioa_home=str(home),
+        claude_code_dirs=",".join(str(p) for p in sorted(sample_dir.glob("claude-code/*/.claude"))),
+        handoff_paths=str(sample_dir / "handoffs"),
+        otel_paths=str(sample_dir / "otel"),
+    )
     result = materialize(
         [*INGEST_ASSETS.values(), raw_tables, aioa_dbt_models, mart_quality_checks, read_snapshot],
-        resources={"usage_logs": logs, "dbt": dbt_resource(Settings(home=home)),
-                   "warehouse": WarehouseResource(aioa_home=str(home))},
+        resources={
+            "usage_logs": logs,
+            "dbt": dbt_resource(Settings(home=home)),
+            "warehouse": WarehouseResource(aioa_home=str(home)),
+        },
     )
     assert result.success
     checks = {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
@@ -35,8 +41,12 @@ def test_all_assets_materialise_with_checks_and_publish_a_snapshot(sample_dir, t
     connection, version = open_snapshot(Settings(home=home))
     with connection:
         assert version == snapshot
-        assert connection.execute("select sum(calls) from marts.agg_usage_daily").fetchone()[0] == \
-            connection.execute("select count(*) from raw.llm_calls").fetchone()[0]
+        assert (
+            connection.execute("select sum(calls) from marts.agg_usage_daily").fetchone()[0]
+            == connection.execute("select count(*) from raw.llm_calls").fetchone()[0]
+        )
     assert AssetKey(["marts", "fct_llm_calls"]) in {
-        materialization.asset_key for materialization in result.get_asset_materialization_events()
-        for materialization in [materialization.materialization]}
+        materialization.asset_key
+        for materialization in result.get_asset_materialization_events()
+        for materialization in [materialization.materialization]
+    }

@@ -28,28 +28,42 @@ create or replace table calls (
 def sql_cost(catalog: PriceCatalog, provider: str, model: str, ts: datetime, tokens: tuple[int, ...]):
     connection = duckdb.connect()
     connection.execute(STAGE)
-    connection.execute("insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, null)",
-                       [provider, model, ts, *tokens])
+    connection.execute(
+        "insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, null)", [provider, model, ts, *tokens]
+    )
     apply_prices(connection, "calls", catalog)
     return connection.execute("select cost_usd, price_status, price_source from calls").fetchone()
 
 
 def library_cost(provider: str, model: str, ts: datetime, tokens: tuple[int, ...]) -> Decimal:
     uncached, output, write_5m, write_1h, read = tokens
-    usage = Usage(input_tokens=uncached + write_5m + write_1h + read, output_tokens=output,
-                  cache_write_tokens=write_5m + write_1h, cache_write_5m_tokens=write_5m,
-                  cache_write_1h_tokens=write_1h, cache_read_tokens=read)
+    usage = Usage(
+        input_tokens=uncached + write_5m + write_1h + read,
+        output_tokens=output,
+        cache_write_tokens=write_5m + write_1h,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        cache_read_tokens=read,
+    )
     return calc_price(usage, model, provider_id=provider, genai_request_timestamp=ts).total_price
 
 
 token_counts = st.tuples(*[st.integers(0, 400_000)] * 5)
-MODELS = [("anthropic", "claude-opus-4-6"), ("anthropic", "claude-sonnet-4-5-20250929"),
-          ("anthropic", "claude-haiku-4-5-20251001"), ("deepseek", "deepseek-chat"), ("openai", "gpt-4o")]
+MODELS = [
+    ("anthropic", "claude-opus-4-6"),
+    ("anthropic", "claude-sonnet-4-5-20250929"),
+    ("anthropic", "claude-haiku-4-5-20251001"),
+    ("deepseek", "deepseek-chat"),
+    ("openai", "gpt-4o"),
+]
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
-@given(tokens=token_counts, model=st.sampled_from(MODELS),
-       ts=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 11, 1)))
+@given(
+    tokens=token_counts,
+    model=st.sampled_from(MODELS),
+    ts=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 11, 1)),
+)
 def test_sql_cost_equals_the_library_for_any_usage(tokens, model, ts):
     provider, name = model
     if provider != "anthropic":
@@ -61,10 +75,12 @@ def test_sql_cost_equals_the_library_for_any_usage(tokens, model, ts):
 
 def test_long_context_tier_applies_to_every_token_above_the_threshold():
     catalog = PriceCatalog()
-    short = sql_cost(catalog, "anthropic", "claude-sonnet-4-5-20250929", datetime(2026, 5, 1),
-                     (100_000, 1_000, 0, 0, 0))[0]
-    long = sql_cost(catalog, "anthropic", "claude-sonnet-4-5-20250929", datetime(2026, 5, 1),
-                    (150_000, 1_000, 0, 0, 60_000))[0]
+    short = sql_cost(
+        catalog, "anthropic", "claude-sonnet-4-5-20250929", datetime(2026, 5, 1), (100_000, 1_000, 0, 0, 0)
+    )[0]
+    long = sql_cost(
+        catalog, "anthropic", "claude-sonnet-4-5-20250929", datetime(2026, 5, 1), (150_000, 1_000, 0, 0, 60_000)
+    )[0]
     assert short == Decimal("0.3") + Decimal("0.015")  # $3 in, $15 out per MTok
     assert long == Decimal("0.9") + Decimal("0.0225") + Decimal("0.036")  # $6 in, $22.50 out, $0.60 read
 
@@ -87,8 +103,9 @@ def test_deepseek_off_peak_price_depends_on_time_of_day():
 
 
 def test_unknown_model_is_unpriced_never_zero():
-    cost, status, source = sql_cost(PriceCatalog(), "acme", "acme-internal-llm-2", datetime(2026, 5, 1),
-                                    (10, 10, 0, 0, 0))
+    cost, status, source = sql_cost(
+        PriceCatalog(), "acme", "acme-internal-llm-2", datetime(2026, 5, 1), (10, 10, 0, 0, 0)
+    )
     assert (cost, status) == (None, "unpriced")
     assert "no price" in source
 
@@ -111,8 +128,9 @@ def test_override_file_prices_a_self_hosted_model_and_wins_over_the_library(tmp_
 
 def test_dated_override_applies_from_its_date(tmp_path):
     overrides = tmp_path / "price-overrides.yaml"
-    overrides.write_text("prices:\n  - model: claude-opus-4-6\n    input_mtok: 4\n    output_mtok: 20\n"
-                         "    valid_from: 2026-06-01\n")
+    overrides.write_text(
+        "prices:\n  - model: claude-opus-4-6\n    input_mtok: 4\n    output_mtok: 20\n    valid_from: 2026-06-01\n"
+    )
     catalog = PriceCatalog(overrides)
     before = sql_cost(catalog, "anthropic", "claude-opus-4-6", datetime(2026, 5, 31, 23), (10**6, 0, 0, 0, 0))
     after = sql_cost(catalog, "anthropic", "claude-opus-4-6", datetime(2026, 6, 1, 1), (10**6, 0, 0, 0, 0))
@@ -122,24 +140,34 @@ def test_dated_override_applies_from_its_date(tmp_path):
 
 def test_unpriced_calls_are_flagged_then_repriced_once_an_override_exists(settings, tmp_path):
     root = tmp_path / ".claude"
-    write_jsonl(root / "projects" / "p" / "s1.jsonl", [
-        assistant("msg_1", "req_1", output=1_000_000, input_tokens=0, model="acme-internal-llm-2"),
-        assistant("msg_2", "req_2", output=10, model="claude-opus-4-6"),
-    ])
+    write_jsonl(
+        root / "projects" / "p" / "s1.jsonl",
+        [
+            assistant("msg_1", "req_1", output=1_000_000, input_tokens=0, model="acme-internal-llm-2"),
+            assistant("msg_2", "req_2", output=10, model="claude-opus-4-6"),
+        ],
+    )
     summary = ingest(ClaudeCodeSource(), [root], settings)
     assert summary.unpriced == 1
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        assert connection.execute("select cost_usd, price_status from raw.llm_calls where model like 'acme%'"
-                                  ).fetchall() == [(None, "unpriced")]
+        assert connection.execute(
+            "select cost_usd, price_status from raw.llm_calls where model like 'acme%'"
+        ).fetchall() == [(None, "unpriced")]
         assert connection.execute("select severity, reason from raw.quarantine").fetchall() == [
-            ("flagged", "unknown model: no price for acme-internal-llm-2 (provider anthropic); cost left empty, "
-                        "add it to the price override file")]
+            (
+                "flagged",
+                "unknown model: no price for acme-internal-llm-2 (provider anthropic); cost left empty, "
+                "add it to the price override file",
+            )
+        ]
     (settings.home / "price-overrides.yaml").write_text(
-        "prices:\n  - model: acme-internal-llm-2\n    input_mtok: 1\n    output_mtok: 2\n")
+        "prices:\n  - model: acme-internal-llm-2\n    input_mtok: 1\n    output_mtok: 2\n"
+    )
     ingest(ClaudeCodeSource(), [root], settings)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        assert connection.execute("select cost_usd, price_status from raw.llm_calls where model like 'acme%'"
-                                  ).fetchall() == [(Decimal("2"), "override")]
+        assert connection.execute(
+            "select cost_usd, price_status from raw.llm_calls where model like 'acme%'"
+        ).fetchall() == [(Decimal("2"), "override")]
         assert connection.execute("select count(*) from raw.quarantine").fetchone() == (0,)
 
 
@@ -153,14 +181,20 @@ def test_one_batch_with_tiered_untiered_and_time_of_day_models_prices_each_row_l
     # One UPDATE prices every model of a batch: models without tiers must not pick up another model's tiers.
     connection = duckdb.connect()
     connection.execute(STAGE)
-    rows = [(provider, name, datetime(2026, 5, 1, hour, 0), tokens)
-            for provider, name in MODELS for hour in (12, 20)
-            for tokens in ((150_000, 1_000, 0, 0, 60_000), (1_000, 200, 0, 0, 3_000))]
-    connection.executemany("insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, null)",
-                           [[provider, name, ts, *tokens] for provider, name, ts, tokens in rows])
+    rows = [
+        (provider, name, datetime(2026, 5, 1, hour, 0), tokens)
+        for provider, name in MODELS
+        for hour in (12, 20)
+        for tokens in ((150_000, 1_000, 0, 0, 60_000), (1_000, 200, 0, 0, 3_000))
+    ]
+    connection.executemany(
+        "insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, null, 'pending', null, null)",
+        [[provider, name, ts, *tokens] for provider, name, ts, tokens in rows],
+    )
     assert apply_prices(connection, "calls", PriceCatalog()) == 0
     costs = connection.execute("select cost_usd from calls order by rowid").fetchall()
-    expected = [library_cost(provider, name, ts, tokens).quantize(Decimal("1e-10"))
-                for provider, name, ts, tokens in rows]
+    expected = [
+        library_cost(provider, name, ts, tokens).quantize(Decimal("1e-10")) for provider, name, ts, tokens in rows
+    ]
     assert [cost for (cost,) in costs] == expected
     assert len(set(expected)) > len(MODELS)  # tiers and time of day really change some prices

@@ -46,8 +46,11 @@ RUN_COLUMNS = {"detected_at", "checked_at", "loaded_at", "last_loaded_at", "inge
 
 
 def page_queries() -> dict[str, inspect.Signature]:
-    return {name: inspect.signature(function) for name, function in inspect.getmembers(queries, inspect.isfunction)
-            if function.__module__ == queries.__name__ and not name.startswith("_")}
+    return {
+        name: inspect.signature(function)
+        for name, function in inspect.getmembers(queries, inspect.isfunction)
+        if function.__module__ == queries.__name__ and not name.startswith("_")
+    }
 
 
 # --- building the two homes -------------------------------------------------------------------------------------
@@ -58,21 +61,28 @@ def _org_b_identity(attribution: dict) -> tuple[set[str], list[str]]:
     names, config_dirs = {ORG_B}, []
     for user in attribution["users"]:
         if user["org"] == ORG_B:
-            names |= {user["id"], *([user["email"]] if user.get("email") else []),
-                      *user.get("match", {}).get("names", [])}
+            names |= {
+                user["id"],
+                *([user["email"]] if user.get("email") else []),
+                *user.get("match", {}).get("names", []),
+            }
             config_dirs += user.get("match", {}).get("config_dirs", [])
     return names, config_dirs
 
 
 def _names_org_b(attributes: list[dict], names: set[str]) -> bool:
-    return any(item["key"] in ("user.id", "user.email", "organization.id")
-               and item["value"].get("stringValue") in names for item in attributes)
+    return any(
+        item["key"] in ("user.id", "user.email", "organization.id") and item["value"].get("stringValue") in names
+        for item in attributes
+    )
 
 
 def _without_org_b_records(document: dict, names: set[str]) -> dict | None:
     """An OTel export line without the resources and records that name one of org B's users or org B."""
-    for resources_key, scopes_key, records_key in (("resourceLogs", "scopeLogs", "logRecords"),
-                                                   ("resourceSpans", "scopeSpans", "spans")):
+    for resources_key, scopes_key, records_key in (
+        ("resourceLogs", "scopeLogs", "logRecords"),
+        ("resourceSpans", "scopeSpans", "spans"),
+    ):
         if resources_key not in document:
             continue
         kept_resources = []
@@ -80,8 +90,9 @@ def _without_org_b_records(document: dict, names: set[str]) -> dict | None:
             if _names_org_b(resource.get("resource", {}).get("attributes", []), names):
                 continue
             for scope in resource[scopes_key]:
-                scope[records_key] = [record for record in scope[records_key]
-                                      if not _names_org_b(record.get("attributes", []), names)]
+                scope[records_key] = [
+                    record for record in scope[records_key] if not _names_org_b(record.get("attributes", []), names)
+                ]
             resource[scopes_key] = [scope for scope in resource[scopes_key] if scope[records_key]]
             if resource[scopes_key]:
                 kept_resources.append(resource)
@@ -98,8 +109,7 @@ def remove_org_b(sample: Path, target: Path) -> Path:
         shutil.rmtree(target / config_dir)
     for path in sorted((target / "handoffs").rglob("*.jsonl")):
         lines = path.read_text().splitlines()
-        kept = [line for line in lines
-                if not {json.loads(line).get(key) for key in ("user_id", "user")} & names]
+        kept = [line for line in lines if not {json.loads(line).get(key) for key in ("user_id", "user")} & names]
         path.write_text("".join(line + "\n" for line in kept))
     for path in sorted((target / "otel").glob("*.jsonl")):
         documents = [_without_org_b_records(json.loads(line), names) for line in path.read_text().splitlines()]
@@ -155,12 +165,17 @@ def _comparable(result, sample: Path):
         for column in frame.columns:
             if frame[column].dtype == object:
                 frame[column] = frame[column].map(
-                    lambda value: value.replace(str(sample), "<sample>") if isinstance(value, str) else value)
+                    lambda value: value.replace(str(sample), "<sample>") if isinstance(value, str) else value
+                )
         floats = [column for column in frame.columns if pd.api.types.is_float_dtype(frame[column])]
         keys = [column for column in frame.columns if column not in floats] + floats
         if keys and not frame.empty:
-            frame = frame.sort_values(keys, kind="mergesort", na_position="last",
-                                      key=lambda values: values.astype(str) if values.dtype == object else values)
+            frame = frame.sort_values(
+                keys,
+                kind="mergesort",
+                na_position="last",
+                key=lambda values: values.astype(str) if values.dtype == object else values,
+            )
         return frame.reset_index(drop=True)
     return result
 
@@ -191,9 +206,12 @@ def assert_same(with_b, without_b, homes, label: str) -> None:
 
 def _calls(name: str, signature: inspect.Signature, filters: list[Filters]):
     """Every combination of filters and parameter values for one page query."""
-    extra = [parameter for parameter in signature.parameters.values()
-             if parameter.name not in ("connection", "filters", "scope")
-             and (parameter.default is inspect.Parameter.empty or parameter.name in PARAMETER_VALUES)]
+    extra = [
+        parameter
+        for parameter in signature.parameters.values()
+        if parameter.name not in ("connection", "filters", "scope")
+        and (parameter.default is inspect.Parameter.empty or parameter.name in PARAMETER_VALUES)
+    ]
     choices = [PARAMETER_VALUES[parameter.name] for parameter in extra]
     for values in itertools.product(*choices):
         kwargs = dict(zip([parameter.name for parameter in extra], values, strict=True))
@@ -211,15 +229,19 @@ def test_org_b_is_really_absent_from_one_home_and_present_in_the_other(connectio
     def rows(name: str, sql: str) -> int:
         return connections[name].execute(sql, [ORG_B]).fetchone()[0]
 
-    for sql in ("select count(*) from marts.fct_llm_calls where org_id = ?",
-                "select count(*) from marts.fct_handoffs where org_id = ?",
-                "select count(*) from marts.dim_projects where org_id = ? and lifetime_tokens > 0",  # (config stays)
-                "select count(*) from ml.anomalies where org_id = ?"):
+    for sql in (
+        "select count(*) from marts.fct_llm_calls where org_id = ?",
+        "select count(*) from marts.fct_handoffs where org_id = ?",
+        "select count(*) from marts.dim_projects where org_id = ? and lifetime_tokens > 0",  # (config stays)
+        "select count(*) from ml.anomalies where org_id = ?",
+    ):
         assert rows("with_b", sql) > 0, sql
         assert rows("without_b", sql) == 0, sql
     for connection in connections.values():
-        assert connection.execute("select count(*) from marts.fct_llm_calls where org_id = ?",
-                                  [ORG_A]).fetchone()[0] > 1000
+        assert (
+            connection.execute("select count(*) from marts.fct_llm_calls where org_id = ?", [ORG_A]).fetchone()[0]
+            > 1000
+        )
 
 
 def test_every_page_query_is_scoped_and_has_values():
@@ -228,14 +250,21 @@ def test_every_page_query_is_scoped_and_has_values():
     assert unscoped == ["table_exists"], "a page query without a tenant scope"
     for name, signature in signatures.items():
         for parameter in signature.parameters.values() if name != "table_exists" else ():
-            if parameter.name not in ("connection", "filters", "scope") and \
-                    parameter.default is inspect.Parameter.empty:
-                assert parameter.name in PARAMETER_VALUES, f"add values for {name}({parameter.name}) to PARAMETER_VALUES"
+            if (
+                parameter.name not in ("connection", "filters", "scope")
+                and parameter.default is inspect.Parameter.empty
+            ):
+                assert parameter.name in PARAMETER_VALUES, (
+                    f"add values for {name}({parameter.name}) to PARAMETER_VALUES"
+                )
 
 
 def test_every_page_query_gives_org_a_the_same_answer_without_org_b(connections, homes):
-    last_day = connections["with_b"].execute("select max(day) from marts.agg_usage_daily where org_id = ?",
-                                             [ORG_A]).fetchone()[0]
+    last_day = (
+        connections["with_b"]
+        .execute("select max(day) from marts.agg_usage_daily where org_id = ?", [ORG_A])
+        .fetchone()[0]
+    )
     filters = [Filters(), Filters(start=last_day - timedelta(days=29), end=last_day)]
     compared = 0
     for name, signature in page_queries().items():
@@ -287,11 +316,18 @@ def test_every_offline_question_gives_org_a_the_same_answer_without_org_b(homes,
     assert len(questions) > 80
     answered = 0
     for question in questions:
-        results = {name: ask(question, SCOPE_A, connection=connections[name], settings=Settings(home=home))
-                   for name, (home, _) in homes.items()}
+        results = {
+            name: ask(question, SCOPE_A, connection=connections[name], settings=Settings(home=home))
+            for name, (home, _) in homes.items()
+        }
         left, right = results["with_b"], results["without_b"]
         assert (left.answered, left.refused, left.reason, left.answer, left.sql) == (
-            right.answered, right.refused, right.reason, right.answer, right.sql), question
+            right.answered,
+            right.refused,
+            right.reason,
+            right.answer,
+            right.sql,
+        ), question
         if left.sql and " limit " in left.sql:  # top-N: which of the rows tied at the cut comes first is arbitrary
             value = left.rows.columns[-1]
             assert_same(left.rows[[value]], right.rows[[value]], homes, question)
@@ -350,32 +386,52 @@ def shared_project_home(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("shared-project")
     for user, outputs in (("nina", (4000, 3000, 2000)), ("sam", (100,))):
         cwd = f"/home/{user}/src/api"
-        write_jsonl(root / user / ".claude" / "projects" / f"-home-{user}-src-api" / "session.jsonl", [
-            assistant(f"msg_{user}_{index}", f"req_{user}_{index}", output=output, cwd=cwd, session=f"{user}-s1",
-                      ts=f"2026-03-02T10:0{index}:00.000Z")
-            for index, output in enumerate(outputs)])
+        write_jsonl(
+            root / user / ".claude" / "projects" / f"-home-{user}-src-api" / "session.jsonl",
+            [
+                assistant(
+                    f"msg_{user}_{index}",
+                    f"req_{user}_{index}",
+                    output=output,
+                    cwd=cwd,
+                    session=f"{user}-s1",
+                    ts=f"2026-03-02T10:0{index}:00.000Z",
+                )
+                for index, output in enumerate(outputs)
+            ],
+        )
     home = root / "home"
     home.mkdir()
     (home / "attribution.yaml").write_text(yaml.safe_dump(SHARED_PROJECT_CONFIG))
-    run_pipeline(Settings(home=home), SourcePaths(claude_code=[root / "nina" / ".claude", root / "sam" / ".claude"]),
-                 include_ml=False)
+    run_pipeline(
+        Settings(home=home),
+        SourcePaths(claude_code=[root / "nina" / ".claude", root / "sam" / ".claude"]),
+        include_ml=False,
+    )
     return home
 
 
 def test_a_project_name_shared_by_two_orgs_keeps_their_costs_apart(shared_project_home):
     connection, _ = open_snapshot(Settings(home=shared_project_home))
     with connection:
-        own = dict(connection.execute(
-            "select org_id, sum(cost_usd) from marts.fct_llm_calls where project_id = 'api' group by 1").fetchall())
+        own = dict(
+            connection.execute(
+                "select org_id, sum(cost_usd) from marts.fct_llm_calls where project_id = 'api' group by 1"
+            ).fetchall()
+        )
         assert set(own) == {"north", "south"} and own["north"] > 10 * own["south"] > 0
         projects = connection.execute(
             "select org_id, project_group, lifetime_cost_usd, lifetime_tokens, is_configured from marts.dim_projects "
-            "where project_id = 'api' order by org_id").fetchall()
+            "where project_id = 'api' order by org_id"
+        ).fetchall()
         assert [(org, group, configured) for org, group, _, _, configured in projects] == [
-            ("north", "north-platform", True), ("south", "south-shop", True)]
+            ("north", "north-platform", True),
+            ("south", "south-shop", True),
+        ]
         assert [cost for _, _, cost, _, _ in projects] == pytest.approx([own["north"], own["south"]], rel=1e-12)
         groups = connection.execute(
-            "select distinct org_id, project_group from marts.fct_llm_calls order by 1").fetchall()
+            "select distinct org_id, project_group from marts.fct_llm_calls order by 1"
+        ).fetchall()
         assert groups == [("north", "north-platform"), ("south", "south-shop")]
         models = connection.execute("select org_id, model, calls from marts.dim_models order by 1").fetchall()
         assert models == [("north", "claude-opus-4-6", 3), ("south", "claude-opus-4-6", 1)]
@@ -383,7 +439,8 @@ def test_a_project_name_shared_by_two_orgs_keeps_their_costs_apart(shared_projec
         for org in ("north", "south"):
             overview = queries.projects_overview(connection, Filters(), TenantScope.for_orgs(org))
             assert overview[["org_id", "project_group", "project_id", "calls"]].values.tolist() == [
-                [org, f"{org}-platform" if org == "north" else "south-shop", "api", 3 if org == "north" else 1]]
+                [org, f"{org}-platform" if org == "north" else "south-shop", "api", 3 if org == "north" else 1]
+            ]
             assert overview["cost_usd"].iloc[0] == pytest.approx(own[org], rel=1e-12)
             assert overview["lifetime_cost_usd"].iloc[0] == pytest.approx(own[org], rel=1e-12)
             lifecycle = queries.project_lifecycle(connection, Filters(), TenantScope.for_orgs(org))

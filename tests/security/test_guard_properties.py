@@ -16,14 +16,42 @@ from aioa.warehouse.access import TenantScope
 
 SCOPE = TenantScope.for_orgs("acme")
 TABLES = [
-    *sorted(MART_TABLES), "marts.fct_llm_calls", "marts.dim_models", "marts.agg_usage_daily",
-    "raw.llm_calls", "raw.handoff_events", "raw.quarantine", "main.fct_llm_calls", "quality.check_results",
-    "information_schema.tables", "pg_catalog.pg_tables", "sqlite_master", "duckdb_tables()", "duckdb_settings()",
-    "read_csv('/etc/passwd')", "read_parquet('/tmp/*.parquet')", "glob('/etc/*')", "'/etc/passwd'",
-    '"/etc/passwd"', "'data/*.csv'", "query_table('raw.llm_calls')", "pragma_table_info('x')",
+    *sorted(MART_TABLES),
+    "marts.fct_llm_calls",
+    "marts.dim_models",
+    "marts.agg_usage_daily",
+    "raw.llm_calls",
+    "raw.handoff_events",
+    "raw.quarantine",
+    "main.fct_llm_calls",
+    "quality.check_results",
+    "information_schema.tables",
+    "pg_catalog.pg_tables",
+    "sqlite_master",
+    "duckdb_tables()",
+    "duckdb_settings()",
+    "read_csv('/etc/passwd')",
+    "read_parquet('/tmp/*.parquet')",
+    "glob('/etc/*')",
+    "'/etc/passwd'",
+    '"/etc/passwd"',
+    "'data/*.csv'",
+    "query_table('raw.llm_calls')",
+    "pragma_table_info('x')",
 ]
-CTE_NAMES = ["c1", "c2", "fct_llm_calls", "dim_orgs", "llm_calls", "tables", "raw", "marts", "duckdb_tables",
-             '"/etc/passwd"', '"raw.llm_calls"']
+CTE_NAMES = [
+    "c1",
+    "c2",
+    "fct_llm_calls",
+    "dim_orgs",
+    "llm_calls",
+    "tables",
+    "raw",
+    "marts",
+    "duckdb_tables",
+    '"/etc/passwd"',
+    '"raw.llm_calls"',
+]
 COLUMNS = ["*", "org_id", "count(*) as n", "1 as one"]
 
 
@@ -38,14 +66,16 @@ def _sources(queries):
 
 def _select(queries):
     return st.builds(
-        lambda column, source, alias, join, where: (
-            f"select {column} from {source} as {alias}{join}{where}"),
+        lambda column, source, alias, join, where: f"select {column} from {source} as {alias}{join}{where}",
         st.sampled_from(COLUMNS),
         _sources(queries),
         st.sampled_from(["t", "fct_llm_calls", "s1", "raw"]),
         st.one_of(st.just(""), st.builds(lambda source: f" join {source} as j on true", _sources(queries))),
-        st.one_of(st.just(""), st.just(" where org_id = 'globex'"),
-                  queries.map(lambda query: f" where org_id in (select org_id from ({query}) as w)")),
+        st.one_of(
+            st.just(""),
+            st.just(" where org_id = 'globex'"),
+            queries.map(lambda query: f" where org_id in (select org_id from ({query}) as w)"),
+        ),
     )
 
 
@@ -55,13 +85,16 @@ def _query(queries):
         st.builds(lambda left, right: f"{left} union all {right}", _select(queries), _select(queries)),
     )
     with_clause = st.lists(st.tuples(st.sampled_from(CTE_NAMES), queries), max_size=2).map(
-        lambda ctes: "with " + ", ".join(f"{name} as ({query})" for name, query in ctes) + " " if ctes else "")
+        lambda ctes: "with " + ", ".join(f"{name} as ({query})" for name, query in ctes) + " " if ctes else ""
+    )
     return st.builds(lambda prefix, query: prefix + query, with_clause, body)
 
 
-SQL = st.recursive(st.builds(lambda column, table: f"select {column} from {table}", st.sampled_from(COLUMNS),
-                             st.sampled_from(TABLES)),
-                   _query, max_leaves=6)
+SQL = st.recursive(
+    st.builds(lambda column, table: f"select {column} from {table}", st.sampled_from(COLUMNS), st.sampled_from(TABLES)),
+    _query,
+    max_leaves=6,
+)
 
 
 def _is_cte_reference(table: exp.Table, scope: Scope) -> bool:
@@ -83,8 +116,13 @@ def _is_tenant_filtered(table: exp.Table) -> bool:
     if not isinstance(condition, exp.ArrayContains):
         return False
     column = condition.expression
-    return (isinstance(condition.this, exp.Placeholder | exp.Parameter) and "scope_org_ids" in condition.this.sql()
-            and isinstance(column, exp.Column) and column.name == "org_id" and column.table == table.alias_or_name)
+    return (
+        isinstance(condition.this, exp.Placeholder | exp.Parameter)
+        and "scope_org_ids" in condition.this.sql()
+        and isinstance(column, exp.Column)
+        and column.name == "org_id"
+        and column.table == table.alias_or_name
+    )
 
 
 def assert_only_scoped_marts(sql: str) -> None:
@@ -126,11 +164,16 @@ def test_any_text_is_refused_or_scoped_never_raises_anything_else(text):
 
 def test_the_grammar_reaches_both_outcomes():
     """The property is not vacuous: the grammar yields accepted queries with shadowing CTEs, and refused ones."""
-    accepted = guard("with fct_llm_calls as (select * from fct_llm_calls) select * from fct_llm_calls as t "
-                     "join (select org_id from dim_orgs) as j on true", SCOPE)
+    accepted = guard(
+        "with fct_llm_calls as (select * from fct_llm_calls) select * from fct_llm_calls as t "
+        "join (select org_id from dim_orgs) as j on true",
+        SCOPE,
+    )
     assert_only_scoped_marts(accepted.sql)
-    for sql in ("select * from (with c1 as (select 1) select * from c1) as t join c1 as j on true",
-                'with "/etc/passwd" as (select 1) select * from "/etc/passwd" as t'):
+    for sql in (
+        "select * from (with c1 as (select 1) select * from c1) as t join c1 as j on true",
+        'with "/etc/passwd" as (select 1) select * from "/etc/passwd" as t',
+    ):
         try:
             guard(sql, SCOPE)
         except QueryRefused:

@@ -68,10 +68,16 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 def totals(settings: Settings) -> dict:
     """Everything the hostile file must not change: per-org call totals, the earlier handoffs, the table list."""
     return {
-        "calls": query(settings, "select org_id, count(*), sum(output_tokens), sum(cost_usd) from raw.llm_calls "
-                                 "group by org_id order by org_id"),
-        "handoffs": query(settings, "select handoff_id, target_model, success, alternatives from raw.handoffs "
-                                    "where source_file like '%/baseline/%' order by handoff_id"),
+        "calls": query(
+            settings,
+            "select org_id, count(*), sum(output_tokens), sum(cost_usd) from raw.llm_calls "
+            "group by org_id order by org_id",
+        ),
+        "handoffs": query(
+            settings,
+            "select handoff_id, target_model, success, alternatives from raw.handoffs "
+            "where source_file like '%/baseline/%' order by handoff_id",
+        ),
         "tables": query(settings, "select schema_name, table_name from duckdb_tables() order by all"),
     }
 
@@ -86,16 +92,25 @@ def loaded(settings: Settings, tmp_path: Path) -> dict:
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "attribution.yaml").write_text(ATTRIBUTION)
     transcripts = tmp_path / "transcripts"
-    write_jsonl(transcripts / "alice.jsonl", [
-        assistant("msg_a1", "req_a1", output=100, cwd="/home/alice/src/shop"),
-        assistant("msg_a2", "req_a2", output=200, cwd="/home/alice/src/shop", ts="2026-03-02T11:00:00.000Z"),
-    ])
-    write_jsonl(transcripts / "bob.jsonl", [
-        assistant("msg_b1", "req_b1", output=300, cwd="/home/bob/src/data", session="s2"),
-    ])
+    write_jsonl(
+        transcripts / "alice.jsonl",
+        [
+            assistant("msg_a1", "req_a1", output=100, cwd="/home/alice/src/shop"),
+            assistant("msg_a2", "req_a2", output=200, cwd="/home/alice/src/shop", ts="2026-03-02T11:00:00.000Z"),
+        ],
+    )
+    write_jsonl(
+        transcripts / "bob.jsonl",
+        [
+            assistant("msg_b1", "req_b1", output=300, cwd="/home/bob/src/data", session="s2"),
+        ],
+    )
     ingest(ClaudeCodeSource(), [transcripts], settings, publish=False)
-    write_csv(tmp_path / "evals" / "baseline" / "mmlu_tiny.csv", ["prompt", "weak", "strong"],
-              [["What is 2+2?", "True", "True"], ["Name a prime", "False", "True"]])
+    write_csv(
+        tmp_path / "evals" / "baseline" / "mmlu_tiny.csv",
+        ["prompt", "weak", "strong"],
+        [["What is 2+2?", "True", "True"], ["Name a prime", "False", "True"]],
+    )
     ingest(RoutingOutcomesSource(), [tmp_path / "evals" / "baseline"], settings, publish=False)
     before = totals(settings)
     assert [row[:3] for row in before["calls"]] == [("acme", 2, 300), ("globex", 1, 300)]
@@ -109,14 +124,21 @@ def test_a_hostile_header_is_only_a_model_name(settings, tmp_path, loaded, injec
     weak = injection.format(outside=outside)
     strong = weak + " (strong)"
     files_before = files_under(tmp_path)
-    path = write_csv(loaded["inputs"] / "hostile" / "evals.csv", ["prompt", weak, strong],
-                     [["'); delete from raw.llm_calls; --", "True", "False"], ["plain question", "false", "TRUE"]])
+    path = write_csv(
+        loaded["inputs"] / "hostile" / "evals.csv",
+        ["prompt", weak, strong],
+        [["'); delete from raw.llm_calls; --", "True", "False"], ["plain question", "false", "TRUE"]],
+    )
 
     summary = ingest(RoutingOutcomesSource(), [path.parent], settings, publish=False)
 
     assert (summary.rows_added["handoffs"], summary.quarantined) == (2, 0)
-    rows = query(settings, "select task_text, target_model, success, alternatives from raw.handoffs "
-                           "where source_file = ? order by task_text", [str(path)])
+    rows = query(
+        settings,
+        "select task_text, target_model, success, alternatives from raw.handoffs "
+        "where source_file = ? order by task_text",
+        [str(path)],
+    )
     assert [(text, model, success) for text, model, success, _ in rows] == [
         ("'); delete from raw.llm_calls; --", weak, True),
         ("plain question", weak, False),
@@ -152,8 +174,9 @@ def test_an_unusable_header_quarantines_the_file(settings, loaded, header, reaso
     summary = ingest(RoutingOutcomesSource(), [path.parent], settings, publish=False)
 
     assert (summary.rows_added.get("handoffs", 0), summary.quarantined) == (0, 1)
-    assert query(settings, "select source_line, severity, reason from raw.quarantine where source_file = ?",
-                 [str(path)]) == [(1, "rejected", reason)]
+    assert query(
+        settings, "select source_line, severity, reason from raw.quarantine where source_file = ?", [str(path)]
+    ) == [(1, "rejected", reason)]
     assert totals(settings) == loaded["totals"]
 
 
@@ -167,8 +190,7 @@ def test_a_bad_file_does_not_stop_the_good_one_beside_it(settings, loaded):
 
     assert (summary.rows_added["handoffs"], summary.quarantined) == (1, 2)
     assert summary.quarantine_reasons == {"duplicate column name in header": 1, "empty file": 1}
-    assert query(settings, "select source_file from raw.handoffs where source_file like '%/mixed/%'") == [
-        (str(good),)]
+    assert query(settings, "select source_file from raw.handoffs where source_file like '%/mixed/%'") == [(str(good),)]
     assert totals(settings) == loaded["totals"]
 
 
@@ -194,7 +216,8 @@ def test_file_names_with_quotes_and_glob_characters_read_only_themselves(setting
 
     assert summary.rows_added["handoffs"] == 2
     assert query(settings, "select task_text, task_type from raw.handoffs where source_file = ?", [str(odd)]) == [
-        ("odd", "it's [a] *")]
+        ("odd", "it's [a] *")
+    ]
     assert totals(settings) == loaded["totals"]
 
 
@@ -206,5 +229,6 @@ def test_a_hostile_cheap_model_option_is_a_value(settings, loaded):
 
     assert summary.rows_added["handoffs"] == 1
     assert query(settings, "select target_model, success from raw.handoffs where source_file = ?", [str(path)]) == [
-        (cheap, False)]
+        (cheap, False)
+    ]
     assert totals(settings) == loaded["totals"]

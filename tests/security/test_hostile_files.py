@@ -35,24 +35,53 @@ START_NS = 1_777_630_000_000_000_000
 
 def otel_span(index: int, output: int) -> dict:
     key = hashlib.md5(str(index).encode()).hexdigest()
-    attributes = [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                  {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
-                  {"key": "gen_ai.usage.output_tokens", "value": {"intValue": str(output)}}]
-    return {"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": key, "spanId": key[:16], "name": "chat", "startTimeUnixNano": str(START_NS),
-        "endTimeUnixNano": str(START_NS + 10**9), "attributes": attributes}]}]}]}
+    attributes = [
+        {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": str(output)}},
+    ]
+    return {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": key,
+                                "spanId": key[:16],
+                                "name": "chat",
+                                "startTimeUnixNano": str(START_NS),
+                                "endTimeUnixNano": str(START_NS + 10**9),
+                                "attributes": attributes,
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
 
 
 # reader -> (source, table, good line builder, (text in a good line, the same text with a bad byte))
 READERS = {
-    "claude_code": (ClaudeCodeSource, "llm_calls",
-                    lambda i: json.dumps(assistant(f"msg_{i}", f"req_{i}", output=100 * i, input_tokens=10)),
-                    (b'"gitBranch": "main"', b'"gitBranch": "ma\xffin"')),
-    "handoff_log": (HandoffLogSource, "handoffs",
-                    lambda i: json.dumps(v1(f"h{i}", input_tokens=10, output_tokens=100 * i)),
-                    (b'"task_text": "rename x"', b'"task_text": "rename \xffx"')),
-    "otel": (OtelSource, "llm_calls", lambda i: json.dumps(otel_span(i, 100 * i)),
-             (b'"name": "chat"', b'"name": "ch\xffat"')),
+    "claude_code": (
+        ClaudeCodeSource,
+        "llm_calls",
+        lambda i: json.dumps(assistant(f"msg_{i}", f"req_{i}", output=100 * i, input_tokens=10)),
+        (b'"gitBranch": "main"', b'"gitBranch": "ma\xffin"'),
+    ),
+    "handoff_log": (
+        HandoffLogSource,
+        "handoffs",
+        lambda i: json.dumps(v1(f"h{i}", input_tokens=10, output_tokens=100 * i)),
+        (b'"task_text": "rename x"', b'"task_text": "rename \xffx"'),
+    ),
+    "otel": (
+        OtelSource,
+        "llm_calls",
+        lambda i: json.dumps(otel_span(i, 100 * i)),
+        (b'"name": "chat"', b'"name": "ch\xffat"'),
+    ),
 }
 GOOD_FILES = {"a-good.jsonl": (1, 2, 3), "z-good.jsonl": (4, 5, 6)}
 HOSTILE_FILE_GOOD_LINES = (7, 8)  # good lines of the hostile file, before and after the hostile line
@@ -120,8 +149,10 @@ def reasons(quarantine) -> list[str]:
 @contextlib.contextmanager
 def deadline(seconds: int):
     """Fail instead of hanging (a FIFO opened for reading blocks until someone writes)."""
+
     def expire(*_):
         raise TimeoutError(f"still running after {seconds} s")
+
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(seconds)
     try:
@@ -171,7 +202,8 @@ def test_deep_pretty_printed_otel_file_is_quarantined(tmp_path, tmp_path_factory
     (folder / "pretty.json").write_text("{\n" + '"resourceSpans":\n' + "[\n" * 5000 + "]\n" * 5000 + "}\n")
     _, totals, quarantine = run("otel", folder, tmp_path / "home")
     assert [(Path(row[0]).name, row[1], row[3]) for row in quarantine] == [
-        ("pretty.json", 1, "JSON nested deeper than 1000 levels")]
+        ("pretty.json", 1, "JSON nested deeper than 1000 levels")
+    ]
     assert_good_content_loaded("otel", totals, tmp_path_factory)
 
 
@@ -240,7 +272,8 @@ def test_invalid_utf8_is_quarantined_never_replaced(reader, tmp_path, tmp_path_f
     _, totals, quarantine = run(reader, folder, tmp_path / "home")
     position = line.index(b"\xff") + 1
     assert [row[1:4] for row in quarantine] == [
-        (2, "rejected", f"invalid UTF-8: bad byte at position {position} of the line")]
+        (2, "rejected", f"invalid UTF-8: bad byte at position {position} of the line")
+    ]
     assert_good_content_loaded(reader, totals, tmp_path_factory)  # the line was not loaded with U+FFFD
 
 
@@ -308,8 +341,7 @@ def test_fifo_and_directory_named_like_logs_are_skipped(reader, tmp_path, tmp_pa
     write_good_files(reader, folder)
     os.mkfifo(folder / "pipe.jsonl")
     (folder / "m-hostile.jsonl").mkdir()  # a folder named like a log; the good lines are a real file inside it
-    (folder / "m-hostile.jsonl" / "inner.jsonl").write_bytes(
-        b"".join(good(reader, i) for i in HOSTILE_FILE_GOOD_LINES))
+    (folder / "m-hostile.jsonl" / "inner.jsonl").write_bytes(b"".join(good(reader, i) for i in HOSTILE_FILE_GOOD_LINES))
     with deadline(60):
         _, totals, quarantine = run(reader, folder, tmp_path / "home")
     assert sorted((Path(row[0]).name, row[1], row[3]) for row in quarantine) == [
@@ -336,7 +368,8 @@ def test_unreadable_file_is_quarantined_and_retried_when_it_changes(tmp_path, tm
     hostile.chmod(0)
     summary, totals, quarantine = run("claude_code", folder, tmp_path / "home")
     assert [(Path(row[0]).name, row[1], row[3]) for row in quarantine] == [
-        ("m-hostile.jsonl", 1, f"file could not be read: PermissionError: [Errno 13] Permission denied: '{hostile}'")]
+        ("m-hostile.jsonl", 1, f"file could not be read: PermissionError: [Errno 13] Permission denied: '{hostile}'")
+    ]
     assert [row[1:] for row in totals] == [(6, 60, 2100)]
     summary, _, again = run("claude_code", folder, tmp_path / "home")
     assert (summary.files_read, summary.quarantined, again) == (0, 0, quarantine)  # not retried while unchanged
@@ -366,8 +399,12 @@ def test_a_file_that_fails_staging_does_not_take_its_batch_down(tmp_path, tmp_pa
     assert summary.quarantine_reasons == {"file could not be loaded": 1}
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         assert connection.execute("select source_line, reason from raw.quarantine").fetchall() == [
-            (1, "file could not be loaded: OutOfMemoryException: "
-                "Out of Memory Error: could not allocate block (simulated)")]
+            (
+                1,
+                "file could not be loaded: OutOfMemoryException: "
+                "Out of Memory Error: could not allocate block (simulated)",
+            )
+        ]
         assert connection.execute("select count(*), sum(output_tokens) from raw.handoffs").fetchone() == (6, 2100)
         assert connection.execute("select status from raw.ingest_runs").fetchall() == [("ok",)]
     summary = ingest(FailingOnHostileFiles(), [folder], Settings(home=home), publish=False)
@@ -378,7 +415,6 @@ def test_a_file_that_fails_staging_does_not_take_its_batch_down(tmp_path, tmp_pa
     _, totals, quarantine = run("handoff_log", folder, home)
     assert quarantine == []
     assert_good_content_loaded("handoff_log", totals, tmp_path_factory)
-
 
 
 def test_pipeline_run_succeeds_with_hostile_files_and_org_totals_are_unchanged(built_home, sample_dir, tmp_path):
@@ -399,7 +435,8 @@ def test_pipeline_run_succeeds_with_hostile_files_and_org_totals_are_unchanged(b
     bad_utf8 = good("handoff_log", 91).replace(b'"rename x"', b'"rename \xffx"')
     (sample / "handoffs" / "bad-utf8.jsonl").write_bytes(bad_utf8)
     (sample / "otel" / "long-and-deep.jsonl").write_bytes(
-        b'{"pad": "' + b"A" * (2 * 1024 * 1024) + b'"}\n' + DEEP.encode() + b"\n")
+        b'{"pad": "' + b"A" * (2 * 1024 * 1024) + b'"}\n' + DEEP.encode() + b"\n"
+    )
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(sample / "attribution.yaml", home / "attribution.yaml")
@@ -411,12 +448,17 @@ def test_pipeline_run_succeeds_with_hostile_files_and_org_totals_are_unchanged(b
             "select source_system, regexp_extract(source_file, '[^/]+$'), source_line, reason from raw.quarantine "
             "where regexp_extract(source_file, '[^/]+$') in "
             "('deep-last-line.jsonl', 'pipe.jsonl', 'leak.jsonl', 'bad-utf8.jsonl', 'long-and-deep.jsonl') "
-            "order by all").fetchall()
+            "order by all"
+        ).fetchall()
     assert quarantined == [
         ("claude_code", "deep-last-line.jsonl", 1, "JSON nested deeper than 1000 levels"),
         ("claude_code", "pipe.jsonl", 1, "not a regular file (named pipe): skipped"),
-        ("handoff_log", "bad-utf8.jsonl", 1,
-         f"invalid UTF-8: bad byte at position {bad_utf8.index(BAD_BYTE) + 1} of the line"),
+        (
+            "handoff_log",
+            "bad-utf8.jsonl",
+            1,
+            f"invalid UTF-8: bad byte at position {bad_utf8.index(BAD_BYTE) + 1} of the line",
+        ),
         ("handoff_log", "leak.jsonl", 1, "symlink points outside the ingest root: skipped"),
         ("otel", "long-and-deep.jsonl", 1, "line longer than 1048576 bytes"),
         ("otel", "long-and-deep.jsonl", 2, "JSON nested deeper than 1000 levels"),
@@ -425,10 +467,13 @@ def test_pipeline_run_succeeds_with_hostile_files_and_org_totals_are_unchanged(b
     def org_totals(home_dir: Path) -> dict:
         connection, _ = open_snapshot(Settings(home=home_dir))
         with connection:
-            return {mart: connection.execute(
-                f"select org_id, count(*), sum(input_tokens), sum(output_tokens) from marts.{mart} "
-                "group by all order by all").fetchall()
-                for mart in ("fct_llm_calls", "fct_handoffs")}
+            return {
+                mart: connection.execute(
+                    f"select org_id, count(*), sum(input_tokens), sum(output_tokens) from marts.{mart} "
+                    "group by all order by all"
+                ).fetchall()
+                for mart in ("fct_llm_calls", "fct_handoffs")
+            }
 
     hostile, alone = org_totals(home), org_totals(built_home)
     assert hostile == alone

@@ -118,7 +118,7 @@ HOSTILE = [
     "select * from raw.handoff_events",
     "select * from raw.quarantine",
     "select * from main.fct_llm_calls",
-    "select * from \"marts\".\"fct_llm_calls\" m where m.org_id = '{other}'",
+    'select * from "marts"."fct_llm_calls" m where m.org_id = \'{other}\'',
     "select * from memory.main.x",
     "select * from marts.fct_llm_calls at (version => 1)",
     "select f.org_id, o from fct_llm_calls f, "
@@ -160,12 +160,18 @@ class _InjectedModel(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         question = [message for message in body["messages"] if message["role"] == "user"][-1]["content"]
         self.server.questions.append(question)
-        reply = json.dumps({
-            "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": question}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }).encode()
+        reply = json.dumps(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": question}}
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
@@ -200,8 +206,12 @@ def all_orgs(hostile_home) -> list[str]:
     """Every org with calls, the busiest first."""
     settings = Settings(home=hostile_home)
     with connect_reader(current_snapshot(settings)[1], settings) as connection:
-        names = [row[0] for row in connection.execute(
-            "select org_id from marts.fct_llm_calls group by 1 order by count(*) desc, 1").fetchall()]
+        names = [
+            row[0]
+            for row in connection.execute(
+                "select org_id from marts.fct_llm_calls group by 1 order by count(*) desc, 1"
+            ).fetchall()
+        ]
     assert len(names) >= 2, "the sample must hold several orgs"
     return names
 
@@ -217,9 +227,14 @@ def llm_settings(hostile_home, injected_model, monkeypatch) -> Settings:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     port = injected_model.server_address[1]
-    return Settings(home=hostile_home, llm_provider="openai", llm_model="injected",
-                    llm_base_url=f"http://127.0.0.1:{port}/v1", llm_api_key="not-a-key",
-                    reader_statement_timeout_s=TIMEOUT_S)
+    return Settings(
+        home=hostile_home,
+        llm_provider="openai",
+        llm_model="injected",
+        llm_base_url=f"http://127.0.0.1:{port}/v1",
+        llm_api_key="not-a-key",
+        reader_statement_timeout_s=TIMEOUT_S,
+    )
 
 
 def test_the_corpus_is_large_enough():
@@ -230,8 +245,12 @@ def test_the_corpus_is_large_enough():
 def test_hostile_query_is_refused_or_scoped(template, llm_settings, hostile_home, orgs, all_orgs, injected_model):
     scoped, other = orgs
     other_orgs = set(all_orgs) - {scoped}
-    sql = (template.replace("{canary}", str(hostile_home / "canary.csv")).replace("{home}", str(hostile_home))
-           .replace("{scoped}", scoped).replace("{other}", other))
+    sql = (
+        template.replace("{canary}", str(hostile_home / "canary.csv"))
+        .replace("{home}", str(hostile_home))
+        .replace("{scoped}", scoped)
+        .replace("{other}", other)
+    )
     files_before = sorted(path.name for path in hostile_home.iterdir())
     started = time.monotonic()
     result = ask(sql, TenantScope.for_orgs(scoped), settings=llm_settings)
@@ -258,8 +277,11 @@ def test_hostile_query_is_refused_or_scoped(template, llm_settings, hostile_home
 
 def test_a_scoped_answer_still_works_through_the_injected_model(llm_settings, orgs):
     scoped, _ = orgs
-    result = ask("select org_id, sum(cost_usd) as spend from agg_usage_daily group by 1",
-                 TenantScope.for_orgs(scoped), settings=llm_settings)
+    result = ask(
+        "select org_id, sum(cost_usd) as spend from agg_usage_daily group by 1",
+        TenantScope.for_orgs(scoped),
+        settings=llm_settings,
+    )
     assert result.answered, result.reason
     assert result.rows["org_id"].tolist() == [scoped]
 
@@ -267,8 +289,11 @@ def test_a_scoped_answer_still_works_through_the_injected_model(llm_settings, or
 def test_a_runaway_query_is_stopped_by_the_statement_timeout(llm_settings, orgs):
     scoped, _ = orgs
     started = time.monotonic()
-    result = ask("select count(*) as n from fct_llm_calls a, fct_llm_calls b, fct_llm_calls c, fct_llm_calls d",
-                 TenantScope.for_orgs(scoped), settings=llm_settings)
+    result = ask(
+        "select count(*) as n from fct_llm_calls a, fct_llm_calls b, fct_llm_calls c, fct_llm_calls d",
+        TenantScope.for_orgs(scoped),
+        settings=llm_settings,
+    )
     assert time.monotonic() - started < TIMEOUT_S + 10
     assert not result.answered and "stopped" in result.reason
 
@@ -313,7 +338,8 @@ def test_the_app_reader_stops_a_runaway_query(hostile_home):
         started = time.monotonic()
         with pytest.raises(QueryTimeout):
             reader.cursor().execute(
-                "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r")
+                "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r"
+            )
         assert time.monotonic() - started < 10
         assert reader.cursor().execute("select count(*) from marts.fct_llm_calls").fetchone()[0] > 0
 
@@ -337,8 +363,10 @@ def test_odd_offline_questions_are_refused_in_words(question, reason, hostile_ho
     assert not result.answered and reason in result.reason and "Traceback" not in result.reason
 
 
-@pytest.mark.parametrize(("question", "note"), [("top 1000000000 users by spend", "top 100"),
-                                                 ("spend last 100000 days", "reaches back too far")])
+@pytest.mark.parametrize(
+    ("question", "note"),
+    [("top 1000000000 users by spend", "top 100"), ("spend last 100000 days", "reaches back too far")],
+)
 def test_oversized_offline_questions_are_clamped_with_a_note(question, note, hostile_home, orgs):
     result = ask(question, TenantScope.for_orgs(orgs[0]), settings=Settings(home=hostile_home, llm_provider="none"))
     assert result.answered and note in result.answer

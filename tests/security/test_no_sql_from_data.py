@@ -20,8 +20,16 @@ from aioa.settings import PROJECT_ROOT
 SCANNED = ("src", "apps", "ml", "orchestration")
 # Database entry points -> position of the SQL argument (`execute_one(connection, sql, params)`: second).
 SQL_SINKS = {
-    "execute": 0, "executemany": 0, "sql": 0, "query": 0, "from_query": 0, "read_sql": 0, "read_sql_query": 0,
-    "exec_driver_sql": 0, "execute_one": 1, "execute_script": 1,
+    "execute": 0,
+    "executemany": 0,
+    "sql": 0,
+    "query": 0,
+    "from_query": 0,
+    "read_sql": 0,
+    "read_sql_query": 0,
+    "exec_driver_sql": 0,
+    "execute_one": 1,
+    "execute_script": 1,
 }
 SQL_KEYWORDS = {"sql", "query", "statement", "operation"}
 
@@ -49,18 +57,18 @@ ALLOWED: dict[str, str] = {
     "src/aioa/ask/service.py:_known_values": "columns from a literal tuple; tenant fragment with bound org ids",
     "src/aioa/attribution/apply.py:attribute_rows": "stage_<table> with the table from the source class's `tables`",
     "src/aioa/attribution/apply.py:_bind_files": "stage_<table> from attribute_rows; file paths and orgs bound "
-                                                 "through an Arrow table",
+    "through an Arrow table",
     "src/aioa/attribution/apply.py:sync_entities": "entity table names and `?` placeholders from a literal tuple",
     "src/aioa/ingest/handoffs.py:HandoffLogSource.stage": "field names and JSON structure from the V1/legacy "
-                                                          "contract constants of the module",
+    "contract constants of the module",
     "src/aioa/ingest/merge.py:merge_staged": "table, key, columns and completeness rules from MERGE_RULES/contracts",
     "src/aioa/ingest/merge.py:_reject_foreign_keys": "table and key from MERGE_RULES; the reason is bound",
     "src/aioa/ingest/quarantine.py:store_quarantine": "stage_<table> names from the source class's `tables`",
     "src/aioa/pricing/apply.py:apply_prices": "table is a stage table name from the runner; BUCKET and cost "
-                                              "expressions are module constants; provider/model bound",
+    "expressions are module constants; provider/model bound",
     "src/aioa/quality/gate.py:failed_error_checks": "schema placeholder filled with the constant 'quality'",
     "src/aioa/reports/usage.py:usage_report": "key and measures from REPORT_KINDS/_MEASURES; tenant, dates, "
-                                              "time zone bound",
+    "time zone bound",
     "src/aioa/warehouse/ml_tables.py:write_ml_tables": "table names checked against the ML_TABLES registry",
     "src/aioa/warehouse/ml_tables.py:scoped_ml_table": "table checked against ML_TABLES; tenant filter bound",
     "src/aioa/warehouse/ml_tables.py:_write_postgres": _PG,
@@ -69,11 +77,10 @@ ALLOWED: dict[str, str] = {
     "src/aioa/warehouse/postgres.py:_upsert": _PG + "; the where clause is a constant of the caller",
     "src/aioa/warehouse/postgres.py:_replace": _PG,
     "src/aioa/warehouse/session.py:DuckDBSession.frame": "schema placeholders filled with constant schema names; "
-                                                         "callers pass suite SQL constants",
+    "callers pass suite SQL constants",
     "src/aioa/warehouse/session.py:DuckDBSession.store_check_results": "RESULTS_COLUMNS constant; rows bound",
     "src/aioa/warehouse/session.py:PostgresSession.frame": _PG,
-    "src/aioa/warehouse/session.py:PostgresSession.store_check_results": _PG + "; RESULTS_COLUMNS constant, "
-                                                                               "rows bound",
+    "src/aioa/warehouse/session.py:PostgresSession.store_check_results": _PG + "; RESULTS_COLUMNS constant, rows bound",
     "ml/anomalies/data.py:usage": "table and period expression chosen between two literals by grain",
     "ml/anomalies/data.py:sessions": "period expression from the PERIOD constant dict",
     "ml/routing/decisions.py:read_decisions": "column types from the COLUMNS constant; the folder glob is bound",
@@ -116,8 +123,9 @@ def formatted_sql_sites(source: str, path: str, sinks: dict[str, int] | None = N
 def sql_sinks(trees: list[ast.Module]) -> dict[str, int]:
     """Our own functions that pass one of their parameters on as SQL, by name -> position of that parameter."""
     sinks = dict(SQL_SINKS)
-    functions = [node for tree in trees for node in ast.walk(tree)
-                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    functions = [
+        node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
     changed = True
     while changed:  # a wrapper of a wrapper is a sink too
         changed = False
@@ -195,7 +203,8 @@ def _formatted(node: ast.expr, assignments, functions, seen: set[str]) -> bool:
             return False
         local = {**assignments, **_assignments(list(ast.walk(function)))}
         return any(
-            isinstance(returned, ast.Return) and returned.value is not None
+            isinstance(returned, ast.Return)
+            and returned.value is not None
             and _formatted(returned.value, local, functions, seen | {function.name})
             for returned in ast.walk(function)
         )
@@ -220,8 +229,11 @@ def _constant_text(node: ast.expr, assignments, seen: set[str]) -> bool:
 
 
 def _sources() -> dict[str, str]:
-    return {path.relative_to(PROJECT_ROOT).as_posix(): path.read_text()
-            for folder in SCANNED for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))}
+    return {
+        path.relative_to(PROJECT_ROOT).as_posix(): path.read_text()
+        for folder in SCANNED
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+    }
 
 
 @functools.cache
@@ -255,7 +267,9 @@ def constant_sql_with_several_statements(source: str, path: str) -> list[str]:
     parser = _parser()
     found = []
     for scope in [tree, *(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))]:
-        assignments = module_assignments if scope is tree else {**module_assignments, **_assignments(list(ast.walk(scope)))}
+        assignments = (
+            module_assignments if scope is tree else {**module_assignments, **_assignments(list(ast.walk(scope)))}
+        )
         for call in ast.walk(scope):
             argument = _sql_argument(call, sinks) if isinstance(call, ast.Call) else None
             text = _constant_value(argument, assignments, ()) if argument is not None else None
@@ -287,8 +301,11 @@ def _constant_value(node: ast.expr, assignments, seen: tuple[str, ...]) -> str |
 
 
 def test_constant_sql_runs_one_statement_per_call():
-    several = [site for relative, source in _sources().items()
-               for site in constant_sql_with_several_statements(source, relative)]
+    several = [
+        site
+        for relative, source in _sources().items()
+        for site in constant_sql_with_several_statements(source, relative)
+    ]
     assert not several, f"run multi-statement scripts with aioa.warehouse.sql.execute_script: {several}"
 
 
@@ -307,7 +324,7 @@ def run(connection):
 
 
 def test_the_checker_reports_formatted_sql():
-    sample = '''
+    sample = """
 import duckdb
 TABLE = "raw.handoffs"
 SAFE = "select 1 " + "from t"
@@ -353,7 +370,7 @@ def bound(connection, org):
     connection.execute("select * from raw.llm_calls where org_id = ?", [org])
     connection.execute(SAFE)
     connection.execute("select " "1")
-'''
+"""
     assert formatted_sql_sites(sample, "sample.py") == [
         "sample.py:by_fstring",
         "sample.py:by_percent",

@@ -59,8 +59,10 @@ def totals(settings) -> dict[str, tuple]:
 
 
 def quarantine(settings, severity: str) -> list[tuple]:
-    return query(settings, f"select source_file, source_line, reason from raw.quarantine "
-                           f"where severity = '{severity}' order by all")
+    return query(
+        settings,
+        f"select source_file, source_line, reason from raw.quarantine where severity = '{severity}' order by all",
+    )
 
 
 def configure(settings, config: str = CONFIG) -> None:
@@ -71,11 +73,21 @@ def configure(settings, config: str = CONFIG) -> None:
 def alice_session(tmp_path):
     """The victim: two calls and a tool call of acme's alice."""
     config_dir = tmp_path / "alice" / ".claude"
-    write_jsonl(config_dir / "projects" / "shop" / "s1.jsonl", [
-        assistant("msg_a1", "req_a1", output=200, input_tokens=50, cache_read=1_000, cwd="/home/alice/src/shop",
-                  content=[tool_use("toolu_a1", "Read", file_path="x.py")]),
-        assistant("msg_a2", "req_a2", output=300, input_tokens=60, cwd="/home/alice/src/shop"),
-    ])
+    write_jsonl(
+        config_dir / "projects" / "shop" / "s1.jsonl",
+        [
+            assistant(
+                "msg_a1",
+                "req_a1",
+                output=200,
+                input_tokens=50,
+                cache_read=1_000,
+                cwd="/home/alice/src/shop",
+                content=[tool_use("toolu_a1", "Read", file_path="x.py")],
+            ),
+            assistant("msg_a2", "req_a2", output=300, input_tokens=60, cwd="/home/alice/src/shop"),
+        ],
+    )
     return config_dir
 
 
@@ -87,6 +99,7 @@ def mallory_session(tmp_path, records):
 
 # --- ids reused from another machine ---------------------------------------------------------------------------
 
+
 def test_transcript_reusing_another_orgs_message_and_request_id_is_quarantined(settings, tmp_path):
     configure(settings)
     alice = alice_session(tmp_path)
@@ -96,18 +109,30 @@ def test_transcript_reusing_another_orgs_message_and_request_id_is_quarantined(s
 
     # Same ids as alice's first call, far more tokens (a "more complete snapshot"), from globex's machine; the tool
     # call reuses alice's tool-use id too; one genuinely new call of mallory's.
-    mallory = mallory_session(tmp_path, [
-        assistant("msg_a1", "req_a1", output=90_000, input_tokens=80_000, cwd="/home/mallory/src/shop",
-                  content=[tool_use("toolu_a1", "Bash", command="rm -rf /")]),
-        assistant("msg_m1", "req_m1", output=10, input_tokens=5, cwd="/home/mallory/src/shop"),
-    ])
+    mallory = mallory_session(
+        tmp_path,
+        [
+            assistant(
+                "msg_a1",
+                "req_a1",
+                output=90_000,
+                input_tokens=80_000,
+                cwd="/home/mallory/src/shop",
+                content=[tool_use("toolu_a1", "Bash", command="rm -rf /")],
+            ),
+            assistant("msg_m1", "req_m1", output=10, input_tokens=5, cwd="/home/mallory/src/shop"),
+        ],
+    )
     summary = ingest(ClaudeCodeSource(), [alice, mallory], settings)
 
     after = totals(settings)
     assert after["acme"] == before["acme"]
     assert after["globex"][:2] == (1, 15)  # only mallory's own call
-    assert query(settings, "select org_id, user_id, output_tokens, source_file like '%alice%' from raw.llm_calls "
-                           "where message_id = 'msg_a1'") == [("acme", "alice", 200, True)]
+    assert query(
+        settings,
+        "select org_id, user_id, output_tokens, source_file like '%alice%' from raw.llm_calls "
+        "where message_id = 'msg_a1'",
+    ) == [("acme", "alice", 200, True)]
     assert query(settings, "select org_id, tool_name from raw.tool_calls") == [("acme", "Read")]
     evil = str(mallory / "projects" / "shop" / "evil.jsonl")
     assert quarantine(settings, "rejected") == [
@@ -120,13 +145,15 @@ def test_transcript_reusing_another_orgs_message_and_request_id_is_quarantined(s
 def test_two_orgs_staging_the_same_id_in_one_batch_the_first_in_reading_order_keeps_it(settings, tmp_path):
     configure(settings)
     alice = alice_session(tmp_path)
-    mallory = mallory_session(tmp_path, [
-        assistant("msg_a2", "req_a2", output=5_000, input_tokens=5_000, cwd="/home/mallory/src/shop")])
+    mallory = mallory_session(
+        tmp_path, [assistant("msg_a2", "req_a2", output=5_000, input_tokens=5_000, cwd="/home/mallory/src/shop")]
+    )
     summary = ingest(ClaudeCodeSource(), [alice, mallory], settings)  # one batch: both files staged together
     assert summary.rows_added["llm_calls"] == 2
     assert totals(settings) == {"acme": (2, 1_610, ALICE_COST)}
     assert [reason for *_, reason in quarantine(settings, "rejected")] == [
-        f"{FOREIGN_KEY_REASON}: claude_code:msg_a2:req_a2"]
+        f"{FOREIGN_KEY_REASON}: claude_code:msg_a2:req_a2"
+    ]
 
 
 def test_otel_span_reusing_another_orgs_trace_and_span_id_is_quarantined(settings, tmp_path):
@@ -155,6 +182,7 @@ def test_handoff_reusing_another_orgs_handoff_id_is_quarantined(settings, tmp_pa
 
 # --- org claims inside log lines ---------------------------------------------------------------------------------
 
+
 def spans(*, user: str | None, org: str | None = None, output_tokens: int = 40, span: int = 1) -> str:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
@@ -170,8 +198,14 @@ def spans(*, user: str | None, org: str | None = None, output_tokens: int = 40, 
     item.name = "chat"
     item.start_time_unix_nano = START
     item.end_time_unix_nano = START + 1_000_000_000
-    item.attributes.extend(attributes(gen_ai__provider__name="openai", gen_ai__request__model="gpt-4o",
-                                      gen_ai__usage__input_tokens=1_000, gen_ai__usage__output_tokens=output_tokens))
+    item.attributes.extend(
+        attributes(
+            gen_ai__provider__name="openai",
+            gen_ai__request__model="gpt-4o",
+            gen_ai__usage__input_tokens=1_000,
+            gen_ai__usage__output_tokens=output_tokens,
+        )
+    )
     return json.dumps(MessageToDict(request))
 
 
@@ -182,18 +216,24 @@ def test_otel_record_naming_another_org_is_attributed_by_the_config_and_flagged(
     before = totals(settings)
     folder = tmp_path / "otel"
     folder.mkdir()
-    (folder / "spoof.jsonl").write_text("\n".join([
-        spans(user="olga", org="acme", span=1),  # initech's user claims acme
-        spans(user="nobody", org="acme", span=2),  # an unknown user claims acme
-        spans(user="olga", org="initech", span=3),  # a claim that agrees with the config: no flag
-    ]) + "\n")
+    (folder / "spoof.jsonl").write_text(
+        "\n".join(
+            [
+                spans(user="olga", org="acme", span=1),  # initech's user claims acme
+                spans(user="nobody", org="acme", span=2),  # an unknown user claims acme
+                spans(user="olga", org="initech", span=3),  # a claim that agrees with the config: no flag
+            ]
+        )
+        + "\n"
+    )
     summary = ingest(OtelSource(), [folder], settings)
 
     after = totals(settings)
     assert after["acme"] == before["acme"]
     assert after["initech"][:2] == (2, 2_080) and after["unmapped"][:2] == (1, 1_040)
     assert query(settings, "select distinct org_id, team_id from raw.llm_calls where user_id = 'olga'") == [
-        ("initech", "initech-core")]
+        ("initech", "initech-core")
+    ]
     path = str(folder / "spoof.jsonl")
     assert quarantine(settings, "flagged") == [
         (path, 1, "org claim 'acme' not allowed for source otel; attributed to 'initech'"),
@@ -216,7 +256,8 @@ def test_an_org_accepts_claims_only_from_the_sources_it_trusts(settings, tmp_pat
     assert query(settings, "select org_id, user_id, team_id from raw.llm_calls") == [("acme", "olga", None)]
     assert query(settings, "select org_id, user_id from raw.handoffs") == [("globex", "mallory")]
     assert quarantine(settings, "flagged") == [
-        (str(logs / "h.jsonl"), 1, "org claim 'acme' not allowed for source handoff_log; attributed to 'globex'")]
+        (str(logs / "h.jsonl"), 1, "org claim 'acme' not allowed for source handoff_log; attributed to 'globex'")
+    ]
 
 
 def test_config_rejects_an_unknown_claim_source():
@@ -226,34 +267,44 @@ def test_config_rejects_an_unknown_claim_source():
 
 # --- within one org nothing changes ------------------------------------------------------------------------------
 
+
 def test_streamed_snapshots_and_replays_within_one_org_still_keep_the_most_complete_row(settings, tmp_path):
     configure(settings)
     config_dir = tmp_path / "alice" / ".claude"
-    first = write_jsonl(config_dir / "projects" / "shop" / "s1.jsonl", [
-        assistant("msg_1", "req_1", output=5, cwd="/home/alice/src/shop"),
-        assistant("msg_1", "req_1", output=50, cwd="/home/alice/src/shop"),
-    ])
+    first = write_jsonl(
+        config_dir / "projects" / "shop" / "s1.jsonl",
+        [
+            assistant("msg_1", "req_1", output=5, cwd="/home/alice/src/shop"),
+            assistant("msg_1", "req_1", output=50, cwd="/home/alice/src/shop"),
+        ],
+    )
     ingest(ClaudeCodeSource(), [config_dir], settings)
     # the stream's last snapshot arrives in a later batch, then a resumed session replays it into another file
     append_jsonl(first, [assistant("msg_1", "req_1", output=500, cwd="/home/alice/src/shop")])
     summary = ingest(ClaudeCodeSource(), [config_dir], settings)
     assert summary.rows_updated == {"llm_calls": 1, "tool_calls": 0}
-    write_jsonl(config_dir / "projects" / "shop" / "s2.jsonl", [
-        assistant("msg_1", "req_1", output=500, cwd="/home/alice/src/shop")])
+    write_jsonl(
+        config_dir / "projects" / "shop" / "s2.jsonl",
+        [assistant("msg_1", "req_1", output=500, cwd="/home/alice/src/shop")],
+    )
     ingest(ClaudeCodeSource(), [config_dir], settings)
 
     assert query(settings, "select org_id, user_id, output_tokens, source_line from raw.llm_calls") == [
-        ("acme", "alice", 500, 3)]
+        ("acme", "alice", 500, 3)
+    ]
     assert quarantine(settings, "rejected") == []
 
 
 def test_reingesting_the_same_files_is_idempotent(settings, tmp_path):
     configure(settings)
     alice = alice_session(tmp_path)
-    mallory = mallory_session(tmp_path, [
-        assistant("msg_a1", "req_a1", output=90_000, cwd="/home/mallory/src/shop"),
-        assistant("msg_m1", "req_m1", output=10, cwd="/home/mallory/src/shop"),
-    ])
+    mallory = mallory_session(
+        tmp_path,
+        [
+            assistant("msg_a1", "req_a1", output=90_000, cwd="/home/mallory/src/shop"),
+            assistant("msg_m1", "req_m1", output=10, cwd="/home/mallory/src/shop"),
+        ],
+    )
     ingest(ClaudeCodeSource(), [alice, mallory], settings)
     first = (totals(settings), quarantine(settings, "rejected"))
     again = ingest(ClaudeCodeSource(), [alice, mallory], settings)
@@ -268,8 +319,18 @@ def test_reingesting_the_same_files_is_idempotent(settings, tmp_path):
 
 
 def test_a_merge_never_rewrites_who_a_row_belongs_to():
-    identity = {"org_id", "team_id", "user_id", "project_id", "source_system", "session_id", "agent_id",
-                "message_id", "request_id", "cwd"}
+    identity = {
+        "org_id",
+        "team_id",
+        "user_id",
+        "project_id",
+        "source_system",
+        "session_id",
+        "agent_id",
+        "message_id",
+        "request_id",
+        "cwd",
+    }
     for contract in (LLM_CALL, TOOL_CALL, HANDOFF):
         rule = MERGE_RULES[contract.table]
         assert set(rule.replaceable) <= set(contract.column_names)
@@ -281,14 +342,20 @@ def test_a_project_name_two_orgs_share_resolves_to_the_rows_own_org(settings, tm
     config = CONFIG
     for org, team in teams.items():
         config = config.replace(f"  - id: {org}\n", f"  - id: {org}\n    teams: [{{id: {team}}}]\n")
-    configure(settings, config + """
+    configure(
+        settings,
+        config
+        + """
 projects:
   - {id: api, org: globex, team: globex-api, match: {cwd: ["*/api"]}}
   - {id: api, org: acme, team: acme-api, match: {cwd: ["*/api"]}}
-""")
+""",
+    )
     alice = tmp_path / "alice" / ".claude"
     write_jsonl(alice / "projects" / "api" / "s1.jsonl", [assistant("msg_1", "req_1", output=1, cwd="/home/alice/api")])
     mallory = mallory_session(tmp_path, [assistant("msg_2", "req_2", output=1, cwd="/home/mallory/api")])
     ingest(ClaudeCodeSource(), [alice, mallory], settings)
     assert query(settings, "select org_id, project_id, team_id from raw.llm_calls order by 1") == [
-        ("acme", "api", "acme-api"), ("globex", "api", "globex-api")]
+        ("acme", "api", "acme-api"),
+        ("globex", "api", "globex-api"),
+    ]

@@ -25,13 +25,16 @@ from tests.security.test_tenant_identity import CONFIG, configure, mallory_sessi
 
 def bound(config: str, org: str, system: str, *paths) -> str:
     listed = ", ".join(str(path) for path in paths)
-    return config.replace(f"  - id: {org}\n", f"  - id: {org}\n    sources: [{{system: {system}, paths: [{listed}]}}]\n")
+    return config.replace(
+        f"  - id: {org}\n", f"  - id: {org}\n    sources: [{{system: {system}, paths: [{listed}]}}]\n"
+    )
 
 
 HANDOFF_TOTALS = "select org_id, count(*), sum(cost_usd)::double from raw.handoffs group by org_id order by org_id"
 
 
 # --- bound locations ---------------------------------------------------------------------------------------------
+
 
 def test_a_bound_otel_folder_naming_another_orgs_user_stays_in_its_org_and_is_flagged(settings, tmp_path):
     collector = tmp_path / "acme-collector"
@@ -41,26 +44,38 @@ def test_a_bound_otel_folder_naming_another_orgs_user_stays_in_its_org_and_is_fl
     shared.mkdir()
     (shared / "olga.jsonl").write_text(spans(user="olga", output_tokens=40, span=1) + "\n")
     ingest(OtelSource(), [shared], settings)
-    ingest(ClaudeCodeSource(), [mallory_session(tmp_path, [
-        assistant("msg_m1", "req_m1", output=10, input_tokens=5, cwd="/home/mallory/src/shop")])], settings)
+    ingest(
+        ClaudeCodeSource(),
+        [
+            mallory_session(
+                tmp_path, [assistant("msg_m1", "req_m1", output=10, input_tokens=5, cwd="/home/mallory/src/shop")]
+            )
+        ],
+        settings,
+    )
     before = totals(settings)
     assert before == {"globex": (1, 15, before["globex"][2]), "initech": (1, 1_040, before["initech"][2])}
 
     collector.mkdir()
-    (collector / "spoof.jsonl").write_text("\n".join([
-        spans(user="mallory", output_tokens=9_000, span=10),  # globex's user
-        spans(user="olga", org="initech", output_tokens=9_000, span=11),  # initech's user, and its org named
-        spans(user="alice", output_tokens=60, span=12),  # acme's own user: no flag
-        spans(user="nobody", output_tokens=60, span=13),  # nobody known: the raw name, no flag
-    ]) + "\n")
+    (collector / "spoof.jsonl").write_text(
+        "\n".join(
+            [
+                spans(user="mallory", output_tokens=9_000, span=10),  # globex's user
+                spans(user="olga", org="initech", output_tokens=9_000, span=11),  # initech's user, and its org named
+                spans(user="alice", output_tokens=60, span=12),  # acme's own user: no flag
+                spans(user="nobody", output_tokens=60, span=13),  # nobody known: the raw name, no flag
+            ]
+        )
+        + "\n"
+    )
     summary = ingest(OtelSource(), [collector], settings)
 
     after = totals(settings)
     assert {org: after[org] for org in before} == before
     assert after["acme"][:2] == (4, 4 * 1_000 + 2 * 9_000 + 2 * 60)
-    assert query(settings, "select source_line, org_id, user_id from raw.llm_calls where org_id = 'acme' "
-                           "order by source_line") == [
-        (1, "acme", "unknown"), (2, "acme", "unknown"), (3, "acme", "alice"), (4, "acme", "nobody")]
+    assert query(
+        settings, "select source_line, org_id, user_id from raw.llm_calls where org_id = 'acme' order by source_line"
+    ) == [(1, "acme", "unknown"), (2, "acme", "unknown"), (3, "acme", "alice"), (4, "acme", "nobody")]
     path = str(collector / "spoof.jsonl")
     assert quarantine(settings, "flagged") == [
         (path, 1, "user claim 'mallory' belongs to org 'globex', file bound to 'acme'; attributed to 'acme'"),
@@ -72,8 +87,9 @@ def test_a_bound_otel_folder_naming_another_orgs_user_stays_in_its_org_and_is_fl
     # attribution tamper-proof
     (shared / "spoof.jsonl").write_text(spans(user="mallory", output_tokens=7, span=20) + "\n")
     ingest(OtelSource(), [shared], settings)
-    assert query(settings, "select org_id, user_id from raw.llm_calls where source_file like '%otel-shared/spoof%'") \
-        == [("globex", "mallory")]
+    assert query(
+        settings, "select org_id, user_id from raw.llm_calls where source_file like '%otel-shared/spoof%'"
+    ) == [("globex", "mallory")]
 
 
 def test_a_bound_org_claim_beats_an_org_that_trusts_the_source(settings, tmp_path):
@@ -84,29 +100,43 @@ def test_a_bound_org_claim_beats_an_org_that_trusts_the_source(settings, tmp_pat
     (collector / "a.jsonl").write_text(spans(user="olga", org="acme", span=1) + "\n")
     ingest(OtelSource(), [collector], settings)
     assert query(settings, "select org_id, user_id, team_id from raw.llm_calls") == [
-        ("initech", "olga", "initech-core")]
+        ("initech", "olga", "initech-core")
+    ]
     assert [reason for *_, reason in quarantine(settings, "flagged")] == [
-        "org claim 'acme' does not match org 'initech' the file is bound to; attributed to 'initech'"]
+        "org claim 'acme' does not match org 'initech' the file is bound to; attributed to 'initech'"
+    ]
 
 
 def test_a_bound_handoff_folder_naming_another_orgs_user_and_project_stays_in_its_org(settings, tmp_path):
     logs = tmp_path / "initech-handoffs"
-    configure(settings, bound(CONFIG, "initech", "handoff_log", logs) + """
+    configure(
+        settings,
+        bound(CONFIG, "initech", "handoff_log", logs)
+        + """
 projects:
   - {id: shop, org: acme, match: {names: [shop]}}
-""")
+""",
+    )
     victim = tmp_path / "acme-handoffs"
     write_jsonl(victim / "a.jsonl", [v1("h1", user_id="alice", cost_usd=0.5)])
     ingest(HandoffLogSource(), [victim], settings)
     before = query(settings, HANDOFF_TOTALS)
     assert before == [("acme", 1, 0.5)]
 
-    write_jsonl(logs / "b.jsonl", [v1("h2", user_id="alice", project_id="shop", cost_usd=99.0),
-                                   v1("h3", user_id="olga", project_id="ledger", cost_usd=1.0)])
+    write_jsonl(
+        logs / "b.jsonl",
+        [
+            v1("h2", user_id="alice", project_id="shop", cost_usd=99.0),
+            v1("h3", user_id="olga", project_id="ledger", cost_usd=1.0),
+        ],
+    )
     ingest(HandoffLogSource(), [logs], settings)
     assert query(settings, HANDOFF_TOTALS) == before + [("initech", 2, 100.0)]
     assert query(settings, "select handoff_id, org_id, user_id, project_id from raw.handoffs order by 1") == [
-        ("h1", "acme", "alice", "shop"), ("h2", "initech", "unknown", "shop"), ("h3", "initech", "olga", "ledger")]
+        ("h1", "acme", "alice", "shop"),
+        ("h2", "initech", "unknown", "shop"),
+        ("h3", "initech", "olga", "ledger"),
+    ]
     path = str(logs / "b.jsonl")
     assert quarantine(settings, "flagged") == [
         (path, 1, "project claim 'shop' belongs to org 'acme', file bound to 'initech'; attributed to 'initech'"),
@@ -117,14 +147,15 @@ projects:
 def test_a_bound_claude_config_dir_keeps_its_org_whatever_cwd_its_lines_name(settings, tmp_path):
     mallory = tmp_path / "mallory" / ".claude"
     # mallory's dir is known only by its binding (no config_dirs rule): the line's cwd names alice's home
-    configure(settings, bound(CONFIG.replace("config_dirs: [mallory/.claude], ", ""), "globex", "claude_code",
-                              mallory))
-    write_jsonl(mallory / "projects" / "shop" / "s.jsonl", [
-        assistant("msg_1", "req_1", output=5, cwd="/home/alice/src/shop")])
+    configure(settings, bound(CONFIG.replace("config_dirs: [mallory/.claude], ", ""), "globex", "claude_code", mallory))
+    write_jsonl(
+        mallory / "projects" / "shop" / "s.jsonl", [assistant("msg_1", "req_1", output=5, cwd="/home/alice/src/shop")]
+    )
     ingest(ClaudeCodeSource(), [mallory], settings)
     assert query(settings, "select org_id, user_id from raw.llm_calls") == [("globex", "unknown")]
     assert [reason for *_, reason in quarantine(settings, "flagged")] == [
-        "user claim 'alice' belongs to org 'acme', file bound to 'globex'; attributed to 'globex'"]
+        "user claim 'alice' belongs to org 'acme', file bound to 'globex'; attributed to 'globex'"
+    ]
 
 
 def test_the_most_specific_binding_wins(settings, tmp_path):
@@ -140,14 +171,21 @@ def test_the_most_specific_binding_wins(settings, tmp_path):
 def test_config_rejects_relative_and_doubly_bound_paths():
     with pytest.raises(ValidationError, match="absolute"):
         AttributionConfig.model_validate(
-            {"orgs": [{"id": "acme", "sources": [{"system": "otel", "paths": ["logs/otel"]}]}]})
+            {"orgs": [{"id": "acme", "sources": [{"system": "otel", "paths": ["logs/otel"]}]}]}
+        )
     with pytest.raises(ValidationError, match="bound to both"):
-        AttributionConfig.model_validate({"orgs": [
-            {"id": "acme", "sources": [{"system": "otel", "paths": ["/var/log/otel/"]}]},
-            {"id": "globex", "sources": [{"system": "otel", "paths": ["/var/log/otel"]}]}]})
+        AttributionConfig.model_validate(
+            {
+                "orgs": [
+                    {"id": "acme", "sources": [{"system": "otel", "paths": ["/var/log/otel/"]}]},
+                    {"id": "globex", "sources": [{"system": "otel", "paths": ["/var/log/otel"]}]},
+                ]
+            }
+        )
     with pytest.raises(ValidationError):
         AttributionConfig.model_validate(
-            {"orgs": [{"id": "acme", "sources": [{"system": "routing_outcomes", "paths": ["/x"]}]}]})
+            {"orgs": [{"id": "acme", "sources": [{"system": "routing_outcomes", "paths": ["/x"]}]}]}
+        )
 
 
 def test_doctor_warns_when_several_orgs_read_unbound_otel_or_handoff_logs(settings, tmp_path):
@@ -162,11 +200,22 @@ def test_doctor_warns_when_several_orgs_read_unbound_otel_or_handoff_logs(settin
 
 # --- tool results ------------------------------------------------------------------------------------------------
 
+
 def alice_call(tmp_path):
     config_dir = tmp_path / "alice" / ".claude"
-    path = write_jsonl(config_dir / "projects" / "shop" / "s1.jsonl", [
-        assistant("msg_a1", "req_a1", output=200, cwd="/home/alice/src/shop", ts="2026-03-02T10:00:00.000Z",
-                  content=[tool_use("toolu_a1", "Read", file_path="x.py")])])
+    path = write_jsonl(
+        config_dir / "projects" / "shop" / "s1.jsonl",
+        [
+            assistant(
+                "msg_a1",
+                "req_a1",
+                output=200,
+                cwd="/home/alice/src/shop",
+                ts="2026-03-02T10:00:00.000Z",
+                content=[tool_use("toolu_a1", "Read", file_path="x.py")],
+            )
+        ],
+    )
     return config_dir, path
 
 
@@ -179,8 +228,9 @@ def test_a_hostile_tool_result_cannot_complete_another_orgs_tool_call(settings, 
     ingest(ClaudeCodeSource(), [alice], settings)  # alice's call is still running: no result yet
     assert query(settings, TOOL_CALL) == [("acme", "toolu_a1", None, None, None)]
 
-    mallory = mallory_session(tmp_path, [
-        tool_result("toolu_a1", is_error=True, ts="2026-03-02T10:00:01.000Z", cwd="/home/mallory/src/shop")])
+    mallory = mallory_session(
+        tmp_path, [tool_result("toolu_a1", is_error=True, ts="2026-03-02T10:00:01.000Z", cwd="/home/mallory/src/shop")]
+    )
     ingest(ClaudeCodeSource(), [alice, mallory], settings)
     assert query(settings, TOOL_CALL) == [("acme", "toolu_a1", None, None, None)]
 
@@ -188,15 +238,18 @@ def test_a_hostile_tool_result_cannot_complete_another_orgs_tool_call(settings, 
     ingest(ClaudeCodeSource(), [alice, mallory], settings)
     assert query(settings, TOOL_CALL) == [("acme", "toolu_a1", True, None, 2_500)]
     assert query(settings, "select org_id, tool_call_key, success from raw.tool_results order by all") == [
-        ("acme", "claude_code:toolu_a1", True), ("globex", "claude_code:toolu_a1", False)]
+        ("acme", "claude_code:toolu_a1", True),
+        ("globex", "claude_code:toolu_a1", False),
+    ]
 
 
 def test_a_hostile_tool_result_in_the_same_batch_with_a_later_timestamp_does_not_hide_the_real_one(settings, tmp_path):
     configure(settings)
     alice, transcript = alice_call(tmp_path)
     append_jsonl(transcript, [tool_result("toolu_a1", ts="2026-03-02T10:00:03.000Z", cwd="/home/alice/src/shop")])
-    mallory = mallory_session(tmp_path, [
-        tool_result("toolu_a1", is_error=True, ts="2026-03-02T11:00:00.000Z", cwd="/home/mallory/src/shop")])
+    mallory = mallory_session(
+        tmp_path, [tool_result("toolu_a1", is_error=True, ts="2026-03-02T11:00:00.000Z", cwd="/home/mallory/src/shop")]
+    )
     ingest(ClaudeCodeSource(), [alice, mallory], settings)  # one batch
     assert query(settings, TOOL_CALL) == [("acme", "toolu_a1", True, None, 3_000)]
 
@@ -204,9 +257,12 @@ def test_a_hostile_tool_result_in_the_same_batch_with_a_later_timestamp_does_not
 def test_tool_results_of_a_warehouse_made_before_they_carried_an_org_gain_the_column(settings):
     settings.home.mkdir(parents=True)
     with duckdb.connect(str(settings.warehouse_path)) as old:
-        old.execute("create schema raw; create table raw.tool_results (tool_call_key varchar not null, "
-                    "result_ts_utc timestamp, success boolean, error varchar)")
+        old.execute(
+            "create schema raw; create table raw.tool_results (tool_call_key varchar not null, "
+            "result_ts_utc timestamp, success boolean, error varchar)"
+        )
         old.execute("insert into raw.tool_results values ('claude_code:toolu_x', null, true, null)")
     connect(settings).close()
     assert query(settings, "select tool_call_key, success, org_id from raw.tool_results") == [
-        ("claude_code:toolu_x", True, None)]
+        ("claude_code:toolu_x", True, None)
+    ]

@@ -28,7 +28,10 @@ def mart_totals(query) -> dict[str, tuple]:
     """Row count and rounded column sums of every mart; `query(sql)` returns the first row."""
     totals = {}
     for mart, columns in MART_TOTALS.items():
-        sums = "".join(f", cast(round(cast(coalesce(sum({column}), 0) as decimal(38, 9)), 6) as decimal(38, 6))" for column in columns)
+        sums = "".join(
+            f", cast(round(cast(coalesce(sum({column}), 0) as decimal(38, 9)), 6) as decimal(38, 6))"
+            for column in columns
+        )
         row = query(f"select count(*){sums} from {{marts}}.{mart}")
         totals[mart] = tuple(float(value) for value in row)
     return totals

@@ -19,9 +19,14 @@ def test_yaml_documents_exactly_the_models_and_columns_the_project_builds(built_
             built = sorted(path.stem for path in (project_yaml.MODELS_DIR / layer).glob("*.sql"))
             assert sorted(declared) == built, f"{layer}: a model without YAML or YAML without a model"
             for name, model in declared.items():
-                columns = [row[0] for row in connection.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                    "order by ordinal_position", [layer, name]).fetchall()]
+                columns = [
+                    row[0]
+                    for row in connection.execute(
+                        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                        "order by ordinal_position",
+                        [layer, name],
+                    ).fetchall()
+                ]
                 described = {column["name"] for column in model["columns"] if column["description"]}
                 assert model["description"], name
                 undocumented += [f"{name}.{column}" for column in columns if column not in described]
@@ -40,9 +45,13 @@ def test_docs_generate_and_semantic_layer_parse(built_home, tmp_path):
     assert "model.aioa.agg_usage_daily" in catalog["nodes"]
     metrics = {node["name"] for node in manifest["metrics"].values()}
     assert {"spend", "tokens", "calls", "cache_hit_rate", "error_rate", "handoff_success_rate", "savings"} <= metrics
-    undocumented = [f"{node['name']}.{column}" for node in manifest["nodes"].values()
-                    if node["resource_type"] == "model"
-                    for column, spec in node["columns"].items() if not spec.get("description")]
+    undocumented = [
+        f"{node['name']}.{column}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for column, spec in node["columns"].items()
+        if not spec.get("description")
+    ]
     assert undocumented == []
 
 
@@ -68,12 +77,18 @@ def test_value_rules_fail_exactly_the_models_with_nulls_or_out_of_range_values(b
     """Not-null and range rules are one test per model; each failing row names its column."""
     settings = copy_home(built_home, tmp_path)
     with duckdb.connect(str(settings.warehouse_path)) as connection:
-        connection.execute("update marts.fct_handoffs set propensity = 1.5 "
-                           "where handoff_id = (select min(handoff_id) from marts.fct_handoffs)")
-        connection.execute("update marts.agg_usage_daily set cache_read_tokens = -1 "
-                           "where usage_key = (select min(usage_key) from marts.agg_usage_daily)")
-        connection.execute("update marts.fct_tool_calls set tool_name = null, org_id = null "
-                           "where tool_call_key in (select tool_call_key from marts.fct_tool_calls limit 3)")
+        connection.execute(
+            "update marts.fct_handoffs set propensity = 1.5 "
+            "where handoff_id = (select min(handoff_id) from marts.fct_handoffs)"
+        )
+        connection.execute(
+            "update marts.agg_usage_daily set cache_read_tokens = -1 "
+            "where usage_key = (select min(usage_key) from marts.agg_usage_daily)"
+        )
+        connection.execute(
+            "update marts.fct_tool_calls set tool_name = null, org_id = null "
+            "where tool_call_key in (select tool_call_key from marts.fct_tool_calls limit 3)"
+        )
     result = run_dbt(settings, "test", "--select", "test_name:non_negative", "test_name:not_null_columns")
     assert not result.ok
     failed = {item["node"].split(".")[2]: item["message"] for item in result.failures}

@@ -17,8 +17,15 @@ CONTRACTS = {contract.table: contract for contract in ALL_CONTRACTS}
 # Raw tables the readers keep for bookkeeping: not event contracts (their DDL is in aioa.warehouse.schema).
 BOOKKEEPING = {"ingest_runs", "model_prices", "quarantine"}
 # The mart that holds one row per contract row (same key, same column names where it keeps a column).
-MARTS = {"llm_calls": "fct_llm_calls", "tool_calls": "fct_tool_calls", "handoffs": "fct_handoffs",
-         "orgs": "dim_orgs", "teams": "dim_teams", "users": "dim_users", "projects": "dim_projects"}
+MARTS = {
+    "llm_calls": "fct_llm_calls",
+    "tool_calls": "fct_tool_calls",
+    "handoffs": "fct_handoffs",
+    "orgs": "dim_orgs",
+    "teams": "dim_teams",
+    "users": "dim_users",
+    "projects": "dim_projects",
+}
 # Required contract columns a mart keeps but may leave NULL, and why.
 NULLABLE_IN_MART: dict[str, str] = {}
 
@@ -51,22 +58,36 @@ def source_problems(tables: list[dict], contracts: dict[str, Contract]) -> list[
     """Every way `__sources.yml` departs from the contracts (empty when it follows them)."""
     problems = []
     declared = {table["name"]: table for table in tables}
-    problems += [f"raw.{name}: a contract table missing from __sources.yml" for name in contracts if name not in declared]
-    problems += [f"raw.{name}: in __sources.yml but neither a contract nor a bookkeeping table"
-                 for name in declared if name not in contracts and name not in BOOKKEEPING]
+    problems += [
+        f"raw.{name}: a contract table missing from __sources.yml" for name in contracts if name not in declared
+    ]
+    problems += [
+        f"raw.{name}: in __sources.yml but neither a contract nor a bookkeeping table"
+        for name in declared
+        if name not in contracts and name not in BOOKKEEPING
+    ]
     for name, contract in contracts.items():
         if name not in declared:
             continue
         table = declared[name]
         columns = [column["name"] for column in table.get("columns", [])]
-        problems += [f"raw.{name}.{column}: in the contract, not in __sources.yml"
-                     for column in contract.column_names if column not in columns]
-        problems += [f"raw.{name}.{column}: in __sources.yml, not in the contract"
-                     for column in columns if column not in contract.column_names]
+        problems += [
+            f"raw.{name}.{column}: in the contract, not in __sources.yml"
+            for column in contract.column_names
+            if column not in columns
+        ]
+        problems += [
+            f"raw.{name}.{column}: in __sources.yml, not in the contract"
+            for column in columns
+            if column not in contract.column_names
+        ]
         if columns != contract.column_names and set(columns) == set(contract.column_names):
             problems.append(f"raw.{name}: columns listed in another order than the contract's")
-        problems += [f"raw.{name}.{column['name']}: no description" for column in table.get("columns", [])
-                     if not column["description"]]
+        problems += [
+            f"raw.{name}.{column['name']}: no description"
+            for column in table.get("columns", [])
+            if not column["description"]
+        ]
         problems += _key_problems(f"raw.{name}", table, contract.key, f"unique_key_raw_{name}")
     return problems
 
@@ -82,9 +103,14 @@ def mart_problems(models: dict[str, dict], contracts: dict[str, Contract]) -> li
         problems += _key_problems(mart, model, contract.key, f"unique_key_{mart}")
         columns = {column["name"] for column in model.get("columns", [])}
         not_null = set((_named_test(model, "not_null_columns", f"not_null_{mart}") or {}).get("columns", []))
-        problems += [f"{mart}.{column.name}: required by the contract, not in not_null_{mart}"
-                     for column in contract.columns if not column.nullable and column.name in columns
-                     and column.name not in not_null and f"{mart}.{column.name}" not in NULLABLE_IN_MART]
+        problems += [
+            f"{mart}.{column.name}: required by the contract, not in not_null_{mart}"
+            for column in contract.columns
+            if not column.nullable
+            and column.name in columns
+            and column.name not in not_null
+            and f"{mart}.{column.name}" not in NULLABLE_IN_MART
+        ]
     return problems
 
 
@@ -114,9 +140,14 @@ def test_every_staging_model_documents_the_contract_columns_it_exposes(built_hom
     with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
         for table, contract in CONTRACTS.items():
             model = f"stg_raw__{table}"
-            exposed = {row[0] for row in connection.execute(
-                "select column_name from information_schema.columns where table_schema = 'staging' "
-                "and table_name = ?", [model]).fetchall()} & set(contract.column_names)
+            exposed = {
+                row[0]
+                for row in connection.execute(
+                    "select column_name from information_schema.columns where table_schema = 'staging' "
+                    "and table_name = ?",
+                    [model],
+                ).fetchall()
+            } & set(contract.column_names)
             described = {column["name"] for column in models[model]["columns"] if column["description"]}
             assert exposed, model
             assert sorted(exposed - described) == [], model
@@ -139,8 +170,9 @@ def test_a_departure_from_the_contracts_is_reported(models):
     altered = copy.deepcopy(models)
     not_null = _named_test(altered["fct_handoffs"], "not_null_columns", "not_null_fct_handoffs")
     not_null["columns"] = [column for column in not_null["columns"] if column != "target_model"]
-    altered["dim_projects"]["data_tests"] = [test for test in altered["dim_projects"]["data_tests"]
-                                             if "unique_combination" not in test]
+    altered["dim_projects"]["data_tests"] = [
+        test for test in altered["dim_projects"]["data_tests"] if "unique_combination" not in test
+    ]
     assert sorted(mart_problems(altered, CONTRACTS)) == [
         "dim_projects: key (org_id, project_id) has no unique_combination test unique_key_dim_projects",
         "fct_handoffs.target_model: required by the contract, not in not_null_fct_handoffs",

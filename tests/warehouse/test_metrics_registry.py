@@ -45,13 +45,17 @@ def semantic_layer() -> dict[str, dict]:
         table = re.fullmatch(r"ref\('(\w+)'\)", model["model"]).group(1)
         for measure in model.get("measures", []):
             measures[measure["name"]] = (table, _spelled(Measure(measure["agg"], measure.get("expr", measure["name"]))))
-    simple = {metric["name"]: measures[metric["type_params"]["measure"]] for metric in document["metrics"]
-              if metric["type"] == "simple"}
+    simple = {
+        metric["name"]: measures[metric["type_params"]["measure"]]
+        for metric in document["metrics"]
+        if metric["type"] == "simple"
+    }
     resolved = {name: {"table": table, "measure": measure} for name, (table, measure) in simple.items()}
     for metric in document["metrics"]:
         if metric["type"] == "ratio":
-            (table, numerator), (_, denominator) = (simple[metric["type_params"][side]]
-                                                    for side in ("numerator", "denominator"))
+            (table, numerator), (_, denominator) = (
+                simple[metric["type_params"][side]] for side in ("numerator", "denominator")
+            )
             resolved[metric["name"]] = {"table": table, "numerator": numerator, "denominator": denominator}
         elif metric["type"] != "simple":
             resolved[metric["name"]] = {"table": None, "unsupported": metric["type"]}
@@ -75,12 +79,17 @@ def disagreements(registry: dict[str, Metric], dbt: dict[str, dict]) -> list[str
         if mine.is_ratio != ("numerator" in theirs):
             problems.append(f"{name}: {'ratio' if mine.is_ratio else 'simple'} in the registry, not in dbt")
             continue
-        sides = (("numerator", mine.numerator), ("denominator", mine.denominator)) if mine.is_ratio else (
-            ("measure", mine.measure),)
+        sides = (
+            (("numerator", mine.numerator), ("denominator", mine.denominator))
+            if mine.is_ratio
+            else (("measure", mine.measure),)
+        )
         for side, measure in sides:
             if _spelled(measure) != theirs[side]:
-                problems.append(f"{name}: {side} is {'('.join(_spelled(measure))}) in the registry, "
-                                f"{'('.join(theirs[side])}) in dbt")
+                problems.append(
+                    f"{name}: {side} is {'('.join(_spelled(measure))}) in the registry, "
+                    f"{'('.join(theirs[side])}) in dbt"
+                )
     return problems
 
 
@@ -100,16 +109,25 @@ def test_an_altered_registry_entry_is_reported():
         "cache_hit_rate": replace(hit_rate, denominator=Measure("sum", "input_tokens + cache_read_tokens")),
         "error_rate": replace(METRICS["error_rate"], table="fct_llm_calls"),
         "calls": replace(METRICS["calls"], measure=Measure("count", "calls")),
-        "savings": Metric("savings", "Savings", "", "usd", "fct_handoffs", numerator=Measure("sum", "savings_usd"),
-                          denominator=Measure("sum", "cost_usd")),
+        "savings": Metric(
+            "savings",
+            "Savings",
+            "",
+            "usd",
+            "fct_handoffs",
+            numerator=Measure("sum", "savings_usd"),
+            denominator=Measure("sum", "cost_usd"),
+        ),
         "brand_new": replace(spend, name="brand_new"),
     }
     problems = disagreements(METRICS | altered, dbt)
     assert len(problems) == len(altered), problems
     for name in altered:
         assert any(problem.startswith(f"{name}:") for problem in problems), name
-    assert disagreements(METRICS | {"tokens": replace(METRICS["tokens"], measure=Measure("SUM", " total_tokens "))},
-                         dbt) == []  # case and spacing are not disagreements
+    assert (
+        disagreements(METRICS | {"tokens": replace(METRICS["tokens"], measure=Measure("SUM", " total_tokens "))}, dbt)
+        == []
+    )  # case and spacing are not disagreements
 
 
 def test_a_dropped_metric_must_be_allow_listed():
@@ -122,7 +140,11 @@ def test_every_dimension_is_a_column_of_the_marts_it_names():
     for path in MARTS.glob("*.yml"):
         for model in yaml.safe_load(path.read_text())["models"]:
             columns[model["name"]] = {column["name"] for column in model["columns"]}
-    missing = [f"{table}.{dimension.column}" for dimension in DIMENSIONS.values() for table in dimension.tables
-               if dimension.column not in columns.get(table, ())]
+    missing = [
+        f"{table}.{dimension.column}"
+        for dimension in DIMENSIONS.values()
+        for table in dimension.tables
+        if dimension.column not in columns.get(table, ())
+    ]
     assert missing == []
     assert {metric.table for metric in METRICS.values()} <= columns.keys()

@@ -27,16 +27,24 @@ def test_marts_match_the_generator_truth(built_home, sample_dir):
         per_day_model = connection.execute(
             "select day, model, count(*), sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens), "
             "sum(cache_write_1h_tokens), sum(cache_read_tokens) from marts.fct_llm_calls "
-            "where source_system = 'claude_code' and model <> '<synthetic>' group by all").fetchall()
+            "where source_system = 'claude_code' and model <> '<synthetic>' group by all"
+        ).fetchall()
         sessions = connection.execute(
             "select count(*) from marts.fct_sessions where session_id not like 'gap:%' "
             "and session_id in (select session_id from marts.fct_llm_calls where source_system = 'claude_code')"
         ).fetchone()[0]
     got = {(str(day), model): tuple(values) for day, model, *values in per_day_model}
-    expected = {(row["date"], row["model"]): (row["calls"], row["input_tokens"], row["output_tokens"],
-                                              row["cache_write_5m_tokens"], row["cache_write_1h_tokens"],
-                                              row["cache_read_tokens"])
-                for row in truth["per_day_model"]}
+    expected = {
+        (row["date"], row["model"]): (
+            row["calls"],
+            row["input_tokens"],
+            row["output_tokens"],
+            row["cache_write_5m_tokens"],
+            row["cache_write_1h_tokens"],
+            row["cache_read_tokens"],
+        )
+        for row in truth["per_day_model"]
+    }
     assert got == expected
     assert sessions == truth["distinct_sessions"]
 
@@ -46,10 +54,10 @@ def test_every_layer_reconciles_and_reruns_change_nothing(built_home, tmp_path):
     connection, _ = open_snapshot(type(settings)(home=built_home))
     with connection:
         before = mart_totals(_query(connection))
-        raw_calls, raw_cost = connection.execute(
-            "select count(*), sum(cost_usd)::double from raw.llm_calls").fetchone()
+        raw_calls, raw_cost = connection.execute("select count(*), sum(cost_usd)::double from raw.llm_calls").fetchone()
         check_failures = connection.execute(
-            "select count(*) from quality.check_results where not success and severity = 'error'").fetchone()[0]
+            "select count(*) from quality.check_results where not success and severity = 'error'"
+        ).fetchone()[0]
     assert before["fct_llm_calls"][0] == before["agg_usage_daily"][1] == before["fct_sessions"][1] == raw_calls
     assert before["fct_llm_calls"][5] == pytest.approx(raw_cost, abs=1e-6)
     assert check_failures == 0
@@ -64,8 +72,9 @@ def test_every_layer_reconciles_and_reruns_change_nothing(built_home, tmp_path):
 def _sample_of(built_home):
     # the fixture that built this home ingested the session sample; its paths are in the manifest
     with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
-        path = connection.execute("select path from raw.ingest_manifest where source_system = 'handoff_log' "
-                                  "limit 1").fetchone()[0]
+        path = connection.execute(
+            "select path from raw.ingest_manifest where source_system = 'handoff_log' limit 1"
+        ).fetchone()[0]
     from pathlib import Path
 
     return Path(path).parents[1]
@@ -76,23 +85,33 @@ def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tm
     sample = _sample_of(built_home)
     late_dir = tmp_path / "late" / ".claude"
     # one call on a new day, one call arriving late for a day that is already built
-    write_jsonl(late_dir / "projects" / "p" / "late.jsonl", [
-        assistant("msg_new", "req_new", output=700, input_tokens=30, ts="2026-11-21T10:00:00.000Z", session="late-1"),
-        assistant("msg_old", "req_old", output=500, input_tokens=20, ts="2026-09-01T12:00:00.000Z", session="late-2"),
-    ])
+    write_jsonl(
+        late_dir / "projects" / "p" / "late.jsonl",
+        [
+            assistant(
+                "msg_new", "req_new", output=700, input_tokens=30, ts="2026-11-21T10:00:00.000Z", session="late-1"
+            ),
+            assistant(
+                "msg_old", "req_old", output=500, input_tokens=20, ts="2026-09-01T12:00:00.000Z", session="late-2"
+            ),
+        ],
+    )
     connection, _ = open_snapshot(settings.model_copy(update={"home": built_home}))
     with connection:
-        day_before = connection.execute("select coalesce(sum(output_tokens), 0) from marts.agg_usage_daily "
-                                        "where day = '2026-09-01'").fetchone()[0]
+        day_before = connection.execute(
+            "select coalesce(sum(output_tokens), 0) from marts.agg_usage_daily where day = '2026-09-01'"
+        ).fetchone()[0]
     sources = SourcePaths.from_sample(sample)
     sources.claude_code.append(late_dir)
     run_pipeline(settings, sources, include_ml=False)
     connection, version = open_snapshot(settings)
     with connection:
-        day_after = connection.execute("select sum(output_tokens) from marts.agg_usage_daily "
-                                       "where day = '2026-09-01'").fetchone()[0]
-        new_day = connection.execute("select sum(output_tokens) from marts.agg_usage_daily "
-                                     "where day = '2026-11-21'").fetchone()[0]
+        day_after = connection.execute(
+            "select sum(output_tokens) from marts.agg_usage_daily where day = '2026-09-01'"
+        ).fetchone()[0]
+        new_day = connection.execute(
+            "select sum(output_tokens) from marts.agg_usage_daily where day = '2026-11-21'"
+        ).fetchone()[0]
         incremental = mart_totals(_query(connection))
     assert day_after - day_before == 500
     assert new_day == 700
@@ -108,8 +127,10 @@ def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_p
     run_pipeline(settings, SourcePaths(), include_ml=False)  # publish this copy's first snapshot
     version_before, _ = current_snapshot(settings)
     with duckdb.connect(str(settings.warehouse_path)) as connection:  # raw is changed behind the loader's back
-        connection.execute("update raw.llm_calls set output_tokens = output_tokens + 5 where call_key = "
-                           "(select min(call_key) from raw.llm_calls)")
+        connection.execute(
+            "update raw.llm_calls set output_tokens = output_tokens + 5 where call_key = "
+            "(select min(call_key) from raw.llm_calls)"
+        )
     with pytest.raises(PipelineError) as failure:
         run_pipeline(settings, SourcePaths(), include_ml=False)
     assert failure.value.step == "dbt build"

@@ -61,8 +61,9 @@ def test_every_mart_has_identical_totals_on_duckdb_and_postgres(pg_settings, bui
         duck = mart_totals(lambda sql: connection.execute(sql.format(marts="marts")).fetchone())
     assert postgres == duck
 
-    checks = session.frame("select count(*) as failed from {quality}.check_results "
-                           "where not success and severity = 'error'")
+    checks = session.frame(
+        "select count(*) as failed from {quality}.check_results where not success and severity = 'error'"
+    )
     assert int(checks["failed"][0]) == 0
 
     # a second run copies nothing new and changes nothing

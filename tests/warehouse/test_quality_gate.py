@@ -30,8 +30,13 @@ def test_schema_drift_in_the_input_blocks_publication(built_home, tmp_path):
     # The log format changed: every line of a new session carries a usage field the contract does not know.
     drifted = []
     for index in range(MIN_DRIFTED_LINES * 3):
-        line = assistant(f"msg_drift_{index}", f"req_drift_{index}", output=100 + index, session="drift-1",
-                         ts=f"2026-11-20T{10 + index // 60:02d}:{index % 60:02d}:00.000Z")
+        line = assistant(
+            f"msg_drift_{index}",
+            f"req_drift_{index}",
+            output=100 + index,
+            session="drift-1",
+            ts=f"2026-11-20T{10 + index // 60:02d}:{index % 60:02d}:00.000Z",
+        )
         line["message"]["usage"]["reasoning_output_tokens_v9"] = 50 + index
         drifted.append(line)
     new_logs = tmp_path / "drift" / ".claude"
@@ -52,8 +57,10 @@ def test_schema_drift_in_the_input_blocks_publication(built_home, tmp_path):
     connection, version = open_snapshot(settings)
     with connection:
         assert version == version_before
-        assert connection.execute("select count(*) from marts.fct_llm_calls where session_id = 'drift-1'"
-                                  ).fetchone()[0] == 0  # readers see nothing of the drifted input
+        assert (
+            connection.execute("select count(*) from marts.fct_llm_calls where session_id = 'drift-1'").fetchone()[0]
+            == 0
+        )  # readers see nothing of the drifted input
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as working:
         failed = working.execute(
             "select distinct suite from quality.check_results where check_run_id = "

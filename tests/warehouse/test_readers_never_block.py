@@ -52,9 +52,15 @@ def test_four_readers_see_no_errors_and_only_complete_snapshots(built_home, samp
     settings = copy_home(built_home, tmp_path)
     run_pipeline(settings, SourcePaths(), include_ml=False)  # this copy's first snapshot
     extra = tmp_path / "extra" / ".claude"
-    write_jsonl(extra / "projects" / "p" / "more.jsonl", [
-        assistant(f"msg_more_{index}", f"req_more_{index}", output=100 + index, ts=f"2026-11-2{index % 3}T10:00:00.000Z")
-        for index in range(50)])
+    write_jsonl(
+        extra / "projects" / "p" / "more.jsonl",
+        [
+            assistant(
+                f"msg_more_{index}", f"req_more_{index}", output=100 + index, ts=f"2026-11-2{index % 3}T10:00:00.000Z"
+            )
+            for index in range(50)
+        ],
+    )
 
     context = multiprocessing.get_context("spawn")
     stop, results = context.Event(), context.Queue()
@@ -80,4 +86,6 @@ def test_four_readers_see_no_errors_and_only_complete_snapshots(built_home, samp
     assert errors == []
     assert all(summary[2] == 0 and summary[3] == 0 for summary in summaries), summaries
     assert all(summary[1] > 20 for summary in summaries), summaries  # they really queried throughout
-    assert max(summary[4] for summary in summaries) >= 3  # first, incremental, full refresh  # and saw the new snapshots appear
+    assert (
+        max(summary[4] for summary in summaries) >= 3
+    )  # first, incremental, full refresh  # and saw the new snapshots appear

@@ -24,8 +24,14 @@ def reader(home: str, stop, ready, results) -> None:
         try:
             connection, version = open_snapshot(settings)
             with connection:
-                seen.add((version, *connection.execute(
-                    "select count(*), coalesce(sum(output_tokens), 0) from raw.llm_calls").fetchone()))
+                seen.add(
+                    (
+                        version,
+                        *connection.execute(
+                            "select count(*), coalesce(sum(output_tokens), 0) from raw.llm_calls"
+                        ).fetchone(),
+                    )
+                )
         except NoSnapshotError:
             continue
         except Exception as error:  # noqa: BLE001 - any error is the failure this test looks for

@@ -10,12 +10,15 @@ from aioa.warehouse.sql import MultipleStatementsError, execute_one, execute_scr
 
 def test_a_script_runs_statement_by_statement():
     connection = duckdb.connect()
-    execute_script(connection, """
+    execute_script(
+        connection,
+        """
         -- a comment; with a semicolon
         create table t (x varchar);
         insert into t values ('a;b'), ('c');
         create temp macro twice(v) as v || v;
-    """)
+    """,
+    )
     assert connection.execute("select twice(x) from t order by x").fetchall() == [("a;ba;b",), ("cc",)]
 
 

@@ -10,10 +10,28 @@ from page_kit import downloadable_table, page_context
 
 from aioa.analytics import Filters
 
-KIND_COLOURS = {"cost_spike": "#d62728", "usage_surge": "#1f77b4", "error_burst": "#ff7f0e",
-                "runaway_agent": "#9467bd", "latency_degradation": "#2ca02c"}
-TABLE_COLUMNS = ["org_id", "kind", "grain", "start", "end", "metric", "observed", "expected", "score",
-                 "driver_project", "driver_model", "driver_user", "drivers"]
+KIND_COLOURS = {
+    "cost_spike": "#d62728",
+    "usage_surge": "#1f77b4",
+    "error_burst": "#ff7f0e",
+    "runaway_agent": "#9467bd",
+    "latency_degradation": "#2ca02c",
+}
+TABLE_COLUMNS = [
+    "org_id",
+    "kind",
+    "grain",
+    "start",
+    "end",
+    "metric",
+    "observed",
+    "expected",
+    "score",
+    "driver_project",
+    "driver_model",
+    "driver_user",
+    "drivers",
+]
 
 context = page_context()
 st.title("Anomalies")
@@ -38,20 +56,37 @@ for column, kind in zip(st.columns(len(kinds)), kinds, strict=True):
 
 # The timeline: each org's daily spend, anomaly windows shaded and marked in the colour of their kind.
 first, last = pd.Timestamp(anomalies["start"].min()), pd.Timestamp(anomalies["end"].max())
-spend = loaders.daily_usage(context.version, Filters(start=(first - pd.Timedelta(days=14)).date(), end=last.date()),
-                            context.scope, by="org")
-figure = px.line(spend, x="day", y="cost_usd", color="series", labels={"cost_usd": "spend (USD)", "series": "org"},
-                 title="Daily spend with the detected anomalies")
+spend = loaders.daily_usage(
+    context.version, Filters(start=(first - pd.Timedelta(days=14)).date(), end=last.date()), context.scope, by="org"
+)
+figure = px.line(
+    spend,
+    x="day",
+    y="cost_usd",
+    color="series",
+    labels={"cost_usd": "spend (USD)", "series": "org"},
+    title="Daily spend with the detected anomalies",
+)
 for row in shown.itertuples():
-    figure.add_vrect(x0=row.start, x1=row.end, fillcolor=KIND_COLOURS.get(row.kind, "grey"), opacity=0.15,
-                     line_width=0)
+    figure.add_vrect(x0=row.start, x1=row.end, fillcolor=KIND_COLOURS.get(row.kind, "grey"), opacity=0.15, line_width=0)
 markers = shown.assign(day=pd.to_datetime(shown["start"]).dt.normalize())
-markers = markers.merge(spend.assign(day=pd.to_datetime(spend["day"])).rename(columns={"series": "org_id"}),
-                        on=["org_id", "day"], how="left")
+markers = markers.merge(
+    spend.assign(day=pd.to_datetime(spend["day"])).rename(columns={"series": "org_id"}),
+    on=["org_id", "day"],
+    how="left",
+)
 for kind, group in markers.groupby("kind"):
-    figure.add_trace(go.Scatter(x=group["day"], y=group["cost_usd"].fillna(0), mode="markers", name=kind,
-                                marker={"size": 12, "color": KIND_COLOURS.get(kind, "grey"), "symbol": "x"},
-                                text=group["org_id"] + ": " + group["drivers"].fillna(""), hoverinfo="text+x"))
+    figure.add_trace(
+        go.Scatter(
+            x=group["day"],
+            y=group["cost_usd"].fillna(0),
+            mode="markers",
+            name=kind,
+            marker={"size": 12, "color": KIND_COLOURS.get(kind, "grey"), "symbol": "x"},
+            text=group["org_id"] + ": " + group["drivers"].fillna(""),
+            hoverinfo="text+x",
+        )
+    )
 st.plotly_chart(figure, key="anomaly_timeline")
 
 st.subheader("What drove each anomaly")

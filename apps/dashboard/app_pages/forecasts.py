@@ -28,32 +28,48 @@ if forecasts is None or forecasts.empty:
     if backtests is not None and not backtests.empty and (projections is None or projections.empty):
         st.warning("The last forecast run did not beat the seasonal-naive baseline, so no forecasts were shipped.")
         downloadable_table(backtests, "forecast_backtests")
-    st.info(f"No forecasts yet. {FILL}" if forecasts is None or projections is None or projections.empty
-            else f"No forecast for {org} (its series could not be modelled). {FILL}")
+    st.info(
+        f"No forecasts yet. {FILL}"
+        if forecasts is None or projections is None or projections.empty
+        else f"No forecast for {org} (its series could not be modelled). {FILL}"
+    )
     st.stop()
 
 forecasts["day"] = pd.to_datetime(forecasts["day"])
 projects = sorted(forecasts["project_id"].dropna().unique())
 project = columns[1].selectbox("Project", ["(whole org)", *projects])
 metric = columns[2].radio("Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, horizontal=True)
-series = forecasts[(forecasts["metric"] == metric) & (forecasts["project_id"].isna() if project == "(whole org)"
-                                                 else forecasts["project_id"] == project)].sort_values("day")
+series = forecasts[
+    (forecasts["metric"] == metric)
+    & (forecasts["project_id"].isna() if project == "(whole org)" else forecasts["project_id"] == project)
+].sort_values("day")
 ahead = series[series["kind"] == "forecast"]
 
-figure = go.Figure([
-    go.Scatter(x=series["day"], y=series["upper"], line={"width": 0}, showlegend=False, hoverinfo="skip"),
-    go.Scatter(x=series["day"], y=series["lower"], fill="tonexty", line={"width": 0}, name="80% interval",
-               fillcolor="rgba(99, 110, 250, 0.2)"),
-    go.Scatter(x=series["day"], y=series["forecast"], name="Prophet (fit and forecast)", line={"color": "#636efa"}),
-    go.Scatter(x=series["day"], y=series["actual"], name="actual", mode="markers", marker={"color": "black",
-                                                                                           "size": 4}),
-])
+figure = go.Figure(
+    [
+        go.Scatter(x=series["day"], y=series["upper"], line={"width": 0}, showlegend=False, hoverinfo="skip"),
+        go.Scatter(
+            x=series["day"],
+            y=series["lower"],
+            fill="tonexty",
+            line={"width": 0},
+            name="80% interval",
+            fillcolor="rgba(99, 110, 250, 0.2)",
+        ),
+        go.Scatter(x=series["day"], y=series["forecast"], name="Prophet (fit and forecast)", line={"color": "#636efa"}),
+        go.Scatter(
+            x=series["day"], y=series["actual"], name="actual", mode="markers", marker={"color": "black", "size": 4}
+        ),
+    ]
+)
 if not ahead.empty:
     figure.add_vline(x=ahead["day"].min(), line_dash="dot", line_color="grey")
 figure.update_layout(title=f"{org} · {project} · {METRIC_LABELS[metric]}", yaxis_title=METRIC_LABELS[metric])
 st.plotly_chart(figure, key="forecast_chart")
-st.caption(f"Next {len(ahead)} days: {ahead['forecast'].sum():,.2f} forecast in total. Extreme spikes (e.g. a runaway "
-           "agent) are left out of the fit; missing days count as zero.")
+st.caption(
+    f"Next {len(ahead)} days: {ahead['forecast'].sum():,.2f} forecast in total. Extreme spikes (e.g. a runaway "
+    "agent) are left out of the fit; missing days count as zero."
+)
 
 st.subheader("Month-end spend against budget")
 if projections is None or projections.empty:
@@ -66,26 +82,45 @@ else:
         row = row.iloc[0]
         cards = st.columns(4)
         cards[0].metric("Month to date", f"${row['month_to_date_usd']:,.2f}")
-        cards[1].metric("Projected month end", f"${row['projected_month_end_usd']:,.2f}",
-                        help=f"10–90%: ${row['p10_usd']:,.2f}–${row['p90_usd']:,.2f}")
+        cards[1].metric(
+            "Projected month end",
+            f"${row['projected_month_end_usd']:,.2f}",
+            help=f"10–90%: ${row['p10_usd']:,.2f}–${row['p90_usd']:,.2f}",
+        )
         has_budget = pd.notna(row["budget_usd"])
         cards[2].metric("Budget", f"${row['budget_usd']:,.0f}" if has_budget else "none")
         cards[3].metric("P(exceed budget)", f"{row['prob_exceed_budget']:.0%}" if has_budget else "n/a")
-    bars = go.Figure([
-        go.Bar(x=projections["org_id"], y=projections["projected_month_end_usd"], name="projected month end",
-               error_y={"type": "data", "symmetric": False,
-                        "array": projections["p90_usd"] - projections["projected_month_end_usd"],
-                        "arrayminus": projections["projected_month_end_usd"] - projections["p10_usd"]}),
-        go.Scatter(x=projections["org_id"], y=projections["budget_usd"], mode="markers", name="budget",
-                   marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3, "color": "red"}}),
-    ])
+    bars = go.Figure(
+        [
+            go.Bar(
+                x=projections["org_id"],
+                y=projections["projected_month_end_usd"],
+                name="projected month end",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": projections["p90_usd"] - projections["projected_month_end_usd"],
+                    "arrayminus": projections["projected_month_end_usd"] - projections["p10_usd"],
+                },
+            ),
+            go.Scatter(
+                x=projections["org_id"],
+                y=projections["budget_usd"],
+                mode="markers",
+                name="budget",
+                marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3, "color": "red"}},
+            ),
+        ]
+    )
     bars.update_layout(title="Projected month-end spend (10–90% range) and budget", yaxis_title="USD")
     st.plotly_chart(bars, key="budget_chart")
     downloadable_table(projections, "budget_projections")
 
 st.subheader("Backtests against seasonal-naive")
-st.caption("Rolling origins, 14 days ahead each. MAPE counts only days with usage; sMAPE counts every day. "
-           "Seasonal-naive repeats the same weekday of the week before.")
+st.caption(
+    "Rolling origins, 14 days ahead each. MAPE counts only days with usage; sMAPE counts every day. "
+    "Seasonal-naive repeats the same weekday of the week before."
+)
 if backtests is not None and not backtests.empty:
     downloadable_table(backtests, "forecast_backtests")
 
@@ -118,8 +153,9 @@ else:
             st.caption(f"{share:.0%} of {source}'s tokens re-costed at {target}'s recent per-token cost.")
             downloadable_table(frame, "what_if_model_mix")
 
-threshold = st.number_input("Routing threshold (router's P(cheap succeeds) below which a task goes strong)",
-                            0.0, 1.0, 0.5, 0.05)
+threshold = st.number_input(
+    "Routing threshold (router's P(cheap succeeds) below which a task goes strong)", 0.0, 1.0, 0.5, 0.05
+)
 if st.button("Project with this threshold"):
     from ml.forecasting.whatif import champion_router, routing_cost_ratio
 
@@ -129,8 +165,11 @@ if st.button("Project with this threshold"):
     except WhatIfError as error:
         st.info(str(error))
     else:
-        st.caption(f"Strong-call share {ratios['strong_share_now'].iloc[0]:.0%} → "
-                   f"{ratios['strong_share_what_if'].iloc[0]:.0%}; expected quality "
-                   f"{ratios['quality_what_if'].iloc[0]:.1%}.")
-        downloadable_table(apply_ratio(projections, org_cost_forecast_totals(every_org_forecast()), ratios),
-                           "what_if_routing")
+        st.caption(
+            f"Strong-call share {ratios['strong_share_now'].iloc[0]:.0%} → "
+            f"{ratios['strong_share_what_if'].iloc[0]:.0%}; expected quality "
+            f"{ratios['quality_what_if'].iloc[0]:.1%}."
+        )
+        downloadable_table(
+            apply_ratio(projections, org_cost_forecast_totals(every_org_forecast()), ratios), "what_if_routing"
+        )

@@ -13,11 +13,22 @@ handoffs = loaders.handoff_summary(context.version, context.filters, context.sco
 if handoffs.empty:
     st.info("No handoffs yet: ingest handoff logs (`aioa ingest handoffs PATH`) or run `make demo`.")
 else:
-    st.caption("Success rate counts only handoffs whose outcome was measured; imported legacy rows (recorded as "
-               "successes without measurement) have an unknown outcome and are excluded.")
-    st.plotly_chart(px.bar(handoffs, x="task_type", y="success_rate", color="target_model", barmode="group",
-                           hover_data={"handoffs": True, "with_known_outcome": True},
-                           title="Measured success rate by task type and target model"), key="routing_success")
+    st.caption(
+        "Success rate counts only handoffs whose outcome was measured; imported legacy rows (recorded as "
+        "successes without measurement) have an unknown outcome and are excluded."
+    )
+    st.plotly_chart(
+        px.bar(
+            handoffs,
+            x="task_type",
+            y="success_rate",
+            color="target_model",
+            barmode="group",
+            hover_data={"handoffs": True, "with_known_outcome": True},
+            title="Measured success rate by task type and target model",
+        ),
+        key="routing_success",
+    )
     downloadable_table(handoffs, "handoff_outcomes")
 
 st.subheader("Router evaluation (champion, held-out tasks)")
@@ -25,28 +36,41 @@ evaluation = loaders.ml_table(context.version, context.scope, "routing_evaluatio
 if context.scope.org_ids is not None:
     st.info("The router is trained and evaluated on every org's handoffs; its evaluation is shown to operators only.")
 elif evaluation is None or evaluation.empty:
-    st.info("No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
-            "and register one; its held-out metrics and cost–quality curve appear here.")
+    st.info(
+        "No router has been trained yet. Run `uv run aioa route train` (or `make demo`) to train, evaluate "
+        "and register one; its held-out metrics and cost–quality curve appear here."
+    )
 else:
     first = evaluation.iloc[0]
-    st.caption(f"Champion v{first['champion_version']}: {first['cheap_model']} (cheap) vs {first['strong_model']} "
-               f"(strong), {first['test_rows']} held-out tasks, {first['outcomes']} outcomes. Handoff accuracy = "
-               "share of tasks where the decision at the operating threshold was right (see docs/routing.md).")
+    st.caption(
+        f"Champion v{first['champion_version']}: {first['cheap_model']} (cheap) vs {first['strong_model']} "
+        f"(strong), {first['test_rows']} held-out tasks, {first['outcomes']} outcomes. Handoff accuracy = "
+        "share of tasks where the decision at the operating threshold was right (see docs/routing.md)."
+    )
     downloadable_table(evaluation.drop(columns=["curve_json"]), "routing_evaluation")
     curves = evaluation["curve_json"].dropna()
     if not curves.empty:
         curve = json.loads(curves.iloc[0])
         strong_cost = curve["cost"][-1] or 1
-        st.plotly_chart(px.line(x=[cost / strong_cost for cost in curve["cost"]], y=curve["quality"],
-                                labels={"x": "cost relative to always-strong", "y": "quality (success rate)"},
-                                title="Cost–quality curve of the champion router"), key="routing_curve")
+        st.plotly_chart(
+            px.line(
+                x=[cost / strong_cost for cost in curve["cost"]],
+                y=curve["quality"],
+                labels={"x": "cost relative to always-strong", "y": "quality (success rate)"},
+                title="Cost–quality curve of the champion router",
+            ),
+            key="routing_curve",
+        )
 
 st.subheader("Route a task")
 task_types = loaders.handoff_task_types(context.version, context.scope)  # the kinds of task the logs carry
 with st.form("route"):
     text = st.text_area("Task", "Add a docstring to the retry helper.")
-    task_type = (st.selectbox("Task type", task_types) if task_types
-                 else st.text_input("Task type", "code_generation", help="No handoffs logged yet to offer types from."))
+    task_type = (
+        st.selectbox("Task type", task_types)
+        if task_types
+        else st.text_input("Task type", "code_generation", help="No handoffs logged yet to offer types from.")
+    )
     submitted = st.form_submit_button("Route")
 if submitted:
     from ml.routing.predict import RouterUnavailable, route  # scikit-learn and MLflow load only when asked

@@ -11,9 +11,15 @@ sessions = loaders.sessions_timeline(context.version, context.filters, context.s
 if sessions.empty:
     st.info("No sessions in this selection.")
 else:
-    figure = px.timeline(sessions.head(60), x_start="start", x_end="finish", y="item", color="user_id",
-                         hover_data={"calls": True, "subagents": True, "cost_usd": ":.2f", "errors": True},
-                         title="Most expensive sessions (bars span first to last call)")
+    figure = px.timeline(
+        sessions.head(60),
+        x_start="start",
+        x_end="finish",
+        y="item",
+        color="user_id",
+        hover_data={"calls": True, "subagents": True, "cost_usd": ":.2f", "errors": True},
+        title="Most expensive sessions (bars span first to last call)",
+    )
     figure.update_yaxes(autorange="reversed", showticklabels=False, title="session")
     st.plotly_chart(figure, key="sessions_timeline")
     downloadable_table(sessions, "sessions")
@@ -22,9 +28,19 @@ handoffs = loaders.handoff_summary(context.version, context.filters, context.sco
 if handoffs.empty:
     st.info("No handoffs in this selection (ingest handoff logs with `aioa ingest handoffs`).")
 else:
-    event = st.plotly_chart(px.bar(handoffs, x="task_type", y="handoffs", color="target_model", barmode="group",
-                                   hover_data={"success_rate": ":.1%", "savings_usd": ":.2f"},
-                                   title="Handoffs by task type and target model"),
-                            on_select="rerun", selection_mode="points", key="sessions_handoffs")
+    event = st.plotly_chart(
+        px.bar(
+            handoffs,
+            x="task_type",
+            y="handoffs",
+            color="target_model",
+            barmode="group",
+            hover_data={"success_rate": ":.1%", "savings_usd": ":.2f"},
+            title="Handoffs by task type and target model",
+        ),
+        on_select="rerun",
+        selection_mode="points",
+        key="sessions_handoffs",
+    )
     picked = selected_value(event, "x")
     downloadable_table(handoffs[handoffs.task_type == picked] if picked else handoffs, "handoffs")

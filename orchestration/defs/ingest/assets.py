@@ -48,8 +48,13 @@ def ingest_source(context: AssetExecutionContext, logs: UsageLogsResource, entry
 
 
 def ingest_asset(entry: LogSource) -> AssetsDefinition:
-    @asset(name=entry.asset_name, group_name=GROUP, kinds={"python", "duckdb"}, op_tags=WRITER_TAG,
-           description=entry.description)
+    @asset(
+        name=entry.asset_name,
+        group_name=GROUP,
+        kinds={"python", "duckdb"},
+        op_tags=WRITER_TAG,
+        description=entry.description,
+    )
     def _ingest(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
         return ingest_source(context, usage_logs, entry)
 
@@ -67,27 +72,45 @@ def _writers(table: str) -> list[AssetsDefinition]:
 # The raw tables several sources write to; dbt's sources (`source('raw', …)`) map onto these keys. One step reports
 # them once every source has committed, so dbt (downstream) never starts before ingestion has finished.
 RAW_TABLE_SPECS = [
-    AssetSpec(["raw", "llm_calls"], deps=_writers("llm_calls"), group_name="raw",
-              description="One row per billed model response (contract llm_call)."),
-    AssetSpec(["raw", "tool_calls"], deps=_writers("tool_calls"), group_name="raw",
-              description="Tool invocations with results (contract tool_call)."),
-    AssetSpec(["raw", "handoffs"], deps=_writers("handoffs"), group_name="raw",
-              description="Delegated tasks and outcomes (contract handoff)."),
-    *[AssetSpec(["raw", table], deps=list(INGEST_ASSETS.values()), group_name="raw", description=text)
-      for table, text in (
-          ("orgs", "Orgs from the attribution config (synced by every ingest)."),
-          ("teams", "Teams from the attribution config."),
-          ("users", "Users from the attribution config."),
-          ("projects", "Projects and project groups from the attribution config."),
-          ("ingest_runs", "One row per ingest run (drives the incremental marts)."),
-          ("model_prices", "List prices of every model the facts mention."),
-      )],
+    AssetSpec(
+        ["raw", "llm_calls"],
+        deps=_writers("llm_calls"),
+        group_name="raw",
+        description="One row per billed model response (contract llm_call).",
+    ),
+    AssetSpec(
+        ["raw", "tool_calls"],
+        deps=_writers("tool_calls"),
+        group_name="raw",
+        description="Tool invocations with results (contract tool_call).",
+    ),
+    AssetSpec(
+        ["raw", "handoffs"],
+        deps=_writers("handoffs"),
+        group_name="raw",
+        description="Delegated tasks and outcomes (contract handoff).",
+    ),
+    *[
+        AssetSpec(["raw", table], deps=list(INGEST_ASSETS.values()), group_name="raw", description=text)
+        for table, text in (
+            ("orgs", "Orgs from the attribution config (synced by every ingest)."),
+            ("teams", "Teams from the attribution config."),
+            ("users", "Users from the attribution config."),
+            ("projects", "Projects and project groups from the attribution config."),
+            ("ingest_runs", "One row per ingest run (drives the incremental marts)."),
+            ("model_prices", "List prices of every model the facts mention."),
+        )
+    ],
 ]
 
 
-@multi_asset(specs=RAW_TABLE_SPECS, can_subset=False, op_tags=WRITER_TAG,
-             description="The raw layer as committed by the ingest assets: row counts per table; in PostgreSQL mode "
-                         "the new raw rows are copied to the server here, before dbt builds there.")
+@multi_asset(
+    specs=RAW_TABLE_SPECS,
+    can_subset=False,
+    op_tags=WRITER_TAG,
+    description="The raw layer as committed by the ingest assets: row counts per table; in PostgreSQL mode "
+    "the new raw rows are copied to the server here, before dbt builds there.",
+)
 def raw_tables(context: AssetExecutionContext, usage_logs: UsageLogsResource):
     from aioa.warehouse import connect
 

@@ -6,6 +6,8 @@ from dagster import AssetSelection, define_asset_job
 PIPELINE_JOB = "usage_pipeline"
 
 usage_pipeline = define_asset_job(
-    PIPELINE_JOB, selection=AssetSelection.all(),
+    PIPELINE_JOB,
+    selection=AssetSelection.all(),
     description="Ingest new log lines, rebuild and test the marts, check them, run the ML, publish one snapshot.",
-    tags={"aioa/pipeline": "usage"})  # a run queue can allow one such run at a time
+    tags={"aioa/pipeline": "usage"},
+)  # a run queue can allow one such run at a time

@@ -23,8 +23,9 @@ def fingerprint(logs: UsageLogsResource) -> str:
     return hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()
 
 
-@sensor(job=usage_pipeline, minimum_interval_seconds=60,
-        description="Launches the pipeline when log files appear or grow.")
+@sensor(
+    job=usage_pipeline, minimum_interval_seconds=60, description="Launches the pipeline when log files appear or grow."
+)
 def new_log_files(context: SensorEvaluationContext, usage_logs: UsageLogsResource):
     current = fingerprint(usage_logs)
     if current == context.cursor:

@@ -30,11 +30,16 @@ from orchestration.executor import WRITER_TAG
 ROUTER_KEY = AssetKey(["ml", "router"])
 
 
-@asset(key=ROUTER_KEY, group_name="ml", kinds={"scikitlearn", "mlflow"}, deps=[["marts", "fct_handoffs"]],
-       op_tags=WRITER_TAG,
-       description="Router (will the cheap model succeed?) trained on the snapshot's verified handoff outcomes, "
-                   "evaluated on a held-out split against the baselines, registered in MLflow and promoted to "
-                   "`champion` only if it beats the current champion and the baselines.")
+@asset(
+    key=ROUTER_KEY,
+    group_name="ml",
+    kinds={"scikitlearn", "mlflow"},
+    deps=[["marts", "fct_handoffs"]],
+    op_tags=WRITER_TAG,
+    description="Router (will the cheap model succeed?) trained on the snapshot's verified handoff outcomes, "
+    "evaluated on a held-out split against the baselines, registered in MLflow and promoted to "
+    "`champion` only if it beats the current champion and the baselines.",
+)
 def router(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     from ml.routing.data import RoutingDataError
     from ml.routing.predict import reload
@@ -50,13 +55,23 @@ def router(context: AssetExecutionContext, warehouse: WarehouseResource) -> Mate
     reload()  # a process that also serves route() picks up a new champion
     router_metrics = evaluation.routers["router"]
     context.log.info(outcome.reason)
-    return MaterializeResult(metadata={
-        "trained": True, "version": outcome.version, "promoted": outcome.promoted, "message": outcome.reason,
-        "mlflow_run_id": outcome.run_id, "outcomes": evaluation.outcomes, "test_rows": evaluation.test_rows,
-        **{key: float(router_metrics[key]) for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")
-           if key in router_metrics},
-        "keyword_apgr": float(evaluation.routers["keyword_heuristic_v1"]["apgr"]),
-    })
+    return MaterializeResult(
+        metadata={
+            "trained": True,
+            "version": outcome.version,
+            "promoted": outcome.promoted,
+            "message": outcome.reason,
+            "mlflow_run_id": outcome.run_id,
+            "outcomes": evaluation.outcomes,
+            "test_rows": evaluation.test_rows,
+            **{
+                key: float(router_metrics[key])
+                for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")
+                if key in router_metrics
+            },
+            "keyword_apgr": float(evaluation.routers["keyword_heuristic_v1"]["apgr"]),
+        }
+    )
 
 
 def router_check_result(settings: Settings, version: str) -> AssetCheckResult:
@@ -66,16 +81,21 @@ def router_check_result(settings: Settings, version: str) -> AssetCheckResult:
 
     status = promotion_status(settings, version)
     severity = AssetCheckSeverity.WARN if status.severity == "warn" else AssetCheckSeverity.ERROR
-    return AssetCheckResult(passed=status.passed, severity=severity, metadata=status.metadata,
-                            description=status.description)
+    return AssetCheckResult(
+        passed=status.passed, severity=severity, metadata=status.metadata, description=status.description
+    )
 
 
 # Not blocking: the read snapshot is downstream, and a router that does not ship must not hold back the marts.
-@asset_check(asset=router, blocking=False,
-             description="The version trained by the latest materialisation is the champion: it beat the previous "
-                         "champion and the baselines (random, keyword heuristic) on the holdout.")
-def router_beats_champion_and_baselines(context: AssetCheckExecutionContext,
-                                        warehouse: WarehouseResource) -> AssetCheckResult:
+@asset_check(
+    asset=router,
+    blocking=False,
+    description="The version trained by the latest materialisation is the champion: it beat the previous "
+    "champion and the baselines (random, keyword heuristic) on the holdout.",
+)
+def router_beats_champion_and_baselines(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
     event = context.instance.get_latest_materialization_event(ROUTER_KEY)
     metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
     if not metadata.get("trained") or not metadata["trained"].value:
@@ -84,8 +104,11 @@ def router_beats_champion_and_baselines(context: AssetCheckExecutionContext,
     return router_check_result(warehouse.settings(), str(metadata["version"].value))
 
 
-router_job = define_asset_job("router_retraining", selection=AssetSelection.assets(router, "read_snapshot"),
-                              description="Retrain the router on the snapshot's feedback; promote only if better.")
+router_job = define_asset_job(
+    "router_retraining",
+    selection=AssetSelection.assets(router, "read_snapshot"),
+    description="Retrain the router on the snapshot's feedback; promote only if better.",
+)
 weekly_router_retraining = ScheduleDefinition(job=router_job, cron_schedule="0 4 * * 1", execution_timezone="UTC")
 
 
@@ -98,13 +121,20 @@ def verified_outcomes(settings: Settings) -> int | None:
     except NoSnapshotError:
         return None
     with connection:
-        return int(connection.execute("select count(*) from marts.fct_handoffs "
-                                      "where success is not null and coalesce(outcome_verified, false)").fetchone()[0])
+        return int(
+            connection.execute(
+                "select count(*) from marts.fct_handoffs "
+                "where success is not null and coalesce(outcome_verified, false)"
+            ).fetchone()[0]
+        )
 
 
-@sensor(job=router_job, minimum_interval_seconds=600,
-        description="Requests retraining when at least AIOA_ROUTING_RETRAIN_MIN_FEEDBACK new verified handoff "
-                    "outcomes reached the snapshot since the last request (cursor: the count then).")
+@sensor(
+    job=router_job,
+    minimum_interval_seconds=600,
+    description="Requests retraining when at least AIOA_ROUTING_RETRAIN_MIN_FEEDBACK new verified handoff "
+    "outcomes reached the snapshot since the last request (cursor: the count then).",
+)
 def new_routing_feedback(context: SensorEvaluationContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
     count = verified_outcomes(settings)
@@ -113,11 +143,18 @@ def new_routing_feedback(context: SensorEvaluationContext, warehouse: WarehouseR
     last = json.loads(context.cursor)["verified_outcomes"] if context.cursor else 0
     new = count - last
     if new < settings.routing_retrain_min_feedback:
-        return SkipReason(f"{new} new verified outcomes since the last training request; retraining needs "
-                          f"{settings.routing_retrain_min_feedback}")
+        return SkipReason(
+            f"{new} new verified outcomes since the last training request; retraining needs "
+            f"{settings.routing_retrain_min_feedback}"
+        )
     context.update_cursor(json.dumps({"verified_outcomes": count}))
     return RunRequest(run_key=f"routing-feedback-{count}", tags={"aioa/trigger": "new_feedback"})
 
 
-defs = Definitions(assets=[router], asset_checks=[router_beats_champion_and_baselines], jobs=[router_job],
-                   schedules=[weekly_router_retraining], sensors=[new_routing_feedback])
+defs = Definitions(
+    assets=[router],
+    asset_checks=[router_beats_champion_and_baselines],
+    jobs=[router_job],
+    schedules=[weekly_router_retraining],
+    sensors=[new_routing_feedback],
+)

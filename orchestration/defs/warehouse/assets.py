@@ -34,31 +34,49 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False  # rebuild every incremental model from scratch
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
-            op_tags=WRITER_TAG)
-def aioa_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                    config: DbtBuildConfig):
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayerTranslator(),
+    op_tags=WRITER_TAG,
+)
+def aioa_dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
+):
     """`dbt build`: each model is materialised and tested; a failing model or test fails the step, naming each."""
     settings = warehouse.settings()
     if str(settings_file(settings)) not in dbt.global_config_flags:
-        raise Failure(description=f"the dbt resource is configured for another home than {settings.home}: "
-                                  "build it with dbt_resource(settings)")
+        raise Failure(
+            description=f"the dbt resource is configured for another home than {settings.home}: "
+            "build it with dbt_resource(settings)"
+        )
     write_settings_file(settings)  # aioa-dbt reads it: dbt's profile variables are set in dbt's process only
-    invocation = dbt.cli(["build", *(["--full-refresh"] if config.full_refresh else [])], context=context,
-                         target_path=target_path(settings), raise_on_error=False)
+    invocation = dbt.cli(
+        ["build", *(["--full-refresh"] if config.full_refresh else [])],
+        context=context,
+        target_path=target_path(settings),
+        raise_on_error=False,
+    )
     yield from invocation.stream()
     if not invocation.is_successful():
         results = invocation.get_artifact("run_results.json")
         failures = run_failures(results)
         reasons = "; ".join(f"{item['node']}: {item['message']}" for item in failures[:5])
-        raise Failure(description=f"dbt build failed: {reasons or invocation.get_error()}",
-                      metadata={"failures": MetadataValue.json(failures[:20])})
+        raise Failure(
+            description=f"dbt build failed: {reasons or invocation.get_error()}",
+            metadata={"failures": MetadataValue.json(failures[:20])},
+        )
 
 
-@asset(group_name="serving", kinds={"duckdb"}, deps=[aioa_dbt_models, *ML_OUTPUTS], op_tags=WRITER_TAG,
-       description="Publishes one immutable read snapshot of the warehouse (DuckDB mode) per run, once the marts are "
-                   "built and tested, the error-severity quality checks passed and the ML tables are written; readers "
-                   "switch to it atomically.")
+@asset(
+    group_name="serving",
+    kinds={"duckdb"},
+    deps=[aioa_dbt_models, *ML_OUTPUTS],
+    op_tags=WRITER_TAG,
+    description="Publishes one immutable read snapshot of the warehouse (DuckDB mode) per run, once the marts are "
+    "built and tested, the error-severity quality checks passed and the ML tables are written; readers "
+    "switch to it atomically.",
+)
 def read_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     from aioa.quality.gate import failed_error_checks
     from aioa.warehouse.snapshots import publish_snapshot
@@ -66,10 +84,13 @@ def read_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) 
     settings = warehouse.settings()
     failed = failed_error_checks(settings)
     if failed:
-        raise Failure(description=f"not publishing: quality checks failed ({', '.join(failed)}); "
-                                  "the previous snapshot stays readable")
+        raise Failure(
+            description=f"not publishing: quality checks failed ({', '.join(failed)}); "
+            "the previous snapshot stays readable"
+        )
     if settings.warehouse != "duckdb":
         return MaterializeResult(metadata={"skipped": "PostgreSQL mode: readers query the server directly"})
     version = publish_snapshot(settings)
-    return MaterializeResult(metadata={"snapshot_version": version,
-                                       "warehouse": MetadataValue.path(str(settings.warehouse_path))})
+    return MaterializeResult(
+        metadata={"snapshot_version": version, "warehouse": MetadataValue.path(str(settings.warehouse_path))}
+    )

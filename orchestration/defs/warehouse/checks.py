@@ -16,14 +16,19 @@ from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.executor import WRITER_TAG
 
 SPECS = [
-    AssetCheckSpec(name=suite.name, asset=AssetKey(suite.asset.split("/")), description=suite.description,
-                   blocking=suite.severity == "error")
+    AssetCheckSpec(
+        name=suite.name,
+        asset=AssetKey(suite.asset.split("/")),
+        description=suite.description,
+        blocking=suite.severity == "error",
+    )
     for suite in SUITES
 ]
 
 
-@multi_asset_check(specs=SPECS, can_subset=False, op_tags=WRITER_TAG,
-                   description="Runs every expectation suite on the marts.")
+@multi_asset_check(
+    specs=SPECS, can_subset=False, op_tags=WRITER_TAG, description="Runs every expectation suite on the marts."
+)
 def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
     from aioa.quality import run_quality_checks
     from aioa.warehouse.session import with_session
@@ -37,6 +42,9 @@ def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: Warehous
             asset_key=AssetKey(result.asset.split("/")),
             passed=result.success,
             severity=AssetCheckSeverity.ERROR if result.severity == "error" else AssetCheckSeverity.WARN,
-            metadata={"expectations": len(result.expectations), "failed": len(failed),
-                      "failures": MetadataValue.json(failed[:10])},
+            metadata={
+                "expectations": len(result.expectations),
+                "failed": len(failed),
+                "failures": MetadataValue.json(failed[:10]),
+            },
         )

@@ -17,5 +17,8 @@ def dbt_resource(settings: Settings | None = None) -> DbtCliResource:
     """dbt through the `aioa-dbt` launcher, which sets dbt's profile variables in its own process from the settings
     file the dbt asset writes for the run (`--aioa-settings`); the caller's environment is never changed."""
     settings = settings or Settings()
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(),
-                          global_config_flags=["--aioa-settings", str(settings_file(settings))])
+    return DbtCliResource(
+        project_dir=dbt_project,
+        dbt_executable=dbt_executable(),
+        global_config_flags=["--aioa-settings", str(settings_file(settings))],
+    )

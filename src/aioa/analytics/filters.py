@@ -10,8 +10,9 @@ from aioa.warehouse.access import TenantScope
 
 # Dimensions a caller may group the usage aggregates by (name → column, from the registry): the only column names
 # that ever reach SQL text from outside.
-DIMENSIONS = {name: dimension.column for name, dimension in metrics.DIMENSIONS.items()
-              if "agg_usage_daily" in dimension.tables}
+DIMENSIONS = {
+    name: dimension.column for name, dimension in metrics.DIMENSIONS.items() if "agg_usage_daily" in dimension.tables
+}
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,24 @@ class Filters:
         if self.start is None or self.end is None:
             return self
         length = (self.end - self.start).days + 1
-        return Filters(self.start - timedelta(days=length), self.start - timedelta(days=1), self.orgs, self.teams,
-                       self.projects, self.models)
+        return Filters(
+            self.start - timedelta(days=length),
+            self.start - timedelta(days=1),
+            self.orgs,
+            self.teams,
+            self.projects,
+            self.models,
+        )
 
 
-def where(filters: Filters, scope: TenantScope, *, day_column: str = "day", columns: frozenset[str] | None = None,
-          prefix: str = "") -> tuple[str, dict]:
+def where(
+    filters: Filters,
+    scope: TenantScope,
+    *,
+    day_column: str = "day",
+    columns: frozenset[str] | None = None,
+    prefix: str = "",
+) -> tuple[str, dict]:
     """`where …` text and its parameters; `columns` limits the filters to those the table has."""
     clauses, params = [], {}
     tenant_sql, tenant_params = scope.filter_sql(f"{prefix}org_id")

@@ -20,25 +20,125 @@ from sqlglot.tokens import TokenType
 
 from aioa.warehouse.access import TenantScope
 
-MART_TABLES = frozenset({
-    "fct_llm_calls", "fct_tool_calls", "fct_handoffs", "fct_sessions", "dim_orgs", "dim_teams", "dim_users",
-    "dim_projects", "dim_models", "agg_usage_daily", "agg_usage_hourly", "agg_mcp_tools_daily", "time_spine_daily",
-})
+MART_TABLES = frozenset(
+    {
+        "fct_llm_calls",
+        "fct_tool_calls",
+        "fct_handoffs",
+        "fct_sessions",
+        "dim_orgs",
+        "dim_teams",
+        "dim_users",
+        "dim_projects",
+        "dim_models",
+        "agg_usage_daily",
+        "agg_usage_hourly",
+        "agg_mcp_tools_daily",
+        "time_spine_daily",
+    }
+)
 UNSCOPED_TABLES = frozenset({"time_spine_daily"})  # the only mart without org_id: a calendar, no tenant data
-ALLOWED_FUNCTIONS = frozenset({
-    "Sum", "Count", "Avg", "Min", "Max", "Round", "Coalesce", "Nullif", "Abs", "Cast", "TryCast", "Lower", "Upper",
-    "DateTrunc", "TimestampTrunc", "DateDiff", "DateAdd", "DateSub", "Extract", "CurrentDate", "CurrentTimestamp",
-    "TimeToStr", "StrToDate", "Year", "Month", "Day", "Quarter", "Week", "DayOfWeek", "Greatest", "Least", "If",
-    "Case", "Concat", "Substring", "Length", "Trim", "Median", "PercentileCont", "Quantile", "ApproxQuantile",
-    "Stddev", "StddevSamp", "StddevPop", "Variance", "CountIf", "RowNumber", "Rank", "DenseRank", "Lag", "Lead",
-    "FirstValue", "LastValue", "Ln", "Log", "Sqrt", "Pow", "Floor", "Ceil", "Sign", "Interval", "Div", "Mod",
-    "SafeDivide", "ArgMax", "ArgMin", "Unnest", "ToDays", "Exists", "Array",
-})
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        "Sum",
+        "Count",
+        "Avg",
+        "Min",
+        "Max",
+        "Round",
+        "Coalesce",
+        "Nullif",
+        "Abs",
+        "Cast",
+        "TryCast",
+        "Lower",
+        "Upper",
+        "DateTrunc",
+        "TimestampTrunc",
+        "DateDiff",
+        "DateAdd",
+        "DateSub",
+        "Extract",
+        "CurrentDate",
+        "CurrentTimestamp",
+        "TimeToStr",
+        "StrToDate",
+        "Year",
+        "Month",
+        "Day",
+        "Quarter",
+        "Week",
+        "DayOfWeek",
+        "Greatest",
+        "Least",
+        "If",
+        "Case",
+        "Concat",
+        "Substring",
+        "Length",
+        "Trim",
+        "Median",
+        "PercentileCont",
+        "Quantile",
+        "ApproxQuantile",
+        "Stddev",
+        "StddevSamp",
+        "StddevPop",
+        "Variance",
+        "CountIf",
+        "RowNumber",
+        "Rank",
+        "DenseRank",
+        "Lag",
+        "Lead",
+        "FirstValue",
+        "LastValue",
+        "Ln",
+        "Log",
+        "Sqrt",
+        "Pow",
+        "Floor",
+        "Ceil",
+        "Sign",
+        "Interval",
+        "Div",
+        "Mod",
+        "SafeDivide",
+        "ArgMax",
+        "ArgMin",
+        "Unnest",
+        "ToDays",
+        "Exists",
+        "Array",
+    }
+)
 ALLOWED_ANONYMOUS = frozenset({"date_part", "datepart", "epoch", "strftime", "make_date", "dayname", "monthname"})
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except)
-MUTATING = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command, exp.Merge, exp.Into,
-            exp.Copy, exp.Set, exp.Pragma, exp.Attach, exp.Detach, exp.Install, exp.Use, exp.Transaction,
-            exp.Commit, exp.Rollback, exp.Describe, exp.Summarize, exp.LoadData, exp.TruncateTable)
+MUTATING = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Command,
+    exp.Merge,
+    exp.Into,
+    exp.Copy,
+    exp.Set,
+    exp.Pragma,
+    exp.Attach,
+    exp.Detach,
+    exp.Install,
+    exp.Use,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Describe,
+    exp.Summarize,
+    exp.LoadData,
+    exp.TruncateTable,
+)
 TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})  # anything else on a table (AT, pivots, …) is refused
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_SQL_CHARS = 20_000
@@ -101,15 +201,14 @@ def _check_text(sql: str) -> None:
     if len(sql) > MAX_SQL_CHARS:
         raise QueryRefused(f"Refused: the query is longer than {MAX_SQL_CHARS:,} characters.")
     for character in sql:
-        if unicodedata.category(character) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") and \
-                character not in ALLOWED_CONTROL:
-            raise QueryRefused(f"Refused: the query contains an invisible or control character "
-                               f"(U+{ord(character):04X}).")
+        if unicodedata.category(character) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") and character not in ALLOWED_CONTROL:
+            raise QueryRefused(
+                f"Refused: the query contains an invisible or control character (U+{ord(character):04X})."
+            )
     try:
         tokens = Dialect.get_or_raise("duckdb").tokenize(sql)
     except sqlglot.errors.TokenError as error:
-        raise QueryRefused(f"Refused: the SQL does not parse ({_first_line(error)}; an unterminated quote?).") \
-            from None
+        raise QueryRefused(f"Refused: the SQL does not parse ({_first_line(error)}; an unterminated quote?).") from None
     if len(tokens) > MAX_TOKENS:
         raise QueryRefused(f"Refused: the query is too long ({len(tokens):,} tokens; at most {MAX_TOKENS:,}).")
     depth = 0
@@ -117,8 +216,10 @@ def _check_text(sql: str) -> None:
         if token.token_type in (TokenType.STRING, TokenType.NATIONAL_STRING):
             continue  # text inside string literals is data
         if not token.text.isascii():
-            raise QueryRefused(f"Refused: {token.text[:40]!r} contains non-ASCII characters; write SQL keywords, "
-                               "names and punctuation in plain ASCII.")
+            raise QueryRefused(
+                f"Refused: {token.text[:40]!r} contains non-ASCII characters; write SQL keywords, "
+                "names and punctuation in plain ASCII."
+            )
         if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
             depth += 1
             if depth > MAX_PAREN_DEPTH:
@@ -144,8 +245,9 @@ def _check_node(node: exp.Expression, params: dict) -> None:
     if isinstance(node, exp.CTE) and not PLAIN_NAME.fullmatch(node.alias_or_name):
         raise QueryRefused(f"Refused: CTE name {node.alias_or_name!r} is not a plain name (letters, digits, _).")
     if isinstance(node, exp.Limit | exp.Offset) and not _whole_number(node.expression):
-        raise QueryRefused(f"Refused: {node.key.upper()} must be a whole number, not "
-                           f"{node.expression.sql(dialect='duckdb')[:40]}.")
+        raise QueryRefused(
+            f"Refused: {node.key.upper()} must be a whole number, not {node.expression.sql(dialect='duckdb')[:40]}."
+        )
     if isinstance(node, exp.Fetch) and node.args.get("count") is not None and not _whole_number(node.args["count"]):
         raise QueryRefused("Refused: FETCH must be a whole number.")
     if isinstance(node, exp.Lambda):
@@ -167,8 +269,9 @@ def _whole_number(value: exp.Expression | None) -> bool:
 
 def _is_disallowed_function(node: exp.Expression) -> bool:
     """Typed functions outside the allow-list (operators such as AND are functions to sqlglot, and allowed)."""
-    if not isinstance(node, exp.Func) or isinstance(node, exp.Anonymous | exp.AnonymousAggFunc | exp.Connector
-                                                    | exp.Binary | exp.Unary):
+    if not isinstance(node, exp.Func) or isinstance(
+        node, exp.Anonymous | exp.AnonymousAggFunc | exp.Connector | exp.Binary | exp.Unary
+    ):
         return False
     return type(node).__name__ not in ALLOWED_FUNCTIONS and not isinstance(node, exp.AggFunc | exp.Window)
 
@@ -188,8 +291,10 @@ def _scope_tables(tree: exp.Expression, scope: TenantScope) -> None:
             marts.append(table)
     for table in tree.find_all(exp.Table):
         if id(table) not in accounted:
-            raise QueryRefused(f"Refused: the table reference {table.sql(dialect='duckdb')[:80]} is in a place "
-                               "the guard cannot check; query the marts tables in FROM and JOIN.")
+            raise QueryRefused(
+                f"Refused: the table reference {table.sql(dialect='duckdb')[:80]} is in a place "
+                "the guard cannot check; query the marts tables in FROM and JOIN."
+            )
     for table in marts:
         _replace_with_scoped(table, scope)
 
@@ -213,11 +318,13 @@ def _check_mart(table: exp.Table) -> None:
     name, schema = table.name, table.db or ""
     where = f"{schema}.{name}" if schema else name
     if not PLAIN_NAME.fullmatch(name) or (schema and not PLAIN_NAME.fullmatch(schema)):
-        raise QueryRefused(f"Refused: {where!r} is not one of the marts tables you may query (no file paths, "
-                           "globs or quoted names).")
+        raise QueryRefused(
+            f"Refused: {where!r} is not one of the marts tables you may query (no file paths, globs or quoted names)."
+        )
     if schema.lower() not in ("", "marts") or name.lower() not in MART_TABLES:
-        raise QueryRefused(f"Refused: {where} is not one of the marts tables you may query "
-                           f"({', '.join(sorted(MART_TABLES))}).")
+        raise QueryRefused(
+            f"Refused: {where} is not one of the marts tables you may query ({', '.join(sorted(MART_TABLES))})."
+        )
     extras = sorted(key for key, value in table.args.items() if value and key not in TABLE_ARGS)
     if extras:
         raise QueryRefused(f"Refused: table modifiers ({', '.join(extras)}) are not allowed on {name}.")
@@ -236,8 +343,7 @@ def _replace_with_scoped(table: exp.Table, scope: TenantScope) -> None:
         table.set("db", mart.args["db"])
         return
     filter_sql, _ = scope.filter_sql(f"{SCOPED_ALIAS}.org_id")
-    scoped = exp.select("*").from_(mart.as_(SCOPED_ALIAS)).where(
-        sqlglot.parse_one(filter_sql, read="duckdb"))
+    scoped = exp.select("*").from_(mart.as_(SCOPED_ALIAS)).where(sqlglot.parse_one(filter_sql, read="duckdb"))
     alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
     table.replace(exp.Subquery(this=scoped, alias=alias.copy()))
 
@@ -250,13 +356,17 @@ def _limit(tree: exp.Expression, row_limit: int) -> exp.Expression:
         if not _small_literal_limit(current, row_limit):
             tree.set("limit", exp.Limit(expression=exp.Literal.number(row_limit)))
         return tree
-    return exp.select("*").from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("q")))).limit(
-        row_limit)
+    return (
+        exp.select("*")
+        .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("q"))))
+        .limit(row_limit)
+    )
 
 
 def _small_literal_limit(limit: exp.Expression | None, row_limit: int) -> bool:
     if not isinstance(limit, exp.Limit) or limit.args.get("limit_options") or limit.args.get("offset"):
         return False
     value = limit.expression
-    return (isinstance(value, exp.Literal) and not value.is_string and value.name.isdigit()
-            and int(value.name) <= row_limit)
+    return (
+        isinstance(value, exp.Literal) and not value.is_string and value.name.isdigit() and int(value.name) <= row_limit
+    )

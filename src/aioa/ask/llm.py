@@ -18,8 +18,11 @@ def schema_context() -> str:
     """The marts with their column descriptions and the metric definitions, from the dbt project."""
     lines = ["Tables (DuckDB, schema `marts`):"]
     for model in project_yaml.models("marts"):
-        columns = "; ".join(f"{column['name']}: {column['description']}" for column in model["columns"]
-                            if column["name"] not in SKIP_COLUMNS)
+        columns = "; ".join(
+            f"{column['name']}: {column['description']}"
+            for column in model["columns"]
+            if column["name"] not in SKIP_COLUMNS
+        )
         lines.append(f"- marts.{model['name']}: {model['description']} Columns: {columns}")
     lines.append("Metrics:")
     for metric in yaml.safe_load(METRICS_YAML.read_text())["metrics"]:
@@ -41,7 +44,9 @@ def chat_model(settings: Settings):
     if settings.llm_provider in ("openai", "deepseek"):
         from langchain_openai import ChatOpenAI
 
-        base_url = settings.llm_base_url or ("https://api.deepseek.com" if settings.llm_provider == "deepseek" else None)
+        base_url = settings.llm_base_url or (
+            "https://api.deepseek.com" if settings.llm_provider == "deepseek" else None
+        )
         model = settings.llm_model or ("deepseek-chat" if settings.llm_provider == "deepseek" else "gpt-4o-mini")
         return ChatOpenAI(model=model, base_url=base_url, api_key=key, temperature=0)
     if settings.llm_provider == "anthropic":
@@ -58,8 +63,9 @@ def chat_model(settings: Settings):
 def question_to_sql(question: str, model, today) -> str:
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    reply = model.invoke([SystemMessage(SYSTEM_PROMPT.format(today=today, schema=schema_context())),
-                          HumanMessage(question)])
+    reply = model.invoke(
+        [SystemMessage(SYSTEM_PROMPT.format(today=today, schema=schema_context())), HumanMessage(question)]
+    )
     return extract_sql(reply.content if isinstance(reply.content, str) else str(reply.content))
 
 

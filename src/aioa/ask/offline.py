@@ -11,8 +11,15 @@ from datetime import date, timedelta
 from aioa.metrics import askable_metrics, dimension_words, table_dimensions
 
 DAY_COLUMN = {"fct_sessions": "day"}
-GRAINS = {"daily": "day", "day": "day", "per day": "day", "weekly": "week", "week": "week", "monthly": "month",
-          "month": "month"}
+GRAINS = {
+    "daily": "day",
+    "day": "day",
+    "per day": "day",
+    "weekly": "week",
+    "week": "week",
+    "monthly": "month",
+    "month": "month",
+}
 MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
 MAX_TOP = 100  # a top-N question returns at most this many rows
 MAX_LOOKBACK_DAYS = 10 * 366  # "last N days/weeks/months" reaches back at most ten years
@@ -59,13 +66,20 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
         parsed.top = _top(match.group(2), parsed.notes)
         parsed.ascending = match.group(1) in ("bottom", "least", "lowest")
     elif (asks := re.search(r"\b(which|what|who)\b", text)) and re.search(
-            r"\b(most|highest|biggest|largest)\b", text[asks.end():]):  # one scan each: linear, not quadratic
+        r"\b(most|highest|biggest|largest)\b", text[asks.end() :]
+    ):  # one scan each: linear, not quadratic
         parsed.top = 1
     parsed.dimension = _dimension(text, columns, parsed.filters)
-    if re.search(r"\b(trend|over time|per day|per week|per month|daily|weekly|monthly|by day|by week|by month|"
-                 r"each day|each week|each month)\b", text):
-        grain = re.search(r"\b(daily|weekly|monthly|per day|per week|per month|by day|by week|by month|each day|"
-                          r"each week|each month)\b", text)
+    if re.search(
+        r"\b(trend|over time|per day|per week|per month|daily|weekly|monthly|by day|by week|by month|"
+        r"each day|each week|each month)\b",
+        text,
+    ):
+        grain = re.search(
+            r"\b(daily|weekly|monthly|per day|per week|per month|by day|by week|by month|each day|"
+            r"each week|each month)\b",
+            text,
+        )
         parsed.grain = GRAINS[grain.group(1).split()[-1]] if grain else "day"
     if parsed.top and parsed.dimension is None:
         raise NotUnderstood("a top-N question needs something to rank: users, projects, models, …")
@@ -114,8 +128,9 @@ def _metric(text: str) -> str:
             if position != -1 and (best is None or len(word) > best[1]):
                 best = (name, len(word))
     if best is None:
-        raise NotUnderstood("no metric I know (" + ", ".join(name.replace("_", " ") for name in askable_metrics())
-                            + ")")
+        raise NotUnderstood(
+            "no metric I know (" + ", ".join(name.replace("_", " ") for name in askable_metrics()) + ")"
+        )
     return best[0]
 
 
@@ -123,9 +138,15 @@ def _dimension(text: str, columns: set[str], filters: dict[str, str]) -> str | N
     words = dimension_words()
     for word in sorted(words, key=len, reverse=True):
         column = words[word]
-        if column in columns and column not in filters and re.search(
+        if (
+            column in columns
+            and column not in filters
+            and re.search(
                 rf"\b(by|per|each|which|what|top \d+|top|bottom \d+|across|for each|breakdown by)\s+{word}s?\b"
-                rf"|\b{word}s?\s+(by|with|ranked)\b", text):
+                rf"|\b{word}s?\s+(by|with|ranked)\b",
+                text,
+            )
+        ):
             return column
     return None
 
@@ -142,8 +163,7 @@ def _filters(text: str, known_values: dict[str, list[str]], columns: set[str]) -
         if column not in columns or column not in known_values:
             continue
         for value in sorted(known_values[column], key=len, reverse=True):
-            if value and value not in claimed and re.search(
-                    rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text):
+            if value and value not in claimed and re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text):
                 found[column] = value
                 claimed.add(value)
                 break
@@ -157,8 +177,9 @@ def _periods(text: str, today: date, notes: list[str]) -> list[Period]:
         "today": Period(today, today, "today"),
         "yesterday": Period(today - timedelta(days=1), today - timedelta(days=1), "yesterday"),
         "this week": Period(today - timedelta(days=today.weekday()), today, "this week"),
-        "last week": Period(today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1),
-                            "last week"),
+        "last week": Period(
+            today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1), "last week"
+        ),
         "this month": Period(month_start, today, "this month"),
         "last month": Period(last_month_end.replace(day=1), last_month_end, "last month"),
         "this year": Period(today.replace(month=1, day=1), today, "this year"),
@@ -231,8 +252,14 @@ def to_sql(parsed: ParsedQuestion) -> tuple[str, dict]:
             cases.append(f"when {day_column} between $p{index}_start and $p{index}_end then $p{index}_label")
         select.append(f"case {' '.join(cases)} end as period")
         group.append("period")
-        conditions.append("(" + " or ".join(f"{day_column} between $p{index}_start and $p{index}_end"
-                                            for index in range(min(4, len(parsed.periods)))) + ")")
+        conditions.append(
+            "("
+            + " or ".join(
+                f"{day_column} between $p{index}_start and $p{index}_end"
+                for index in range(min(4, len(parsed.periods)))
+            )
+            + ")"
+        )
     if parsed.grain:
         bucket = day_column if parsed.grain == "day" else f"cast(date_trunc('{parsed.grain}', {day_column}) as date)"
         select.append(f"{bucket} as {parsed.grain}")

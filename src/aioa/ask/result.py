@@ -34,7 +34,14 @@ class AskResult:
     path: str = "offline"
 
     def to_dict(self) -> dict:
-        return {"question": self.question, "answered": self.answered, "refused": self.refused,
-                "reason": self.reason, "answer": self.answer, "sql": self.sql, "path": self.path,
-                "rows": self.rows.to_dict(orient="records"),
-                "chart": None if self.chart is None else self.chart.__dict__}
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "refused": self.refused,
+            "reason": self.reason,
+            "answer": self.answer,
+            "sql": self.sql,
+            "path": self.path,
+            "rows": self.rows.to_dict(orient="records"),
+            "chart": None if self.chart is None else self.chart.__dict__,
+        }

@@ -13,16 +13,30 @@ from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.connection import QueryTimeout, statement_timeout
 
-EXAMPLES = ("spend by project last month", "top 5 users by tokens this month", "daily spend trend for checkout-api "
-            "over the last 30 days", "error rate by model", "spend this month vs last month")
+EXAMPLES = (
+    "spend by project last month",
+    "top 5 users by tokens this month",
+    "daily spend trend for checkout-api over the last 30 days",
+    "error rate by model",
+    "spend this month vs last month",
+)
 
 
-def ask(question: str, scope: TenantScope, connection=None, settings: Settings | None = None,
-        today: date | None = None, chat_model=None) -> AskResult:
+def ask(
+    question: str,
+    scope: TenantScope,
+    connection=None,
+    settings: Settings | None = None,
+    today: date | None = None,
+    chat_model=None,
+) -> AskResult:
     settings = settings or get_settings()
     if len(question) > settings.ask_question_max_chars:
-        return AskResult(question[:200], reason=f"The question is too long ({len(question):,} characters; at most "
-                                                f"{settings.ask_question_max_chars:,}). Ask something shorter.")
+        return AskResult(
+            question[:200],
+            reason=f"The question is too long ({len(question):,} characters; at most "
+            f"{settings.ask_question_max_chars:,}). Ask something shorter.",
+        )
     own_connection = connection is None
     if own_connection:
         from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
@@ -58,9 +72,11 @@ def _ask_offline(question, scope, connection, settings, today) -> AskResult:
     try:
         parsed = parse(question, today, _known_values(connection, scope))
     except NotUnderstood as error:
-        result.reason = (f"I can't answer that offline ({error}). I answer questions like: "
-                         + "; ".join(f"“{example}”" for example in EXAMPLES)
-                         + ". For other questions, configure an LLM provider (AIOA_LLM_PROVIDER).")
+        result.reason = (
+            f"I can't answer that offline ({error}). I answer questions like: "
+            + "; ".join(f"“{example}”" for example in EXAMPLES)
+            + ". For other questions, configure an LLM provider (AIOA_LLM_PROVIDER)."
+        )
         return result
     sql, params = to_sql(parsed)
     try:
@@ -90,8 +106,9 @@ def _ask_llm(question, scope, connection, settings, today, chat_model) -> AskRes
     return _execute(result, guarded, connection, None, settings)
 
 
-def _execute(result: AskResult, guarded: GuardedQuery, connection, parsed: ParsedQuestion | None,
-             settings: Settings) -> AskResult:
+def _execute(
+    result: AskResult, guarded: GuardedQuery, connection, parsed: ParsedQuestion | None, settings: Settings
+) -> AskResult:
     result.sql = guarded.sql
     cursor = connection.cursor()
     try:
@@ -119,21 +136,34 @@ def _first_line(error: Exception) -> str:
 
 def _latest_day(connection, scope: TenantScope) -> date | None:
     tenant_sql, params = scope.filter_sql("org_id")
-    return connection.cursor().execute(f"select max(day) from marts.agg_usage_daily where {tenant_sql}",
-                                       params).fetchone()[0]
+    return (
+        connection.cursor()
+        .execute(f"select max(day) from marts.agg_usage_daily where {tenant_sql}", params)
+        .fetchone()[0]
+    )
 
 
 def _known_values(connection, scope: TenantScope) -> dict[str, list[str]]:
     tenant_sql, params = scope.filter_sql("org_id")
     values: dict[str, list[str]] = {}
     for column in ("org_id", "team_id", "user_id", "project_id", "project_group", "model", "provider"):
-        rows = connection.cursor().execute(
-            f"select distinct {column} from marts.agg_usage_daily where {tenant_sql} and {column} is not null",
-            params).fetchall()
+        rows = (
+            connection.cursor()
+            .execute(
+                f"select distinct {column} from marts.agg_usage_daily where {tenant_sql} and {column} is not null",
+                params,
+            )
+            .fetchall()
+        )
         values[column] = [row[0] for row in rows]
-    rows = connection.cursor().execute(
-        f"select distinct mcp_server from marts.agg_mcp_tools_daily where {tenant_sql} and mcp_server is not null",
-        params).fetchall()
+    rows = (
+        connection.cursor()
+        .execute(
+            f"select distinct mcp_server from marts.agg_mcp_tools_daily where {tenant_sql} and mcp_server is not null",
+            params,
+        )
+        .fetchall()
+    )
     values["mcp_server"] = [row[0] for row in rows]
     return values
 
@@ -163,8 +193,10 @@ def _sentence(rows: pd.DataFrame, parsed: ParsedQuestion | None) -> str:
         return f"{parsed.metric.capitalize()}{scope}: {_format(rows.iloc[0][value_name], parsed.unit)}."
     label_column = rows.columns[0]
     first = rows.iloc[0]
-    return (f"{parsed.metric.capitalize()}{scope}: {len(rows)} row(s); first: {first[label_column]} "
-            f"at {_format(first[value_name], parsed.unit)}.")
+    return (
+        f"{parsed.metric.capitalize()}{scope}: {len(rows)} row(s); first: {first[label_column]} "
+        f"at {_format(first[value_name], parsed.unit)}."
+    )
 
 
 def _chart(rows: pd.DataFrame, parsed: ParsedQuestion | None) -> ChartSpec | None:

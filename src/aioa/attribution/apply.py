@@ -12,20 +12,36 @@ from aioa.attribution.config import AttributionConfig
 from aioa.ingest.columns import table_from_rows  # from_pylist imports pandas
 
 _USER_RULES = pa.schema(
-    [("user_id", pa.string()), ("org_id", pa.string()), ("team_id", pa.string()),
-     ("kind", pa.string()), ("pattern", pa.string()), ("priority", pa.int64())]
+    [
+        ("user_id", pa.string()),
+        ("org_id", pa.string()),
+        ("team_id", pa.string()),
+        ("kind", pa.string()),
+        ("pattern", pa.string()),
+        ("priority", pa.int64()),
+    ]
 )
 _PROJECT_RULES = pa.schema(
-    [("project_id", pa.string()), ("org_id", pa.string()), ("team_id", pa.string()),
-     ("kind", pa.string()), ("pattern", pa.string()), ("priority", pa.int64())]
+    [
+        ("project_id", pa.string()),
+        ("org_id", pa.string()),
+        ("team_id", pa.string()),
+        ("kind", pa.string()),
+        ("pattern", pa.string()),
+        ("priority", pa.int64()),
+    ]
 )
 
 
 def _rule_tables(config: AttributionConfig) -> tuple[pa.Table, pa.Table]:
     user_rules, project_rules = [], []
     for user in config.users:
-        kinds = {"name": user.match.names + [user.id] + ([user.email] if user.email else []),
-                 "config_dir": user.match.config_dirs, "home": user.match.homes, "host": user.match.hosts}
+        kinds = {
+            "name": user.match.names + [user.id] + ([user.email] if user.email else []),
+            "config_dir": user.match.config_dirs,
+            "home": user.match.homes,
+            "host": user.match.hosts,
+        }
         for kind, patterns in kinds.items():
             for pattern in patterns:
                 user_rules.append((user.id, user.org, user.team, kind, pattern.rstrip("/") or "/", len(user_rules)))
@@ -35,9 +51,7 @@ def _rule_tables(config: AttributionConfig) -> tuple[pa.Table, pa.Table]:
                 project_rules.append((project.id, project.org, project.team, kind, pattern, len(project_rules)))
     return (
         table_from_rows([dict(zip(_USER_RULES.names, row, strict=True)) for row in user_rules], _USER_RULES),
-        table_from_rows(
-            [dict(zip(_PROJECT_RULES.names, row, strict=True)) for row in project_rules], _PROJECT_RULES
-        ),
+        table_from_rows([dict(zip(_PROJECT_RULES.names, row, strict=True)) for row in project_rules], _PROJECT_RULES),
     )
 
 
@@ -62,8 +76,10 @@ def _bind_files(connection: duckdb.DuckDBPyConnection, table: str, config: Attri
     if not config.source_bindings():
         return
     files = connection.execute(f"select distinct source_system, source_file from {table}").fetchall()
-    rows = [{"source_system": system, "source_file": path, "bound_org": config.bound_org(system, path)}
-            for system, path in files]
+    rows = [
+        {"source_system": system, "source_file": path, "bound_org": config.bound_org(system, path)}
+        for system, path in files
+    ]
     rows = [row for row in rows if row["bound_org"] is not None]
     if not rows:
         return

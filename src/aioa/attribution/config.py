@@ -119,15 +119,19 @@ class AttributionConfig(_Strict):
 
     def source_bindings(self) -> list[tuple[str, str, str]]:
         """(system, path, org) of every bound ingest location, in config order."""
-        return [(binding.system, path, org.id) for org in self.orgs for binding in org.sources
-                for path in binding.paths]
+        return [
+            (binding.system, path, org.id) for org in self.orgs for binding in org.sources for path in binding.paths
+        ]
 
     def bound_org(self, system: str, path: str | Path) -> str | None:
         """The org a file (absolute real path) is bound to, as the ingest resolves it: the most specific (longest)
         matching path wins, then config order."""
         path = str(path)
-        matches = [(-len(pattern), index, org) for index, (bound_system, pattern, org)
-                   in enumerate(self.source_bindings()) if bound_system == system and path_matches(path, pattern)]
+        matches = [
+            (-len(pattern), index, org)
+            for index, (bound_system, pattern, org) in enumerate(self.source_bindings())
+            if bound_system == system and path_matches(path, pattern)
+        ]
         return min(matches)[2] if matches else None
 
 

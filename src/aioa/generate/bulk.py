@@ -83,8 +83,17 @@ def write_bulk_transcripts(root: Path, calls: int, first_day: date, days: int, s
                 order by i, part
             ) to $path (format json)
             """,
-            {"index": index, "first_day": first_day, "days": days, "seed": seed, "models": MODELS,
-             "calls_per_file": CALLS_PER_FILE, "user": user, "cwd": cwd, "path": str(path)},
+            {
+                "index": index,
+                "first_day": first_day,
+                "days": days,
+                "seed": seed,
+                "models": MODELS,
+                "calls_per_file": CALLS_PER_FILE,
+                "user": user,
+                "cwd": cwd,
+                "path": str(path),
+            },
         )
         totals["calls"] += CALLS_PER_FILE
         if progress:

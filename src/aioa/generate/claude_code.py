@@ -13,12 +13,16 @@ import numpy as np
 from aioa.generate.world import USER_PROJECTS, USERS, Calendar, cwd_for
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
-MCP_TOOLS = ("mcp__github__create_issue", "mcp__github__get_pull_request", "mcp__linear__list_issues",
-             "mcp__postgres__query", "mcp__playwright__browser_click",
-             "mcp__plugin_context7_context7__get-library-docs")
+MCP_TOOLS = (
+    "mcp__github__create_issue",
+    "mcp__github__get_pull_request",
+    "mcp__linear__list_issues",
+    "mcp__postgres__query",
+    "mcp__playwright__browser_click",
+    "mcp__plugin_context7_context7__get-library-docs",
+)
 BUILTIN_TOOLS = ("Read", "Edit", "Bash", "Grep", "Glob", "Write")
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                "cache_read_tokens")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
 
 
 @dataclass
@@ -48,10 +52,14 @@ class Truth:
             row = {"date": day, "model": model, **bucket}
             row["cache_creation_tokens"] = row["cache_write_5m_tokens"] + row["cache_write_1h_tokens"]
             rows.append(row)
-        return {"per_day_model": rows, "distinct_sessions": len(self.sessions),
-                "synthetic_error_rows": self.synthetic_rows, "tool_calls": self.tool_calls,
-                "mcp_calls_by_server": dict(sorted(self.mcp_calls_by_server.items())),
-                "malformed_lines": self.malformed_lines}
+        return {
+            "per_day_model": rows,
+            "distinct_sessions": len(self.sessions),
+            "synthetic_error_rows": self.synthetic_rows,
+            "tool_calls": self.tool_calls,
+            "mcp_calls_by_server": dict(sorted(self.mcp_calls_by_server.items())),
+            "malformed_lines": self.malformed_lines,
+        }
 
 
 class TranscriptWriter:
@@ -76,15 +84,31 @@ class TranscriptWriter:
         branch = "main" if rng.random() < 0.6 else f"feature/{project}-{int(rng.integers(1, 40))}"
         if rng.random() < 0.08 and project in self.previous_sessions:
             lines += self.previous_sessions[project]  # a resumed session replays earlier lines verbatim
-        base = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd,
-                "sessionId": session_id, "version": "2.1.40", "gitBranch": branch}
+        base = {
+            "parentUuid": None,
+            "isSidechain": False,
+            "userType": "external",
+            "cwd": cwd,
+            "sessionId": session_id,
+            "version": "2.1.40",
+            "gitBranch": branch,
+        }
         when = start
         context = int(rng.integers(8_000, 20_000))
         subagent_lines: dict[str, list[str]] = {}
         for _ in range(calls):
             when += timedelta(seconds=float(rng.exponential(40)) + 2)
-            lines.append(json.dumps({**base, "type": "user", "uuid": self.next_id("u"), "timestamp": _ts(when),
-                                     "message": {"role": "user", "content": "continue"}}))
+            lines.append(
+                json.dumps(
+                    {
+                        **base,
+                        "type": "user",
+                        "uuid": self.next_id("u"),
+                        "timestamp": _ts(when),
+                        "message": {"role": "user", "content": "continue"},
+                    }
+                )
+            )
             if rng.random() < 0.015 or anomaly == "error_burst":
                 lines.append(self._synthetic(base, when))
                 continue
@@ -98,12 +122,28 @@ class TranscriptWriter:
             for block in blocks:
                 if block["type"] == "tool_use":
                     when += timedelta(milliseconds=int(rng.integers(50, 20_000)))
-                    lines.append(json.dumps({**base, "type": "user", "uuid": self.next_id("u"), "timestamp": _ts(when),
-                                             "message": {"role": "user", "content": [
-                                                 {"tool_use_id": block["id"], "type": "tool_result",
-                                                  "content": "error: failed" if rng.random() < 0.06 else "ok",
-                                                  "is_error": bool(rng.random() < 0.06)}]},
-                                             "toolUseResult": {"stdout": ""}}))
+                    lines.append(
+                        json.dumps(
+                            {
+                                **base,
+                                "type": "user",
+                                "uuid": self.next_id("u"),
+                                "timestamp": _ts(when),
+                                "message": {
+                                    "role": "user",
+                                    "content": [
+                                        {
+                                            "tool_use_id": block["id"],
+                                            "type": "tool_result",
+                                            "content": "error: failed" if rng.random() < 0.06 else "ok",
+                                            "is_error": bool(rng.random() < 0.06),
+                                        }
+                                    ],
+                                },
+                                "toolUseResult": {"stdout": ""},
+                            }
+                        )
+                    )
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{session_id}.jsonl").write_text("\n".join(lines) + "\n")
         for agent_id, agent_lines in subagent_lines.items():
@@ -119,9 +159,13 @@ class TranscriptWriter:
         if anomaly == "cost_spike":
             write *= 40
         one_hour = rng.random() < 0.5
-        return {"input_tokens": int(rng.integers(1, 60)), "output_tokens": int(rng.integers(20, 2_500)),
-                "cache_write_5m_tokens": 0 if one_hour else write, "cache_write_1h_tokens": write if one_hour else 0,
-                "cache_read_tokens": context}
+        return {
+            "input_tokens": int(rng.integers(1, 60)),
+            "output_tokens": int(rng.integers(20, 2_500)),
+            "cache_write_5m_tokens": 0 if one_hour else write,
+            "cache_write_1h_tokens": write if one_hour else 0,
+            "cache_read_tokens": context,
+        }
 
     def _blocks(self, base, session_id, when, subagent_lines) -> list[dict]:
         rng = self.rng
@@ -135,9 +179,17 @@ class TranscriptWriter:
                 blocks.append({"type": "tool_use", "id": self.next_id("toolu"), "name": name, "input": {}})
             elif roll < 0.32:
                 tool_id = self.next_id("toolu")
-                blocks.append({"type": "tool_use", "id": tool_id, "name": "Task",
-                               "input": {"subagent_type": ("Explore", "Plan", "general-purpose")[int(rng.integers(0, 3))],
-                                         "prompt": "look around"}})
+                blocks.append(
+                    {
+                        "type": "tool_use",
+                        "id": tool_id,
+                        "name": "Task",
+                        "input": {
+                            "subagent_type": ("Explore", "Plan", "general-purpose")[int(rng.integers(0, 3))],
+                            "prompt": "look around",
+                        },
+                    }
+                )
                 self._subagent(base, session_id, when, subagent_lines)
             else:
                 name = BUILTIN_TOOLS[int(rng.integers(0, len(BUILTIN_TOOLS)))]
@@ -159,18 +211,37 @@ class TranscriptWriter:
         for step in range(int(rng.integers(1, 4))):
             moment = when + timedelta(seconds=step + 1)
             tokens = self._tokens(int(rng.integers(5_000, 15_000)), None)
-            record = self._assistant(dict(base, isSidechain=True, agentId=agent_id), MODELS[2], tokens,
-                                     [{"type": "text", "text": "found it"}], moment,
-                                     self.next_id("msg"), self.next_id("req"))
-            self.truth.add_call(f"{record['message']['id']}:{record['requestId']}", moment.strftime("%Y-%m-%d"),
-                                MODELS[2], tokens)
+            record = self._assistant(
+                dict(base, isSidechain=True, agentId=agent_id),
+                MODELS[2],
+                tokens,
+                [{"type": "text", "text": "found it"}],
+                moment,
+                self.next_id("msg"),
+                self.next_id("req"),
+            )
+            self.truth.add_call(
+                f"{record['message']['id']}:{record['requestId']}", moment.strftime("%Y-%m-%d"), MODELS[2], tokens
+            )
             if mode in ("file", "both"):
                 subagent_lines.setdefault(agent_id, []).append(json.dumps(record))
             if mode in ("both", "progress_only"):
-                progress = {**base, "type": "progress", "uuid": self.next_id("u"), "timestamp": _ts(moment),
-                            "data": {"type": "agent_progress", "agentId": agent_id,
-                                     "message": {"type": "assistant", "timestamp": record["timestamp"],
-                                                 "requestId": record["requestId"], "message": record["message"]}}}
+                progress = {
+                    **base,
+                    "type": "progress",
+                    "uuid": self.next_id("u"),
+                    "timestamp": _ts(moment),
+                    "data": {
+                        "type": "agent_progress",
+                        "agentId": agent_id,
+                        "message": {
+                            "type": "assistant",
+                            "timestamp": record["timestamp"],
+                            "requestId": record["requestId"],
+                            "message": record["message"],
+                        },
+                    },
+                }
                 self.pending_progress.append(json.dumps(progress))
 
     def _streamed(self, base, model, tokens, blocks, when) -> list[str]:
@@ -179,8 +250,9 @@ class TranscriptWriter:
         lines = []
         for index, block in enumerate(blocks):
             partial = dict(tokens, output_tokens=max(1, tokens["output_tokens"] * (index + 1) // len(blocks)))
-            record = self._assistant(base, model, partial, [block], when + timedelta(milliseconds=index * 300),
-                                     message_id, request_id)
+            record = self._assistant(
+                base, model, partial, [block], when + timedelta(milliseconds=index * 300), message_id, request_id
+            )
             lines.append(json.dumps(record))
         final_when = when + timedelta(milliseconds=(len(blocks) - 1) * 300)  # the kept snapshot's time
         self.truth.add_call(f"{message_id}:{request_id}", final_when.strftime("%Y-%m-%d"), model, tokens)
@@ -189,22 +261,47 @@ class TranscriptWriter:
         return lines
 
     def _assistant(self, base, model, tokens, content, when, message_id, request_id) -> dict:
-        usage = {"input_tokens": tokens["input_tokens"],
-                 "cache_creation_input_tokens": tokens["cache_write_5m_tokens"] + tokens["cache_write_1h_tokens"],
-                 "cache_read_input_tokens": tokens["cache_read_tokens"],
-                 "cache_creation": {"ephemeral_5m_input_tokens": tokens["cache_write_5m_tokens"],
-                                    "ephemeral_1h_input_tokens": tokens["cache_write_1h_tokens"]},
-                 "output_tokens": tokens["output_tokens"], "service_tier": "standard"}
-        return {**base, "type": "assistant", "uuid": self.next_id("u"), "timestamp": _ts(when),
-                "requestId": request_id,
-                "message": {"model": model, "id": message_id, "type": "message", "role": "assistant",
-                            "content": content, "stop_reason": None, "stop_sequence": None, "usage": usage}}
+        usage = {
+            "input_tokens": tokens["input_tokens"],
+            "cache_creation_input_tokens": tokens["cache_write_5m_tokens"] + tokens["cache_write_1h_tokens"],
+            "cache_read_input_tokens": tokens["cache_read_tokens"],
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": tokens["cache_write_5m_tokens"],
+                "ephemeral_1h_input_tokens": tokens["cache_write_1h_tokens"],
+            },
+            "output_tokens": tokens["output_tokens"],
+            "service_tier": "standard",
+        }
+        return {
+            **base,
+            "type": "assistant",
+            "uuid": self.next_id("u"),
+            "timestamp": _ts(when),
+            "requestId": request_id,
+            "message": {
+                "model": model,
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "content": content,
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": usage,
+            },
+        }
 
     def _synthetic(self, base, when) -> str:
         self.truth.synthetic_rows += 1
         zero = {name: 0 for name in TOKEN_FIELDS}
-        record = self._assistant(base, "<synthetic>", zero, [{"type": "text", "text": "API Error: 529 Overloaded"}],
-                                 when, self.next_id("msg"), self.next_id("req"))
+        record = self._assistant(
+            base,
+            "<synthetic>",
+            zero,
+            [{"type": "text", "text": "API Error: 529 Overloaded"}],
+            when,
+            self.next_id("msg"),
+            self.next_id("req"),
+        )
         record["isApiErrorMessage"] = True
         return json.dumps(record)
 
@@ -213,12 +310,16 @@ def _ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def write_transcripts(root: Path, calendar: Calendar, rng: np.random.Generator, scale: float,
-                      anomalies: list[dict], progress=None) -> Truth:
+def write_transcripts(
+    root: Path, calendar: Calendar, rng: np.random.Generator, scale: float, anomalies: list[dict], progress=None
+) -> Truth:
     truth = Truth()
     writer = TranscriptWriter(root, rng, truth)
-    anomaly_days = {(item["user_id"], item["start"][:10]): item["kind"] for item in anomalies
-                    if item["kind"] in ("cost_spike", "error_burst", "usage_surge", "runaway_agent")}
+    anomaly_days = {
+        (item["user_id"], item["start"][:10]): item["kind"]
+        for item in anomalies
+        if item["kind"] in ("cost_spike", "error_burst", "usage_surge", "runaway_agent")
+    }
     for index, day in enumerate(calendar.days):
         for user, (_, _, weight) in USERS.items():
             kind = anomaly_days.get((user, day.isoformat()))
@@ -244,10 +345,20 @@ def _write_bad_lines(root: Path, rng: np.random.Generator, truth: Truth) -> int:
     """A few bad lines in a few files: garbage, truncated JSON, a wrong type, and a file cut mid-record."""
     files = sorted(root.glob("*/.claude/projects/*/*.jsonl"))
     chosen = [files[int(index)] for index in rng.choice(len(files), size=min(4, len(files)), replace=False)]
-    bad_type = json.dumps({"type": "assistant", "sessionId": "bad", "timestamp": "2026-10-01T10:00:00.000Z",
-                           "cwd": "/home/zoe/src/scratch", "requestId": "req_bad",
-                           "message": {"id": "msg_bad", "model": "claude-opus-4-6",
-                                       "usage": {"input_tokens": "abc", "output_tokens": 5}}})
+    bad_type = json.dumps(
+        {
+            "type": "assistant",
+            "sessionId": "bad",
+            "timestamp": "2026-10-01T10:00:00.000Z",
+            "cwd": "/home/zoe/src/scratch",
+            "requestId": "req_bad",
+            "message": {
+                "id": "msg_bad",
+                "model": "claude-opus-4-6",
+                "usage": {"input_tokens": "abc", "output_tokens": 5},
+            },
+        }
+    )
     with chosen[0].open("a") as handle:
         handle.write("this is not json\n")
     with chosen[1].open("a") as handle:

@@ -18,28 +18,42 @@ ORGS = {
 }
 # user -> (org, team, activity weight); `zoe` is deliberately unmapped (lands in the default org).
 USERS = {
-    "alice": ("acme", "acme-platform", 1.6), "arjun": ("acme", "acme-platform", 1.0),
-    "amara": ("acme", "acme-web", 1.2), "andre": ("acme", "acme-web", 0.7),
-    "greta": ("globex", "globex-data", 1.3), "gabe": ("globex", "globex-data", 0.8),
-    "gina": ("globex", "globex-ml", 1.1), "ivan": ("initech", "initech-core", 0.9),
-    "ines": ("initech", "initech-ops", 0.6), "zoe": (None, None, 0.5),
+    "alice": ("acme", "acme-platform", 1.6),
+    "arjun": ("acme", "acme-platform", 1.0),
+    "amara": ("acme", "acme-web", 1.2),
+    "andre": ("acme", "acme-web", 0.7),
+    "greta": ("globex", "globex-data", 1.3),
+    "gabe": ("globex", "globex-data", 0.8),
+    "gina": ("globex", "globex-ml", 1.1),
+    "ivan": ("initech", "initech-core", 0.9),
+    "ines": ("initech", "initech-ops", 0.6),
+    "zoe": (None, None, 0.5),
 }
-OTEL_USERS = {"olga": ("initech", "initech-core"), "omar": ("initech", "initech-ops"),
-              "otto": ("globex", "globex-ml")}
+OTEL_USERS = {"olga": ("initech", "initech-core"), "omar": ("initech", "initech-ops"), "otto": ("globex", "globex-ml")}
 # project -> (org, team, group); `scratch` is deliberately unmapped.
 PROJECTS = {
-    "checkout-api": ("acme", "acme-web", "checkout"), "checkout-web": ("acme", "acme-web", "checkout"),
-    "platform-infra": ("acme", "acme-platform", "platform"), "billing": ("acme", "acme-platform", "billing"),
+    "checkout-api": ("acme", "acme-web", "checkout"),
+    "checkout-web": ("acme", "acme-web", "checkout"),
+    "platform-infra": ("acme", "acme-platform", "platform"),
+    "billing": ("acme", "acme-platform", "billing"),
     "etl-pipelines": ("globex", "globex-data", "data-platform"),
-    "feature-store": ("globex", "globex-ml", "data-platform"), "recsys": ("globex", "globex-ml", "recsys"),
-    "core-ledger": ("initech", "initech-core", "ledger"), "ops-runbooks": ("initech", "initech-ops", "ops"),
+    "feature-store": ("globex", "globex-ml", "data-platform"),
+    "recsys": ("globex", "globex-ml", "recsys"),
+    "core-ledger": ("initech", "initech-core", "ledger"),
+    "ops-runbooks": ("initech", "initech-ops", "ops"),
     "scratch": (None, None, None),
 }
 USER_PROJECTS = {
-    "alice": ["platform-infra", "billing", "checkout-api"], "arjun": ["platform-infra", "billing"],
-    "amara": ["checkout-api", "checkout-web"], "andre": ["checkout-web"],
-    "greta": ["etl-pipelines", "feature-store"], "gabe": ["etl-pipelines"], "gina": ["feature-store", "recsys"],
-    "ivan": ["core-ledger"], "ines": ["ops-runbooks", "core-ledger"], "zoe": ["scratch", "checkout-web"],
+    "alice": ["platform-infra", "billing", "checkout-api"],
+    "arjun": ["platform-infra", "billing"],
+    "amara": ["checkout-api", "checkout-web"],
+    "andre": ["checkout-web"],
+    "greta": ["etl-pipelines", "feature-store"],
+    "gabe": ["etl-pipelines"],
+    "gina": ["feature-store", "recsys"],
+    "ivan": ["core-ledger"],
+    "ines": ["ops-runbooks", "core-ledger"],
+    "zoe": ["scratch", "checkout-web"],
 }
 
 
@@ -76,22 +90,58 @@ def attribution_yaml() -> str:
     # transcripts say (a cwd in another user's home) cannot move their rows to another org. The OTel and handoff
     # folders mix orgs (one shared collector), so they stay unbound.
     otel_orgs = {org for org, _ in OTEL_USERS.values()}
-    config_dirs = {org: [f"*/claude-code/{user}/.claude/*" for user, (owner, _, _) in USERS.items() if owner == org]
-                   for org in ORGS}
-    orgs = [{"id": org, "name": name, "monthly_budget_usd": budget,
-             "teams": [{"id": team, "name": team.split("-", 1)[1].title()} for team in teams],
-             **({"accept_claims_from": ["otel"]} if org in otel_orgs else {}),
-             "sources": [{"system": "claude_code", "paths": config_dirs[org]}]}
-            for org, (name, budget, teams) in ORGS.items()]
-    users = [{"id": user, "org": org, "team": team, "name": user.title(), "email": f"{user}@{org}.example",
-              "match": {"homes": [f"/home/{user}"], "config_dirs": [f"claude-code/{user}/.claude"],
-                        "names": [user, f"{user}@{org}.example"]}}
-             for user, (org, team, _) in USERS.items() if org]
-    users += [{"id": user, "org": org, "team": team, "email": f"{user}@{org}.example",
-               "match": {"names": [user, f"{user}@{org}.example"]}} for user, (org, team) in OTEL_USERS.items()]
-    projects = [{"id": project, "org": org, "team": team, "group": group,
-                 "match": {"cwd": [f"*/{project}", f"*/{project}/*", f"*/{project}-worktrees/*"],
-                           "names": [project]}}
-                for project, (org, team, group) in PROJECTS.items() if org]
-    return yaml.safe_dump({"default_org": "default", "orgs": orgs, "users": users, "projects": projects},
-                          sort_keys=False)
+    config_dirs = {
+        org: [f"*/claude-code/{user}/.claude/*" for user, (owner, _, _) in USERS.items() if owner == org]
+        for org in ORGS
+    }
+    orgs = [
+        {
+            "id": org,
+            "name": name,
+            "monthly_budget_usd": budget,
+            "teams": [{"id": team, "name": team.split("-", 1)[1].title()} for team in teams],
+            **({"accept_claims_from": ["otel"]} if org in otel_orgs else {}),
+            "sources": [{"system": "claude_code", "paths": config_dirs[org]}],
+        }
+        for org, (name, budget, teams) in ORGS.items()
+    ]
+    users = [
+        {
+            "id": user,
+            "org": org,
+            "team": team,
+            "name": user.title(),
+            "email": f"{user}@{org}.example",
+            "match": {
+                "homes": [f"/home/{user}"],
+                "config_dirs": [f"claude-code/{user}/.claude"],
+                "names": [user, f"{user}@{org}.example"],
+            },
+        }
+        for user, (org, team, _) in USERS.items()
+        if org
+    ]
+    users += [
+        {
+            "id": user,
+            "org": org,
+            "team": team,
+            "email": f"{user}@{org}.example",
+            "match": {"names": [user, f"{user}@{org}.example"]},
+        }
+        for user, (org, team) in OTEL_USERS.items()
+    ]
+    projects = [
+        {
+            "id": project,
+            "org": org,
+            "team": team,
+            "group": group,
+            "match": {"cwd": [f"*/{project}", f"*/{project}/*", f"*/{project}-worktrees/*"], "names": [project]},
+        }
+        for project, (org, team, group) in PROJECTS.items()
+        if org
+    ]
+    return yaml.safe_dump(
+        {"default_org": "default", "orgs": orgs, "users": users, "projects": projects}, sort_keys=False
+    )

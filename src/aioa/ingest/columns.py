@@ -35,7 +35,9 @@ def string_column(values: Sequence[str | None], type_: pa.DataType = STRING) -> 
     np.cumsum(np.fromiter(map(len, encoded), dtype=offsets_type, count=len(encoded)), out=offsets[1:])
     nulls = np.fromiter((value is None for value in values), dtype=bool, count=len(encoded))
     validity = _bitmap(~nulls) if nulls.any() else None
-    return pa.Array.from_buffers(type_, len(encoded), [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    return pa.Array.from_buffers(
+        type_, len(encoded), [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
 
 
 _NUMPY_INTS = {pa.int32(): np.int32, pa.int64(): np.int64}
@@ -48,8 +50,9 @@ def _bitmap(mask: np.ndarray) -> pa.Buffer:
 def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
     """`pa.Table.from_pylist(rows, schema)` without pandas, for the types bookkeeping tables use: strings, ints,
     floats, bools, timestamps (us), decimals and lists of those. A missing key is null."""
-    return pa.Table.from_arrays([column(field.type, [row.get(field.name) for row in rows]) for field in schema],
-                                schema=schema)
+    return pa.Table.from_arrays(
+        [column(field.type, [row.get(field.name) for row in rows]) for field in schema], schema=schema
+    )
 
 
 def column(type_: pa.DataType, values: list) -> pa.Array:
@@ -65,15 +68,19 @@ def column(type_: pa.DataType, values: list) -> pa.Array:
         child = column(type_.value_type, [item for value in values if value is not None for item in value])
         return pa.ListArray.from_buffers(type_, len(values), [validity, pa.py_buffer(offsets)], children=[child])
     if pa.types.is_boolean(type_):
-        return pa.Array.from_buffers(type_, len(values), [validity, _bitmap(np.array([bool(v) for v in values],
-                                                                                     dtype=bool))])
+        return pa.Array.from_buffers(
+            type_, len(values), [validity, _bitmap(np.array([bool(v) for v in values], dtype=bool))]
+        )
     if pa.types.is_decimal128(type_):
         raw = b"".join(_decimal_bytes(value, type_.scale) for value in values)
         return pa.Array.from_buffers(type_, len(values), [validity, pa.py_buffer(raw)])
     if pa.types.is_timestamp(type_) and type_.unit == "us" and type_.tz is None:
         data = np.array([0 if value is None else _micros(value) for value in values], dtype=np.int64)
     elif pa.types.is_floating(type_):
-        data = np.array([0.0 if value is None else value for value in values], dtype=np.float64 if type_ == pa.float64() else np.float32)
+        data = np.array(
+            [0.0 if value is None else value for value in values],
+            dtype=np.float64 if type_ == pa.float64() else np.float32,
+        )
     elif pa.types.is_integer(type_):
         data = np.array([0 if value is None else value for value in values], dtype=_NUMPY_INTS[type_])
     else:

@@ -12,17 +12,54 @@ from aioa.warehouse.sql import execute_script
 SCHEMA_V1 = "aioa.handoff/1"
 # The v1 input contract: field -> JSON kind. Required fields are marked with `!`.
 V1_FIELDS = {
-    "schema": "string!", "handoff_id": "string!", "ts": "timestamp!", "task_id": "string!",
-    "target_model": "string!", "org_id": "string", "team_id": "string", "user_id": "string",
-    "project_id": "string", "cwd": "string", "session_id": "string", "task_text": "string", "task_type": "string",
-    "orchestrator_model": "string", "provider": "string", "reason": "string", "router_version": "string",
-    "predicted_route": "string", "router_confidence": "probability", "propensity": "probability",
-    "success": "boolean", "quality_score": "probability", "error": "string", "input_tokens": "count",
-    "output_tokens": "count", "cost_usd": "money", "latency_ms": "count", "alternatives": "array",
+    "schema": "string!",
+    "handoff_id": "string!",
+    "ts": "timestamp!",
+    "task_id": "string!",
+    "target_model": "string!",
+    "org_id": "string",
+    "team_id": "string",
+    "user_id": "string",
+    "project_id": "string",
+    "cwd": "string",
+    "session_id": "string",
+    "task_text": "string",
+    "task_type": "string",
+    "orchestrator_model": "string",
+    "provider": "string",
+    "reason": "string",
+    "router_version": "string",
+    "predicted_route": "string",
+    "router_confidence": "probability",
+    "propensity": "probability",
+    "success": "boolean",
+    "quality_score": "probability",
+    "error": "string",
+    "input_tokens": "count",
+    "output_tokens": "count",
+    "cost_usd": "money",
+    "latency_ms": "count",
+    "alternatives": "array",
 }
-LEGACY_FIELDS = ("event", "session_id", "timestamp", "project", "user", "task", "task_type", "from_model",
-                 "to_model", "reason", "confidence", "success", "tokens", "cost", "duration_ms", "agent_type",
-                 "model")
+LEGACY_FIELDS = (
+    "event",
+    "session_id",
+    "timestamp",
+    "project",
+    "user",
+    "task",
+    "task_type",
+    "from_model",
+    "to_model",
+    "reason",
+    "confidence",
+    "success",
+    "tokens",
+    "cost",
+    "duration_ms",
+    "agent_type",
+    "model",
+)
 
 _KIND_CHECK = {
     "string": "json_type({v}) = 'VARCHAR'",
@@ -44,11 +81,15 @@ def _checks_sql() -> str:
         valid = _KIND_CHECK[kind.rstrip("!")].format(v=value)
         missing = f"{value} is null or json_type({value}) = 'NULL'"
         if required:
-            checks.append(f"case when {missing} then 'missing {name}' when not ({valid}) "
-                          f"then 'wrong type for {name}: ' || left({value}::varchar, 60) end")
+            checks.append(
+                f"case when {missing} then 'missing {name}' when not ({valid}) "
+                f"then 'wrong type for {name}: ' || left({value}::varchar, 60) end"
+            )
         else:
-            checks.append(f"case when not ({missing}) and not ({valid}) "
-                          f"then 'wrong type for {name}: ' || left({value}::varchar, 60) end")
+            checks.append(
+                f"case when not ({missing}) and not ({valid}) "
+                f"then 'wrong type for {name}: ' || left({value}::varchar, 60) end"
+            )
     return "list_filter([" + ",\n        ".join(checks) + "], lambda problem: problem is not null)"
 
 
@@ -65,7 +106,9 @@ class HandoffLogSource(Source):
 
     def stage(self, connection: duckdb.DuckDBPyConnection) -> None:
         known_v1 = ", ".join(f"'{name}'" for name in V1_FIELDS)
-        execute_script(connection, f"""
+        execute_script(
+            connection,
+            f"""
             create or replace temp table ho_lines as
             select file_idx, line_no, text, json_valid(text) as is_valid_json
             from batch_lines
@@ -86,7 +129,8 @@ class HandoffLogSource(Source):
                    text ->> '$.event' as event
             from ho_lines
             where is_valid_json and json_type(text) = 'OBJECT' and json_exists(text, '$.event');
-        """)
+        """,
+        )
         execute_script(connection, _STAGE_SQL)
 
 

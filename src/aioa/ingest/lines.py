@@ -82,8 +82,14 @@ def open_regular(path: Path) -> BinaryIO:
 
 
 def file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISLNK, "symlink")):
+    for test, kind in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISLNK, "symlink"),
+    ):
         if test(mode):
             return kind
     return "regular file" if stat.S_ISREG(mode) else "special file"
@@ -219,8 +225,9 @@ def _slice(path: Path, start_byte: int, start_line: int, scan: _Scan, limits: Li
     tail_line_no = first_line + scan.complete_lines
     truncated_tail = tail_consumed = False
     if scan.long_tail is not None:  # an over-long last line without a newline: not consumed, re-read if it grows
-        problems.append(LineProblem(tail_line_no, f"line longer than {limits.max_line_bytes} bytes",
-                                    _excerpt(scan.long_tail[1])))
+        problems.append(
+            LineProblem(tail_line_no, f"line longer than {limits.max_line_bytes} bytes", _excerpt(scan.long_tail[1]))
+        )
     elif has_tail:
         depth, left_open = _depth_if_deep(data, tail_start, len(data), limits) if limits.json_lines else (0, 0)
         tail_consumed = left_open == 0 if depth else _is_json(data, tail_start)
@@ -266,8 +273,13 @@ def _deep_lines(data, offsets, line_numbers, keep, limits: LineLimits) -> list[L
         start, end = int(starts[index]), int(ends[index])
         if _depth_if_deep(data, start, end, limits)[0]:
             keep[index] = False
-            problems.append(LineProblem(int(line_numbers[index]), f"JSON nested deeper than {limit} levels",
-                                        _excerpt(data[start : start + 2048])))
+            problems.append(
+                LineProblem(
+                    int(line_numbers[index]),
+                    f"JSON nested deeper than {limit} levels",
+                    _excerpt(data[start : start + 2048]),
+                )
+            )
     return problems
 
 
@@ -360,8 +372,9 @@ def _replaced_utf8_strings(data, offsets: np.ndarray) -> pa.Array:
         array.validate(full=True)
         return array
     except pa.ArrowInvalid:
-        texts = [bytes(data[offsets[i] : offsets[i + 1]]).decode("utf-8", errors="replace")
-                 for i in range(len(offsets) - 1)]
+        texts = [
+            bytes(data[offsets[i] : offsets[i + 1]]).decode("utf-8", errors="replace") for i in range(len(offsets) - 1)
+        ]
         return pa.array(texts, type=pa.large_string())
 
 

@@ -24,8 +24,12 @@ class FilePlan:
     prefix_sha256: str = EMPTY_SHA256  # of the bytes before start_byte (kept in the manifest if reading fails)
 
 
-def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths: list[Path],
-               stats: dict[Path, tuple[int, int]] | None = None) -> list[FilePlan]:
+def plan_files(
+    connection: duckdb.DuckDBPyConnection,
+    source_system: str,
+    paths: list[Path],
+    stats: dict[Path, tuple[int, int]] | None = None,
+) -> list[FilePlan]:
     """Compare files on disk with the manifest; return only files with something new to read.
 
     `stats` holds (size, mtime_ns) the discovery walk already saw (other paths are stat-ed here). One join against
@@ -33,9 +37,14 @@ def plan_files(connection: duckdb.DuckDBPyConnection, source_system: str, paths:
     stats = stats or {}
     on_disk = [stats.get(path) or _size_and_mtime(path) for path in paths]
     disk = pa.Table.from_arrays(
-        [int_column(range(len(paths))), string_column([str(path) for path in paths]),
-         int_column([size for size, _ in on_disk]), int_column([mtime for _, mtime in on_disk])],
-        names=["idx", "path", "size_now", "mtime_now"])
+        [
+            int_column(range(len(paths))),
+            string_column([str(path) for path in paths]),
+            int_column([size for size, _ in on_disk]),
+            int_column([mtime for _, mtime in on_disk]),
+        ],
+        names=["idx", "path", "size_now", "mtime_now"],
+    )
     connection.register("files_on_disk", disk)
     try:
         changed = connection.execute(
@@ -92,7 +101,8 @@ def record_files(connection: duckdb.DuckDBPyConnection, source_system: str, rows
     columns = list(zip(*rows, strict=True))
     batch = pa.Table.from_arrays(
         [string_column(columns[0]), *(int_column(column) for column in columns[1:5]), string_column(columns[5])],
-        names=list(MANIFEST_COLUMNS))
+        names=list(MANIFEST_COLUMNS),
+    )
     connection.register("manifest_batch", batch)
     try:
         connection.execute(
@@ -104,4 +114,3 @@ def record_files(connection: duckdb.DuckDBPyConnection, source_system: str, rows
         )
     finally:
         connection.unregister("manifest_batch")
-

@@ -40,9 +40,25 @@ MERGE_RULES = {
         replaces_when="s.output_tokens > t.output_tokens or (s.output_tokens = t.output_tokens and "
         "s.input_tokens + s.cache_write_5m_tokens + s.cache_write_1h_tokens + s.cache_read_tokens > "
         "t.input_tokens + t.cache_write_5m_tokens + t.cache_write_1h_tokens + t.cache_read_tokens)",
-        replaceable=("ts_utc", "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                     "cache_read_tokens", "cost_usd", "price_status", "price_source", "price_version", "latency_ms",
-                     "status", "error", "source_file", "source_line", "ingest_run_id", "contract_version"),
+        replaceable=(
+            "ts_utc",
+            "input_tokens",
+            "output_tokens",
+            "cache_write_5m_tokens",
+            "cache_write_1h_tokens",
+            "cache_read_tokens",
+            "cost_usd",
+            "price_status",
+            "price_source",
+            "price_version",
+            "latency_ms",
+            "status",
+            "error",
+            "source_file",
+            "source_line",
+            "ingest_run_id",
+            "contract_version",
+        ),
         most_complete="(coalesce(output_tokens, -1), coalesce(input_tokens + cache_write_5m_tokens"
         " + cache_write_1h_tokens + cache_read_tokens, -1), coalesce(ts_utc, '-infinity'::timestamp),"
         " coalesce(source_file, ''), coalesce(source_line, -1))",
@@ -76,11 +92,15 @@ def merge_staged(connection: duckdb.DuckDBPyConnection, table: str) -> MergeCoun
     columns = ", ".join(rule.contract.column_names)
     staged = connection.execute(f"select count(*) from stage_{table}").fetchone()[0]
     if rule.most_complete:
-        winners = (f"select org_id, {key}, arg_max(rowid, {rule.most_complete}) as stage_rowid "
-                   f"from stage_{table} group by org_id, {key}")
+        winners = (
+            f"select org_id, {key}, arg_max(rowid, {rule.most_complete}) as stage_rowid "
+            f"from stage_{table} group by org_id, {key}"
+        )
     else:
-        winners = (f"select org_id, {key}, rowid as stage_rowid from stage_{table} "
-                   f"qualify row_number() over (partition by org_id, {key} order by {rule.completeness}) = 1")
+        winners = (
+            f"select org_id, {key}, rowid as stage_rowid from stage_{table} "
+            f"qualify row_number() over (partition by org_id, {key} order by {rule.completeness}) = 1"
+        )
     connection.execute(f"create or replace temp table merge_winners as {winners}")
     stored = connection.execute(
         f"create or replace temp table merge_stored as select {key}, org_id from raw.{table} "
@@ -135,12 +155,15 @@ def _reject_foreign_keys(connection: duckdb.DuckDBPyConnection, table: str, key:
         f"select count(*) from stage_{table} semi join merge_foreign using (org_id, {key})"
     ).fetchone()[0]
     if rejected:
-        connection.execute(f"""
+        connection.execute(
+            f"""
             insert into stage_quarantine (source_system, source_file, source_line, severity, reason, raw_excerpt)
             select distinct source_system, source_file, source_line, 'rejected', $reason || ': ' || {key},
                    cast(null as varchar)
             from stage_{table} semi join merge_foreign using (org_id, {key})
-        """, {"reason": FOREIGN_KEY_REASON})
+        """,
+            {"reason": FOREIGN_KEY_REASON},
+        )
         connection.execute(
             f"delete from merge_winners as w using merge_foreign as f where w.org_id = f.org_id and w.{key} = f.{key}"
         )

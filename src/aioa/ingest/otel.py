@@ -19,11 +19,42 @@ from aioa.warehouse.sql import execute_script
 
 ERROR_STATUS = 2  # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
 
-CALL_COLUMNS = ("file_idx", "line_no", "call_key", "provider", "model", "message_id", "session_id", "ts_nanos",
-                "latency_ms", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                "inclusive_input", "status", "error", "hint_user", "hint_org", "hint_project", "hint_host")
-TOOL_COLUMNS = ("file_idx", "line_no", "tool_call_key", "tool_name", "session_id", "ts_nanos", "success",
-                "duration_ms", "hint_user", "hint_org", "hint_project", "hint_host")
+CALL_COLUMNS = (
+    "file_idx",
+    "line_no",
+    "call_key",
+    "provider",
+    "model",
+    "message_id",
+    "session_id",
+    "ts_nanos",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "inclusive_input",
+    "status",
+    "error",
+    "hint_user",
+    "hint_org",
+    "hint_project",
+    "hint_host",
+)
+TOOL_COLUMNS = (
+    "file_idx",
+    "line_no",
+    "tool_call_key",
+    "tool_name",
+    "session_id",
+    "ts_nanos",
+    "success",
+    "duration_ms",
+    "hint_user",
+    "hint_org",
+    "hint_project",
+    "hint_host",
+)
 
 
 def _value(any_value):
@@ -49,9 +80,12 @@ def _id(raw: bytes) -> str:
 
 
 def _hints(attributes: dict) -> dict:
-    return {"hint_user": attributes.get("user.id") or attributes.get("enduser.id") or attributes.get("user.email"),
-            "hint_org": attributes.get("organization.id"), "hint_project": attributes.get("project.id"),
-            "hint_host": attributes.get("host.name")}
+    return {
+        "hint_user": attributes.get("user.id") or attributes.get("enduser.id") or attributes.get("user.email"),
+        "hint_org": attributes.get("organization.id"),
+        "hint_project": attributes.get("project.id"),
+        "hint_host": attributes.get("host.name"),
+    }
 
 
 class OtelSource(Source):
@@ -78,11 +112,24 @@ class OtelSource(Source):
                 _log_events(request, file_idx, line_no, calls, tools)
         connection.register("otel_calls", pa.table(calls, schema=_schema(CALL_COLUMNS)))
         connection.register("otel_tools", pa.table(tools, schema=_schema(TOOL_COLUMNS)))
-        connection.register("otel_problems", pa.table(
-            {name: [row[index] for row in problems] for index, name in
-             enumerate(("file_idx", "line_no", "severity", "reason", "raw_excerpt"))},
-            schema=pa.schema([("file_idx", pa.int32()), ("line_no", pa.int64()), ("severity", pa.string()),
-                              ("reason", pa.string()), ("raw_excerpt", pa.string())])))
+        connection.register(
+            "otel_problems",
+            pa.table(
+                {
+                    name: [row[index] for row in problems]
+                    for index, name in enumerate(("file_idx", "line_no", "severity", "reason", "raw_excerpt"))
+                },
+                schema=pa.schema(
+                    [
+                        ("file_idx", pa.int32()),
+                        ("line_no", pa.int64()),
+                        ("severity", pa.string()),
+                        ("reason", pa.string()),
+                        ("raw_excerpt", pa.string()),
+                    ]
+                ),
+            ),
+        )
         execute_script(connection, _STAGE_SQL)
         for view in ("otel_calls", "otel_tools", "otel_problems"):
             connection.unregister(view)
@@ -122,8 +169,9 @@ def _parse(text: str, max_depth: int):
         return None, "invalid OTLP: nested too deep"
     except json_format.ParseError as strict_error:
         try:
-            return json_format.ParseDict(payload, message_type(), ignore_unknown_fields=True), \
-                f"unknown fields ignored: {str(strict_error)[:200]}"
+            return json_format.ParseDict(
+                payload, message_type(), ignore_unknown_fields=True
+            ), f"unknown fields ignored: {str(strict_error)[:200]}"
         except json_format.ParseError as error:
             return None, f"invalid OTLP: {str(error)[:200]}"
 
@@ -137,29 +185,43 @@ def _spans(request, file_idx, line_no, calls, tools) -> None:
                 key = f"otel:{_id(span.trace_id)}:{_id(span.span_id)}"
                 session = attributes.get("session.id") or attributes.get("gen_ai.conversation.id")
                 if attributes.get("gen_ai.operation.name") == "execute_tool":
-                    _append(tools, file_idx=file_idx, line_no=line_no, tool_call_key=key,
-                            tool_name=attributes.get("gen_ai.tool.name") or span.name, session_id=session,
-                            ts_nanos=span.start_time_unix_nano, success=span.status.code != ERROR_STATUS,
-                            duration_ms=(span.end_time_unix_nano - span.start_time_unix_nano) // 1_000_000,
-                            **_hints(attributes))
+                    _append(
+                        tools,
+                        file_idx=file_idx,
+                        line_no=line_no,
+                        tool_call_key=key,
+                        tool_name=attributes.get("gen_ai.tool.name") or span.name,
+                        session_id=session,
+                        ts_nanos=span.start_time_unix_nano,
+                        success=span.status.code != ERROR_STATUS,
+                        duration_ms=(span.end_time_unix_nano - span.start_time_unix_nano) // 1_000_000,
+                        **_hints(attributes),
+                    )
                     continue
                 model = attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model")
                 if not model:
                     continue  # not a GenAI span
-                _append(calls, file_idx=file_idx, line_no=line_no, call_key=key,
-                        provider=attributes.get("gen_ai.provider.name") or attributes.get("gen_ai.system"),
-                        model=model, message_id=attributes.get("gen_ai.response.id"), session_id=session,
-                        ts_nanos=span.start_time_unix_nano,
-                        latency_ms=(span.end_time_unix_nano - span.start_time_unix_nano) // 1_000_000,
-                        input_tokens=_int(attributes.get("gen_ai.usage.input_tokens")),
-                        output_tokens=_int(attributes.get("gen_ai.usage.output_tokens")),
-                        cache_read_tokens=_int(attributes.get("gen_ai.usage.cache_read.input_tokens")) or 0,
-                        cache_write_tokens=_int(attributes.get("gen_ai.usage.cache_creation.input_tokens")) or 0,
-                        # GenAI semantic conventions: input_tokens includes cached tokens (inclusive)
-                        inclusive_input=True,
-                        status="error" if span.status.code == ERROR_STATUS else "ok",
-                        error=span.status.message or None if span.status.code == ERROR_STATUS else None,
-                        **_hints(attributes))
+                _append(
+                    calls,
+                    file_idx=file_idx,
+                    line_no=line_no,
+                    call_key=key,
+                    provider=attributes.get("gen_ai.provider.name") or attributes.get("gen_ai.system"),
+                    model=model,
+                    message_id=attributes.get("gen_ai.response.id"),
+                    session_id=session,
+                    ts_nanos=span.start_time_unix_nano,
+                    latency_ms=(span.end_time_unix_nano - span.start_time_unix_nano) // 1_000_000,
+                    input_tokens=_int(attributes.get("gen_ai.usage.input_tokens")),
+                    output_tokens=_int(attributes.get("gen_ai.usage.output_tokens")),
+                    cache_read_tokens=_int(attributes.get("gen_ai.usage.cache_read.input_tokens")) or 0,
+                    cache_write_tokens=_int(attributes.get("gen_ai.usage.cache_creation.input_tokens")) or 0,
+                    # GenAI semantic conventions: input_tokens includes cached tokens (inclusive)
+                    inclusive_input=True,
+                    status="error" if span.status.code == ERROR_STATUS else "ok",
+                    error=span.status.message or None if span.status.code == ERROR_STATUS else None,
+                    **_hints(attributes),
+                )
 
 
 def _log_events(request, file_idx, line_no, calls, tools) -> None:
@@ -173,21 +235,39 @@ def _log_events(request, file_idx, line_no, calls, tools) -> None:
                 ts_nanos = record.time_unix_nano or record.observed_time_unix_nano
                 if event.endswith("api_request"):
                     # Claude Code reports Anthropic's additive counts: input_tokens excludes cache tokens.
-                    _append(calls, file_idx=file_idx, line_no=line_no, call_key=key, provider="anthropic",
-                            model=attributes.get("model"), message_id=attributes.get("request_id"),
-                            session_id=attributes.get("session.id"), ts_nanos=ts_nanos,
-                            latency_ms=_int(attributes.get("duration_ms")),
-                            input_tokens=_int(attributes.get("input_tokens")),
-                            output_tokens=_int(attributes.get("output_tokens")),
-                            cache_read_tokens=_int(attributes.get("cache_read_tokens")) or 0,
-                            cache_write_tokens=_int(attributes.get("cache_creation_tokens")) or 0,
-                            inclusive_input=False, status="ok", error=None, **_hints(attributes))
+                    _append(
+                        calls,
+                        file_idx=file_idx,
+                        line_no=line_no,
+                        call_key=key,
+                        provider="anthropic",
+                        model=attributes.get("model"),
+                        message_id=attributes.get("request_id"),
+                        session_id=attributes.get("session.id"),
+                        ts_nanos=ts_nanos,
+                        latency_ms=_int(attributes.get("duration_ms")),
+                        input_tokens=_int(attributes.get("input_tokens")),
+                        output_tokens=_int(attributes.get("output_tokens")),
+                        cache_read_tokens=_int(attributes.get("cache_read_tokens")) or 0,
+                        cache_write_tokens=_int(attributes.get("cache_creation_tokens")) or 0,
+                        inclusive_input=False,
+                        status="ok",
+                        error=None,
+                        **_hints(attributes),
+                    )
                 elif event.endswith("tool_result"):
-                    _append(tools, file_idx=file_idx, line_no=line_no, tool_call_key=key,
-                            tool_name=attributes.get("tool_name") or "unknown",
-                            session_id=attributes.get("session.id"), ts_nanos=ts_nanos,
-                            success=str(attributes.get("success")).lower() == "true",
-                            duration_ms=_int(attributes.get("duration_ms")), **_hints(attributes))
+                    _append(
+                        tools,
+                        file_idx=file_idx,
+                        line_no=line_no,
+                        tool_call_key=key,
+                        tool_name=attributes.get("tool_name") or "unknown",
+                        session_id=attributes.get("session.id"),
+                        ts_nanos=ts_nanos,
+                        success=str(attributes.get("success")).lower() == "true",
+                        duration_ms=_int(attributes.get("duration_ms")),
+                        **_hints(attributes),
+                    )
 
 
 def _append(columns: dict, **values) -> None:
@@ -196,10 +276,19 @@ def _append(columns: dict, **values) -> None:
 
 
 def _schema(names) -> pa.Schema:
-    types = {"file_idx": pa.int32(), "line_no": pa.int64(), "ts_nanos": pa.int64(), "latency_ms": pa.int64(),
-             "input_tokens": pa.int64(), "output_tokens": pa.int64(), "cache_read_tokens": pa.int64(),
-             "cache_write_tokens": pa.int64(), "inclusive_input": pa.bool_(), "success": pa.bool_(),
-             "duration_ms": pa.int64()}
+    types = {
+        "file_idx": pa.int32(),
+        "line_no": pa.int64(),
+        "ts_nanos": pa.int64(),
+        "latency_ms": pa.int64(),
+        "input_tokens": pa.int64(),
+        "output_tokens": pa.int64(),
+        "cache_read_tokens": pa.int64(),
+        "cache_write_tokens": pa.int64(),
+        "inclusive_input": pa.bool_(),
+        "success": pa.bool_(),
+        "duration_ms": pa.int64(),
+    }
     return pa.schema([(name, types.get(name, pa.string())) for name in names])
 
 

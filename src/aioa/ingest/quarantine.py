@@ -39,10 +39,15 @@ left join file_orgs on file_orgs.source_file = q.source_file
 def store_quarantine(connection: duckdb.DuckDBPyConnection, staged_tables: tuple[str, ...] | list[str]) -> None:
     """Insert `stage_quarantine` into `raw.quarantine` with each line's org where known (inside the batch's
     transaction; `batch_files` and the `stage_<table>` tables of the batch must exist)."""
-    existing = {name for (name,) in connection.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
-    parts = [f"select source_file, source_line, org_id from stage_{table} where org_id is not null"
-             for table in staged_tables if f"stage_{table}" in existing]  # table names come from the source's code
+    existing = {
+        name for (name,) in connection.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    }
+    parts = [
+        f"select source_file, source_line, org_id from stage_{table} where org_id is not null"
+        for table in staged_tables
+        if f"stage_{table}" in existing
+    ]  # table names come from the source's code
     staged_rows = " union all ".join(parts) or (
-        "select null::varchar as source_file, null::bigint as source_line, null::varchar as org_id where false")
+        "select null::varchar as source_file, null::bigint as source_line, null::varchar as org_id where false"
+    )
     connection.execute(_LINE_AND_FILE_ORGS.format(staged_rows=staged_rows))

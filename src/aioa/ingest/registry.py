@@ -52,17 +52,39 @@ class LogSource:
 
 
 SOURCES: tuple[LogSource, ...] = (
-    LogSource("claude_code", "claude-code", "claude_code_dirs", "aioa.ingest.claude_code:ClaudeCodeSource",
-              "claude_code_logs",
-              "Claude Code transcripts (all config dirs, subagent files included) → raw.llm_calls, raw.tool_calls.",
-              _claude_config_dirs),
-    LogSource("handoffs", "handoffs", "handoff_paths", "aioa.ingest.handoffs:HandoffLogSource", "handoff_logs",
-              "Handoff event logs (aioa.handoff/1 and the first version's tracking log) → raw.handoffs."),
-    LogSource("otel", "otel", "otel_paths", "aioa.ingest.otel:OtelSource", "otel_exports",
-              "OTLP/JSON GenAI spans and Claude Code OTel events → raw.llm_calls, raw.tool_calls."),
-    LogSource("routing_outcomes", "routing-outcomes", "routing_outcome_paths",
-              "aioa.ingest.routing_outcomes:RoutingOutcomesSource", "routing_outcome_logs",
-              "Routing-outcome datasets (RouteLLM format: prompt, one correctness column per model) → raw.handoffs."),
+    LogSource(
+        "claude_code",
+        "claude-code",
+        "claude_code_dirs",
+        "aioa.ingest.claude_code:ClaudeCodeSource",
+        "claude_code_logs",
+        "Claude Code transcripts (all config dirs, subagent files included) → raw.llm_calls, raw.tool_calls.",
+        _claude_config_dirs,
+    ),
+    LogSource(
+        "handoffs",
+        "handoffs",
+        "handoff_paths",
+        "aioa.ingest.handoffs:HandoffLogSource",
+        "handoff_logs",
+        "Handoff event logs (aioa.handoff/1 and the first version's tracking log) → raw.handoffs.",
+    ),
+    LogSource(
+        "otel",
+        "otel",
+        "otel_paths",
+        "aioa.ingest.otel:OtelSource",
+        "otel_exports",
+        "OTLP/JSON GenAI spans and Claude Code OTel events → raw.llm_calls, raw.tool_calls.",
+    ),
+    LogSource(
+        "routing_outcomes",
+        "routing-outcomes",
+        "routing_outcome_paths",
+        "aioa.ingest.routing_outcomes:RoutingOutcomesSource",
+        "routing_outcome_logs",
+        "Routing-outcome datasets (RouteLLM format: prompt, one correctness column per model) → raw.handoffs.",
+    ),
 )
 BY_NAME = {source.name: source for source in SOURCES}
 
@@ -73,8 +95,10 @@ class MissingPathError(FileNotFoundError):
     def __init__(self, source: str, missing: list[Path]) -> None:
         self.source = source
         self.missing = [str(path) for path in missing]
-        super().__init__(f"{source}: configured path not found: {', '.join(self.missing)} "
-                         "(check the path, or the AIOA_* path settings)")
+        super().__init__(
+            f"{source}: configured path not found: {', '.join(self.missing)} "
+            "(check the path, or the AIOA_* path settings)"
+        )
 
 
 def check_paths_exist(source: str, paths: list[Path]) -> None:

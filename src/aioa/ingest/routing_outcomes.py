@@ -38,9 +38,7 @@ _ROWS_SCHEMA = pa.schema(
         ("file_ts", pa.timestamp("us")),
     ]
 )
-_FILE_PROBLEMS_SCHEMA = pa.schema(
-    [("file_idx", pa.int32()), ("reason", pa.string()), ("raw_excerpt", pa.string())]
-)
+_FILE_PROBLEMS_SCHEMA = pa.schema([("file_idx", pa.int32()), ("reason", pa.string()), ("raw_excerpt", pa.string())])
 
 
 class RoutingOutcomesSource(Source):
@@ -61,8 +59,9 @@ class RoutingOutcomesSource(Source):
             try:
                 table = _read_csv(connection, path)
             except (duckdb.Error, OSError) as error:
-                problems.append({"file_idx": file_idx, "reason": "unreadable CSV: " + _first_line(error),
-                                 "raw_excerpt": None})
+                problems.append(
+                    {"file_idx": file_idx, "reason": "unreadable CSV: " + _first_line(error), "raw_excerpt": None}
+                )
                 continue
             header = [table.column(i)[0].as_py() for i in range(table.num_columns)] if table.num_rows else []
             problem = _header_problem(header)
@@ -105,8 +104,10 @@ class RoutingOutcomesSource(Source):
         alternatives = pa.ListArray.from_arrays(
             pa.array(np.arange(count + 1) * width, pa.int32()),
             pa.StructArray.from_arrays(
-                [pa.array(np.tile(np.array(others, dtype=object), count), pa.string()),
-                 pa.array(successes, pa.bool_())],
+                [
+                    pa.array(np.tile(np.array(others, dtype=object), count), pa.string()),
+                    pa.array(successes, pa.bool_()),
+                ],
                 fields=list(_ALTERNATIVE),
             ),
         )

@@ -149,17 +149,25 @@ def _load_or_quarantine(connection, source, batch, slices, context, summary, rea
             _load_or_quarantine(connection, source, batch[:middle], slices[:middle], context, summary, reasons)
             _load_or_quarantine(connection, source, batch[middle:], slices[middle:], context, summary, reasons)
         else:
-            _quarantine_files(connection, source, [(batch[0], _failure("file could not be loaded", error))],
-                              summary, reasons)
+            _quarantine_files(
+                connection, source, [(batch[0], _failure("file could not be loaded", error))], summary, reasons
+            )
         return
     _add_counts(summary, counts)
     reasons.update(batch_reasons)
 
 
 # Errors of the code or of the database, not of a file: retrying file by file would only hide them.
-_NOT_A_FILE_PROBLEM = (duckdb.CatalogException, duckdb.BinderException, duckdb.ParserException,
-                       duckdb.FatalException, duckdb.InternalException, duckdb.InterruptException, NameError,
-                       ImportError)
+_NOT_A_FILE_PROBLEM = (
+    duckdb.CatalogException,
+    duckdb.BinderException,
+    duckdb.ParserException,
+    duckdb.FatalException,
+    duckdb.InternalException,
+    duckdb.InterruptException,
+    NameError,
+    ImportError,
+)
 
 
 def _quarantine_files(connection, source, failures: list[tuple[FilePlan, str]], summary, reasons) -> None:
@@ -167,10 +175,14 @@ def _quarantine_files(connection, source, failures: list[tuple[FilePlan, str]], 
     where they were, so they are not retried until they change."""
     if not failures:
         return
-    failed = pa.Table.from_arrays([string_column([str(plan.path) for plan, _ in failures]),
-                                   int_column([plan.start_line for plan, _ in failures]),
-                                   string_column([reason for _, reason in failures])],
-                                  names=["path", "start_line", "reason"])
+    failed = pa.Table.from_arrays(
+        [
+            string_column([str(plan.path) for plan, _ in failures]),
+            int_column([plan.start_line for plan, _ in failures]),
+            string_column([reason for _, reason in failures]),
+        ],
+        names=["path", "start_line", "reason"],
+    )
     connection.register("failed_files", failed)
     connection.begin()
     try:
@@ -185,9 +197,15 @@ def _quarantine_files(connection, source, failures: list[tuple[FilePlan, str]], 
             " from failed_files",
             [source.name],
         )
-        record_files(connection, source.name, [
-            (str(plan.path), plan.size_bytes, plan.mtime_ns, plan.start_byte, plan.start_line, plan.prefix_sha256)
-            for plan, _ in failures], summary.run_id)
+        record_files(
+            connection,
+            source.name,
+            [
+                (str(plan.path), plan.size_bytes, plan.mtime_ns, plan.start_byte, plan.start_line, plan.prefix_sha256)
+                for plan, _ in failures
+            ],
+            summary.run_id,
+        )
         connection.commit()
     except BaseException:
         connection.rollback()
@@ -216,11 +234,15 @@ def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) 
     problems = [(index, problem) for index, slice_ in enumerate(slices) for problem in slice_.problems]
     if not problems:
         return
-    table = pa.Table.from_arrays([int_column([index for index, _ in problems], pa.int32()),
-                                  int_column([problem.line_no for _, problem in problems]),
-                                  string_column([problem.reason for _, problem in problems]),
-                                  string_column([problem.excerpt for _, problem in problems])],
-                                 names=["file_idx", "line_no", "reason", "raw_excerpt"])
+    table = pa.Table.from_arrays(
+        [
+            int_column([index for index, _ in problems], pa.int32()),
+            int_column([problem.line_no for _, problem in problems]),
+            string_column([problem.reason for _, problem in problems]),
+            string_column([problem.excerpt for _, problem in problems]),
+        ],
+        names=["file_idx", "line_no", "reason", "raw_excerpt"],
+    )
     connection.register("batch_line_problems", table)
     try:
         connection.execute(
@@ -283,7 +305,12 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
                 summary.flagged += count
             reasons[_reason_family(reason)] += count
         store_quarantine(connection, source.tables)  # with each line's org where known (tenant-scoped reads)
-        record_files(connection, source.name, [_manifest_row(plan, slice_) for plan, slice_ in zip(batch, slices, strict=True)], summary.run_id)
+        record_files(
+            connection,
+            source.name,
+            [_manifest_row(plan, slice_) for plan, slice_ in zip(batch, slices, strict=True)],
+            summary.run_id,
+        )
         summary.files_read += len(slices)
         summary.bytes_read += sum(slice_.consumed_bytes - slice_.start_byte for slice_ in slices)
         summary.lines_read += sum(slice_.line_count for slice_ in slices)
@@ -320,8 +347,14 @@ def _reason_family(reason: str) -> str:
 
 
 def _manifest_row(plan: FilePlan, slice_: FileSlice) -> tuple:
-    return (str(plan.path), plan.size_bytes, plan.mtime_ns, slice_.consumed_bytes, slice_.consumed_lines,
-            slice_.prefix_sha256)
+    return (
+        str(plan.path),
+        plan.size_bytes,
+        plan.mtime_ns,
+        slice_.consumed_bytes,
+        slice_.consumed_lines,
+        slice_.prefix_sha256,
+    )
 
 
 def _batches(plans: list[FilePlan], batch_bytes: int, batch_files: int):
@@ -372,9 +405,21 @@ def _finish_run(connection, summary: IngestSummary, status: str, message: str | 
                 quarantined = ?, flagged = ?, unpriced = ?, message = ?
             where ingest_run_id = ?
             """,
-            [status, summary.files_seen, summary.files_read, summary.bytes_read, summary.lines_read,
-             sum(summary.rows_added.values()), sum(summary.rows_updated.values()), summary.duplicates_skipped,
-             summary.quarantined, summary.flagged, summary.unpriced, message, summary.run_id],
+            [
+                status,
+                summary.files_seen,
+                summary.files_read,
+                summary.bytes_read,
+                summary.lines_read,
+                sum(summary.rows_added.values()),
+                sum(summary.rows_updated.values()),
+                summary.duplicates_skipped,
+                summary.quarantined,
+                summary.flagged,
+                summary.unpriced,
+                message,
+                summary.run_id,
+            ],
         )
 
 

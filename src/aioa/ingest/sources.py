@@ -112,7 +112,9 @@ def _symlink(root: Path, link: Path, matches: bool):
         if matches or target.is_dir():
             yield DiscoveredFile(link, str(root), "symlink points outside the ingest root: skipped")
     elif matches and target.is_file():
-        yield DiscoveredFile(target, str(root), stat=_size_and_mtime(target))  # the real path: the same file found directly is not counted twice
+        yield DiscoveredFile(
+            target, str(root), stat=_size_and_mtime(target)
+        )  # the real path: the same file found directly is not counted twice
 
 
 def _size_and_mtime(path: Path) -> tuple[int, int] | None:

@@ -50,8 +50,10 @@ def apply_prices(connection: duckdb.DuckDBPyConnection, table: str, catalog: Pri
         # Two updates, each a plain equi-join (an OR in the join condition would defeat the hash join); each runs
         # only if the lookup has rows of its kind (most batches have no time-of-day prices at all).
         max_tiers = max((len(row[f"{c}_tier_starts"]) for row in rows for c in COMPONENTS), default=0)
-        for bucketed, bucket_match in ((False, "p.bucket is null"),
-                                       (True, f"p.bucket = time_bucket({BUCKET}, t.ts_utc)")):
+        for bucketed, bucket_match in (
+            (False, "p.bucket is null"),
+            (True, f"p.bucket = time_bucket({BUCKET}, t.ts_utc)"),
+        ):
             if any((row["bucket"] is not None) == bucketed for row in rows):
                 connection.execute(_cost_update(table, bucket_match, max_tiers))
     finally:

@@ -29,9 +29,13 @@ def refresh_model_prices(connection: duckdb.DuckDBPyConnection, catalog: PriceCa
         price = catalog.resolve(provider, model, now)
         row = {"provider": provider, "model": model, "priced": price is not None}
         if price is not None:
-            row |= {"matched_model": price.matched_model, "price_source": price.source,
-                    "price_version": price.version, "time_dependent": price.time_dependent,
-                    "has_tiers": any(price.components[name].tiers for name in COMPONENTS)}
+            row |= {
+                "matched_model": price.matched_model,
+                "price_source": price.source,
+                "price_version": price.version,
+                "time_dependent": price.time_dependent,
+                "has_tiers": any(price.components[name].tiers for name in COMPONENTS),
+            }
             row |= {f"{name}_mtok": float(price.components[name].base) for name in COMPONENTS}
         rows.append(row)
     # One statement, columns as list parameters zipped by unnest (pa.Table.from_pylist would import pandas, ≈0.5 s
@@ -42,8 +46,17 @@ def refresh_model_prices(connection: duckdb.DuckDBPyConnection, catalog: PriceCa
     return len(rows)
 
 
-_COLUMNS = ("provider", "model", "matched_model", *[f"{name}_mtok" for name in COMPONENTS], "has_tiers",
-            "time_dependent", "price_source", "price_version", "priced")
+_COLUMNS = (
+    "provider",
+    "model",
+    "matched_model",
+    *[f"{name}_mtok" for name in COMPONENTS],
+    "has_tiers",
+    "time_dependent",
+    "price_source",
+    "price_version",
+    "priced",
+)
 _INSERT = """
 insert into raw.model_prices by name
 select unnest(?::varchar[]) as provider, unnest(?::varchar[]) as model, unnest(?::varchar[]) as matched_model,

@@ -57,13 +57,26 @@ def run_quality_checks(warehouse: WarehouseSession, freshness_hours: int = 26) -
     threshold = stale_before(freshness_hours)
     for suite in SUITES:
         frame = _naive_times(warehouse.frame(suite.sql))
-        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all").get_batch(
-            batch_parameters={"dataframe": frame})
-        outcome = batch.validate(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations(gx.expectations, threshold)),
-                                 result_format="SUMMARY")
+        batch = (
+            source.add_dataframe_asset(suite.name)
+            .add_batch_definition_whole_dataframe("all")
+            .get_batch(batch_parameters={"dataframe": frame})
+        )
+        outcome = batch.validate(
+            gx.ExpectationSuite(name=suite.name, expectations=suite.expectations(gx.expectations, threshold)),
+            result_format="SUMMARY",
+        )
         expectations = [_summary(item) for item in outcome.results]
-        results.append(CheckResult(suite.name, suite.asset, suite.severity, suite.description,
-                                   all(item["success"] for item in expectations), expectations))
+        results.append(
+            CheckResult(
+                suite.name,
+                suite.asset,
+                suite.severity,
+                suite.description,
+                all(item["success"] for item in expectations),
+                expectations,
+            )
+        )
     warehouse.store_check_results(_rows(results))
     return results
 
@@ -95,6 +108,20 @@ def _summary(item) -> dict:
 
 def _rows(results: list[CheckResult]) -> list[tuple]:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return [(run_id, datetime.now(UTC).replace(tzinfo=None), result.suite, result.asset, result.severity,
-             item["expectation"], item["column"], item["success"], item["observed"], item["unexpected_count"],
-             item["details"]) for result in results for item in result.expectations]
+    return [
+        (
+            run_id,
+            datetime.now(UTC).replace(tzinfo=None),
+            result.suite,
+            result.asset,
+            result.severity,
+            item["expectation"],
+            item["column"],
+            item["success"],
+            item["observed"],
+            item["unexpected_count"],
+            item["details"],
+        )
+        for result in results
+        for item in result.expectations
+    ]

@@ -27,8 +27,10 @@ def failed_error_checks(settings: Settings) -> list[str]:
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        exists = connection.execute("select count(*) from information_schema.tables "
-                                    "where table_schema = 'quality' and table_name = 'check_results'").fetchone()[0]
+        exists = connection.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'quality' and table_name = 'check_results'"
+        ).fetchone()[0]
         if not exists:
             return []
         sql = _LATEST_FAILURES.format(quality="quality")

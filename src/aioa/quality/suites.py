@@ -56,7 +56,8 @@ _SHAPE_CONDITION = " or ".join(f"reason like '{pattern}'" for pattern in SHAPE_R
 
 SUITES: list[Suite] = [
     Suite(
-        "raw_schema_drift", "marts/fct_llm_calls",
+        "raw_schema_drift",
+        "marts/fct_llm_calls",
         f"Per source, at most {MAX_DRIFTED_SHARE:.0%} of the lines its newest ingest read were quarantined or flagged "
         "for their shape (unknown fields, missing or wrong-typed fields); fewer than "
         f"{MIN_DRIFTED_LINES} such lines are not judged.",
@@ -83,10 +84,12 @@ SUITES: list[Suite] = [
         where newest.recency = 1
         """,
         lambda e, stale_before: [
-            e.ExpectColumnValuesToBeBetween(column="drifted_share", min_value=0, max_value=MAX_DRIFTED_SHARE)],
+            e.ExpectColumnValuesToBeBetween(column="drifted_share", min_value=0, max_value=MAX_DRIFTED_SHARE)
+        ],
     ),
     Suite(
-        "raw_contract_versions", "marts/fct_llm_calls",
+        "raw_contract_versions",
+        "marts/fct_llm_calls",
         f"Every raw call, tool call and handoff follows the current contract version ({CONTRACT_VERSION}).",
         """
         select 'llm_calls' as raw_table, contract_version, count(*) as row_count
@@ -97,11 +100,13 @@ SUITES: list[Suite] = [
         select 'handoffs', contract_version, count(*) from {raw}.handoffs group by contract_version
         """,
         lambda e, stale_before: [
-            e.ExpectColumnValuesToBeInSet(column="contract_version", value_set=[CONTRACT_VERSION])],
+            e.ExpectColumnValuesToBeInSet(column="contract_version", value_set=[CONTRACT_VERSION])
+        ],
         severity=WARN,
     ),
     Suite(
-        "freshness", "marts/fct_llm_calls",
+        "freshness",
+        "marts/fct_llm_calls",
         "The last successful ingest finished, and the newest call happened, within `freshness_hours` "
         "(setting AIOA_FRESHNESS_HOURS).",
         """
@@ -110,11 +115,13 @@ SUITES: list[Suite] = [
         """,
         lambda e, stale_before: [
             e.ExpectColumnValuesToBeBetween(column="last_ingest_finished_at", min_value=stale_before),
-            e.ExpectColumnValuesToBeBetween(column="newest_call_at", min_value=stale_before)],
+            e.ExpectColumnValuesToBeBetween(column="newest_call_at", min_value=stale_before),
+        ],
         severity=WARN,
     ),
     Suite(
-        "usage_vs_trailing_window", "marts/agg_usage_daily",
+        "usage_vs_trailing_window",
+        "marts/agg_usage_daily",
         f"Per org, calls and cost per day over the last {RECENT_DAYS} days lie within {MIN_RATIO}× to {MAX_RATIO:.0f}× "
         f"of the {BASELINE_DAYS} days before, and the share of unpriced calls rose by at most "
         f"{MAX_UNPRICED_SHARE_RISE:.0%} (orgs without a baseline are not judged).",
@@ -155,7 +162,8 @@ SUITES: list[Suite] = [
         lambda e, stale_before: [
             e.ExpectColumnValuesToBeBetween(column="calls_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
             e.ExpectColumnValuesToBeBetween(column="cost_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
-            e.ExpectColumnValuesToBeBetween(column="unpriced_share_rise", max_value=MAX_UNPRICED_SHARE_RISE)],
+            e.ExpectColumnValuesToBeBetween(column="unpriced_share_rise", max_value=MAX_UNPRICED_SHARE_RISE),
+        ],
         severity=WARN,
     ),
 ]

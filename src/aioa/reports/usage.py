@@ -27,7 +27,7 @@ _MEASURES = {
     "cache_write_1h_tokens": "sum(cache_write_1h_tokens)",
     "cache_read_tokens": "sum(cache_read_tokens)",
     "total_tokens": "sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens"
-                    " + cache_read_tokens)",
+    " + cache_read_tokens)",
     "cost_usd": "coalesce(sum(cost_usd), 0)",
     "unpriced_calls": "count(*) filter (where price_status = 'unpriced')",
     "calls": "count(*) filter (where status = 'ok')",
@@ -54,10 +54,12 @@ def usage_report(
     key_column = "" if key_sql.startswith(("local_ts", "date_trunc")) or key_sql == "model" else f"{key_sql}, "
     local_ts = "bucket_utc" if timezone == "UTC" else "timezone($tz, bucket_utc::timestamptz)"
     per_bucket = ", ".join(f"{sql} as {name}" for name, sql in _MEASURES.items())
-    by_model = ", ".join(f"sum({name})::{'decimal(38, 10)' if name == 'cost_usd' else 'bigint'} as {name}"
-                         for name in _MEASURES)
-    rollup = ", ".join(f"sum({name})::{'decimal(38, 10)' if name == 'cost_usd' else 'bigint'} as {name}"
-                       for name in _MEASURES)
+    by_model = ", ".join(
+        f"sum({name})::{'decimal(38, 10)' if name == 'cost_usd' else 'bigint'} as {name}" for name in _MEASURES
+    )
+    rollup = ", ".join(
+        f"sum({name})::{'decimal(38, 10)' if name == 'cost_usd' else 'bigint'} as {name}" for name in _MEASURES
+    )
     model_struct = ", ".join(f"{name} := {name}" for name in ("model", *_MEASURES))
     sql = f"""
         with buckets as (

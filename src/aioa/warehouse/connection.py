@@ -51,7 +51,8 @@ def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckD
     # DuckDB shares one database instance per file within a process: a second reader joins the first one's
     # (already locked) instance, so lock only once, and check the lock holds external access off either way.
     external, locked = connection.execute(
-        "select current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
+        "select current_setting('enable_external_access'), current_setting('lock_configuration')"
+    ).fetchone()
     if external:
         connection.close()
         raise RuntimeError(f"{path} is already open in this process with external access enabled")

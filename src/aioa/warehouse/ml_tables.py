@@ -17,8 +17,9 @@ import pandas as pd
 from aioa.settings import Settings
 from aioa.warehouse.access import TenantScope
 
-ORG_TABLES = frozenset({"forecasts", "forecast_backtests", "budget_projections", "anomalies", "routing_decisions",
-                        "router_experiments"})
+ORG_TABLES = frozenset(
+    {"forecasts", "forecast_backtests", "budget_projections", "anomalies", "routing_decisions", "router_experiments"}
+)
 GLOBAL_TABLES = frozenset({"routing_evaluation"})
 ML_TABLES = ORG_TABLES | GLOBAL_TABLES
 
@@ -62,8 +63,7 @@ def write_ml_tables(settings: Settings, tables: dict[str, pd.DataFrame], *, publ
     return publish_snapshot(settings)
 
 
-def read_ml_table(settings: Settings, name: str, scope: TenantScope, *,
-                  published: bool = True) -> pd.DataFrame | None:
+def read_ml_table(settings: Settings, name: str, scope: TenantScope, *, published: bool = True) -> pd.DataFrame | None:
     """`ml.<name>` from the current snapshot (or, `published=False`, from the working warehouse a pipeline run is
     building: see `open_marts`), as `scope` may see it (ML code passes `TenantScope.all_orgs()`), or None when the
     table has not been built."""
@@ -85,9 +85,12 @@ def scoped_ml_table(connection: duckdb.DuckDBPyConnection, name: str, scope: Ten
     if name not in ML_TABLES:
         raise ValueError(f"unknown ML table {name}")
     cursor = connection.cursor()
-    columns = {column for (column,) in cursor.execute(
-        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = ?",
-        [name]).fetchall()}
+    columns = {
+        column
+        for (column,) in cursor.execute(
+            "select column_name from information_schema.columns where table_schema = 'ml' and table_name = ?", [name]
+        ).fetchall()
+    }
     if not columns:
         return None
     if name in ORG_TABLES and "org_id" in columns:

@@ -16,19 +16,31 @@ import duckdb
 from aioa.contracts import ENTITY_CONTRACTS, FACT_CONTRACTS, Contract
 from aioa.settings import Settings
 
-_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "DOUBLE": "double precision", "BOOLEAN": "boolean",
-          "TIMESTAMP": "timestamp", "JSON": "jsonb"}
+_TYPES = {
+    "VARCHAR": "text",
+    "BIGINT": "bigint",
+    "DOUBLE": "double precision",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp",
+    "JSON": "jsonb",
+}
 _BOOKKEEPING = {
-    "ingest_runs": ("ingest_run_id text primary key, source_system text, started_at timestamp, finished_at timestamp, "
-                    "status text, files_seen bigint, files_read bigint, bytes_read bigint, lines_read bigint, "
-                    "rows_added bigint, rows_updated bigint, duplicates_skipped bigint, quarantined bigint, "
-                    "flagged bigint, unpriced bigint, message text"),
-    "model_prices": ("provider text, model text, matched_model text, input_mtok double precision, "
-                     "output_mtok double precision, cache_read_mtok double precision, "
-                     "cache_write_5m_mtok double precision, cache_write_1h_mtok double precision, has_tiers boolean, "
-                     "time_dependent boolean, price_source text, price_version text, priced boolean"),
-    "quarantine": ("ingest_run_id text, source_system text, source_file text, source_line bigint, severity text, "
-                   "reason text, raw_excerpt text, detected_at timestamp, org_id text"),
+    "ingest_runs": (
+        "ingest_run_id text primary key, source_system text, started_at timestamp, finished_at timestamp, "
+        "status text, files_seen bigint, files_read bigint, bytes_read bigint, lines_read bigint, "
+        "rows_added bigint, rows_updated bigint, duplicates_skipped bigint, quarantined bigint, "
+        "flagged bigint, unpriced bigint, message text"
+    ),
+    "model_prices": (
+        "provider text, model text, matched_model text, input_mtok double precision, "
+        "output_mtok double precision, cache_read_mtok double precision, "
+        "cache_write_5m_mtok double precision, cache_write_1h_mtok double precision, has_tiers boolean, "
+        "time_dependent boolean, price_source text, price_version text, priced boolean"
+    ),
+    "quarantine": (
+        "ingest_run_id text, source_system text, source_file text, source_line bigint, severity text, "
+        "reason text, raw_excerpt text, detected_at timestamp, org_id text"
+    ),
 }
 
 
@@ -65,8 +77,12 @@ def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
     """Copy new and updated raw rows from the working DuckDB to PostgreSQL in one transaction. Returns rows copied."""
     schema = raw_schema(settings)
     copied: dict[str, int] = {}
-    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as source, \
-            closing(pg_connect(settings)) as target, target, target.cursor() as cursor:  # one transaction
+    with (
+        closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as source,
+        closing(pg_connect(settings)) as target,
+        target,
+        target.cursor() as cursor,
+    ):  # one transaction
         ensure_pg_schema(cursor, schema)
         cursor.execute(f"select ingest_run_id from {schema}.synced_runs")
         synced = [row[0] for row in cursor.fetchall()]
@@ -81,8 +97,9 @@ def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
         for table in _BOOKKEEPING:
             columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]
             copied[table] = _replace(source, cursor, schema, table, columns)
-        cursor.execute(f"insert into {schema}.synced_runs select ingest_run_id from {schema}.ingest_runs "
-                       "on conflict do nothing")
+        cursor.execute(
+            f"insert into {schema}.synced_runs select ingest_run_id from {schema}.ingest_runs on conflict do nothing"
+        )
     return copied
 
 
@@ -110,10 +127,14 @@ def _upsert(source, cursor, schema: str, contract: Contract, where: str) -> int:
         return 0
     staging = f"incoming_{contract.table}"
     cursor.execute(f"create temp table {staging} (like {schema}.{contract.table} including defaults) on commit drop")
-    _copy_query(source, cursor, f"select {', '.join(columns)} from raw.{contract.table} where {where}", staging, columns)
+    _copy_query(
+        source, cursor, f"select {', '.join(columns)} from raw.{contract.table} where {where}", staging, columns
+    )
     updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in contract.key)
-    cursor.execute(f"insert into {schema}.{contract.table} select * from {staging} "
-                   f"on conflict ({', '.join(contract.key)}) do update set {updates}")
+    cursor.execute(
+        f"insert into {schema}.{contract.table} select * from {staging} "
+        f"on conflict ({', '.join(contract.key)}) do update set {updates}"
+    )
     return count
 
 

@@ -42,8 +42,9 @@ def publish_snapshot(settings: Settings) -> str:
         os.fsync(handle.fileno())
     os.replace(partial, target)
     pointer = folder / "CURRENT.partial"
-    pointer.write_text(json.dumps({"version": version, "file": target.name,
-                                   "published_at": datetime.now(UTC).isoformat()}))
+    pointer.write_text(
+        json.dumps({"version": version, "file": target.name, "published_at": datetime.now(UTC).isoformat()})
+    )
     os.replace(pointer, folder / "CURRENT")
     _prune(folder, keep=target.name)
     return version

@@ -25,9 +25,7 @@ def execute_script(connection: duckdb.DuckDBPyConnection, script: str) -> None:
         connection.execute(statement)
 
 
-def execute_one(
-    connection: duckdb.DuckDBPyConnection, sql: str, params: Params = None
-) -> duckdb.DuckDBPyConnection:
+def execute_one(connection: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> duckdb.DuckDBPyConnection:
     """Run exactly one statement with bound `params`; text with zero or several statements is refused."""
     statements = connection.extract_statements(sql)
     if len(statements) != 1:

@@ -60,13 +60,18 @@ def write_settings_file(settings: Settings) -> Path:
 def prepare_manifest(settings: Settings) -> Path:
     """`dbt parse` into MANIFEST_TARGET when the manifest is missing or older than a model, test or YAML file."""
     manifest = MANIFEST_TARGET / "manifest.json"
-    sources = [path for pattern in ("*.sql", "*.yml", "*.md") for path in DBT_PROJECT_DIR.rglob(pattern)
-               if MANIFEST_TARGET not in path.parents and "dbt_packages" not in path.parts]
+    sources = [
+        path
+        for pattern in ("*.sql", "*.yml", "*.md")
+        for path in DBT_PROJECT_DIR.rglob(pattern)
+        if MANIFEST_TARGET not in path.parents and "dbt_packages" not in path.parts
+    ]
     if manifest.exists() and manifest.stat().st_mtime >= max(path.stat().st_mtime for path in sources):
         return manifest
     env = dbt_env(settings) | {"DBT_TARGET_PATH": str(MANIFEST_TARGET)}
-    completed = subprocess.run([dbt_executable(), "parse"], cwd=DBT_PROJECT_DIR, env=env, capture_output=True,
-                               text=True, check=False)
+    completed = subprocess.run(
+        [dbt_executable(), "parse"], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False
+    )
     if completed.returncode != 0:
         tail = "\n".join((completed.stdout + completed.stderr).splitlines()[-40:])
         raise RuntimeError(f"dbt parse failed; fix the dbt project first:\n{tail}")
@@ -75,20 +80,37 @@ def prepare_manifest(settings: Settings) -> Path:
 
 def run_failures(run_results: dict) -> list[dict]:
     """Every failed model or test of a run_results.json: {node, status, message}."""
-    return [{"node": item["unique_id"], "status": item["status"], "message": (item.get("message") or "")[:500]}
-            for item in run_results["results"] if item["status"] in ("error", "fail", "runtime error")]
+    return [
+        {"node": item["unique_id"], "status": item["status"], "message": (item.get("message") or "")[:500]}
+        for item in run_results["results"]
+        if item["status"] in ("error", "fail", "runtime error")
+    ]
 
 
 # What dbt gets from the caller's environment besides DBT_* and AIOA_* variables. A small environment is also a
 # faster one: dbt scans every variable for DBT_ENV_SECRET_ values on each of its ~7,000 log events per build.
-PASSED_VARIABLES = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH",
-                    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
+PASSED_VARIABLES = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+)
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment for dbt: which target, where the warehouse is, telemetry off, artifacts under AIOA_HOME."""
-    env = {key: value for key, value in os.environ.items()
-           if key in PASSED_VARIABLES or key.startswith(("DBT_", "AIOA_"))}
+    env = {
+        key: value for key, value in os.environ.items() if key in PASSED_VARIABLES or key.startswith(("DBT_", "AIOA_"))
+    }
     env |= {
         "AIOA_DBT_TARGET": settings.warehouse,
         "AIOA_DBT_THREADS": str(settings.dbt_threads),
@@ -117,10 +139,14 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 def run_dbt(settings: Settings, *args: str) -> DbtResult:
     """`dbt <args>` on the settings' warehouse; the result lists every failed model or test with its message."""
     command = [dbt_executable(), *args]
-    completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), capture_output=True, text=True,
-                               check=False)
-    result = DbtResult(ok=completed.returncode == 0, command=command,
-                       log_tail="\n".join((completed.stdout + completed.stderr).splitlines()[-40:]))
+    completed = subprocess.run(
+        command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), capture_output=True, text=True, check=False
+    )
+    result = DbtResult(
+        ok=completed.returncode == 0,
+        command=command,
+        log_tail="\n".join((completed.stdout + completed.stderr).splitlines()[-40:]),
+    )
     results_file = target_path(settings) / "run_results.json"
     if results_file.exists() and args and args[0] in ("build", "run", "test", "seed"):
         run_results = json.loads(results_file.read_text())
