@@ -321,6 +321,7 @@ def report(
     if kind not in REPORT_KINDS:
         console.print(f"[red]Unknown report {kind!r}.[/red] Choose one of: {', '.join(REPORT_KINDS)}.")
         raise typer.Exit(2)
+    from aioa.warehouse.connection import statement_timeout
     from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
 
     scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
@@ -332,7 +333,7 @@ def report(
             "[red]No data yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and `aioa ingest sample`) first."
         )
         raise typer.Exit(2) from None
-    with connection:
+    with connection, statement_timeout(connection, settings.reader_statement_timeout_s):
         rows = usage_report(
             connection, kind, scope=scope, timezone=timezone, since=_parse_day(since), until=_parse_day(until)
         )
@@ -406,11 +407,13 @@ def quarantine(
     """List quarantined (rejected) and flagged input with org, file, line and reason."""
     from aioa.analytics import quarantined_input
     from aioa.warehouse.access import TenantScope
+    from aioa.warehouse.connection import statement_timeout
     from aioa.warehouse.snapshots import open_snapshot
 
     scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
-    connection, _ = open_snapshot(get_settings())
-    with connection:
+    settings = get_settings()
+    connection, _ = open_snapshot(settings)
+    with connection, statement_timeout(connection, settings.reader_statement_timeout_s):
         frame = quarantined_input(connection, scope, limit)
     rows = [
         {name: row[name] for name in ("org_id", "severity", "reason", "source_file", "source_line", "raw_excerpt")}

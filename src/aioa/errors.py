@@ -47,6 +47,8 @@ def _describe(error: BaseException) -> tuple[str, str, int]:
 
     from aioa.warehouse.snapshots import NoSnapshotError
 
+    if type(error).__name__ == "QueryTimeout":
+        return (f"{error}.", "Narrow the question or date range, or raise AIOA_READER_STATEMENT_TIMEOUT_S.", 5)
     if isinstance(error, NoSnapshotError):
         return ("No data yet.", "Run `aioa run` (your logs) or `make demo` (sample data) first.", 2)
     if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
