@@ -12,6 +12,14 @@ from aioa.settings import PROJECT_ROOT, Settings
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The dbt manifest the Dagster definitions are built from, as `aioa run` and `dagster dev` prepare it: test
+    modules import the definitions, and a fresh clone has no manifest yet."""
+    from aioa.warehouse.dbt.runner import prepare_manifest
+
+    prepare_manifest(Settings())
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     home = tmp_path / "aioa-home"
