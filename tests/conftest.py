@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,16 @@ import pytest
 from aioa.settings import PROJECT_ROOT, Settings
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+_PYTEST_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest leaves the app script as `__main__`; a later test's spawned process would re-run it."""
+    yield
+    sys.modules["__main__"] = _PYTEST_MAIN
 
 
 def pytest_configure(config: pytest.Config) -> None:

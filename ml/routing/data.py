@@ -95,7 +95,8 @@ def _add_costs(frame: pd.DataFrame, rows: pd.DataFrame, cheap_model: str, strong
         per_token = chosen["cost_usd"].sum() / max(1, (chosen["input_tokens"] + chosen["output_tokens"]).sum())
         tokens = rows["input_tokens"].fillna(0) + rows["output_tokens"].fillna(0)
         frame[f"{tier}_cost_usd"] = (tokens * per_token).to_numpy()
-        frame[f"{tier}_latency_ms"] = float(chosen["latency_ms"].mean()) if len(chosen) else np.nan
+        latency = chosen["latency_ms"].mean() if len(chosen) else np.nan  # NA: evaluation data carries no latency
+        frame[f"{tier}_latency_ms"] = float(latency) if pd.notna(latency) else np.nan
 
 
 def from_routing_csvs(path: Path, cheap_model: str | None = None, strong_model: str | None = None) -> RoutingData:

@@ -62,7 +62,7 @@ def test_aioa_run_and_the_dagster_job_materialise_the_same_asset_keys(cli_run):
     } <= set(job_keys)
     steps = [step["step"] for step in report["steps"]]
     assert steps.count("publish snapshot") == 1 and steps[-1] == "publish snapshot"  # once, after the ML assets
-    assert {"ml__forecasts", "ml__anomalies", "ml__router"} <= set(steps)
+    assert {"ml forecasts", "ml anomalies", "ml router"} <= set(steps)
 
 
 def test_routing_outcomes_are_ingested_by_their_asset_when_configured(cli_run):
@@ -144,7 +144,7 @@ def test_a_new_user_with_two_days_of_logs_gets_a_snapshot_ml_included(tmp_path, 
     monkeypatch.delenv("AIOA_MLFLOW_TRACKING_URI", raising=False)
     report = run_pipeline(Settings(home=home), SourcePaths(claude_code=[tmp_path / ".claude"]))
     assert report.status == "ok", report.message
-    forecast_step = next(step for step in report.steps if step["step"] == "ml__forecasts")
+    forecast_step = next(step for step in report.steps if step["step"] == "ml forecasts")
     assert forecast_step["status"] == "ok"
     connection, version = open_snapshot(Settings(home=home))
     with connection:

@@ -64,14 +64,19 @@ def router(context: AssetExecutionContext, warehouse: WarehouseResource) -> Mate
             "mlflow_run_id": outcome.run_id,
             "outcomes": evaluation.outcomes,
             "test_rows": evaluation.test_rows,
-            **{
-                key: float(router_metrics[key])
-                for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")
-                if key in router_metrics
-            },
-            "keyword_apgr": float(evaluation.routers["keyword_heuristic_v1"]["apgr"]),
+            **_known_numbers(
+                {key: router_metrics.get(key) for key in ("apgr", "cpt_50", "auc", "brier", "handoff_accuracy")}
+            ),
+            **_known_numbers({"keyword_apgr": evaluation.routers["keyword_heuristic_v1"].get("apgr")}),
         }
     )
+
+
+def _known_numbers(values: dict) -> dict[str, float]:
+    """Metrics as floats, leaving out those a small evaluation cannot define (e.g. AUC with one outcome class)."""
+    import pandas as pd
+
+    return {key: float(value) for key, value in values.items() if value is not None and not pd.isna(value)}
 
 
 def router_check_result(settings: Settings, version: str) -> AssetCheckResult:
