@@ -26,6 +26,7 @@ demo: env  ## generate the sample data, materialise every Dagster asset once, th
 
 pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `aioa run` runs the Dagster job
 	mkdir -p $(AIOA_HOME)/dagster
+	test -f $(AIOA_HOME)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(AIOA_HOME)/dagster/dagster.yaml
 	$(SAMPLE_ENV); $(UV) run aioa run
 
 test: env browser lint  ## lint, then the whole test suite
