@@ -274,12 +274,14 @@ def to_sql(parsed: ParsedQuestion) -> tuple[str, dict]:
         sql += " where " + " and ".join(conditions)
     if group:
         sql += " group by " + ", ".join(group)
+    ties = "".join(f", {column}" for column in group)  # equal values in a stable order: same question, same answer
     if parsed.top:
-        sql += f" order by {value_name} {'asc' if parsed.ascending else 'desc'} nulls last limit {parsed.top}"
+        direction = "asc" if parsed.ascending else "desc"
+        sql += f" order by {value_name} {direction} nulls last{ties} limit {parsed.top}"
     elif parsed.grain:
         sql += f" order by {parsed.grain}" + (f", {parsed.dimension}" if parsed.dimension else "")
     elif compare:
         sql += " order by min(" + day_column + ")"
     elif parsed.dimension:
-        sql += f" order by {value_name} desc nulls last"
+        sql += f" order by {value_name} desc nulls last{ties}"
     return sql, params
