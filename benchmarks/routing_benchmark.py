@@ -31,6 +31,9 @@ MMLU = ROOT.parent / "shared" / "data" / "routellm-mmlu"
 HANDOFFS = {"small": (120, 3_000), "large": (365, 200_000)}  # days, handoffs (aioa.generate.SIZES)
 
 
+METRICS = ("apgr", "apgr_low", "apgr_high", "cpt_50", "cpt_80", "auc", "brier", "handoff_accuracy")
+
+
 def generated_handoffs(folder: Path, size: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Handoff rows shaped like `marts.fct_handoffs` (the columns the router reads) and the generator's truth."""
     import duckdb
@@ -64,21 +67,7 @@ def metrics_rows(name: str, evaluation, seconds: float) -> list[dict]:
             "router": router,
             "train_seconds": round(seconds, 1) if router == "router" else None,
         }
-        row |= {
-            key: round(float(result[key]), 4)
-            for key in (
-                "apgr",
-                "apgr_low",
-                "apgr_high",
-                "cpt_50",
-                "cpt_80",
-                "auc",
-                "brier",
-                "handoff_accuracy",
-                "quality",
-            )
-            if key in result
-        }
+        row |= {key: round(float(result[key]), 4) for key in (*METRICS, "quality") if key in result}
         rows.append(row)
     return rows
 
@@ -199,14 +188,7 @@ def main() -> None:
         "test_rows",
         "router",
         "train_seconds",
-        "apgr",
-        "apgr_low",
-        "apgr_high",
-        "cpt_50",
-        "cpt_80",
-        "auc",
-        "brier",
-        "handoff_accuracy",
+        *METRICS,
     )
     for column in columns:
         table.add_column(column, justify="left" if column in ("dataset", "split", "outcomes", "router") else "right")

@@ -44,10 +44,12 @@ def report_error(error: BaseException, *, where: str) -> UserError:
 def _describe(error: BaseException) -> tuple[str, str, int]:
     """The user-facing message for the error classes we know; anything else is 'unexpected'."""
     import duckdb
+    import pydantic
 
+    from aioa.warehouse.connection import QueryTimeout
     from aioa.warehouse.snapshots import NoSnapshotError
 
-    if type(error).__name__ == "QueryTimeout":
+    if isinstance(error, QueryTimeout):
         return (f"{error}.", "Narrow the question or date range, or raise AIOA_READER_STATEMENT_TIMEOUT_S.", 5)
     if isinstance(error, NoSnapshotError):
         return ("No data yet.", "Run `aioa run` (your logs) or `make demo` (sample data) first.", 2)
@@ -69,7 +71,7 @@ def _describe(error: BaseException) -> tuple[str, str, int]:
             "Check the path (and AIOA_HOME), then retry.",
             2,
         )
-    if type(error).__name__ == "ValidationError":  # pydantic: a settings or config file is invalid
+    if isinstance(error, pydantic.ValidationError):  # a settings or config file is invalid
         first = str(error).splitlines()
         return (
             f"A configuration value is invalid: {' '.join(first[:3])[:300]}.",
