@@ -102,9 +102,50 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Seconds a query on a read connection (app, API, questions) may run."
     )
 
+    # Identity, API and tenants (see docs/security.md).
+    database_url: str | None = Field(
+        default=None,
+        description="Accounts, keys, settings and audit store (SQLAlchemy URL); default: SQLite at "
+        "<home>/identity.db. Set a postgresql:// URL for server mode.",
+    )
+    auth: Literal["on", "off"] = Field(
+        default="on",
+        description="`off` serves without sign-in (every org, admin rights); allowed only on 127.0.0.1, with a banner.",
+    )
+    jwt_issuer: str = Field(default="aioa", description="`iss` of the access tokens this service signs.")
+    jwt_audience: str = Field(default="aioa-api", description="`aud` of the access tokens this service signs.")
+    access_token_ttl_s: int = Field(default=900, ge=30, description="Lifetime of an access token (seconds).")
+    refresh_token_ttl_s: int = Field(
+        default=14 * 24 * 3600, ge=300, description="Lifetime of a refresh token (seconds); each use rotates it."
+    )
+    signin_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins that lock an account.")
+    signin_lockout_s: int = Field(default=900, ge=1, description="How long a locked account stays locked.")
+    redis_url: str | None = Field(
+        default=None, description="Redis for shared rate limits and quotas (default: in-process token buckets)."
+    )
+    api_requests_per_minute_per_key: int = Field(default=600, ge=1, description="Token bucket per API key/user.")
+    api_requests_per_minute_per_tenant: int = Field(default=3000, ge=1, description="Token bucket per org.")
+    ingest_rows_per_day_per_tenant: int = Field(default=1_000_000, ge=1, description="API ingest quota per org.")
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer URL (enables single sign-on).")
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_uri: str | None = Field(
+        default=None, description="Callback URL registered at the provider (default: <API base>/v1/auth/oidc/callback)."
+    )
+    oidc_org_claim: str = Field(default="org", description="Claim that names the user's org.")
+    oidc_team_claim: str = Field(default="team", description="Claim that names the user's team.")
+    oidc_role_claim: str = Field(default="role", description="Claim that names the role (admin, user or viewer).")
+    oidc_groups_claim: str = Field(
+        default="groups", description="Claim with group names mapped to org/team/role by <home>/oidc-groups.yaml."
+    )
+
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def identity_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'identity.db'}"
 
     @property
     def mlflow_uri(self) -> str:
