@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     )
     signin_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins that lock an account.")
     signin_lockout_s: int = Field(default=900, ge=1, description="How long a locked account stays locked.")
+    signin_per_minute_per_client: int = Field(
+        default=30, ge=1, description="Sign-in attempts one client (ip) may make per minute, whatever the accounts."
+    )
     redis_url: str | None = Field(
         default=None, description="Redis for shared rate limits and quotas (default: in-process token buckets)."
     )
