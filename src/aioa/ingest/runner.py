@@ -27,6 +27,7 @@ from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.model_prices import refresh_model_prices
 from aioa.pricing.reprice import reprice_unpriced
 from aioa.settings import Settings, get_settings
+from aioa.tenants.settings_doc import with_tenant_budgets
 from aioa.warehouse import connect
 from aioa.warehouse.snapshots import publish_snapshot
 from aioa.warehouse.sql import execute_script
@@ -79,7 +80,9 @@ def ingest(
         connection.execute("set variable contract_version = ?", [CONTRACT_VERSION])
         connection.execute("set variable max_json_depth = ?", [settings.max_json_depth])
         execute_script(connection, read_sql("macros.sql"))
+        # budgets set in the tenant settings (identity store) win over the YAML's: sync_entities writes raw.orgs
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
+        config = with_tenant_budgets(settings, config)
         catalog = PriceCatalog(settings.resolved_price_overrides_file)
         _start_run(connection, summary)
         connection.begin()
