@@ -1,0 +1,59 @@
+"""Read connections to the published snapshot: one per snapshot version per worker thread (reopened when a new
+snapshot is published), never the writer's. Each request reads through its own cursor, under the statement
+timeout (`TimedReader`), so two requests never share a DuckDB cursor."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from aioa.settings import Settings
+from aioa.warehouse.connection import TimedReader, connect_reader
+from aioa.warehouse.snapshots import current_snapshot
+
+_per_thread = threading.local()
+
+
+def snapshot_connection(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """This thread's read connection to the current snapshot of `settings.home`, and its version.
+
+    Raises `NoSnapshotError` when nothing is published yet."""
+    opened: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = _per_thread.__dict__.setdefault("opened", {})
+    home = str(settings.home)
+    for attempt in range(3):
+        version, path = current_snapshot(settings)
+        held = opened.get(home)
+        if held is not None and held[0] == version:
+            return held[1], version
+        try:
+            connection = connect_reader(path, settings)
+        except duckdb.IOException:
+            if attempt == 2:
+                raise
+            time.sleep(0.05)  # the pointer moved between reading it and opening the file: read it again
+            continue
+        if held is not None:
+            held[1].close()  # an older version: this thread will not read it again
+        opened[home] = (version, connection)
+        return connection, version
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def snapshot_reader(settings: Settings) -> Iterator[tuple[TimedReader, str]]:
+    """A cursor of this thread's snapshot connection, timed, closed after use."""
+    connection, version = snapshot_connection(settings)
+    cursor = connection.cursor()
+    try:
+        yield TimedReader(cursor, settings.reader_statement_timeout_s), version
+    finally:
+        cursor.close()
+
+
+def close_thread_readers() -> None:
+    for _, connection in _per_thread.__dict__.pop("opened", {}).values():
+        connection.close()

@@ -1,0 +1,87 @@
+"""Routing: `POST /v1/route` (a real-time decision, logged with its propensity for off-policy evaluation) and
+`GET /v1/routing/evaluation` (the router's held-out evaluation, `ml.routing_evaluation`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from apps.api.deps import ReaderDep, ScopeDep, SettingsDep, note, require
+from apps.api.schemas import Page, PageParams, page_of, records
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from aioa.analytics import queries
+from aioa.identity.principal import Principal
+
+router = APIRouter(prefix="/v1", tags=["routing"])
+
+
+class RouteTask(BaseModel):
+    """The task to place (the router reads only these features; the org is the caller's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_text: str = Field(min_length=1, max_length=100_000, description="Text of the task (prompt).")
+    task_type: str | None = Field(None, max_length=200, description="Kind of task (code_generation, refactor, …).")
+    project_id: str | None = Field(None, max_length=200, description="Project the task is for.")
+    input_tokens: int | None = Field(None, ge=0, description="Expected input tokens.")
+    task_id: str | None = Field(
+        None, max_length=200, description="Your id of the task: its handoff outcome is joined to this decision."
+    )
+
+
+class RouteAnswer(BaseModel):
+    decision_id: str | None = Field(description="Id of the logged decision.")
+    target: str = Field(description="Model to send the task to.")
+    route: str = Field(description="cheap or strong.")
+    confidence: float | None = Field(description="Calibrated probability that the cheap model succeeds.")
+    p_strong: float | None = Field(description="Calibrated probability that the strong model succeeds.")
+    expected_cost_usd: float | None
+    expected_latency_ms: float | None
+    propensity: float = Field(description="Probability with which this route was chosen (exploration).")
+    explored: bool
+    router_version: str
+
+
+@router.post("/route", summary="Where to send a task: model, confidence, expected cost and latency")
+def route_task(
+    task: RouteTask, request: Request, settings: SettingsDep, principal: Annotated[Principal, require("route:run")]
+) -> RouteAnswer:
+    """503 until a router is trained (`aioa route train`, or `aioa run`)."""
+    from ml.routing.predict import RouterUnavailable, route
+
+    try:
+        decision = route(
+            {**task.model_dump(exclude_none=True), "org_id": principal.org_id}, settings, explore=True, log=True
+        )
+    except RouterUnavailable as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no router is trained: {error}") from None
+    note(request, rows=1, decision_id=decision.decision_id, target=decision.target, task_id=task.task_id)
+    return RouteAnswer(
+        decision_id=decision.decision_id,
+        target=decision.target,
+        route=decision.route,
+        confidence=_finite(decision.confidence),
+        p_strong=_finite(decision.p_strong),
+        expected_cost_usd=_finite(decision.expected_cost_usd),
+        expected_latency_ms=_finite(decision.expected_latency_ms),
+        propensity=decision.propensity,
+        explored=decision.explored,
+        router_version=decision.router_version,
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+@router.get("/routing/evaluation", dependencies=[require("ml:read")], summary="The router's held-out evaluation")
+def routing_evaluation(
+    request: Request, scope: ScopeDep, reader: ReaderDep, page: Annotated[PageParams, Query()]
+) -> Page:
+    """Pooled over every org's handoffs, so only operators read its rows; an org's principal gets an empty page."""
+    rows = records(queries.ml_table(reader, scope, "routing_evaluation"))
+    result = page_of(rows, page)
+    note(request, rows=len(result.items))
+    return result
