@@ -432,6 +432,30 @@ def quarantine(
     console.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (AIOA_AUTH=off: loopback only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The REST API (FastAPI on uvicorn): reports, KPIs, questions, routing and ingest; OpenAPI at /docs."""
+    import ipaddress
+
+    settings = get_settings()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.auth == "off" and not loopback:
+        console.print(
+            f"[red]AIOA_AUTH=off serves without sign-in, so only on 127.0.0.1, not {host}.[/red] "
+            "Turn authentication on (unset AIOA_AUTH) to listen on other addresses."
+        )
+        raise typer.Exit(2)
+    import uvicorn
+
+    uvicorn.run("apps.api.main:create_app", factory=True, host=host, port=port)
+
+
 def main() -> None:
     """The `aioa` entry point: a failure prints what happened and what to do next, never a traceback."""
     try:
