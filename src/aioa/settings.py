@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = Field(
         default="groups", description="Claim with group names mapped to org/team/role by <home>/oidc-groups.yaml."
     )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs short-lived sign-in cookies (pending single sign-on, the app's st.login cookie); default: "
+        "a random key kept in <home>/session-secret. Set the same value on every API/app host.",
+    )
 
     @property
     def warehouse_path(self) -> Path:
