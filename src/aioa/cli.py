@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aioa.tenants.cli import billing_app, tenant_app
+
 app = typer.Typer(
     help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
     no_args_is_help=True,

@@ -47,7 +47,11 @@ class UserInfo:
     last_signin_at: datetime | None
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "usage_user_ids": list(self.usage_user_ids)}
+        """JSON-ready: datetimes as ISO-8601 text."""
+        plain = {
+            name: value.isoformat() if isinstance(value, datetime) else value for name, value in asdict(self).items()
+        }
+        return {**plain, "usage_user_ids": list(self.usage_user_ids)}
 
 
 def create_user(

@@ -43,7 +43,11 @@ class KeyInfo:
     last_used_at: datetime | None
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "scopes": list(self.scopes)}
+        """JSON-ready: datetimes as ISO-8601 text."""
+        plain = {
+            name: value.isoformat() if isinstance(value, datetime) else value for name, value in asdict(self).items()
+        }
+        return {**plain, "scopes": list(self.scopes)}
 
 
 def create_key(
@@ -87,7 +91,12 @@ def create_key(
         action="key.create",
         org_id=org_id,
         target=info.id,
-        detail={"scopes": list(scopes), "name": name, "expires_at": info.expires_at, "prefix": info.prefix},
+        detail={
+            "scopes": list(scopes),
+            "name": name,
+            "expires_at": info.to_dict()["expires_at"],
+            "prefix": info.prefix,
+        },
     )
     return info, plaintext
 

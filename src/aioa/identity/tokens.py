@@ -196,7 +196,7 @@ def rotate_signing_key(settings: Settings, *, actor: Principal | str | None = No
         actor=actor or local_operator(),
         action="signing_key.rotate",
         target=kid,
-        detail={"previous": [row.kid for row in retiring], "previous_verify_until": keep_until},
+        detail={"previous": [row.kid for row in retiring], "previous_verify_until": keep_until.isoformat()},
     )
     return kid
 
