@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aioa.tenants.cli import billing_app, tenant_app
-
 app = typer.Typer(
     help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
     no_args_is_help=True,
@@ -37,6 +35,18 @@ def _add_ml_commands() -> None:
 
 
 _add_ml_commands()
+
+
+def _add_identity_commands() -> None:
+    """`aioa users`, `aioa keys`, `aioa audit`: the identity store loads only inside a command."""
+    from aioa.identity.cli import audit_app, keys_app, users_app
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
+
+
+_add_identity_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
