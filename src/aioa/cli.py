@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aioa.tenants.cli import billing_app, tenant_app
+
 app = typer.Typer(
     help="AI Orchestration Analytics: what your AI agents cost, where it went, what went wrong.",
     no_args_is_help=True,
@@ -21,6 +23,8 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental and idempotent).", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(billing_app, name="billing")
+app.add_typer(tenant_app, name="tenant")
 
 
 def _add_ml_commands() -> None:

@@ -46,9 +46,7 @@ class MockProvider:
         """The person picks `sub` on the provider's sign-in form (a POST, no browser); returns the callback's query."""
         response = httpx.post(authorization_url, data={"sub": sub}, timeout=5)
         assert response.status_code == 302, response.text
-        location = response.headers["location"]
-        assert location.startswith(REDIRECT_URI) or "/v1/auth/oidc/callback" in location, location
-        return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
 
 
 def _recording(app, token_requests: list[dict[str, str]]):
