@@ -69,6 +69,8 @@ ALLOWED: dict[str, str] = {
     "src/aioa/quality/gate.py:failed_error_checks": "schema placeholder filled with the constant 'quality'",
     "src/aioa/reports/usage.py:usage_report": "key and measures from REPORT_KINDS/_MEASURES; tenant, dates, "
     "time zone bound",
+    "src/aioa/tenants/billing.py:billing_rows": "the constant _EXPORT template with the TenantScope.filter_sql "
+    "fragment (org ids bound) and the constant _PERIOD (month bounds bound)",
     "src/aioa/warehouse/ml_tables.py:write_ml_tables": "table names checked against the ML_TABLES registry",
     "src/aioa/warehouse/ml_tables.py:scoped_ml_table": "table checked against ML_TABLES; tenant filter bound",
     "src/aioa/warehouse/ml_tables.py:_write_postgres": _PG,
