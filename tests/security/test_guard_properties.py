@@ -148,7 +148,7 @@ def test_random_sql_is_refused_or_reads_only_scoped_marts(sql):
     except QueryRefused as error:
         assert str(error).startswith("Refused:")
         return
-    assert guarded.params["scope_org_ids"] == ["acme"]
+    assert guarded.params in ({"scope_org_ids": ["acme"]}, {})  # only what the SQL binds ({} for the calendar)
     assert_only_scoped_marts(guarded.sql)
 
 

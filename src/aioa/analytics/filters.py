@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from aioa import metrics
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.relations import columns_of, tenant_filter
 
 # Dimensions a caller may group the usage aggregates by (name → column, from the registry): the only column names
 # that ever reach SQL text from outside.
@@ -43,13 +44,15 @@ def where(
     filters: Filters,
     scope: TenantScope,
     *,
+    relation: str,
     day_column: str = "day",
-    columns: frozenset[str] | None = None,
     prefix: str = "",
 ) -> tuple[str, dict]:
-    """`where …` text and its parameters; `columns` limits the filters to those the table has."""
+    """`where …` text and its parameters for `relation` (`schema.table`, read as `<prefix>column`): the tenant
+    scope (orgs, and a narrowed scope's team/user rows), then the filters on the columns the relation has."""
+    columns = columns_of(relation)
     clauses, params = [], {}
-    tenant_sql, tenant_params = scope.filter_sql(f"{prefix}org_id")
+    tenant_sql, tenant_params = tenant_filter(scope, relation, prefix=prefix)
     clauses.append(tenant_sql)
     params |= tenant_params
     if filters.start is not None and day_column:
@@ -60,7 +63,7 @@ def where(
         params["end_day"] = filters.end
     for name, column in (("orgs", "org_id"), ("teams", "team_id"), ("projects", "project_id"), ("models", "model")):
         values = getattr(filters, name)
-        if values and (columns is None or column in columns):
+        if values and column in columns:
             # a scalar predicate, not `in (select unnest(…))`: DuckDB keeps it inside the table scan (a semi-join
             # there scanned all ten million calls and cost ~15x more on the detail query)
             clauses.append(f"list_contains(${name}, {prefix}{column})")

@@ -12,9 +12,10 @@ from aioa.analytics.filters import DIMENSIONS, Filters, where
 from aioa.metrics import METRICS
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.ml_tables import scoped_ml_table
+from aioa.warehouse.relations import tenant_filter
 
 Connection = duckdb.DuckDBPyConnection
-_NO_TEAM_MODEL = frozenset({"org_id", "project_id"})  # columns the tool and session tables can be filtered on
+USAGE = "marts.agg_usage_daily"
 
 
 def _frame(connection: Connection, sql: str, params: dict) -> pd.DataFrame:
@@ -33,7 +34,7 @@ def table_exists(connection: Connection, schema: str, table: str) -> bool:
 
 def filter_options(connection: Connection, scope: TenantScope) -> dict:
     """Values for the filter widgets (only the caller's orgs) and the data's date span."""
-    clause, params = where(Filters(), scope)
+    clause, params = where(Filters(), scope, relation=USAGE)
     row = (
         connection.cursor()
         .execute(
@@ -72,8 +73,8 @@ def kpis(connection: Connection, filters: Filters, scope: TenantScope) -> dict:
     instead of four keeps the Overview's first render fast on a busy machine."""
     previous = filters.previous_period()
     both = replace(filters, start=previous.start)
-    clause, params = where(both, scope)
-    handoff_clause, handoff_params = where(both, scope, columns=_NO_TEAM_MODEL | {"team_id"})
+    clause, params = where(both, scope, relation=USAGE)
+    handoff_clause, handoff_params = where(both, scope, relation="marts.fct_handoffs")
     params |= handoff_params  # same names, same values: both clauses come from the same filters
     periods = {
         name: _period_condition(period, name, params) for name, period in (("current", filters), ("previous", previous))
@@ -118,7 +119,7 @@ def _period_condition(filters: Filters, name: str, params: dict) -> str:
 def spend_by(connection: Connection, filters: Filters, scope: TenantScope, dimension: str) -> pd.DataFrame:
     """Spend, tokens, calls and errors per value of one dimension (largest spend first)."""
     column = DIMENSIONS[dimension]
-    clause, params = where(filters, scope)
+    clause, params = where(filters, scope, relation=USAGE)
     return _frame(
         connection,
         f"""
@@ -133,7 +134,7 @@ def spend_by(connection: Connection, filters: Filters, scope: TenantScope, dimen
 
 def daily_usage(connection: Connection, filters: Filters, scope: TenantScope, by: str | None = None) -> pd.DataFrame:
     """Spend and tokens per day, optionally split by one dimension."""
-    clause, params = where(filters, scope)
+    clause, params = where(filters, scope, relation=USAGE)
     split = f", {DIMENSIONS[by]} as series" if by else ", 'all' as series"
     return _frame(
         connection,
@@ -154,7 +155,7 @@ def detail_calls(
     limit: int = 500,
 ) -> pd.DataFrame:
     """The calls behind a number (drill-down), newest first."""
-    clause, params = where(filters, scope)
+    clause, params = where(filters, scope, relation="marts.fct_llm_calls")
     if dimension and value is not None:
         clause += f" and cast({DIMENSIONS[dimension]} as varchar) = $drill_value"
         params["drill_value"] = str(value)
@@ -172,41 +173,59 @@ def detail_calls(
 
 # A project id is a name within one org (two orgs may both have `api`): projects are always joined on both.
 _PROJECT_JOIN = "join marts.dim_projects p on p.org_id = u.org_id and p.project_id = u.project_id"
+_LIFETIME_JOIN = "join lifetime l on l.org_id = u.org_id and l.project_id = u.project_id"
 
 
-def projects_overview(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
-    """Per org, project group and project: spend in the period, lifetime totals and active span."""
-    clause, params = where(filters, scope, prefix="u.")
-    return _frame(
-        connection,
-        f"""
-        select u.org_id, p.project_group, u.project_id, sum(u.cost_usd) as cost_usd,
-               sum(u.total_tokens) as total_tokens, sum(u.calls) as calls, count(distinct u.user_id) as users,
-               min(p.first_active_day) as first_active_day, max(p.last_active_day) as last_active_day,
-               max(p.lifetime_cost_usd) as lifetime_cost_usd
-        from marts.agg_usage_daily u {_PROJECT_JOIN}
-        {clause} group by all order by cost_usd desc nulls last, u.org_id, u.project_id""",
+def _lifetime_cte(scope: TenantScope) -> tuple[str, dict]:
+    """`lifetime`: each project's first and last active day and lifetime cost over every row `scope` may read (all
+    time). Not dim_projects' totals: those count every team's calls, and a narrowed scope sees only its rows."""
+    tenant_sql, params = tenant_filter(scope, USAGE)
+    return (
+        f"""lifetime as (
+            select org_id, project_id, min(day) as first_active_day, max(day) as last_active_day,
+                   sum(cost_usd) as lifetime_cost_usd
+            from marts.agg_usage_daily where {tenant_sql} and project_id is not null group by all)""",
         params,
     )
 
 
-def project_lifecycle(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
-    """Each project's weekly spend by week of its life (week 0 = its first active week)."""
-    clause, params = where(filters, scope, prefix="u.")
+def projects_overview(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    """Per org, project group and project: spend in the period, lifetime totals and active span."""
+    clause, params = where(filters, scope, relation=USAGE, prefix="u.")
+    lifetime, lifetime_params = _lifetime_cte(scope)
     return _frame(
         connection,
         f"""
-        select u.org_id, u.project_id, date_diff('week', p.first_active_day, u.day) as life_week,
+        with {lifetime}
+        select u.org_id, p.project_group, u.project_id, sum(u.cost_usd) as cost_usd,
+               sum(u.total_tokens) as total_tokens, sum(u.calls) as calls, count(distinct u.user_id) as users,
+               min(l.first_active_day) as first_active_day, max(l.last_active_day) as last_active_day,
+               max(l.lifetime_cost_usd) as lifetime_cost_usd
+        from marts.agg_usage_daily u {_PROJECT_JOIN} {_LIFETIME_JOIN}
+        {clause} group by all order by cost_usd desc nulls last, u.org_id, u.project_id""",
+        params | lifetime_params,  # the same tenant parameters: both come from `scope`
+    )
+
+
+def project_lifecycle(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
+    """Each project's weekly spend by week of its life (week 0 = its first active week the caller can see)."""
+    clause, params = where(filters, scope, relation=USAGE, prefix="u.")
+    lifetime, lifetime_params = _lifetime_cte(scope)
+    return _frame(
+        connection,
+        f"""
+        with {lifetime}
+        select u.org_id, u.project_id, date_diff('week', l.first_active_day, u.day) as life_week,
                sum(u.cost_usd) as cost_usd, sum(u.total_tokens) as total_tokens
-        from marts.agg_usage_daily u {_PROJECT_JOIN}
+        from marts.agg_usage_daily u {_LIFETIME_JOIN}
         {clause} group by all order by u.org_id, u.project_id, life_week""",
-        params,
+        params | lifetime_params,
     )
 
 
 def sessions_timeline(connection: Connection, filters: Filters, scope: TenantScope, limit: int = 300) -> pd.DataFrame:
     """Sessions (with subagent counts) and handoffs as timeline rows, most expensive sessions first."""
-    clause, params = where(filters, scope, columns=_NO_TEAM_MODEL | {"team_id"})
+    clause, params = where(filters, scope, relation="marts.fct_sessions")
     params["row_limit"] = limit
     return _frame(
         connection,
@@ -221,7 +240,7 @@ def sessions_timeline(connection: Connection, filters: Filters, scope: TenantSco
 
 def handoff_summary(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
     """Per target model and task type: handoffs, measured success rate, quality, cost and savings."""
-    clause, params = where(filters, scope, columns=_NO_TEAM_MODEL | {"team_id"})
+    clause, params = where(filters, scope, relation="marts.fct_handoffs")
     return _frame(
         connection,
         f"""
@@ -237,7 +256,7 @@ def handoff_summary(connection: Connection, filters: Filters, scope: TenantScope
 
 def handoff_task_types(connection: Connection, scope: TenantScope) -> list[str]:
     """The task types the caller's handoffs carry (what the router is asked about), most frequent first."""
-    tenant_sql, params = scope.filter_sql("org_id")
+    tenant_sql, params = tenant_filter(scope, "marts.fct_handoffs")
     rows = (
         connection.cursor()
         .execute(
@@ -253,7 +272,7 @@ def handoff_task_types(connection: Connection, scope: TenantScope) -> list[str]:
 
 def mcp_tools(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
     """Per MCP server and tool: calls, success rate, mean latency and share of tokens."""
-    clause, params = where(filters, scope, columns=_NO_TEAM_MODEL)
+    clause, params = where(filters, scope, relation="marts.agg_mcp_tools_daily")
     return _frame(
         connection,
         f"""
@@ -287,7 +306,7 @@ def latest_quality_checks(connection: Connection, scope: TenantScope) -> pd.Data
 def quarantined_input(connection: Connection, scope: TenantScope, limit: int = 500) -> pd.DataFrame:
     """Rejected and flagged input with file, line and reason: a reader sees its orgs' lines; lines whose org is
     unknown (`org_id` NULL, e.g. a line that did not parse in a file that mixes orgs) only operators see."""
-    tenant_sql, params = scope.filter_sql("org_id")
+    tenant_sql, params = tenant_filter(scope, "raw.quarantine")
     return _frame(
         connection,
         f"""
@@ -306,7 +325,7 @@ def ml_table(connection: Connection, scope: TenantScope, table: str) -> pd.DataF
 
 def recent_model_usage(connection: Connection, scope: TenantScope, days: int = 28) -> pd.DataFrame:
     """Tokens and cost per org and model over the caller's last `days` days of data (the mix a what-if changes)."""
-    tenant_sql, params = scope.filter_sql("org_id")
+    tenant_sql, params = tenant_filter(scope, USAGE)
     return _frame(
         connection,
         f"""
@@ -321,7 +340,7 @@ def recent_model_usage(connection: Connection, scope: TenantScope, days: int = 2
 
 def spend_vs_budget(connection: Connection, filters: Filters, scope: TenantScope) -> pd.DataFrame:
     """Spend per calendar month and org beside the org's monthly budget (`budget_used` = spend ÷ budget)."""
-    clause, params = where(filters, scope, prefix="u.")
+    clause, params = where(filters, scope, relation=USAGE, prefix="u.")
     return _frame(
         connection,
         f"""
@@ -337,7 +356,7 @@ def spend_vs_budget(connection: Connection, filters: Filters, scope: TenantScope
 def token_mix(connection: Connection, filters: Filters, scope: TenantScope, dimension: str) -> pd.DataFrame:
     """Per value of one dimension: tokens by kind (input, output, cache write, cache read), cache hit rate, spend."""
     column = DIMENSIONS[dimension]
-    clause, params = where(filters, scope)
+    clause, params = where(filters, scope, relation=USAGE)
     return _frame(
         connection,
         f"""

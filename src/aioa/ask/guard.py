@@ -1,5 +1,6 @@
 """The SQL guard: one read-only SELECT over the marts, allow-listed functions, the caller's tenant filter applied
-to every relation that carries `org_id`, and a row limit. Anything else is refused with the reason.
+to every relation that carries `org_id` (and, for a scope narrowed to a team's or a user's rows, their
+`team_id`/`user_id`), and a row limit. Anything else is refused with the reason.
 
 Table names are resolved the way the database resolves them: by scope (sqlglot's scope analysis). A name that
 refers to a CTE visible in its scope is that CTE; every other table must be one of the marts, and is replaced by a
@@ -19,6 +20,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.tokens import TokenType
 
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.relations import RELATION_COLUMNS, row_columns, tenant_filter
 
 MART_TABLES = frozenset(
     {
@@ -37,7 +39,10 @@ MART_TABLES = frozenset(
         "time_spine_daily",
     }
 )
-UNSCOPED_TABLES = frozenset({"time_spine_daily"})  # the only mart without org_id: a calendar, no tenant data
+# Marts without org_id (the calendar): no tenant data, read as they are by every scope.
+UNSCOPED_TABLES = frozenset(
+    name for name in MART_TABLES if "org_id" not in RELATION_COLUMNS.get(f"marts.{name}", {"org_id"})
+)
 ALLOWED_FUNCTIONS = frozenset(
     {
         "Sum",
@@ -183,9 +188,7 @@ def _guard(sql: str, scope: TenantScope, row_limit: int, params: dict) -> Guarde
     _check_depth(tree)
     for node in tree.walk():
         _check_node(node, params)
-    _scope_tables(tree, scope)
-    if scope.org_ids is not None:
-        params["scope_org_ids"] = list(scope.org_ids)
+    params |= _scope_tables(tree, scope)
     limited = _limit(tree, row_limit)
     return GuardedQuery(limited.sql(dialect="duckdb", comments=False), params)
 
@@ -276,8 +279,9 @@ def _is_disallowed_function(node: exp.Expression) -> bool:
     return type(node).__name__ not in ALLOWED_FUNCTIONS and not isinstance(node, exp.AggFunc | exp.Window)
 
 
-def _scope_tables(tree: exp.Expression, scope: TenantScope) -> None:
-    """Resolve every table by scope: CTE references stay, marts are wrapped in the tenant filter, rest refused."""
+def _scope_tables(tree: exp.Expression, scope: TenantScope) -> dict:
+    """Resolve every table by scope: CTE references stay, marts are wrapped in the tenant filter, rest refused.
+    Returns the tenant filters' bound parameters."""
     marts: list[exp.Table] = []
     accounted: set[int] = set()
     for query_scope in traverse_scope(tree):
@@ -295,8 +299,10 @@ def _scope_tables(tree: exp.Expression, scope: TenantScope) -> None:
                 f"Refused: the table reference {table.sql(dialect='duckdb')[:80]} is in a place "
                 "the guard cannot check; query the marts tables in FROM and JOIN."
             )
+    params: dict = {}
     for table in marts:
-        _replace_with_scoped(table, scope)
+        params |= _replace_with_scoped(table, scope)
+    return params
 
 
 def _is_cte_reference(table: exp.Table, query_scope: Scope) -> bool:
@@ -333,19 +339,33 @@ def _check_mart(table: exp.Table) -> None:
         raise QueryRefused(f"Refused: alias {alias.name!r} is not a plain name (letters, digits, _).")
 
 
-def _replace_with_scoped(table: exp.Table, scope: TenantScope) -> None:
-    """`marts.<name>` for everyone; for a tenant, a subquery that reads the mart through the tenant filter. The
-    filter's `org_id` is qualified so a mart without the column fails instead of binding to an outer query's."""
+def _replace_with_scoped(table: exp.Table, scope: TenantScope) -> dict:
+    """`marts.<name>` for operators; for a tenant, a subquery that reads the mart through the tenant filter (its
+    orgs, and a narrowed scope's team/user rows). A narrowed scope may not read a mart without `team_id`/`user_id`
+    (org-level dimensions, the MCP aggregate): refused, never widened to the org. The filter's columns are
+    qualified so a mart without them fails instead of binding to an outer query's. Returns the bound parameters."""
     name = table.name.lower()
+    relation = f"marts.{name}"
     mart = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier("marts"))
-    if scope.org_ids is None or name in UNSCOPED_TABLES:
+    if relation not in RELATION_COLUMNS:
+        raise QueryRefused(f"Refused: {name} has no tenant columns on record; it cannot be read through a scope.")
+    if name in UNSCOPED_TABLES or (scope.org_ids is None and not scope.rows_narrowed):
         table.set("this", mart.this)
         table.set("db", mart.args["db"])
-        return
-    filter_sql, _ = scope.filter_sql(f"{SCOPED_ALIAS}.org_id")
+        return {}
+    if scope.rows_narrowed and not row_columns(relation):
+        readable = sorted(
+            mart_name for mart_name in MART_TABLES if row_columns(f"marts.{mart_name}") or mart_name in UNSCOPED_TABLES
+        )
+        raise QueryRefused(
+            f"Refused: {name} has no team or user column, and you may read only your team's and your own rows; "
+            f"query {', '.join(readable)} instead."
+        )
+    filter_sql, params = tenant_filter(scope, relation, prefix=f"{SCOPED_ALIAS}.")
     scoped = exp.select("*").from_(mart.as_(SCOPED_ALIAS)).where(sqlglot.parse_one(filter_sql, read="duckdb"))
     alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
     table.replace(exp.Subquery(this=scoped, alias=alias.copy()))
+    return params
 
 
 def _limit(tree: exp.Expression, row_limit: int) -> exp.Expression:

@@ -12,6 +12,7 @@ from aioa.ask.result import AskResult, ChartSpec
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.connection import QueryTimeout, statement_timeout
+from aioa.warehouse.relations import tenant_filter
 
 EXAMPLES = (
     "spend by project last month",
@@ -135,7 +136,7 @@ def _first_line(error: Exception) -> str:
 
 
 def _latest_day(connection, scope: TenantScope) -> date | None:
-    tenant_sql, params = scope.filter_sql("org_id")
+    tenant_sql, params = tenant_filter(scope, "marts.agg_usage_daily")
     return (
         connection.cursor()
         .execute(f"select max(day) from marts.agg_usage_daily where {tenant_sql}", params)
@@ -144,7 +145,8 @@ def _latest_day(connection, scope: TenantScope) -> date | None:
 
 
 def _known_values(connection, scope: TenantScope) -> dict[str, list[str]]:
-    tenant_sql, params = scope.filter_sql("org_id")
+    """The values a question may name, from the rows `scope` may read (never another team's user names)."""
+    tenant_sql, params = tenant_filter(scope, "marts.agg_usage_daily")
     values: dict[str, list[str]] = {}
     for column in ("org_id", "team_id", "user_id", "project_id", "project_group", "model", "provider"):
         rows = (
@@ -156,6 +158,7 @@ def _known_values(connection, scope: TenantScope) -> dict[str, list[str]]:
             .fetchall()
         )
         values[column] = [row[0] for row in rows]
+    tenant_sql, params = tenant_filter(scope, "marts.agg_mcp_tools_daily")
     rows = (
         connection.cursor()
         .execute(

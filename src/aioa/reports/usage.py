@@ -8,6 +8,7 @@ from decimal import Decimal
 import duckdb
 
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.relations import tenant_filter
 
 # report kind -> (output key, SQL expression over the local timestamp / columns)
 REPORT_KINDS = {
@@ -46,7 +47,7 @@ def usage_report(
 ) -> list[dict]:
     """One dict per key (date, month, session, project or model), ordered by key, with a `models` breakdown."""
     key_name, key_sql = REPORT_KINDS[kind]
-    tenant_sql, tenant_params = scope.filter_sql()
+    tenant_sql, tenant_params = tenant_filter(scope, "raw.llm_calls")  # its team_id/user_id narrow a scope
     # Two passes: the calls are first summed per 15-minute UTC bucket (and model, and the key column if the report
     # is not by time), then the few buckets are moved to local time and rolled up per key. Every time zone's offset
     # is a multiple of 15 minutes and changes on a 15-minute boundary, so no bucket straddles a local day; the

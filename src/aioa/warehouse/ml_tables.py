@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from aioa.settings import Settings
-from aioa.warehouse.access import TenantScope
+from aioa.warehouse.access import ROW_COLUMNS, TenantScope
 
 ORG_TABLES = frozenset(
     {"forecasts", "forecast_backtests", "budget_projections", "anomalies", "routing_decisions", "router_experiments"}
@@ -94,7 +94,9 @@ def scoped_ml_table(connection: duckdb.DuckDBPyConnection, name: str, scope: Ten
     if not columns:
         return None
     if name in ORG_TABLES and "org_id" in columns:
-        tenant_sql, params = scope.filter_sql("org_id")
+        # a narrowed scope reads the rows of its teams/users (e.g. its users' anomalies); a table with neither column
+        # (forecasts per org) gives it none
+        tenant_sql, params = scope.filter_sql("org_id", row_columns=frozenset(columns) & ROW_COLUMNS)
     else:
         tenant_sql, params = "$all_orgs", {"all_orgs": scope.org_ids is None}
     return cursor.execute(f"select * from ml.{name} where {tenant_sql}", params).df()
