@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aioa.privacy.cli import privacy_app
 from aioa.tenants.cli import billing_app, tenant_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ ingest_app = typer.Typer(help="Load usage logs into the warehouse (incremental a
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(billing_app, name="billing")
 app.add_typer(tenant_app, name="tenant")
+app.add_typer(privacy_app, name="privacy")
 
 
 def _add_ml_commands() -> None:

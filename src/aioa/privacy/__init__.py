@@ -1,0 +1,1 @@
+"""Privacy requests about one person: export everything stored about them, or pseudonymise them (docs/privacy.md)."""

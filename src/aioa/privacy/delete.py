@@ -1,0 +1,396 @@
+"""`aioa privacy delete`: pseudonymise a person in the warehouse, rebuild the marts, publish, forget old snapshots.
+
+1. One transaction on the writer (the DuckDB writer connection is the warehouse's writer lock, as in an ingest):
+   their user ids become `deleted-<hash>` (one per org), person-identifying text in their rows (paths, session ids,
+   task text, errors) has their tokens replaced by the same pseudonym, quarantined lines that mention them lose
+   their raw excerpt, and the ingest manifest forgets their files. Measures are never touched: the org totals of
+   calls, tokens and cost are compared before commit and must be equal.
+2. The pipeline job without sources and ML (`run_pipeline` with no paths, `include_ml=False`, full refresh) rebuilds
+   every mart from raw and publishes a snapshot; the warehouse file is then rewritten to a fresh file (DuckDB keeps
+   old values in freed blocks) and published once more, and every older snapshot file is removed.
+3. The identity account (if any) is disabled and anonymised, its refresh tokens deleted and the API keys it
+   created revoked; the deletion is recorded in the audit log with counts and the email's hash only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from aioa.contracts import FACT_CONTRACTS
+from aioa.privacy.export import (
+    BY_PAIRS,
+    MANIFEST_MENTIONS,
+    MART_TABLES,
+    QUARANTINE_MENTIONS,
+    RUNS_MENTIONS,
+    _existing_tables,
+    bound,
+    is_theirs,
+    ml_tables_with_users,
+    registered_pairs,
+)
+from aioa.privacy.subjects import Subject, email_hash, identity_store_in_use, pseudonym, resolve_subject
+from aioa.settings import Settings
+
+# Columns that never hold a person's text: tenancy, prices, enumerations and lineage. Every other text column of a
+# fact row is scrubbed of the person's tokens.
+_NOT_PERSONAL = frozenset(
+    {
+        "org_id",
+        "team_id",
+        "user_id",
+        "provider",
+        "model",
+        "price_status",
+        "price_source",
+        "price_version",
+        "status",
+        "source_system",
+        "ingest_run_id",
+        "contract_version",
+    }
+)
+# Replace twice: a match takes the separator after it, so "alice/alice" needs a second pass for its second token.
+_SCRUB = "regexp_replace(regexp_replace(t.{column}, $pattern, {replacement}, 'g'), $pattern, {replacement}, 'g')"
+_PAIR_REPLACEMENT = "p.replacement"
+_LINE_REPLACEMENT = "coalesce((select p.replacement from privacy_pairs as p where p.org_id = t.org_id limit 1), $any)"
+
+
+@dataclass
+class DeleteReport:
+    email_sha256: str
+    orgs: list[str]
+    found: bool
+    rows: dict[str, int] = field(default_factory=dict)  # rows changed per table
+    totals_unchanged: bool = True
+    rebuilt: bool = False
+    snapshot_version: str | None = None
+    snapshots_removed: list[str] = field(default_factory=list)
+    identity: dict = field(default_factory=dict)
+    audited: bool = False
+    # left for the operator: sources outside the warehouse that still name the person
+    attribution_users: list[str] = field(default_factory=list)
+    attribution_file: str | None = None
+    source_files: list[str] = field(default_factory=list)
+    files_mentioning: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.rows.values()) or self.rebuilt or bool(self.snapshots_removed) or any(self.identity.values())
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "changed": self.changed}
+
+
+class PrivacyError(RuntimeError):
+    pass
+
+
+def delete_subject(settings: Settings, email: str, *, org: str | None = None, actor=None) -> DeleteReport:
+    """Pseudonymise the person behind `email` everywhere the product stores rows (see the module docstring)."""
+    if settings.warehouse != "duckdb":
+        raise PrivacyError("privacy delete works on the DuckDB warehouse; PostgreSQL mode is not supported yet")
+    from aioa.warehouse import connect
+
+    connection = connect(settings) if settings.warehouse_path.exists() else None
+    try:
+        subject = resolve_subject(settings, email, connection, org=org)
+        report = DeleteReport(
+            email_sha256=email_hash(subject.email),
+            orgs=subject.orgs,
+            found=subject.found,
+            attribution_users=list(subject.config_users),
+            attribution_file=subject.config_file,
+        )
+        marts_hold_them = False
+        if connection is not None and subject.pairs:
+            report.source_files = _source_files(connection, subject)
+            report.rows = _pseudonymise(settings, connection, subject)
+            marts_hold_them = _marts_hold(connection, subject)
+            connection.execute("checkpoint")
+    finally:
+        if connection is not None:
+            connection.close()
+    if any(report.rows.values()) or marts_hold_them:
+        report.snapshot_version = _rebuild_and_publish(settings)
+        report.rebuilt = True
+    report.snapshots_removed = remove_older_snapshots(settings)
+    report.identity = _forget_account(settings, subject)
+    report.files_mentioning = files_mentioning(settings, subject)
+    report.audited = _audit(settings, subject, report, actor)
+    return report
+
+
+def _pseudonymise(settings: Settings, connection: duckdb.DuckDBPyConnection, subject: Subject) -> dict[str, int]:
+    """Every raw (and ML) table in one transaction; the org totals must come out equal or nothing is written."""
+    pseudonyms = {org_id: pseudonym(settings, org_id, subject.email) for org_id, _ in subject.pairs}
+    params = {
+        "pattern": subject.pattern(),
+        "email": subject.email,
+        "any": _replacement(pseudonym(settings, None, subject.email)),
+    }
+    statements = pseudonymise_statements(ml_tables_with_users(connection))
+    rows: dict[str, int] = {}
+    with registered_pairs(connection, subject, pseudonyms):
+        connection.begin()
+        try:
+            before = org_totals(connection)
+            for name, sql in statements.items():
+                rows[name] = _count(connection.execute(sql, bound(sql, params)))
+            connection.execute(_ONE_USER_ROW_PER_PSEUDONYM)
+            after = org_totals(connection)
+            if before != after:
+                raise PrivacyError(f"org totals would change ({before} -> {after}); nothing was written")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    return rows
+
+
+_BY_PAIR_JOIN = "from privacy_pairs as p where p.org_id = t.org_id and p.user_id = t.user_id"
+# A person known by two ids in one org becomes one pseudonym: keep one entity row of it.
+_ONE_USER_ROW_PER_PSEUDONYM = (
+    "delete from raw.users where rowid in (select rowid from raw.users where starts_with(user_id, 'deleted-')"
+    " qualify row_number() over (partition by org_id, user_id order by rowid) > 1)"
+)
+
+
+def pseudonymise_statements(ml_tables: list[str]) -> dict[str, str]:
+    """Table -> the one statement that pseudonymises it (columns from the contracts, tables from our registries;
+    the person's values are bound: $pattern, $email, $any, and the registered `privacy_pairs`)."""
+    statements = {}
+    for contract in FACT_CONTRACTS:
+        text_columns = [
+            column.name
+            for column in contract.columns
+            if column.sql_type == "VARCHAR" and column.name not in _NOT_PERSONAL
+        ]
+        assignments = ["user_id = p.pseudonym"] + [
+            f"{name} = " + _SCRUB.format(column=name, replacement=_PAIR_REPLACEMENT) for name in text_columns
+        ]
+        statements[f"raw.{contract.table}"] = (
+            f"update raw.{contract.table} as t set {', '.join(assignments)} {_BY_PAIR_JOIN}"
+        )
+    statements["raw.users"] = (
+        f"update raw.users as t set user_id = p.pseudonym, name = null, email = null {_BY_PAIR_JOIN}"
+    )
+    scrub_line = ", ".join(
+        f"{name} = " + _SCRUB.format(column=name, replacement=_LINE_REPLACEMENT) for name in ("source_file", "reason")
+    )
+    statements["raw.quarantine"] = (
+        f"update raw.quarantine as t set raw_excerpt = null, {scrub_line} where {QUARANTINE_MENTIONS}"
+    )
+    statements["raw.ingest_manifest"] = f"delete from raw.ingest_manifest as t where {MANIFEST_MENTIONS}"
+    statements["raw.ingest_runs"] = (
+        f"update raw.ingest_runs as t set message = {_SCRUB.format(column='message', replacement='$any')} "
+        f"where {RUNS_MENTIONS}"
+    )
+    for table in ml_tables:
+        statements[table] = f"update {table} as t set user_id = p.pseudonym {_BY_PAIR_JOIN}"
+    return statements
+
+
+def org_totals(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Calls, tokens and cost per org in the raw facts: what a deletion must leave exactly as it was."""
+    return connection.execute(
+        """
+        select 'llm_calls', org_id, count(*),
+               sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens),
+               sum(cost_usd)
+        from raw.llm_calls group by org_id
+        union all
+        select 'handoffs', org_id, count(*), sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)),
+               sum(cost_usd)
+        from raw.handoffs group by org_id
+        union all
+        select 'tool_calls', org_id, count(*), null, null from raw.tool_calls group by org_id
+        order by 1, 2
+        """
+    ).fetchall()
+
+
+def _marts_hold(connection: duckdb.DuckDBPyConnection, subject: Subject) -> bool:
+    """Whether a mart still has a row of theirs (a deletion interrupted before its rebuild is finished by the next)."""
+    existing = _existing_tables(connection)
+    with registered_pairs(connection, subject):
+        for table in MART_TABLES:
+            name = f"marts.{table}"
+            # table names from MART_TABLES
+            if (
+                name in existing
+                and connection.execute(f"select count(*) from {name} as t where {BY_PAIRS}").fetchone()[0]
+            ):
+                return True
+    return False
+
+
+def _source_files(connection: duckdb.DuckDBPyConnection, subject: Subject) -> list[str]:
+    """The log files their rows came from (outside the warehouse: the operator removes them, or a later ingest of a
+    changed file reads their lines again)."""
+    with registered_pairs(connection, subject):
+        parts = " union ".join(
+            f"select distinct source_file from raw.{contract.table} as t where {BY_PAIRS}"
+            for contract in FACT_CONTRACTS
+        )
+        return sorted(path for (path,) in connection.execute(parts).fetchall())
+
+
+def _rebuild_and_publish(settings: Settings) -> str | None:
+    """The pipeline job with no source paths (its ingest steps do nothing) and without ML: dbt rebuilds every mart
+    from raw (full refresh), the checks run, a snapshot is published. Then the warehouse file is rewritten to drop
+    the freed blocks that may still hold old values, and published again."""
+    from aioa.pipeline import SourcePaths, run_pipeline
+    from aioa.warehouse.snapshots import publish_snapshot
+
+    run_pipeline(settings, SourcePaths(), full_refresh=True, include_ml=False)
+    compact_warehouse(settings)
+    return publish_snapshot(settings)
+
+
+def compact_warehouse(settings: Settings) -> None:
+    """Copy the warehouse into a fresh file and swap it in (`COPY FROM DATABASE`): only live rows are written."""
+    from aioa.warehouse import connect
+
+    path = settings.warehouse_path
+    fresh = path.with_name(path.name + ".compact")
+    fresh.unlink(missing_ok=True)
+    connection = connect(settings)
+    try:
+        connection.execute("attach ? as compacted", [str(fresh)])
+        source = connection.execute("select current_database()").fetchone()[0]
+        connection.execute(f'copy from database "{source}" to compacted')  # our own catalog name
+        connection.execute("detach compacted")
+    finally:
+        connection.close()
+    os.replace(fresh, path)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+def remove_older_snapshots(settings: Settings) -> list[str]:
+    """Delete every snapshot file except the current one (a reader that has an old one open keeps reading it until
+    it closes: POSIX frees the file then)."""
+    from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot, snapshot_dir
+
+    folder = snapshot_dir(settings)
+    try:
+        _, current = current_snapshot(settings)
+    except NoSnapshotError:
+        current = None
+    removed = []
+    for old in sorted(folder.glob("warehouse-*")) if folder.exists() else []:
+        if current is None or old.name != current.name:
+            old.unlink(missing_ok=True)
+            removed.append(old.name)
+    return removed
+
+
+def _forget_account(settings: Settings, subject: Subject) -> dict:
+    """Disable and anonymise the identity account, delete its refresh tokens, revoke the API keys it created."""
+    if not identity_store_in_use(settings):
+        return {}
+    try:
+        from sqlalchemy import delete, select
+
+        from aioa.identity import clock
+        from aioa.identity.models import ApiKey, RefreshToken, User
+        from aioa.identity.store import session_scope
+    except ImportError:
+        return {}
+    done = {"accounts_anonymised": 0, "refresh_tokens_deleted": 0, "api_keys_revoked": 0}
+    with session_scope(settings) as session:
+        for key in session.scalars(select(ApiKey)):
+            if is_theirs(key.created_by, subject):
+                key.created_by = "deleted user"
+                if key.revoked_at is None:
+                    key.revoked_at = clock.now()
+                    done["api_keys_revoked"] += 1
+        if subject.account is None:
+            return done
+        user = session.get(User, subject.account["id"])
+        if user is None:
+            return done
+        alias = pseudonym(settings, user.org_id, subject.email)
+        user.email = f"{alias}@deleted.invalid"
+        user.password_hash, user.issuer, user.subject = None, None, None
+        user.usage_user_ids = [alias] if user.usage_user_ids else []
+        user.disabled, user.failed_signins, user.locked_until = True, 0, None
+        done["accounts_anonymised"] = 1
+        done["refresh_tokens_deleted"] = _count_rowcount(
+            session.execute(delete(RefreshToken).where(RefreshToken.user_id == user.id))
+        )
+    return done
+
+
+def files_mentioning(settings: Settings, subject: Subject, *, max_bytes: int = 256 * 1024 * 1024) -> list[str]:
+    """Files under AIOA_HOME (other than the warehouse and the current snapshot, checked by table) whose bytes still
+    mention the person: source logs kept under the home, Dagster's run storage, logs, MLflow artifacts trained
+    before the deletion, the audit trail. Listed, not rewritten (see docs/privacy.md)."""
+    if not subject.tokens or not settings.home.exists():
+        return []
+    pattern = re.compile(
+        rb"(?<![A-Za-z0-9])(?:"
+        + b"|".join(re.escape(token.encode()) for token in subject.tokens)
+        + rb")(?![A-Za-z0-9])",
+        re.IGNORECASE,
+    )
+    skip = {settings.warehouse_path.resolve()}
+    found = []
+    for root, _, names in os.walk(settings.home):
+        for name in names:
+            path = Path(root) / name
+            try:
+                if path.resolve() in skip or path.is_symlink() or path.stat().st_size > max_bytes:
+                    continue
+                if path.parent.name == "snapshots" and name.startswith("warehouse-"):
+                    continue  # the current snapshot: rebuilt from the pseudonymised warehouse
+                if pattern.search(path.read_bytes()):
+                    found.append(str(path.relative_to(settings.home)))
+            except OSError:
+                continue
+    return sorted(found)
+
+
+def _audit(settings: Settings, subject: Subject, report: DeleteReport, actor) -> bool:
+    try:
+        from aioa.identity import audit
+        from aioa.identity.principal import local_operator
+    except ImportError:
+        return False
+    detail = {
+        "email_sha256": report.email_sha256,
+        "rows": {name: count for name, count in report.rows.items() if count},
+        "identity": report.identity,
+        "rebuilt": report.rebuilt,
+        "snapshot_version": report.snapshot_version,
+        "snapshots_removed": len(report.snapshots_removed),
+        "changed": report.changed,
+    }
+    for org_id in report.orgs or [None]:
+        audit.record(
+            settings,
+            actor=actor or local_operator(),
+            action="privacy.delete",
+            org_id=org_id,
+            target=f"sha256:{report.email_sha256}",
+            detail=detail,
+        )
+    return True
+
+
+def _replacement(alias: str) -> str:
+    return "\\1" + alias + "\\2"
+
+
+def _count(cursor: duckdb.DuckDBPyConnection) -> int:
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _count_rowcount(result) -> int:
+    return max(int(result.rowcount or 0), 0)
