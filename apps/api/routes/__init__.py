@@ -14,16 +14,19 @@ from apps.api.routes import (
     mcp_tools,
     me,
     models,
+    oidc,
     projects,
     quarantine,
     reports,
     routing,
     sessions,
+    tenants,
 )
 
 ROUTERS = [
     health.router,
     auth.router,
+    oidc.router,
     me.router,
     reports.router,
     kpis.router,
@@ -37,4 +40,5 @@ ROUTERS = [
     routing.router,
     ask.router,
     ingest.router,
+    tenants.router,
 ]
