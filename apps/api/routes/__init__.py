@@ -14,7 +14,6 @@ from apps.api.routes import (
     mcp_tools,
     me,
     models,
-    oidc,
     projects,
     quarantine,
     reports,
@@ -26,7 +25,6 @@ from apps.api.routes import (
 ROUTERS = [
     health.router,
     auth.router,
-    oidc.router,
     me.router,
     reports.router,
     kpis.router,
