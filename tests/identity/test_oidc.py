@@ -39,7 +39,10 @@ class MockProvider:
     issuer: str
     token_requests: list[dict[str, str]] = field(default_factory=list)
 
-    def set_user(self, sub: str, claims: dict) -> None:
+    def set_user(self, sub: str, claims: dict, *, with_email: bool = True) -> None:
+        """The person's claims at the provider (an `email` made from the subject unless given or left out)."""
+        if with_email:
+            claims = {"email": f"{sub.removesuffix('-sub')}@example.test", **claims}
         httpx.put(f"{self.issuer}/users/{sub}", json=claims, timeout=5).raise_for_status()
 
     def authorize(self, authorization_url: str, sub: str) -> dict[str, str]:
@@ -184,8 +187,19 @@ def test_unknown_role_is_refused(sso: Settings, provider: MockProvider) -> None:
 def test_missing_role_is_refused(sso: Settings, provider: MockProvider) -> None:
     provider.set_user("hank-sub", {"org": "acme"})
 
-    with pytest.raises(oidc.SignInRefused, match="no role for hank-sub"):
+    with pytest.raises(oidc.SignInRefused, match=r"no role for hank@example\.test"):
         _sign_in(sso, provider, "hank-sub")
+
+
+def test_missing_email_is_refused_and_an_email_shaped_username_is_used(sso: Settings, provider: MockProvider) -> None:
+    provider.set_user("quinn-sub", {"org": "acme", "role": "user"}, with_email=False)
+    provider.set_user(
+        "entra-sub", {"org": "acme", "role": "user", "preferred_username": "rae@acme.example"}, with_email=False
+    )
+
+    with pytest.raises(oidc.SignInRefused, match="no email address for quinn-sub"):
+        _sign_in(sso, provider, "quinn-sub")
+    assert _sign_in(sso, provider, "entra-sub").email == "rae@acme.example"
 
 
 def test_groups_of_two_orgs_are_refused(sso: Settings, provider: MockProvider) -> None:
@@ -344,3 +358,100 @@ def test_next_stays_on_this_site() -> None:
     assert oidc.safe_next("/reports/daily?org=acme") == "/reports/daily?org=acme"
     for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "", None):
         assert oidc.safe_next(hostile) == "/"
+
+
+# --- Through the API -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(ids: Settings, provider: MockProvider) -> Iterator[tuple[object, Settings]]:
+    """The API app (authentication on) with single sign-on at the test provider, and its fresh identity store."""
+    from apps.api.main import create_app
+    from fastapi.testclient import TestClient
+
+    oidc.clear_caches()
+    settings = ids.model_copy(
+        update={
+            "auth": "on",
+            "oidc_issuer": provider.issuer,
+            "oidc_client_id": CLIENT_ID,
+            "oidc_client_secret": SecretStr(CLIENT_SECRET),
+        }
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client, settings
+
+
+def _api_sign_in(client, provider: MockProvider, sub: str, next_path: str = "/reports/daily"):
+    """Browser steps without a browser: our login redirect (sets the cookie), the provider's form, our callback."""
+    started = client.get("/v1/auth/oidc/login", params={"next": next_path}, follow_redirects=False)
+    assert started.status_code == 302, started.text
+    assert started.headers["location"].startswith(f"{provider.issuer}/oauth2/authorize?")
+    assert (
+        "httponly" in started.headers["set-cookie"].lower() and "samesite=lax" in started.headers["set-cookie"].lower()
+    )
+    params = provider.authorize(started.headers["location"], sub)
+    return client.get("/v1/auth/oidc/callback", params=params), params
+
+
+def test_api_sign_in_gives_tokens_and_me_shows_the_mapped_principal(api, provider: MockProvider) -> None:
+    from aioa.identity import audit
+
+    client, settings = api
+    _write_groups(settings, "groups:\n  acme-platform: {org: acme, team: platform, role: user}\n")
+    provider.set_user("rita-sub", {"email": "Rita@Acme.example", "groups": ["acme-platform"]})
+
+    answer, params = _api_sign_in(client, provider, "rita-sub")
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["token_type"] == "bearer" and body["next"] == "/reports/daily"
+    assert body["expires_in"] == settings.access_token_ttl_s
+    assert answer.headers["cache-control"] == "no-store"
+    me = client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200, me.text
+    assert {key: me.json()[key] for key in ("kind", "org_id", "team_id", "role", "email")} == {
+        "kind": "user",
+        "org_id": "acme",
+        "team_id": "platform",
+        "role": "user",
+        "email": "rita@acme.example",
+    }
+    entries = audit.export(settings)
+    assert [entry["action"] for entry in entries if entry["action"].startswith("signin")] == ["signin.federated"]
+    assert not any(params["code"] in str(entry) or params["state"] in str(entry) for entry in entries)
+
+    # The pending sign-in was used: the same callback again (the cookie is gone) is refused ...
+    again = client.get("/v1/auth/oidc/callback", params=params)
+    assert again.status_code == 401 and "no sign-in is pending" in again.json()["detail"]
+
+
+def test_api_refuses_a_replayed_callback_and_a_person_without_org(api, provider: MockProvider) -> None:
+    from aioa.identity import audit
+
+    client, settings = api
+    provider.set_user("sam-sub", {"org": "globex", "role": "viewer"})
+    started = client.get("/v1/auth/oidc/login", follow_redirects=False)
+    cookie = client.cookies.get("aioa_oidc_login")
+    params = provider.authorize(started.headers["location"], "sam-sub")
+    assert client.get("/v1/auth/oidc/callback", params=params).status_code == 200
+
+    client.cookies.set("aioa_oidc_login", cookie, path="/v1/auth/oidc")  # ... and so is a replay with the cookie kept
+    replayed = client.get("/v1/auth/oidc/callback", params=params)
+    assert replayed.status_code == 401 and "already used" in replayed.json()["detail"]
+
+    provider.set_user("tom-sub", {"role": "admin"})
+    refused, _ = _api_sign_in(client, provider, "tom-sub")
+    assert refused.status_code == 403
+    assert "no org for tom@example.test" in refused.json()["detail"]
+    failures = [entry for entry in audit.export(settings) if entry["action"] == "signin.federated.failed"]
+    assert len(failures) == 2 and "no org for tom@example.test" in str(failures[-1]["detail"])
+
+
+def test_api_login_without_single_sign_on_configured_is_404(api) -> None:
+    client, settings = api
+    client.app.state.settings = settings.model_copy(update={"oidc_issuer": None})
+
+    answer = client.get("/v1/auth/oidc/login", follow_redirects=False)
+
+    assert answer.status_code == 404 and "AIOA_OIDC_ISSUER" in answer.json()["detail"]

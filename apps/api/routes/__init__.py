@@ -14,6 +14,7 @@ from apps.api.routes import (
     mcp_tools,
     me,
     models,
+    oidc,
     projects,
     quarantine,
     reports,
@@ -25,6 +26,7 @@ from apps.api.routes import (
 ROUTERS = [
     health.router,
     auth.router,
+    oidc.router,
     me.router,
     reports.router,
     kpis.router,

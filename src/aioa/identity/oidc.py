@@ -252,7 +252,7 @@ class FederatedIdentity:
 
     issuer: str
     subject: str
-    email: str | None
+    email: str
     org_id: str
     role: Role
     team_id: str | None = None
@@ -422,10 +422,19 @@ def identity_from_claims(settings: Settings, claims: Mapping[str, Any]) -> Feder
     if team is None:
         team = _agreed(who, "team", [rule.team for rule in rules])
     role = _role(who, settings.oidc_role_claim, claims.get(settings.oidc_role_claim), rules, mapping.default_role)
-    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    email = _email(who, claims)
     return FederatedIdentity(
         issuer=issuer, subject=subject, email=email, org_id=org, role=role, team_id=team, claims=dict(claims)
     )
+
+
+def _email(who: str, claims: Mapping[str, Any]) -> str:
+    """The person's email: `email`, else a sign-in name that is one (Entra ID's `preferred_username` is the UPN)."""
+    for claim in ("email", "preferred_username", "upn"):
+        value = claims.get(claim)
+        if isinstance(value, str) and "@" in value:
+            return value.strip()
+    raise SignInRefused(f"no email address for {who}: let the client read the `email` scope (or claim) at the provider")
 
 
 def _role(who: str, claim: str, value: Any, rules: list[GroupRule], default: Role | None) -> Role:
