@@ -171,3 +171,20 @@ def test_tenant_budgets_reach_the_ingest_config(home_settings):
     budgets = {org.id: org.monthly_budget_usd for org in merged.orgs}
     assert budgets == {"acme": Decimal(2500), "globex": Decimal(400), "initech": Decimal(70)}
     assert merged.orgs[0].teams == config.orgs[0].teams and merged.users == config.users
+
+
+def test_quota_limits_are_the_overrides_over_the_settings(home_settings):
+    from aioa.tenants.settings_doc import quota_limits
+
+    limits = quota_limits(home_settings, "acme")
+    assert limits.model_dump() == {
+        "api_requests_per_minute_per_key": 600,
+        "api_requests_per_minute_per_tenant": 3000,
+        "ingest_rows_per_day_per_tenant": 1_000_000,
+    }
+    update_tenant_settings(home_settings, "acme", {"quotas": {"api_requests_per_minute_per_tenant": 50}}, actor="cli")
+    assert quota_limits(home_settings, "acme").api_requests_per_minute_per_tenant == 50  # no stale cache here
+    assert quota_limits(home_settings, "acme").api_requests_per_minute_per_key == 600
+    assert quota_limits(home_settings, "globex").api_requests_per_minute_per_tenant == 3000
+    tighter = Settings(home=home_settings.home, ingest_rows_per_day_per_tenant=10)
+    assert quota_limits(tighter, "acme").ingest_rows_per_day_per_tenant == 10  # defaults are part of the cache key

@@ -9,6 +9,8 @@ default back), validates the whole result, stores it and writes the change, key 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Annotated, Any
@@ -165,8 +167,43 @@ def update_tenant_settings(settings: Settings, org_id: str, changes: dict, *, ac
         if before.get(key) != after_flat.get(key)
     }
     put_tenant_document(settings, org_id, new_stored, actor=actor)
+    _forget_quotas(settings, org_id)
     audit.record(settings, actor=actor, action="settings.update", org_id=org_id, target=org_id, detail=changed)
     return after
+
+
+QUOTA_CACHE_S = 10.0
+_quota_cache: dict[tuple, tuple[float, Quotas]] = {}
+_quota_lock = threading.Lock()
+
+
+def quota_limits(settings: Settings, org_id: str) -> Quotas:
+    """The org's limits, every field filled (its overrides over the settings'). The API asks on every request, so
+    answers are kept for QUOTA_CACHE_S seconds per process (a change made in this process shows at once)."""
+    from aioa.identity.accounts import get_tenant_document
+
+    defaults = (
+        settings.api_requests_per_minute_per_key,
+        settings.api_requests_per_minute_per_tenant,
+        settings.ingest_rows_per_day_per_tenant,
+    )
+    key = (settings.identity_url, org_id, defaults)
+    now = time.monotonic()
+    with _quota_lock:
+        cached = _quota_cache.get(key)
+    if cached is not None and now - cached[0] < QUOTA_CACHE_S:
+        return cached[1]
+    overrides = get_tenant_document(settings, org_id).get("quotas", {})
+    limits = Quotas.model_validate(dict(zip(Quotas.model_fields, defaults, strict=True)) | overrides)
+    with _quota_lock:
+        _quota_cache[key] = (now, limits)
+    return limits
+
+
+def _forget_quotas(settings: Settings, org_id: str) -> None:
+    with _quota_lock:
+        for key in [key for key in _quota_cache if key[:2] == (settings.identity_url, org_id)]:
+            del _quota_cache[key]
 
 
 def defaults_document(settings: Settings, org_id: str) -> dict:
