@@ -13,11 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aioa.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+HEAD_REVISION = "0001"  # the newest file in migrations/versions (a test checks); a store there skips Alembic's import
 WRITE_LOCK = "aioa_write_lock"  # execution option: start the SQLite transaction with BEGIN IMMEDIATE
 _MIGRATION_LOCK_ID = 0x41494F41  # PostgreSQL advisory lock key ("AIOA") held while migrating
 
@@ -35,7 +37,8 @@ def engine_for(settings: Settings) -> Engine:
     with _lock:
         if url not in _engines:
             engine = _create(url)
-            _upgrade(engine)
+            if _revision(engine) != HEAD_REVISION:
+                _upgrade(engine)
             _engines[url] = engine
             _sessionmakers[url] = sessionmaker(engine, expire_on_commit=False)
         return _engines[url]
@@ -97,6 +100,15 @@ def _create(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_LOCK) else "BEGIN")
 
     return engine
+
+
+def _revision(engine: Engine) -> str | None:
+    """The store's migration revision (None for a new store), read without importing Alembic."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        return None
 
 
 def _upgrade(engine: Engine) -> None:
