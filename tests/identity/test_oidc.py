@@ -455,3 +455,27 @@ def test_api_login_without_single_sign_on_configured_is_404(api) -> None:
     answer = client.get("/v1/auth/oidc/login", follow_redirects=False)
 
     assert answer.status_code == 404 and "AIOA_OIDC_ISSUER" in answer.json()["detail"]
+
+
+def test_app_claims_map_to_the_same_account_as_the_api(ids: Settings, provider: MockProvider) -> None:
+    """The app hands `st.user` (claims Streamlit validated) to `principal_from_claims`: same mapping, same account."""
+    oidc.clear_caches()
+    settings = ids.model_copy(
+        update={"oidc_issuer": provider.issuer, "oidc_client_id": CLIENT_ID, "oidc_client_secret": SecretStr("x")}
+    )
+    provider.set_user("uma-sub", {"org": "globex", "team": "ml", "role": "viewer"})
+    claims = _sign_in(settings, provider, "uma-sub").claims
+    st_user = {**claims, "is_logged_in": True, "provider": "default", "origin": "http://127.0.0.1:8501"}
+
+    first, again = oidc.principal_from_claims(settings, st_user), oidc.principal_from_claims(settings, st_user)
+
+    assert (first.kind, first.org_id, first.team_id, first.role, first.email) == (
+        "user",
+        "globex",
+        "ml",
+        "viewer",
+        "uma@example.test",
+    )
+    assert again.subject == first.subject  # one account per (issuer, subject)
+    with pytest.raises(oidc.SignInRefused, match="not the configured provider"):
+        oidc.principal_from_claims(settings, {**st_user, "iss": "https://idp.elsewhere.example"})
