@@ -46,15 +46,18 @@ class RouteAnswer(BaseModel):
 
 @router.post("/route", summary="Where to send a task: model, confidence, expected cost and latency")
 def route_task(
-    task: RouteTask, request: Request, settings: SettingsDep, principal: Annotated[Principal, require("route:run")]
+    task: RouteTask,
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("route:run")],
+    scope: ScopeDep,
 ) -> RouteAnswer:
-    """503 until a router is trained (`aioa route train`, or `aioa run`)."""
+    """The decision is logged under the caller's org. 503 until a router is trained (`aioa route train`, `aioa run`)."""
     from ml.routing.predict import RouterUnavailable, route
 
+    org_id = principal.org_id or (scope.org_ids[0] if scope.org_ids and len(scope.org_ids) == 1 else None)
     try:
-        decision = route(
-            {**task.model_dump(exclude_none=True), "org_id": principal.org_id}, settings, explore=True, log=True
-        )
+        decision = route({**task.model_dump(exclude_none=True), "org_id": org_id}, settings, explore=True, log=True)
     except RouterUnavailable as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no router is trained: {error}") from None
     note(request, rows=1, decision_id=decision.decision_id, target=decision.target, task_id=task.task_id)
