@@ -22,7 +22,7 @@ import werkzeug.serving
 from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 
-from aioa.identity import oidc
+from aioa.identity import accounts, oidc
 from aioa.settings import Settings
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock")
@@ -479,3 +479,9 @@ def test_app_claims_map_to_the_same_account_as_the_api(ids: Settings, provider: 
     assert again.subject == first.subject  # one account per (issuer, subject)
     with pytest.raises(oidc.SignInRefused, match="not the configured provider"):
         oidc.principal_from_claims(settings, {**st_user, "iss": "https://idp.elsewhere.example"})
+    # An email that belongs to a local account is refused (never linked), with the reason for the app to show.
+    accounts.create_user(settings, "vic@example.test", org_id="globex", role="admin", password="a local password")
+    provider.set_user("vic-sub", {"org": "globex", "role": "viewer"})
+    vic = _sign_in(settings, provider, "vic-sub").claims
+    with pytest.raises(oidc.SignInRefused, match="vic@example.test already has an account"):
+        oidc.principal_from_claims(settings, vic)

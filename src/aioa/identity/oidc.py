@@ -502,11 +502,19 @@ def sign_in(settings: Settings, identity: FederatedIdentity) -> Principal:
 
 
 def principal_from_claims(settings: Settings, claims: Mapping[str, Any]) -> Principal:
-    """For the app: claims already validated by Streamlit's `st.login` (same provider) mapped the same way as the API."""
-    issuer = configured_issuer(settings)
-    if str(claims.get("iss") or "").rstrip("/") != issuer.rstrip("/"):
-        raise SignInRefused(f"the sign-in came from {claims.get('iss')!r}, not the configured provider {issuer!r}")
-    return sign_in(settings, identity_from_claims(settings, claims))
+    """For the app: claims already validated by Streamlit's `st.login` (same provider) mapped the same way as the API.
+    Every reason not to let the person in is a `SignInRefused` with a message to show."""
+    from aioa.identity.errors import SignInFailed
+
+    try:
+        issuer = configured_issuer(settings)
+        if str(claims.get("iss") or "").rstrip("/") != issuer.rstrip("/"):
+            raise SignInRefused(f"the sign-in came from {claims.get('iss')!r}, not the configured provider {issuer!r}")
+        return sign_in(settings, identity_from_claims(settings, claims))
+    except SignInRefused:
+        raise
+    except (OidcError, SignInFailed) as error:  # e.g. a disabled account, or the email of a local account
+        raise SignInRefused(str(error)) from error
 
 
 # --- The session secret ----------------------------------------------------------------------------------------------
