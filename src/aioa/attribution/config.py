@@ -142,6 +142,26 @@ def path_matches(path: str, pattern: str) -> bool:
     return path == pattern or path.startswith(pattern.rstrip("/") + "/")
 
 
+INBOX_SYSTEMS = ("handoff_log", "otel")  # readers of the API's inbox (`<home>/inbox/<org_id>/<source>/`)
+
+
+def with_inbox_bindings(config: AttributionConfig, inbox: Path) -> AttributionConfig:
+    """`config` with each `<inbox>/<org_id>/` folder bound to its org: the API writes there only what that org's
+    credentials posted, so a row's org is the folder's, whatever its lines name."""
+    folders = sorted(path for path in inbox.iterdir() if path.is_dir()) if inbox.is_dir() else []
+    if not folders:
+        return config
+    data = config.model_dump()
+    orgs = {org["id"]: org for org in data["orgs"]}
+    for folder in folders:
+        org = orgs.get(folder.name)
+        if org is None:
+            org = orgs[folder.name] = {"id": folder.name, "sources": []}
+            data["orgs"].append(org)
+        org["sources"] += [{"system": system, "paths": [str(folder)]} for system in INBOX_SYSTEMS]
+    return AttributionConfig.model_validate(data)
+
+
 def load_attribution(path: Path | None, default_org: str = "default") -> AttributionConfig:
     """Load and validate the attribution file; with no file everything goes to the default org."""
     if path is None or not path.exists():

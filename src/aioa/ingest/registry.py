@@ -47,8 +47,10 @@ class LogSource:
         return getattr(import_module(module), cls)
 
     def configured_paths(self, settings: Settings, *, defaults: bool = True) -> list[Path]:
-        """The paths the settings name for this source, else (with `defaults`) its default locations."""
-        return split_paths(getattr(settings, self.settings_key)) or (self.default_paths() if defaults else [])
+        """The paths the settings name for this source, else (with `defaults`) its default locations; and the API's
+        inbox folders of this source (`<home>/inbox/<org_id>/<name>/`, each bound to its org by the attribution)."""
+        configured = split_paths(getattr(settings, self.settings_key)) or (self.default_paths() if defaults else [])
+        return configured + inbox_paths(settings, self.name)
 
 
 SOURCES: tuple[LogSource, ...] = (
@@ -106,6 +108,11 @@ def check_paths_exist(source: str, paths: list[Path]) -> None:
     missing = [path for path in paths if not path.exists()]
     if missing:
         raise MissingPathError(source, missing)
+
+
+def inbox_paths(settings: Settings, source: str) -> list[Path]:
+    """`<home>/inbox/<org_id>/<source>/` folders the API wrote (`apps/api/inbox.py`)."""
+    return sorted(path for path in (settings.home / "inbox").glob(f"*/{source}") if path.is_dir())
 
 
 def split_paths(value: str) -> list[Path]:

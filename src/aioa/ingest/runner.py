@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from aioa.attribution import attribute_rows, load_attribution, sync_entities
+from aioa.attribution.config import with_inbox_bindings
 from aioa.contracts import CONTRACT_VERSION
 from aioa.ingest.columns import bool_column, int_column, string_column
 from aioa.ingest.lines import FileSlice, LineLimits, read_new_lines
@@ -83,6 +84,7 @@ def ingest(
         # budgets set in the tenant settings (identity store) win over the YAML's: sync_entities writes raw.orgs
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
         config = with_tenant_budgets(settings, config)
+        config = with_inbox_bindings(config, settings.home / "inbox")  # the API's per-org inbox folders
         catalog = PriceCatalog(settings.resolved_price_overrides_file)
         _start_run(connection, summary)
         connection.begin()
