@@ -254,18 +254,18 @@ def _rebuild_and_publish(settings: Settings) -> str | None:
 
 
 def compact_warehouse(settings: Settings) -> None:
-    """Copy the warehouse into a fresh file and swap it in (`COPY FROM DATABASE`): only live rows are written."""
-    from aioa.warehouse import connect
-
+    """Copy the warehouse into a fresh file and swap it in (`COPY FROM DATABASE`): only live rows are written, so
+    no freed block of the old file (which may still hold a replaced value) reaches a snapshot."""
     path = settings.warehouse_path
     fresh = path.with_name(path.name + ".compact")
     fresh.unlink(missing_ok=True)
-    connection = connect(settings)
+    connection = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit})
     try:
+        connection.execute("attach ? as source (read_only)", [str(path)])
         connection.execute("attach ? as compacted", [str(fresh)])
-        source = connection.execute("select current_database()").fetchone()[0]
-        connection.execute(f'copy from database "{source}" to compacted')  # our own catalog name
+        connection.execute("copy from database source to compacted")
         connection.execute("detach compacted")
+        connection.execute("detach source")
     finally:
         connection.close()
     os.replace(fresh, path)
