@@ -20,7 +20,7 @@ from aioa.identity.errors import InvalidCredentials
 from aioa.identity.models import ApiKey
 from aioa.identity.permissions import KEY_SCOPES
 from aioa.identity.principal import Principal, local_operator
-from aioa.identity.store import session_scope
+from aioa.identity.store import engine_for, session_scope
 from aioa.settings import Settings
 
 KEY_PREFIX = "aioa_"
@@ -129,8 +129,8 @@ def authenticate_key(settings: Settings, plaintext: str) -> Principal:
     if not plaintext.startswith(KEY_PREFIX):
         raise InvalidCredentials("not an aioa API key")
     now = clock.now()
-    with session_scope(settings, write=False) as session:
-        row = session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(plaintext)))
+    with engine_for(settings).connect() as connection:  # Core, not an ORM session: this runs on every request
+        row = connection.execute(select(ApiKey.__table__).where(ApiKey.key_hash == _digest(plaintext))).first()
     if row is None:
         raise InvalidCredentials("unknown API key")
     if row.revoked_at is not None:
