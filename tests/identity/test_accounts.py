@@ -162,3 +162,19 @@ def test_tenant_document_round_trip_and_audit(ids):
 
 def test_cheap_hasher_is_what_the_fixture_uses(ids):
     assert accounts.HASHER is CHEAP_HASHER
+
+
+def test_stale_sign_in_windows_are_pruned(ids, moved_clock):
+    from sqlalchemy import func
+
+    from aioa.identity.models import SignInWindow
+
+    for number in range(3):
+        with pytest.raises(SignInFailed):
+            accounts.sign_in(ids, "x@acme.test", "whatever1", client=f"10.0.0.{number}")
+    moved_clock.advance(3601)
+    with pytest.raises(SignInFailed):
+        accounts.sign_in(ids, "x@acme.test", "whatever1", client="10.0.0.99")
+    with session_scope(ids, write=False) as session:
+        assert session.scalars(select(SignInWindow.client)).all() == ["10.0.0.99"]
+        assert session.scalar(select(func.count()).select_from(SignInWindow)) == 1

@@ -270,3 +270,25 @@ def test_authenticate_header_forms(ids, alice):
     ]:
         with pytest.raises(Unauthenticated, match=message):
             authenticate(ids, header)
+
+
+def test_expired_refresh_tokens_are_pruned_after_a_day(ids, alice, moved_clock):
+    from sqlalchemy import func, select
+
+    from aioa.identity.models import RefreshToken
+    from aioa.identity.store import session_scope
+
+    old = tokens.issue_tokens(ids, alice)
+    tokens.refresh_tokens(ids, old.refresh_token)
+    moved_clock.advance(ids.refresh_token_ttl_s + 3600)  # expired, but less than a day ago
+    middle = tokens.issue_tokens(ids, alice)
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.refresh_tokens(ids, old.refresh_token)
+    moved_clock.advance(86400)
+    newest = tokens.issue_tokens(ids, alice)
+    with session_scope(ids, write=False) as session:  # the first two are gone, the later two (not expired) stay
+        assert session.scalar(select(func.count()).select_from(RefreshToken)) == 2
+    assert tokens.refresh_tokens(ids, middle.refresh_token).refresh_token
+    with pytest.raises(InvalidToken, match="unknown"):
+        tokens.refresh_tokens(ids, old.refresh_token)
+    assert tokens.refresh_tokens(ids, newest.refresh_token).refresh_token

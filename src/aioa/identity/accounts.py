@@ -15,7 +15,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aioa.identity import audit, clock
@@ -259,6 +259,7 @@ def _take_signin_attempt(settings: Settings, client: str, email: str) -> None:
             with session_scope(settings) as session:
                 window = session.get(SignInWindow, client, with_for_update=True)
                 if window is None:
+                    session.execute(delete(SignInWindow).where(SignInWindow.window_start < now - timedelta(hours=1)))
                     window = SignInWindow(client=client, window_start=now, attempts=0)
                     session.add(window)
                 elif now - window.window_start >= _SIGNIN_WINDOW:

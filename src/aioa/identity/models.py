@@ -95,7 +95,7 @@ class RefreshToken(Base):
     family_id: Mapped[str] = mapped_column(String(32), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # expired rows are pruned
     spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # used once to get the next pair
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from aioa.identity import audit, clock
 from aioa.identity.accounts import principal_of_user
@@ -60,6 +60,8 @@ def issue_tokens(settings: Settings, principal: Principal) -> TokenPair:
             raise InvalidCredentials("unknown or disabled user")
         refresh = _new_refresh_token(session, settings, user.id, family_id)
         fresh = principal_of_user(user)
+        # Expired tokens are only kept a day (to tell "expired" from "unknown"); the table does not grow forever.
+        session.execute(delete(RefreshToken).where(RefreshToken.expires_at < clock.now() - timedelta(days=1)))
     pair = TokenPair(_access_token(settings, fresh, family_id), refresh, expires_in=settings.access_token_ttl_s)
     audit.record(settings, actor=fresh, action="token.issue", target=fresh.email, detail={"session": family_id})
     return pair
