@@ -5,7 +5,6 @@ from the typed loaders in `loaders.py`."""
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -14,6 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from aioa.analytics import Filters
+from aioa.identity.permissions import scope_for
+from aioa.identity.principal import Principal
 from aioa.settings import get_settings
 from aioa.warehouse.access import TenantScope
 
@@ -21,10 +22,9 @@ DEFAULT_DAYS = 30
 FILL_COMMAND = "`make demo` (sample data) or `uv run aioa run` (your own logs)"
 
 
-def tenant_scope() -> TenantScope:
-    """Operators see every org; AIOA_APP_ORGS (comma-separated) restricts this app instance to some orgs."""
-    orgs = tuple(part.strip() for part in os.environ.get("AIOA_APP_ORGS", "").split(",") if part.strip())
-    return TenantScope.for_orgs(*orgs) if orgs else TenantScope.all_orgs()
+def tenant_scope(principal: Principal) -> TenantScope:
+    """The rows the signed-in principal may read (from identity, never from the URL or the environment)."""
+    return scope_for(principal)
 
 
 def snapshot_version() -> str | None:
@@ -47,15 +47,16 @@ class PageContext:
     version: str
     scope: TenantScope
     filters: Filters
+    principal: Principal
 
 
-def prepare_page_context(*, with_filters: bool) -> PageContext:
+def prepare_page_context(principal: Principal, *, with_filters: bool) -> PageContext:
     """Called once per run by the entrypoint before the page runs: stops with a hint when there is nothing to show,
     draws the sidebar filters for pages that use them, and hands the context to the page."""
     version = require_snapshot()
-    scope = tenant_scope()
+    scope = tenant_scope(principal)
     filters = sidebar_filters(version, scope) if with_filters else Filters()
-    context = PageContext(version, scope, filters)
+    context = PageContext(version, scope, filters, principal)
     st.session_state[CONTEXT_KEY] = context
     return context
 
@@ -85,6 +86,9 @@ def sidebar_filters(version: str, scope: TenantScope) -> Filters:
     """Date range, org, team, project and model, initialised from and written back to the URL."""
     options = loaders.filter_options(version, scope)
     first, last = options["first_day"], options["last_day"]
+    if last is None:
+        st.info("There are no usage rows you may see yet (your role shows your team's and your own rows).")
+        st.stop()
     default_start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))  # deltas compare with the 30 days before
     start = date.fromisoformat(st.query_params.get("start", str(default_start)))
     end = date.fromisoformat(st.query_params.get("end", str(last)))

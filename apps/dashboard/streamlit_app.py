@@ -1,40 +1,74 @@
-"""AI Orchestration Analytics: the dashboard. One entrypoint: it checks the snapshot, draws the shared filters and
-hands both to the page (`page_kit.page_context()`); pages live in app_pages/ and only render."""
+"""AI Orchestration Analytics: the dashboard. One entrypoint: it signs the user in, offers the pages their role may
+see, checks the snapshot, draws the shared filters and hands all of it to the page (`page_kit.page_context()`);
+pages live in app_pages/ and only render."""
 
 import streamlit as st
 from page_kit import prepare_page_context
+from signin import current_principal, may
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from aioa.errors import report_error
+from aioa.settings import get_settings
 
 st.set_page_config(page_title="AI Orchestration Analytics", page_icon=":material/insights:", layout="wide")
 
+# section -> (file, title, icon, permission the page needs)
 PAGES = {
     "Usage": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("app_pages/costs.py", title="Costs", icon=":material/payments:"),
-        st.Page("app_pages/projects.py", title="Projects", icon=":material/folder:"),
-        st.Page("app_pages/sessions.py", title="Sessions & agents", icon=":material/timeline:"),
-        st.Page("app_pages/mcp_tools.py", title="MCP & tools", icon=":material/build:"),
+        ("app_pages/my_usage.py", "My usage", ":material/person:", "usage:read"),
+        ("app_pages/overview.py", "Overview", ":material/dashboard:", "usage:read"),
+        ("app_pages/costs.py", "Costs", ":material/payments:", "usage:read"),
+        ("app_pages/projects.py", "Projects", ":material/folder:", "usage:read"),
+        ("app_pages/sessions.py", "Sessions & agents", ":material/timeline:", "usage:read"),
+        ("app_pages/mcp_tools.py", "MCP & tools", ":material/build:", "usage:read"),
     ],
     "Intelligence": [
-        st.Page("app_pages/routing.py", title="Routing", icon=":material/alt_route:"),
-        st.Page("app_pages/forecasts.py", title="Forecasts & budgets", icon=":material/trending_up:"),
-        st.Page("app_pages/anomalies.py", title="Anomalies", icon=":material/warning:"),
+        ("app_pages/routing.py", "Routing", ":material/alt_route:", "ml:read"),
+        ("app_pages/forecasts.py", "Forecasts & budgets", ":material/trending_up:", "ml:read"),
+        ("app_pages/anomalies.py", "Anomalies", ":material/warning:", "ml:read"),
     ],
     "Data": [
-        st.Page("app_pages/quality.py", title="Data quality", icon=":material/fact_check:"),
-        st.Page("app_pages/ask.py", title="Ask", icon=":material/chat:"),
+        ("app_pages/quality.py", "Data quality", ":material/fact_check:", "quarantine:read"),
+        ("app_pages/ask.py", "Ask", ":material/chat:", "ask:run"),
+    ],
+    "Admin": [
+        ("app_pages/admin.py", "Admin", ":material/admin_panel_settings:", "users:manage"),
     ],
 }
 
 # Pages whose numbers follow the sidebar's date range, org, team, project and model filters.
 FILTERED_PAGES = {"Overview", "Costs", "Projects", "Sessions & agents", "MCP & tools", "Routing"}
+# Pages that need no published snapshot.
+SNAPSHOT_FREE_PAGES = {"Admin"}
 
-page = st.navigation(PAGES)
+principal = current_principal()
+# A person with their own usage ids opens on their personal dashboard; everyone else on the Overview.
+default_title = "My usage" if principal.role == "user" and principal.usage_user_ids else "Overview"
+navigation = {
+    section: [
+        st.Page(file, title=title, icon=icon, default=title == default_title)
+        for file, title, icon, permission in pages
+        if may(principal, permission) and (title != "My usage" or principal.usage_user_ids)
+    ]
+    for section, pages in PAGES.items()
+}
+page = st.navigation({section: pages for section, pages in navigation.items() if pages})
 try:
-    prepare_page_context(with_filters=page.title in FILTERED_PAGES)
+    if page.title not in SNAPSHOT_FREE_PAGES:
+        context = prepare_page_context(principal, with_filters=page.title in FILTERED_PAGES)
     page.run()
+    if page.title not in SNAPSHOT_FREE_PAGES:
+        from aioa.identity import audit
+
+        filters = {name: value for name, value in vars(context.filters).items() if value}
+        audit.record(
+            get_settings(),
+            actor=principal,
+            action="page.read",
+            org_id=principal.org_id,
+            target=page.title,
+            detail={"filters": {name: str(value) for name, value in filters.items()}},
+        )
 except ScriptControlException:  # st.stop(), st.rerun() and page switches are control flow, not errors
     raise
 except Exception as error:  # noqa: BLE001 - users get a short message and a reference, the log gets the details

@@ -49,7 +49,7 @@ def _free_port() -> int:
 def running_app(built_home, tmp_path):
     port = _free_port()
     env = dict(os.environ, AIOA_HOME=str(built_home))
-    env.pop("AIOA_APP_ORGS", None)
+    env["AIOA_AUTH"] = "off"  # signing in in a browser: test_sign_in.py
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
         [

@@ -36,7 +36,6 @@ def _render(page: str) -> AppTest:
 @pytest.fixture
 def app_home(built_home, monkeypatch):
     monkeypatch.setenv("AIOA_HOME", str(built_home))
-    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
     return built_home
 
 
@@ -109,28 +108,6 @@ def test_ask_page_answers_a_question(app_home):
     assert app.code and "agg_usage_daily" in app.code[0].value
 
 
-def test_an_org_restricted_app_shows_only_that_org(app_home, monkeypatch):
-    monkeypatch.setenv("AIOA_APP_ORGS", "globex")
-    app = _render("overview")
-    metrics = {metric.label: metric.value for metric in app.metric}
-    spend = _total(
-        app_home, f"select sum(cost_usd) from marts.fct_llm_calls where org_id = 'globex' and {LAST_30_DAYS}"
-    )
-    assert metrics["Spend"] == f"${spend:,.2f}"
-
-
-def test_an_org_restricted_app_shows_its_quarantine_and_no_operator_results(app_home, monkeypatch):
-    monkeypatch.setenv("AIOA_APP_ORGS", "acme")
-    app = _render("quality")
-    assert not app.exception
-    assert not app.metric and any("operators only" in item.value for item in app.info)  # suites span every org
-    quarantine = app.dataframe[0].value
-    assert len(app.dataframe) == 1 and set(quarantine["org_id"]) == {"acme"}
-    assert len(quarantine) == _total(app_home, "select count(*) from raw.quarantine where org_id = 'acme'") > 0
-    routing = _render("routing")
-    assert any("operators only" in item.value for item in routing.info)  # the router learnt from every org
-
-
 def test_the_projects_page_keeps_a_shared_project_name_apart_per_org(app_home):
     app = _render("projects")
     overview = app.dataframe[0].value
@@ -201,7 +178,6 @@ def test_forecasts_page_shows_the_stored_forecast_and_projection(built_home, tmp
     )
     write_ml_tables(Settings(home=home), {"forecasts": forecasts, "budget_projections": projections})
     monkeypatch.setenv("AIOA_HOME", str(home))
-    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
     app = _render("forecasts")
     assert not app.exception, [item.value for item in app.exception]
     metrics = {metric.label: metric.value for metric in app.metric}
@@ -217,7 +193,6 @@ def test_anomalies_page_lists_each_anomaly_with_its_drivers(built_home, tmp_path
     home = tmp_path / "home"
     shutil.copytree(built_home, home)
     monkeypatch.setenv("AIOA_HOME", str(home))
-    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
     daily = run_detection(Settings(home=home), ("day",), track=False).anomalies
     app = _render("anomalies")
     assert not app.exception, [item.value for item in app.exception]

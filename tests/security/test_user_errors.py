@@ -70,7 +70,7 @@ def test_cli_unexpected_error_logs_details_under_the_reference(tmp_path):
 def test_app_shows_a_reference_not_a_traceback(tmp_path, monkeypatch):
     _corrupt_snapshot(tmp_path)
     monkeypatch.setenv("AIOA_HOME", str(tmp_path))
-    monkeypatch.delenv("AIOA_APP_ORGS", raising=False)
+    monkeypatch.setenv("AIOA_AUTH", "off")
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()
     assert not app.exception, [item.value for item in app.exception]

@@ -1,0 +1,116 @@
+"""The app signs in with the identity store's accounts: nothing shows before sign-in, each role sees the pages and
+rows the permission table gives it, a User opens on their own usage, and a disabled account is signed out."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aioa.identity import accounts
+from aioa.settings import PROJECT_ROOT, Settings
+from aioa.warehouse.snapshots import open_snapshot
+
+APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def signed_home(built_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIOA_HOME", str(built_home))
+    monkeypatch.setenv("AIOA_AUTH", "on")
+    monkeypatch.setenv("AIOA_DATABASE_URL", f"sqlite:///{tmp_path / 'identity.db'}")
+    settings = Settings()
+    accounts.create_user(settings, "boss@acme.example", org_id="acme", role="admin", password=PASSWORD)
+    accounts.create_user(
+        settings,
+        "alice@acme.example",
+        org_id="acme",
+        role="user",
+        team_id="acme-platform",
+        password=PASSWORD,
+        usage_user_ids=("alice",),
+    )
+    accounts.create_user(
+        settings, "amara@acme.example", org_id="acme", role="viewer", team_id="acme-web", password=PASSWORD
+    )
+    return built_home
+
+
+def _sign_in(email: str, password: str = PASSWORD) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.text_input[0].input(email)
+    app.text_input[1].input(password)
+    app.button[0].click().run()
+    return app
+
+
+def _total(home, sql: str, *params) -> float:
+    connection, _ = open_snapshot(Settings(home=home))
+    with connection:
+        return connection.execute(sql, list(params)).fetchone()[0] or 0.0
+
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def _window(where: str) -> str:
+    return f"{where} and day > (select max(day) - 30 from marts.agg_usage_daily where {where})"
+
+
+def test_nothing_shows_before_sign_in(signed_home):
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert [title.value for title in app.title] == ["Sign in"]
+    assert not app.metric and not app.dataframe
+
+
+def test_a_wrong_password_is_refused(signed_home):
+    app = _sign_in("alice@acme.example", "wrong")
+    assert not app.exception
+    assert any("wrong" in error.value for error in app.error)
+    assert not app.metric
+
+
+def test_a_viewer_sees_only_their_team(signed_home):
+    app = _sign_in("amara@acme.example")
+    assert not app.exception, [item.value for item in app.exception]
+    assert app.title[0].value == "Overview"
+    where = "org_id = 'acme' and team_id = 'acme-web'"
+    spend = _total(signed_home, f"select sum(cost_usd) from marts.agg_usage_daily where {_window(where)}")
+    org_window = _window("org_id = 'acme'")
+    org_spend = _total(signed_home, f"select sum(cost_usd) from marts.agg_usage_daily where {org_window}")
+    assert 0 < spend < org_spend
+    assert _metrics(app)["Spend"] == f"${spend:,.2f}"
+    for page in ("ask", "quality", "admin"):  # not among a Viewer's pages: the navigation does not register them
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            app.switch_page(f"app_pages/{page}.py")
+
+
+def test_a_user_opens_on_their_own_usage(signed_home):
+    app = _sign_in("alice@acme.example")
+    assert not app.exception, [item.value for item in app.exception]
+    assert app.title[0].value == "My usage"
+    where = "org_id = 'acme' and user_id = 'alice'"
+    spend = _total(signed_home, f"select sum(cost_usd) from marts.agg_usage_daily where {_window(where)}")
+    assert spend > 0 and _metrics(app)["Spend"] == f"${spend:,.2f}"
+
+
+def test_an_admin_manages_only_their_org(signed_home):
+    app = _sign_in("boss@acme.example")
+    app.switch_page("app_pages/admin.py").run()
+    assert not app.exception, [item.value for item in app.exception]
+    assert app.title[0].value == "Admin"
+    users = app.dataframe[0].value
+    assert set(users["email"]) == {"boss@acme.example", "alice@acme.example", "amara@acme.example"}
+    assert set(users["org_id"]) == {"acme"}
+
+
+def test_a_disabled_account_is_signed_out_on_the_next_click(signed_home):
+    app = _sign_in("alice@acme.example")
+    assert app.title[0].value == "My usage"
+    accounts.disable_user(Settings(), "alice@acme.example")
+    app.run()
+    assert [title.value for title in app.title] == ["Sign in"]
