@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 users_app = typer.Typer(help="Local accounts: add, list, disable.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for machines: create (shown once), list, revoke.", no_args_is_help=True)
@@ -29,6 +29,10 @@ def _settings():
 
 def _print_json(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -63,7 +67,8 @@ def users_add(
     if as_json:
         _print_json(user.to_dict())
     else:
-        console.print(f"Added {user.role} {user.email} to org {user.org_id} (id {user.id}).")
+        how = "" if password is not None else " No password: signs in through single sign-on only."
+        console.print(f"Added {user.role} {user.email} to org {user.org_id} (id {user.id}).{how}")
 
 
 @users_app.command("list")
@@ -81,7 +86,7 @@ def users_list(
     table = Table("email", "org", "team", "role", "status", "last sign-in")
     for user in users:
         status = "disabled" if user.disabled else "federated" if user.federated_issuer else "active"
-        table.add_row(user.email, user.org_id, user.team_id or "", user.role, status, str(user.last_signin_at or ""))
+        table.add_row(user.email, user.org_id, user.team_id or "", user.role, status, _when(user.last_signin_at))
     Console().print(table)
 
 
@@ -131,7 +136,9 @@ def keys_list(
     if as_json:
         _print_json([key.to_dict() for key in keys])
         return
-    table = Table("id", "prefix", "org", "name", "scopes", "expires", "revoked", "last used")
+    table = Table("org", "name", "scopes", "expires", "revoked", "last used")
+    table.columns.insert(0, Column("prefix", no_wrap=True))
+    table.columns.insert(0, Column("id", no_wrap=True))  # what `aioa keys revoke` takes: never cut
     for key in keys:
         table.add_row(
             key.id,
@@ -139,9 +146,9 @@ def keys_list(
             key.org_id,
             key.name or "",
             ",".join(key.scopes),
-            str(key.expires_at or ""),
-            str(key.revoked_at or ""),
-            str(key.last_used_at or ""),
+            _when(key.expires_at),
+            _when(key.revoked_at),
+            _when(key.last_used_at),
         )
     Console().print(table)
 
