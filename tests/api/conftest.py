@@ -1,0 +1,110 @@
+"""The API over a real snapshot: a copy of the built sample home (orgs acme, globex, initech), real accounts and API
+keys in its identity store, and access tokens from the API's own password sign-in."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from aioa.settings import Settings
+
+ORG, OTHER = "acme", "globex"
+PASSWORD = "correct horse battery staple"
+
+# name -> (org, role, team, usage user ids); people sign in with the password flow
+PEOPLE = {
+    "admin": (ORG, "admin", None, ()),
+    "user": (ORG, "user", "acme-platform", ("alice",)),
+    "viewer": (ORG, "viewer", "acme-web", ()),
+    "other_admin": (OTHER, "admin", None, ()),
+}
+KEYS = {"key_read": "read", "key_ingest": "ingest", "key_route": "route", "key_admin": "admin"}
+
+
+@dataclass
+class Api:
+    home: Path
+    settings: Settings
+    client: TestClient
+    headers: dict[str, dict[str, str]]  # principal name -> Authorization header
+
+
+def names_by_org(home: Path) -> dict[str, set[str]]:
+    """Each org's own names (org, team, user and project ids) from the home's attribution file."""
+    config = yaml.safe_load((home / "attribution.yaml").read_text())
+    names = {org["id"]: {org["id"], *(team["id"] for team in org.get("teams", []))} for org in config["orgs"]}
+    for entry in config["users"] + config["projects"]:
+        names[entry["org"]].add(entry["id"])
+    return names
+
+
+def foreign_names(home: Path, own: str) -> set[str]:
+    """Names only other orgs have: their org, team and user ids, and their project ids that `own` does not also
+    use (a project id is a name within an org: globex's otto works on a `core-ledger` too)."""
+    from aioa.warehouse.snapshots import open_snapshot
+
+    names = names_by_org(home)
+    connection, _ = open_snapshot(Settings(home=home))
+    with connection:
+        own_projects = {
+            row[0]
+            for row in connection.execute(
+                "select project_id from marts.dim_projects where org_id = ?", [own]
+            ).fetchall()
+        }
+    return set().union(*(values for org, values in names.items() if org != own)) - own_projects - names[own]
+
+
+def strings_in(value) -> set[str]:
+    """Every string value (and key) of a JSON document."""
+    if isinstance(value, dict):
+        return set(value) | set().union(*(strings_in(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(strings_in(item) for item in value))
+    return {value} if isinstance(value, str) else set()
+
+
+def copy_home(built_home: Path, target: Path) -> Path:
+    shutil.copytree(built_home, target, ignore=shutil.ignore_patterns("identity.db*", "inbox"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def api(built_home: Path, tmp_path_factory) -> Api:
+    """One home per test module, authentication on, every principal of PEOPLE and KEYS signed in."""
+    from apps.api.main import create_app
+
+    from aioa.identity import accounts, api_keys
+
+    home = copy_home(built_home, tmp_path_factory.mktemp("api") / "home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIOA_HOME", str(home))
+        patch.setenv("AIOA_AUTH", "on")
+        patch.delenv("AIOA_DATABASE_URL", raising=False)
+        patch.delenv("AIOA_REDIS_URL", raising=False)
+        settings = Settings(home=home)
+        for name, (org, role, team, usage_ids) in PEOPLE.items():
+            accounts.create_user(
+                settings,
+                f"{name}@{org}.test",
+                org_id=org,
+                role=role,
+                team_id=team,
+                password=PASSWORD,
+                usage_user_ids=usage_ids,
+            )
+        with TestClient(create_app(settings)) as client:
+            headers = {}
+            for name, (org, *_rest) in PEOPLE.items():
+                answer = client.post("/v1/auth/token", data={"username": f"{name}@{org}.test", "password": PASSWORD})
+                assert answer.status_code == 200, answer.text
+                headers[name] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            for name, scope in KEYS.items():
+                _info, plaintext = api_keys.create_key(settings, org_id=ORG, scopes=[scope], name=name)
+                headers[name] = {"Authorization": f"Bearer {plaintext}"}
+            yield Api(home, settings, client, headers)
