@@ -4,6 +4,7 @@ from the typed loaders in `loaders.py`."""
 
 from __future__ import annotations
 
+import html
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +26,24 @@ FILL_COMMAND = "`make demo` (sample data) or `uv run aioa run` (your own logs)"
 def tenant_scope(principal: Principal) -> TenantScope:
     """The rows the signed-in principal may read (from identity, never from the URL or the environment)."""
     return scope_for(principal)
+
+
+def draw_branding(principal: Principal) -> None:
+    """The org's white-label name, logo and colour (tenant settings) at the top of the sidebar."""
+    if principal.org_id is None:
+        return
+    from aioa.tenants.settings_doc import tenant_settings
+
+    settings = get_settings()
+    branding = tenant_settings(settings, principal.org_id).branding
+    logo = branding.logo
+    if logo and "://" not in logo:
+        logo = str(settings.home / "branding" / logo) if (settings.home / "branding" / logo).is_file() else None
+    if logo:
+        st.logo(logo)
+    name = html.escape(branding.display_name or principal.org_id)
+    colour = branding.primary_color or "inherit"  # validated as #rrggbb: safe in a style attribute
+    st.sidebar.html(f'<div style="border-left: 6px solid {colour}; padding-left: 8px; font-weight: 600">{name}</div>')
 
 
 def snapshot_version() -> str | None:

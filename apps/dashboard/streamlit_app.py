@@ -3,7 +3,7 @@ see, checks the snapshot, draws the shared filters and hands all of it to the pa
 pages live in app_pages/ and only render."""
 
 import streamlit as st
-from page_kit import prepare_page_context
+from page_kit import draw_branding, prepare_page_context
 from signin import current_principal, may
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
@@ -42,6 +42,7 @@ FILTERED_PAGES = {"Overview", "Costs", "Projects", "Sessions & agents", "MCP & t
 SNAPSHOT_FREE_PAGES = {"Admin"}
 
 principal = current_principal()
+draw_branding(principal)
 # A person with their own usage ids opens on their personal dashboard; everyone else on the Overview.
 default_title = "My usage" if principal.role == "user" and principal.usage_user_ids else "Overview"
 navigation = {

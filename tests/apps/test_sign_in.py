@@ -114,3 +114,17 @@ def test_a_disabled_account_is_signed_out_on_the_next_click(signed_home):
     accounts.disable_user(Settings(), "alice@acme.example")
     app.run()
     assert [title.value for title in app.title] == ["Sign in"]
+
+
+def test_the_org_branding_shows_for_its_members(signed_home):
+    from aioa.tenants.settings_doc import update_tenant_settings
+
+    update_tenant_settings(
+        Settings(),
+        "acme",
+        {"branding": {"display_name": "Acme <Analytics>", "primary_color": "#FF6600"}},
+        actor="operator",
+    )
+    app = _sign_in("amara@acme.example")
+    html = " ".join(str(element.proto) for element in app.sidebar.get("html"))
+    assert "Acme &lt;Analytics&gt;" in html and "#ff6600" in html  # escaped name, normalised colour
