@@ -6,7 +6,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SIZE ?= small
 SEED ?= 42
 
-.PHONY: env demo pipeline test browser lint bench bench-tree bench-pipeline bench-app bench-routing dagster app mlflow notebooks
+.PHONY: env demo pipeline test browser lint api bench bench-tree bench-pipeline bench-app bench-api bench-routing dagster app mlflow notebooks
 
 env:  ## create the environment (installs uv with pip if it is missing)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -22,6 +22,7 @@ demo: env  ## generate the sample data, materialise every Dagster asset once, th
 	$(MAKE) --no-print-directory pipeline
 	$(UV) run aioa report monthly
 	-$(UV) run aioa doctor
+	$(UV) run aioa users demo  # two orgs x three roles; passwords printed once
 	$(MAKE) --no-print-directory app
 
 pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `aioa run` runs the Dagster job
@@ -40,6 +41,9 @@ browser:  ## Debian's Chromium for the real-browser test (skipped with a message
 app: env  ## the Streamlit app on 127.0.0.1:$${PORT:-8501}, reading the published snapshot under AIOA_HOME
 	$(UV) run streamlit run apps/dashboard/streamlit_app.py --server.address 127.0.0.1 \
 	  --server.port $${PORT:-8501} --server.headless true --browser.gatherUsageStats false
+
+api: env  ## the REST API on 127.0.0.1:$${API_PORT:-8000} (OpenAPI at /docs), reading the published snapshot
+	$(UV) run aioa serve --host 127.0.0.1 --port $${API_PORT:-8000}
 
 mlflow: env  ## the MLflow UI on 127.0.0.1:$${MLFLOW_PORT:-5000} (SQLite backend under AIOA_HOME)
 	mkdir -p $(AIOA_HOME)/mlflow/artifacts
@@ -68,6 +72,9 @@ bench-pipeline: env  ## full and incremental pipeline runs (SIZE=small|large)
 
 bench-app: env  ## p50/p95 of every page query and each page's first render, on the snapshot under AIOA_HOME
 	$(UV) run python benchmarks/app_benchmark.py
+
+bench-api: env  ## `aioa serve`, auth on, 1/10/50 clients: report, KPIs, route p50/p95/p99, req/s (AIOA_HOME's snapshot)
+	$(UV) run python benchmarks/api_benchmark.py --profile
 
 bench-routing: env  ## route() latency, and training time and metrics on small, large and MMLU data
 	$(UV) run python benchmarks/routing_benchmark.py

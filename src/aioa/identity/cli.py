@@ -102,6 +102,25 @@ def users_disable(email: Annotated[str, typer.Argument(help="The user's email.")
     console.print(f"Disabled {user.email}.")
 
 
+@users_app.command("demo")
+def users_demo() -> None:
+    """Demo accounts for the generated sample (acme and globex × admin, user, viewer); their passwords are printed
+    once, when they are created."""
+    from aioa.identity.demo import DEMO_ACCOUNTS, create_demo_accounts
+
+    created = create_demo_accounts(_settings())
+    if not created:
+        console.print(
+            f"The {len(DEMO_ACCOUNTS)} demo accounts exist already (passwords were shown when they were created). "
+            "Remove <AIOA_HOME>/identity.db to make new ones."
+        )
+        return
+    table = Table("email", "password", "org", "role", "team", title="Demo sign-ins (shown only now)")
+    for account, password in created:
+        table.add_row(account.email, password, account.org_id, account.role, account.team_id or "")
+    Console().print(table)  # stdout: the sign-ins are the command's output
+
+
 @keys_app.command("create")
 def keys_create(
     org: Annotated[str, typer.Option("--org", help="The org the key acts for.")],
