@@ -60,10 +60,12 @@ def get_principal(request: Request, settings: SettingsDep, _token: Annotated[str
 
 def _rate_limit(settings: Settings, principal: Principal) -> None:
     from aioa.tenants.quotas import QuotaUnavailable, take_decision
+    from aioa.tenants.settings_doc import quota_limits
 
+    limits = quota_limits(settings, principal.org_id)  # the org's overrides over the settings' defaults
     buckets = [
-        (f"api:{principal.kind}:{principal.subject}", settings.api_requests_per_minute_per_key, "request rate"),
-        (f"api:org:{principal.org_id}", settings.api_requests_per_minute_per_tenant, "your org's request rate"),
+        (f"api:{principal.kind}:{principal.subject}", limits.api_requests_per_minute_per_key, "request rate"),
+        (f"api:org:{principal.org_id}", limits.api_requests_per_minute_per_tenant, "your org's request rate"),
     ]
     try:
         for key, per_minute, what in buckets:

@@ -163,3 +163,21 @@ def test_accepted_events_are_ingested_by_the_pipeline_into_the_posting_org(api):
     assert [reason for (reason,) in foreign_reasons] == [
         f"id already belongs to another org: {acme_handoff['handoff_id']}"
     ]
+
+
+def test_the_daily_row_quota_refuses_a_batch_that_does_not_fit(api):
+    from apps.api.main import create_app
+    from fastapi.testclient import TestClient
+
+    from aioa.identity import api_keys
+
+    settings = api.settings.model_copy(update={"ingest_rows_per_day_per_tenant": 3})
+    _info, key = api_keys.create_key(settings, org_id="initech", scopes=["ingest"], name="quota")
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/v1/events", json=[_event(), _event()], headers=headers).json()["accepted"] == 2
+        files = _inbox_files(api, "initech", "otel")
+        refused = client.post("/v1/events", json=[_event(), _event()], headers=headers)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert _inbox_files(api, "initech", "otel") == files
+        assert client.post("/v1/events", json=[_event()], headers=headers).json()["accepted"] == 1

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from aioa.identity.principal import Principal
 from aioa.tenants.quotas import QuotaUnavailable, take_daily_decision
+from aioa.tenants.settings_doc import quota_limits
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -117,7 +118,8 @@ async def _ingest(request, settings, principal, org, kind, model, id_field) -> J
 
 def _take_rows(settings, org_id: str, rows: int) -> float | None:
     """None when `rows` fit in the org's rows of today; else seconds until the next UTC day (or None: never fits)."""
-    decision = take_daily_decision(settings, f"ingest-rows:{org_id}", settings.ingest_rows_per_day_per_tenant, rows)
+    limit = quota_limits(settings, org_id).ingest_rows_per_day_per_tenant
+    decision = take_daily_decision(settings, f"ingest-rows:{org_id}", limit, rows)
     if decision.allowed:
         return None
     if decision.retry_after_s is not None:
