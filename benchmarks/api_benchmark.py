@@ -290,6 +290,9 @@ class Server:
                     handle.truncate(self._decisions_before[path])
             else:
                 path.unlink()
+        for folder in (self.decisions, self.decisions.parent):  # folders this server created, if left empty
+            if not self._decisions_before and folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 class Credentials:
@@ -366,7 +369,10 @@ def check_answer(server: Server, credentials: Credentials, endpoint: Endpoint) -
     if endpoint.path == "/v1/route" and answer.status_code == 503:
         return "no router"
     if answer.status_code != 200:
-        raise SystemExit(f"{endpoint.label} ({endpoint.auth}): {answer.status_code} {answer.text[:500]}")
+        raise SystemExit(
+            f"{endpoint.label} ({endpoint.auth}): {answer.status_code} {answer.text[:500]}\n"
+            f"the server log ends with:\n{server.log.read_text()[-3000:]}"
+        )
     body = answer.json()
     if endpoint.path == "/v1/reports/daily":
         return f"{len(body)} days, {answer.headers.get('content-length')} bytes"
