@@ -185,6 +185,9 @@ def generate(
     size: Annotated[str, typer.Option(help="small (seconds) or large (10M+ calls, for benchmarks).")] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 42,
     out: Annotated[Path | None, typer.Option(help="Output folder (default <AIOA_HOME>/sample).")] = None,
+    anomalies: Annotated[
+        bool, typer.Option("--anomalies/--no-anomalies", help="Inject labelled anomalies (drawn per seed).")
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Generate a realistic, deterministic sample dataset with known truths and labelled anomalies."""
@@ -200,6 +203,7 @@ def generate(
             out,
             size=size,
             seed=seed,
+            with_anomalies=anomalies,
             progress=lambda what, done, total: progress.update(
                 task, description=f"generate {what}", completed=done, total=total
             ),

@@ -6,10 +6,12 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from aioa.generate.anomalies import CALLS_PER_SESSION, TRANSCRIPT_KINDS, typical_calls
 from aioa.generate.world import USER_PROJECTS, USERS, Calendar, cwd_for
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
@@ -70,13 +72,27 @@ class TranscriptWriter:
         self.counter = 0
         self.previous_sessions: dict[str, list[str]] = {}
         self.pending_progress: list[str] = []  # subagent progress lines, written after the parent's response
+        # cost of the ordinary calls written so far, to size cost spikes: [calls, cost, opus calls, opus cost
+        # without cache writes, opus cache-write cost]
+        self.spend = [0, 0.0, 0, 0.0, 0.0]
+        self.ordinary = True
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
         return f"{prefix}_{self.counter:012x}"
 
-    def session(self, user: str, project: str, start: datetime, calls: int, *, anomaly: str | None = None) -> None:
+    def session(
+        self,
+        user: str,
+        project: str,
+        start: datetime,
+        calls: int,
+        *,
+        anomaly: str | None = None,
+        write_factor: float = 1.0,
+    ) -> None:
         rng = self.rng
+        self.ordinary = anomaly is None
         cwd = cwd_for(user, project, int(rng.integers(0, 3)) if rng.random() < 0.3 else 0)
         session_id = self.next_id(f"{user}-session")
         folder = self.root / user / ".claude" / "projects" / cwd.replace("/", "-").replace(".", "-")
@@ -116,7 +132,7 @@ class TranscriptWriter:
             if anomaly == "cost_spike":
                 model = MODELS[0]
             context += int(rng.integers(200, 3_000))
-            tokens = self._tokens(context, anomaly)
+            tokens = self._tokens(context, write_factor)
             blocks = self._blocks(base, session_id, when, subagent_lines)
             lines += self._streamed(base, model, tokens, blocks, when)
             for block in blocks:
@@ -153,11 +169,9 @@ class TranscriptWriter:
         self.previous_sessions[project] = lines[: min(len(lines), 6)]
         self.truth.sessions.add(session_id)
 
-    def _tokens(self, context: int, anomaly: str | None) -> dict:
+    def _tokens(self, context: int, write_factor: float = 1.0) -> dict:
         rng = self.rng
-        write = int(rng.integers(100, 4_000))
-        if anomaly == "cost_spike":
-            write *= 40
+        write = int(int(rng.integers(100, 4_000)) * write_factor)
         one_hour = rng.random() < 0.5
         return {
             "input_tokens": int(rng.integers(1, 60)),
@@ -210,7 +224,7 @@ class TranscriptWriter:
         mode = ("file", "both", "progress_only")[int(rng.integers(0, 3))]
         for step in range(int(rng.integers(1, 4))):
             moment = when + timedelta(seconds=step + 1)
-            tokens = self._tokens(int(rng.integers(5_000, 15_000)), None)
+            tokens = self._tokens(int(rng.integers(5_000, 15_000)))
             record = self._assistant(
                 dict(base, isSidechain=True, agentId=agent_id),
                 MODELS[2],
@@ -256,9 +270,37 @@ class TranscriptWriter:
             lines.append(json.dumps(record))
         final_when = when + timedelta(milliseconds=(len(blocks) - 1) * 300)  # the kept snapshot's time
         self.truth.add_call(f"{message_id}:{request_id}", final_when.strftime("%Y-%m-%d"), model, tokens)
+        if self.ordinary:
+            self._tally(model, tokens)
         lines += self.pending_progress
         self.pending_progress = []
         return lines
+
+    def _tally(self, model: str, tokens: dict) -> None:
+        prices = _prices(model)
+        writes = ("cache_write_5m_tokens", "cache_write_1h_tokens")
+        write_cost = sum(tokens[name] * prices[name] for name in writes)
+        other_cost = sum(tokens[name] * prices[name] for name in TOKEN_FIELDS if name not in writes)
+        self.spend[0] += 1
+        self.spend[1] += write_cost + other_cost
+        if model == MODELS[0]:
+            self.spend[2] += 1
+            self.spend[3] += other_cost
+            self.spend[4] += write_cost
+
+    def cost_spike_shape(self, extra_cost: float) -> tuple[int, float]:
+        """Turns and cache-write factor of an opus session costing about `extra_cost` (from the calls so far)."""
+        calls, _, opus_calls, opus_other, opus_writes = self.spend
+        if not opus_calls:
+            return 8, 40.0
+        other, writes = opus_other / opus_calls, opus_writes / opus_calls
+        factor = (extra_cost / 8 - other) / writes
+        if factor >= 1:
+            return 8, factor
+        return max(1, round(extra_cost / (other + writes))), 1.0
+
+    def cost_per_call(self) -> float:
+        return self.spend[1] / self.spend[0] if self.spend[0] else 0.05
 
     def _assistant(self, base, model, tokens, content, when, message_id, request_id) -> dict:
         usage = {
@@ -306,6 +348,22 @@ class TranscriptWriter:
         return json.dumps(record)
 
 
+@cache
+def _prices(model: str) -> dict[str, float]:
+    """USD per token of each token field (genai-prices, as the ingest costs them)."""
+    from aioa.pricing.catalog import PriceCatalog
+
+    price = PriceCatalog().resolve("anthropic", model, datetime(2026, 6, 1))
+    components = {
+        "input_tokens": "input",
+        "output_tokens": "output",
+        "cache_write_5m_tokens": "cache_write_5m",
+        "cache_write_1h_tokens": "cache_write_1h",
+        "cache_read_tokens": "cache_read",
+    }
+    return {name: float(price.components[component].base) / 1e6 for name, component in components.items()}
+
+
 def _ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -315,30 +373,39 @@ def write_transcripts(
 ) -> Truth:
     truth = Truth()
     writer = TranscriptWriter(root, rng, truth)
-    anomaly_days = {
-        (item["user_id"], item["start"][:10]): item["kind"]
-        for item in anomalies
-        if item["kind"] in ("cost_spike", "error_burst", "usage_surge", "runaway_agent")
-    }
+    labelled = {(item["user_id"], item["start"][:10]): item for item in anomalies if item["kind"] in TRANSCRIPT_KINDS}
     for index, day in enumerate(calendar.days):
         for user, (_, _, weight) in USERS.items():
-            kind = anomaly_days.get((user, day.isoformat()))
+            label = labelled.get((user, day.isoformat()))
             sessions = int(rng.poisson(2.2 * weight * calendar.volume(day) * scale))
-            if kind == "usage_surge":
-                sessions = sessions * 6 + 10
+            if label and label["kind"] == "usage_surge":
+                extra_calls = (label["magnitude"] - 1) * typical_calls(calendar, label["org_id"], day, scale, 24)
+                sessions += max(1, round(extra_calls / CALLS_PER_SESSION))
             for _ in range(sessions):
                 project = USER_PROJECTS[user][int(rng.integers(0, len(USER_PROJECTS[user])))]
                 start = datetime(day.year, day.month, day.day, int(rng.integers(8, 19)), int(rng.integers(0, 60)))
                 writer.session(user, project, start, int(rng.poisson(6)) + 1)
-            if kind in ("cost_spike", "error_burst", "runaway_agent"):
-                project = USER_PROJECTS[user][0]
-                start = datetime(day.year, day.month, day.day, 14, 0)
-                calls = {"cost_spike": 60, "error_burst": 80, "runaway_agent": 400}[kind]
-                writer.session(user, project, start, calls, anomaly=None if kind == "runaway_agent" else kind)
+            if label and label["kind"] != "usage_surge":
+                _anomalous_session(writer, label, calendar, scale)
         if progress:
             progress("claude-code", index + 1, len(calendar.days))
     truth.malformed_lines = _write_bad_lines(root, rng, truth)
     return truth
+
+
+def _anomalous_session(writer: TranscriptWriter, label: dict, calendar: Calendar, scale: float) -> None:
+    """One session at 14:00 sized to the label's magnitude: (magnitude - 1) x the org's typical level."""
+    start = datetime.fromisoformat(label["start"].rstrip("Z"))
+    hours = {"cost_spike": 24, "error_burst": 1, "runaway_agent": 4}[label["kind"]]
+    extra_calls = (label["magnitude"] - 1) * typical_calls(calendar, label["org_id"], start.date(), scale, hours)
+    turns = max(1, round(extra_calls / (CALLS_PER_SESSION / 7)))  # a turn is a call plus ~0.14 subagent calls
+    if label["kind"] == "error_burst":  # every turn fails: one failed call each
+        writer.session(label["user_id"], label["project_id"], start, max(1, round(extra_calls)), anomaly="error_burst")
+    elif label["kind"] == "runaway_agent":
+        writer.session(label["user_id"], label["project_id"], start, turns, anomaly="runaway_agent")
+    else:
+        turns, factor = writer.cost_spike_shape(extra_calls * writer.cost_per_call())
+        writer.session(label["user_id"], label["project_id"], start, turns, anomaly="cost_spike", write_factor=factor)
 
 
 def _write_bad_lines(root: Path, rng: np.random.Generator, truth: Truth) -> int:

@@ -33,10 +33,10 @@ def _nanos(moment: datetime) -> str:
 
 
 def write_otel(
-    root: Path, calendar: Calendar, rng: np.random.Generator, scale: float, degraded: tuple[str, set[str], str]
+    root: Path, calendar: Calendar, rng: np.random.Generator, scale: float, degraded: dict[tuple[str, str, str], float]
 ) -> dict:
-    """Returns counts; `degraded` = (model, days, org) whose spans are much slower (the latency anomaly, only in
-    the labelled org so that the label tells the whole truth)."""
+    """Returns counts; `degraded` maps (org, model, ISO day) to how many times slower those spans are (the latency
+    anomalies, only in the labelled org so that the label tells the whole truth)."""
     folder = root / "otel"
     folder.mkdir(parents=True, exist_ok=True)
     counts = {"spans": 0, "error_spans": 0, "unknown_model_spans": 0, "log_api_requests": 0, "log_tool_results": 0}
@@ -58,8 +58,7 @@ def write_otel(
                     int(rng.integers(0, 60)),
                 )
                 duration_ms = float(rng.lognormal(7.0, 0.4))
-                if model == degraded[0] and day.isoformat() in degraded[1] and org == degraded[2]:
-                    duration_ms *= 5
+                duration_ms *= degraded.get((org, model, day.isoformat()), 1.0)
                 error = rng.random() < 0.03
                 input_tokens, cached = int(rng.integers(200, 8_000)), 0
                 if provider == "openai":

@@ -70,8 +70,11 @@ class Calendar:
         if day in HOLIDAYS:
             return 0.05
         weekday = (1.0, 1.1, 1.1, 1.05, 0.85, 0.2, 0.12)[day.weekday()]
-        growth = 0.6 + 0.8 * self.days.index(day) / max(len(self.days) - 1, 1)
-        return weekday * growth
+        return weekday * self.growth(day)
+
+    def growth(self, day: date) -> float:
+        """Linear growth over the period: 0.6 on the first day to 1.4 on the last."""
+        return 0.6 + 0.8 * self.days.index(day) / max(len(self.days) - 1, 1)
 
 
 def cwd_for(user: str, project: str, variant: int) -> str:
