@@ -1,12 +1,13 @@
 """Labelled anomalies drawn per seed: day, org, user, project, kind and magnitude (1.5x to 10x), and the size of
 each in the generator's own units.
 
-A magnitude m means the anomaly adds (m - 1) times the org's typical level of the affected quantity over the
-window: calls for surges, runaway agents and error bursts (an error burst's extra calls all fail), cost for cost
-spikes, and the span latency of one model for latency degradation (its spans are m times slower). The typical level
-is the org's expected volume on a working day at that point of the period (hourly windows: the share of one of
-the 11 working hours in which sessions start); on a quiet day (weekend, holiday) the same anomaly stands out more
-against that day, which the measurement reports separately.
+A magnitude m means the anomaly adds (m - 1) times the org's typical daily level of the affected quantity, all
+of it inside the anomaly's window: calls for surges (a day), runaway agents (one session within 4 hours) and error
+bursts (failing calls within one hour), cost for cost spikes (one opus session), so that the org's day holds m
+times its usual amount; latency degradation makes one model's spans m times slower for two days. The typical daily
+level is the org's expected volume on a working day at that point of the period. Against a short window itself an
+anomaly is larger (an hour holds about 1/11 of a working day), and on a quiet day (weekend, holiday) it stands out
+more against that day: the measurement reports recall by kind and by day type as well as by magnitude.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ WINDOW_HOURS = {"cost_spike": 24, "usage_surge": 24, "error_burst": 1, "runaway_
 ANOMALY_COUNT = 8  # each kind once, then three more of any kind
 MIN_GAP_DAYS = 2  # two anomalies never touch (the detector would merge them into one incident)
 LATENCY_MODELS = ("gpt-4o", "deepseek-chat", "claude-sonnet-4-5-20250929")  # the OTel span models with a price
-SESSION_START_HOURS = 11  # sessions start between 08:00 and 18:59
 CALLS_PER_SESSION = 8.0  # 7 turns (Poisson(6) + 1), ~0.14 subagent calls per turn
 
 
@@ -91,21 +91,20 @@ def _draw(kind: str, day: date, rng: np.random.Generator) -> dict:
 
 
 def _description(kind: str, magnitude: float, user: str | None, model: str | None, hours: int) -> str:
-    extra = f"{magnitude - 1:.2f}x the org's typical"
+    extra = f"{magnitude - 1:.2f}x the org's typical daily"
     return {
-        "cost_spike": f"{user}: an opus session adding {extra} daily cost",
-        "usage_surge": f"{user}: extra sessions adding {extra} daily calls",
-        "error_burst": f"{user}: failing calls (529 Overloaded) adding {extra} calls of that hour",
-        "runaway_agent": f"{user}: one session looping, adding {extra} calls of {hours} hours",
+        "cost_spike": f"{user}: an opus session adding {extra} cost",
+        "usage_surge": f"{user}: extra sessions adding {extra} calls",
+        "error_burst": f"{user}: failing calls (529 Overloaded) adding {extra} calls within an hour",
+        "runaway_agent": f"{user}: one session looping, adding {extra} calls within {hours} hours",
         "latency_degradation": f"{model} spans {magnitude:.2f}x slower for {hours // 24} days",
     }[kind]
 
 
-def typical_calls(calendar: Calendar, org: str, day: date, scale: float, hours: int) -> float:
-    """The org's expected Claude Code calls on a working day at `day`'s point of the period, over `hours`."""
+def typical_daily_calls(calendar: Calendar, org: str, day: date, scale: float) -> float:
+    """The org's expected Claude Code calls on a working day at `day`'s point of the period."""
     sessions = sum(2.2 * weight * scale for owner, _, weight in USERS.values() if owner == org)
-    daily = sessions * calendar.growth(day) * CALLS_PER_SESSION
-    return daily if hours >= 24 else daily * min(hours, SESSION_START_HOURS) / SESSION_START_HOURS
+    return sessions * calendar.growth(day) * CALLS_PER_SESSION
 
 
 def latency_factors(anomalies: list[dict]) -> dict[tuple[str, str, str], float]:

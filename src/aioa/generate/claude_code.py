@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aioa.generate.anomalies import CALLS_PER_SESSION, TRANSCRIPT_KINDS, typical_calls
+from aioa.generate.anomalies import CALLS_PER_SESSION, TRANSCRIPT_KINDS, typical_daily_calls
 from aioa.generate.world import USER_PROJECTS, USERS, Calendar, cwd_for
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
@@ -112,8 +112,9 @@ class TranscriptWriter:
         when = start
         context = int(rng.integers(8_000, 20_000))
         subagent_lines: dict[str, list[str]] = {}
+        pause = {"error_burst": 5, "runaway_agent": 20}.get(anomaly, 40)  # retries and loops come faster
         for _ in range(calls):
-            when += timedelta(seconds=float(rng.exponential(40)) + 2)
+            when += timedelta(seconds=float(rng.exponential(pause)) + 2)
             lines.append(
                 json.dumps(
                     {
@@ -379,7 +380,7 @@ def write_transcripts(
             label = labelled.get((user, day.isoformat()))
             sessions = int(rng.poisson(2.2 * weight * calendar.volume(day) * scale))
             if label and label["kind"] == "usage_surge":
-                extra_calls = (label["magnitude"] - 1) * typical_calls(calendar, label["org_id"], day, scale, 24)
+                extra_calls = (label["magnitude"] - 1) * typical_daily_calls(calendar, label["org_id"], day, scale)
                 sessions += max(1, round(extra_calls / CALLS_PER_SESSION))
             for _ in range(sessions):
                 project = USER_PROJECTS[user][int(rng.integers(0, len(USER_PROJECTS[user])))]
@@ -394,10 +395,9 @@ def write_transcripts(
 
 
 def _anomalous_session(writer: TranscriptWriter, label: dict, calendar: Calendar, scale: float) -> None:
-    """One session at 14:00 sized to the label's magnitude: (magnitude - 1) x the org's typical level."""
+    """One session at 14:00 sized to the label's magnitude: (magnitude - 1) x the org's typical daily level."""
     start = datetime.fromisoformat(label["start"].rstrip("Z"))
-    hours = {"cost_spike": 24, "error_burst": 1, "runaway_agent": 4}[label["kind"]]
-    extra_calls = (label["magnitude"] - 1) * typical_calls(calendar, label["org_id"], start.date(), scale, hours)
+    extra_calls = (label["magnitude"] - 1) * typical_daily_calls(calendar, label["org_id"], start.date(), scale)
     turns = max(1, round(extra_calls / (CALLS_PER_SESSION / 7)))  # a turn is a call plus ~0.14 subagent calls
     if label["kind"] == "error_burst":  # every turn fails: one failed call each
         writer.session(label["user_id"], label["project_id"], start, max(1, round(extra_calls)), anomaly="error_burst")
