@@ -117,12 +117,13 @@ def get_scope(request: Request, principal: PrincipalDep, org: OrgParam = []) -> 
 ScopeDep = Annotated[TenantScope, Depends(get_scope)]
 
 
-def get_reader(settings: SettingsDep) -> Iterator[TimedReader]:
+def get_reader(request: Request, settings: SettingsDep) -> Iterator[TimedReader]:
     """A timed, read-only cursor on the published snapshot (503 until one is published)."""
     try:
-        connection, _version = snapshot_connection(settings)
+        connection, version = snapshot_connection(settings)
     except NoSnapshotError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+    request.state.snapshot_version = version  # the answer cache's generation (apps/api/cache.py)
     cursor = connection.cursor()
     try:
         yield TimedReader(cursor, settings.reader_statement_timeout_s)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 
+from apps.api.cache import SnapshotCache
 from apps.api.routes import ROUTERS
 from fastapi import FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 
 from aioa.identity.permissions import Forbidden
 from aioa.settings import Settings, get_settings
@@ -25,8 +26,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="Usage, cost, questions, routing and ingest for your org; every answer is scoped to the caller.",
         docs_url="/docs",
+        default_response_class=ORJSONResponse,  # ~10x faster than the standard encoder on report-sized answers
     )
     app.state.settings = settings
+    app.state.answer_cache = SnapshotCache()
     if settings.auth == "off":
         log.warning("AIOA_AUTH=off: every request is the local operator (all orgs, admin); serve on 127.0.0.1 only")
     for router in ROUTERS:

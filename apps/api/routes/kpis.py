@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from apps.api.cache import cached
 from apps.api.deps import ReaderDep, ScopeDep, note, require
 from apps.api.schemas import UsageFilters
 from fastapi import APIRouter, Query, Request
@@ -19,6 +20,7 @@ def kpis(
 ) -> dict[str, dict[str, float]]:
     """`{"current": {...}, "previous": {...}}`: spend_usd, tokens, calls, cache_hit_rate, error_rate, unpriced_calls,
     savings_usd. `previous` is the equally long period before `since`…`until` (the same as `current` when open)."""
-    result = queries.kpis(reader, filters.to_filters(), scope)
+    chosen = filters.to_filters()
+    result = cached(request, chosen, lambda: queries.kpis(reader, chosen, scope))
     note(request, rows=1)
     return result

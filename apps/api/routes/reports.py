@@ -6,9 +6,10 @@ from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apps.api.cache import cached
 from apps.api.deps import ReaderDep, ScopeDep, note, require
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import ORJSONResponse
 
 from aioa.reports import REPORT_KINDS, usage_report
 
@@ -33,14 +34,18 @@ def report(
     timezone: Annotated[str, Query(description="Time zone for days and months (IANA name).")] = "UTC",
     limit: Annotated[int | None, Query(ge=1, description="Rows to return (default: all, as the CLI).")] = None,
     offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
-) -> JSONResponse:
+) -> ORJSONResponse:
     """The body is the CLI's JSON list itself (no envelope), so a script can switch between `aioa report --json`
     and this endpoint; paging is by `limit`/`offset` with the total in the `X-Total-Count` header."""
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {timezone!r}") from None
-    rows = usage_report(reader, kind, scope=scope, timezone=timezone, since=since, until=until)
+    rows = cached(
+        request,
+        (kind, since, until, timezone),
+        lambda: usage_report(reader, kind, scope=scope, timezone=timezone, since=since, until=until),
+    )
     page = rows[offset : None if limit is None else offset + limit]
     note(request, rows=len(page))
-    return JSONResponse(page, headers={"X-Total-Count": str(len(rows))})
+    return ORJSONResponse(page, headers={"X-Total-Count": str(len(rows))})
