@@ -2,7 +2,8 @@
 10,000 tasks, target < 1 s), and, on every outcome set we can build, the router beside random, always-cheap,
 always-strong, the keyword heuristic and the oracle on the same held-out split: APGR with a bootstrap 95% interval,
 CPT(50%), CPT(80%), AUC, Brier and handoff accuracy (always-cheap's beside it). Outcome sets: the small generated
-handoffs (expected outcomes from the generator's truth, and observed outcomes where both were logged), the large
+handoffs split by template (expected outcomes from the generator's truth, with the Bayes-optimal router from the
+text and the router's share of its savings at 95% quality; and observed outcomes where both were logged), the large
 ones (optional), RouteLLM's MMLU outcomes split by prompt and with whole subjects held out. Same code and settings
 for all.
 
@@ -32,27 +33,23 @@ HANDOFFS = {"small": (120, 3_000), "large": (365, 200_000)}  # days, handoffs (a
 
 
 METRICS = ("apgr", "apgr_low", "apgr_high", "cpt_50", "cpt_80", "auc", "brier", "handoff_accuracy")
+# generated data: cost saved at 95% of the strong model's quality, and the router's share of the Bayes-optimal
+# router's (from the text) and the oracle's savings there (issue 14's target: ≥ 0.9 of the optimal savings)
+SAVINGS = ("cost_saved_at_95pct_quality", "savings_share_of_bayes_text", "savings_share_of_oracle")
 
 
 def generated_handoffs(folder: Path, size: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Handoff rows shaped like `marts.fct_handoffs` (the columns the router reads) and the generator's truth."""
-    import duckdb
+    from ml.routing.data import read_generated_handoffs
 
-    from aioa.generate.handoffs import write_handoffs
+    from aioa.generate.handoffs import truth_csv, write_handoffs
     from aioa.generate.world import END_DAY, Calendar
 
     days, count = HANDOFFS[size]
     _, truth = write_handoffs(folder, Calendar.ending(END_DAY, days), np.random.default_rng(seed + 1), count)
-    with duckdb.connect() as connection:
-        frame = connection.execute(
-            """
-            select task_id, task_text, task_type, project_id, target_model, success, true as outcome_verified,
-                   input_tokens, output_tokens, cost_usd, latency_ms, to_json(alternatives) as alternatives_json
-            from read_json(?, format = 'newline_delimited')
-        """,
-            [str(folder / "handoffs" / "handoffs-*.jsonl")],
-        ).df()
-    return frame, pd.DataFrame(truth)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    (folder / "labels" / "routing_truth.csv").write_text(truth_csv(truth))
+    return read_generated_handoffs(folder), pd.read_csv(folder / "labels" / "routing_truth.csv")
 
 
 def metrics_rows(name: str, evaluation, seconds: float) -> list[dict]:
@@ -67,7 +64,7 @@ def metrics_rows(name: str, evaluation, seconds: float) -> list[dict]:
             "router": router,
             "train_seconds": round(seconds, 1) if router == "router" else None,
         }
-        row |= {key: round(float(result[key]), 4) for key in (*METRICS, "quality") if key in result}
+        row |= {key: round(float(result[key]), 4) for key in (*METRICS, *SAVINGS, "quality") if key in result}
         rows.append(row)
     return rows
 
@@ -122,7 +119,7 @@ def main() -> None:
     console = Console(width=170)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-    from ml.routing.data import from_handoffs, from_routing_csvs
+    from ml.routing.data import attach_templates, from_handoffs, from_routing_csvs
     from ml.routing.evaluate import evaluate
     from ml.routing.model import score
     from ml.routing.predict import reload
@@ -135,12 +132,12 @@ def main() -> None:
         work = Path(work)
         settings = Settings(home=work / "home")
         handoffs, truth = generated_handoffs(work / "small", "small", args.seed)
-        data = from_handoffs(handoffs)
+        data = attach_templates(from_handoffs(handoffs), truth)  # generated data: held-out templates
         start = time.perf_counter()
-        evaluation = evaluate(data, truth, 42)
+        evaluation = evaluate(data, truth, 42, split="template")
         rows += metrics_rows("generated small (3,000 handoffs)", evaluation, time.perf_counter() - start)
         start = time.perf_counter()
-        evaluation = evaluate(data, None, 42)
+        evaluation = evaluate(data, None, 42, split="template")
         rows += metrics_rows("generated small, observed outcomes only", evaluation, time.perf_counter() - start)
         start = time.perf_counter()
         outcome, _ = train_router(settings, data, truth)  # the champion that route() serves
@@ -164,7 +161,7 @@ def main() -> None:
             large, large_truth = generated_handoffs(work / "large", "large", args.seed)
             speed["generate_large_handoffs_seconds"] = round(time.perf_counter() - start, 1)
             start = time.perf_counter()
-            evaluation = evaluate(from_handoffs(large), large_truth, 42)
+            evaluation = evaluate(from_handoffs(large), large_truth, 42, split="template")
             rows += metrics_rows("generated large (200,000 handoffs)", evaluation, time.perf_counter() - start)
         if mmlu is not None:
             for split, name in (
@@ -189,6 +186,7 @@ def main() -> None:
         "router",
         "train_seconds",
         *METRICS,
+        *SAVINGS,
     )
     for column in columns:
         table.add_column(column, justify="left" if column in ("dataset", "split", "outcomes", "router") else "right")

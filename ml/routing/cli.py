@@ -16,15 +16,17 @@ route_app = typer.Typer(
 )
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-ROW_ORDER = ("router", "oracle", "keyword_heuristic_v1", "random", "always_cheap", "always_strong")
+ROW_ORDER = ("router", "oracle", "bayes_text", "keyword_heuristic_v1", "random", "always_cheap", "always_strong")
 
 
 def _table(evaluation) -> Table:
-    split = "whole task types held out" if evaluation.split == "group" else "split by task"
+    split = {"group": "whole task types held out", "template": "whole templates held out"}.get(
+        evaluation.split, "split by task"
+    )
     table = Table(
         title=f"{evaluation.cheap_model} (cheap) vs {evaluation.strong_model} (strong): "
         f"{evaluation.test_rows} held-out tasks ({split}), {evaluation.outcomes} outcomes",
-        caption=f"threshold {evaluation.threshold:.3f} ({evaluation.threshold_source})",
+        caption=f"threshold {evaluation.threshold:.3f} ({evaluation.threshold_source})" + _optimal_caption(evaluation),
     )
     columns = ("apgr", "cpt_50", "cpt_80", "cost_saved_at_95pct_quality", "auc", "brier", "handoff_accuracy")
     table.add_column("router")
@@ -43,6 +45,21 @@ def _table(evaluation) -> Table:
                 *(f"{result[column]:.3f}" if column in result else "" for column in columns[1:]),
             )
     return table
+
+
+def _optimal_caption(evaluation) -> str:
+    router = evaluation.routers.get("router", {})
+    shares = [
+        f"{router[key]:.0%} of the {label}'s"
+        for key, label in (
+            ("savings_share_of_bayes_text", "Bayes-optimal router from the text"),
+            ("savings_share_of_oracle", "oracle"),
+        )
+        if key in router
+    ]
+    if not shares:
+        return ""
+    return "\nrouter's cost saved at 95% of strong quality: " + ", ".join(shares) + " (target ≥ 90%)"
 
 
 @route_app.command("train")
@@ -80,12 +97,18 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
 
 @route_app.command("evaluate")
 def evaluate(
-    dataset: Annotated[Path, typer.Option("--dataset", help="Routing-outcome CSV file or folder.")],
+    dataset: Annotated[
+        Path, typer.Option("--dataset", help="Routing-outcome CSV file or folder, or a generated sample folder.")
+    ],
     as_json: JsonFlag = False,
     seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
     split: Annotated[
-        str, typer.Option(help="task: split by task; group: hold out whole task types (e.g. MMLU subjects).")
-    ] = "task",
+        str | None,
+        typer.Option(
+            help="task: split by task; group: hold out whole task types (e.g. MMLU subjects); template: hold out "
+            "whole templates (generated samples). Default: template for a generated sample, else task."
+        ),
+    ] = None,
 ) -> None:
     """Fit on a seeded train split of DATASET and report every metric, and the baselines', on the held-out split."""
     from ml.routing.data import RoutingDataError
@@ -94,8 +117,8 @@ def evaluate(
     if not dataset.exists():
         console.print(f"[red]{dataset} does not exist.[/red]")
         raise typer.Exit(2)
-    if split not in ("task", "group"):
-        console.print(f"[red]--split must be task or group, not {split}.[/red]")
+    if split not in (None, "task", "group", "template"):
+        console.print(f"[red]--split must be task, group or template, not {split}.[/red]")
         raise typer.Exit(2)
     try:
         with console.status(f"evaluating on {dataset}"):

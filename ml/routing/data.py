@@ -171,4 +171,49 @@ def split_by_group(
     return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
 
 
-SPLITS = {"task": split_by_task, "group": split_by_group}
+def split_by_template(
+    frame: pd.DataFrame, test_share: float = 0.3, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generated tasks split by the template their text came from: held-out templates never appear in training."""
+    if "template_id" not in frame:
+        raise RoutingDataError("a split by template needs template ids (the generator's labels/routing_truth.csv)")
+    return split_by_group(frame, "template_id", test_share, seed)
+
+
+SPLITS = {"task": split_by_task, "group": split_by_group, "template": split_by_template}
+
+
+def attach_templates(data: RoutingData, truth: pd.DataFrame) -> RoutingData:
+    """The generator's template id per task, for a split by template; nothing else of the truth is joined (its
+    difficulty and success probabilities never reach training input)."""
+    if "template_id" not in truth:
+        raise RoutingDataError("the generator's truth carries no template ids: regenerate the sample")
+    frame = data.frame.drop(columns="template_id", errors="ignore")
+    frame = frame.merge(truth[["task_id", "template_id"]], on="task_id", how="left")
+    frame["template_id"] = frame["template_id"].fillna("unknown")
+    return RoutingData(frame, data.cheap_model, data.strong_model)
+
+
+def read_generated_handoffs(folder: Path) -> pd.DataFrame:
+    """A generated sample's handoff logs (`<folder>/handoffs/*.jsonl`) as the columns `marts.fct_handoffs` gives the
+    router."""
+    import duckdb
+
+    with duckdb.connect() as connection:
+        return connection.execute(
+            """
+            select task_id, task_text, task_type, project_id, target_model, success, true as outcome_verified,
+                   input_tokens, output_tokens, cost_usd, latency_ms, to_json(alternatives) as alternatives_json
+            from read_json(?, format = 'newline_delimited')
+            """,
+            [str(folder / "handoffs" / "handoffs-*.jsonl")],
+        ).df()
+
+
+def from_generated(folder: Path) -> tuple[RoutingData, pd.DataFrame]:
+    """A generated sample's handoffs with the generator's truth (`<folder>/labels/routing_truth.csv`) for expected
+    outcomes and splits by template."""
+    truth_path = folder / "labels" / "routing_truth.csv"
+    if not (folder / "handoffs").is_dir() or not truth_path.exists():
+        raise RoutingDataError(f"{folder} is not a generated sample (handoffs/ and labels/routing_truth.csv)")
+    return from_handoffs(read_generated_handoffs(folder)), pd.read_csv(truth_path)

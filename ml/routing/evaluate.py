@@ -15,16 +15,18 @@ import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from ml.routing import baselines, metrics
-from ml.routing.data import SPLITS, RoutingData, RoutingDataError
+from ml.routing.data import SPLITS, RoutingData, RoutingDataError, attach_templates
 from ml.routing.model import assert_observable, fit, score
 
 QUALITY_TARGET = 0.95  # the operating point keeps 95% of the strong model's quality (on validation data)
 MIN_THRESHOLD_ROWS = 30  # validation tasks with both outcomes observed needed to choose a threshold
 DEFAULT_THRESHOLD = 0.0  # otherwise: cheap when P(cheap succeeds) ≥ P(strong succeeds)
 RESAMPLES = 1000
+TEXT_TRUTH = ("p_success_cheap_from_text", "p_success_strong_from_text")  # the generator's text-only truth
 LABELS = {
     "router": "router",
     "oracle": "oracle",
+    "bayes_text": "Bayes-optimal from the text",
     "keyword_heuristic_v1": "keyword heuristic (v1)",
     "random": "random",
     "always_cheap": "always cheap",
@@ -71,8 +73,17 @@ def evaluate(
     split: str = "task",
     resamples: int = RESAMPLES,
 ) -> Evaluation:
-    """`split`: "task" (a seeded hash of the task id) or "group" (whole task types held out, e.g. MMLU subjects)."""
+    """`split`: "task" (a seeded hash of the task id), "group" (whole task types held out, e.g. MMLU subjects) or
+    "template" (generated tasks: whole templates held out; template ids from `truth` when the frame has none).
+
+    With `truth`, the oracle ranks by the true P(cheap) − P(strong) (it knows what no text shows); when the truth also
+    carries E[P(success) | text] (TEXT_TRUTH), `bayes_text` is the Bayes-optimal router from the text. The router's
+    result then carries its share of both one's savings at equal quality (`savings_share_of_<reference>`)."""
     assert_observable(data.frame)
+    if split == "template" and "template_id" not in data.frame:
+        if truth is None:
+            raise RoutingDataError("a split by template needs the generator's truth (template ids)")
+        data = attach_templates(data, truth)
     splitter = SPLITS[split]
     train, test = splitter(data.frame, seed=seed)
     fit_part, validation = splitter(train, test_share=0.2, seed=seed + 1)
@@ -102,18 +113,15 @@ def evaluate(
         strong_outcome=strong,
     )
     candidates = candidate_scores(frame, routing, cheap, strong)
+    if truth is not None and TEXT_TRUTH[0] in truth:
+        # What a perfect reader of the text who knows the generator would route: E[P(success) | text] per model.
+        known = frame[["task_id"]].merge(truth[["task_id", *TEXT_TRUTH]], on="task_id", how="left")
+        candidates["bayes_text"] = (known[TEXT_TRUTH[0]] - known[TEXT_TRUTH[1]]).fillna(0.0).to_numpy()
     for name, router_scores in candidates.items():
         curve = metrics.routing_curve(router_scores, cheap, strong, *costs)
-        result = {
-            "label": LABELS[name]
-            + (
-                " (true probabilities)"
-                if name == "oracle" and truth is not None
-                else " (observed outcomes)"
-                if name == "oracle"
-                else ""
-            )
-        }
+        result = {"label": LABELS[name]}
+        if name == "oracle":
+            result["label"] += " (true probabilities)" if truth is not None else " (observed outcomes)"
         result |= metrics.summary(curve)
         if name in ("always_cheap", "always_strong"):
             share = 0.0 if name == "always_cheap" else 1.0
@@ -139,12 +147,29 @@ def evaluate(
         if name == "keyword_heuristic_v1":
             result["handoff_accuracy"] = metrics.handoff_accuracy(router_scores, 0.5, cheap)
         evaluation.routers[name] = result
+    if truth is not None:
+        for reference in ("oracle", "bayes_text"):
+            if reference in evaluation.routers:
+                shares = share_of_optimal(evaluation.routers["router"], evaluation.routers[reference])
+                evaluation.routers["router"] |= {f"{key}_{reference}": value for key, value in shares.items()}
     # Random routing at the router's operating share of strong calls: its expected handoff accuracy.
     share = evaluation.routers["router"]["strong_share_at_threshold"]
     evaluation.routers["random"]["handoff_accuracy"] = float(
         (1 - share) * np.mean(cheap) + share * (1 - np.mean(cheap))
     )
     return evaluation
+
+
+def share_of_optimal(router: dict, optimal: dict) -> dict:
+    """The router's cost saved at 95% of the strong model's quality as a share of a reference router's saving at the
+    same quality (the issue's target: ≥ 0.9 of the Bayes-optimal one), and its APGR gain over random as a share of
+    the reference's."""
+    saved = optimal["cost_saved_at_95pct_quality"]
+    gain = optimal["apgr"] - 0.5
+    return {
+        "savings_share_of": router["cost_saved_at_95pct_quality"] / saved if saved > 0 else float("nan"),
+        "apgr_gain_share_of": (router["apgr"] - 0.5) / gain if gain > 0 else float("nan"),
+    }
 
 
 def candidate_scores(frame: pd.DataFrame, routing: np.ndarray, cheap: np.ndarray, strong: np.ndarray) -> dict:

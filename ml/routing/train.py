@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from aioa.settings import Settings
-from ml.routing.data import RoutingData, from_handoffs, split_by_task
+from ml.routing.data import SPLITS, RoutingData, attach_templates, from_handoffs
 from ml.routing.evaluate import evaluate
 from ml.routing.tracking import TrainingOutcome, log_training
 
@@ -42,8 +42,12 @@ def train_router(
     if data is None:
         data = from_handoffs(load_handoffs(settings, published=publish))
         truth = truth if truth is not None else _matching_truth(load_truth(settings), data)
-    evaluation = evaluate(data, truth, seed)
-    _, test = split_by_task(data.frame, seed=seed)
+    # Generated data: held-out templates never seen in training (the same task text cannot sit on both sides).
+    split = "template" if truth is not None and "template_id" in truth else "task"
+    if split == "template":
+        data = attach_templates(data, truth)
+    evaluation = evaluate(data, truth, seed, split=split)
+    _, test = SPLITS[split](data.frame, seed=seed)
     outcome = log_training(settings, evaluation, test, {"seed": seed, "source": "fct_handoffs"})
     if outcome.promoted:
         publish_champion_evaluation(settings, evaluation.to_dict(), outcome.version, outcome.run_id, publish=publish)
@@ -97,9 +101,14 @@ def _matching_truth(truth: pd.DataFrame | None, data: RoutingData) -> pd.DataFra
     return truth
 
 
-def evaluate_dataset(path: Path, seed: int = 42, split: str = "task"):
-    """Fit and score on a RouteLLM-format outcome set. No published figures are quoted beside ours: the shared
-    data's README cites the paper (arXiv 2406.18665) without version or table, so they cannot be checked offline."""
-    from ml.routing.data import from_routing_csvs
+def evaluate_dataset(path: Path, seed: int = 42, split: str | None = None):
+    """Fit and score on a RouteLLM-format outcome set, or on a generated sample (a folder with handoffs/ and
+    labels/routing_truth.csv: expected outcomes from the generator's truth, split by template, the Bayes-optimal
+    router from the text beside ours). No published figures are quoted beside ours: the shared data's README cites
+    the paper (arXiv 2406.18665) without version or table, so they cannot be checked offline."""
+    from ml.routing.data import from_generated, from_routing_csvs
 
-    return evaluate(from_routing_csvs(path), None, seed, split=split)
+    if path.is_dir() and (path / "handoffs").is_dir():
+        data, truth = from_generated(path)
+        return evaluate(data, truth, seed, split=split or "template")
+    return evaluate(from_routing_csvs(path), None, seed, split=split or "task")

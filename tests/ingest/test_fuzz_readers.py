@@ -1,4 +1,5 @@
-"""Property-based fuzzing of the handoff and OTel readers: corrupted lines never escape as exceptions and are counted."""
+"""Property-based fuzzing of the handoff and OTel readers: corrupted lines never escape as exceptions and are counted,
+and every untouched line of the same input loads exactly once."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ mutations = st.lists(
 
 
 def mutate(line: str, index: int, how: str, position: int, junk: str) -> str:
-    line = line.replace('"h"', f'"h{index}"').replace("0123456789abcdef", f"{index:016x}")
+    # fixed-width ids: an insertion lengthens an id, so a corrupted line never takes an untouched line's id
+    line = line.replace('"h"', f'"h{index:04d}"').replace("0123456789abcdef", f"{index:016x}")
     cut = position % len(line)
     text = {"keep": line, "truncate": line[:cut], "insert": line[:cut] + junk + line[cut:], "replace": junk}[how]
     return text.replace("\n", " ").replace("\r", " ")
@@ -66,7 +68,8 @@ def run(tmp_path_factory, source, template: str, spec) -> None:
     summary = ingest(source, [folder / "logs"], settings)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         table = "handoffs" if source.name == "handoff_log" else "llm_calls"
-        loaded = {row[0] for row in connection.execute(f"select source_line from raw.{table}").fetchall()}
+        rows = [row[0] for row in connection.execute(f"select source_line from raw.{table}").fetchall()]
+        loaded = set(rows)
         rejected = {
             row[0]
             for row in connection.execute(
@@ -77,6 +80,10 @@ def run(tmp_path_factory, source, template: str, spec) -> None:
     assert unparseable <= rejected
     assert not loaded & rejected
     assert summary.quarantined == len(rejected)
+    # The valid lines (untouched by the mutation) all load, one row each, beside whatever was quarantined.
+    valid = [number for number, line in enumerate(lines, 1) if line == mutate(template, number - 1, "keep", 0, "")]
+    assert sorted(number for number in rows if number in set(valid)) == valid
+    assert sum(summary.rows_added.values()) == len(rows)
 
 
 def _is_json(line: str) -> bool:

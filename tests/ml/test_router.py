@@ -1,8 +1,8 @@
-"""The router on generated handoffs beats random and the first version's keyword heuristic and stays below the
-oracle; on RouteLLM's MMLU outcomes it beats the baselines on a prompt split and on held-out subjects; trained on
-shuffled labels it is no better than random; the threshold never reads generator truth; it is tracked in MLflow
-and promoted only when a paired bootstrap on the same held-out tasks says it is better; bad input gives a clear
-message, no model."""
+"""The router on generated handoffs (held-out templates) beats random and the first version's keyword heuristic and
+stays below the Bayes-optimal router from the text and the oracle; on RouteLLM's MMLU outcomes it beats the baselines
+on a prompt split and on held-out subjects; trained on shuffled labels it is no better than random; the threshold
+never reads generator truth; it is tracked in MLflow and promoted only when a paired bootstrap on the same held-out
+tasks says it is better; bad input gives a clear message, no model."""
 
 from __future__ import annotations
 
@@ -25,19 +25,50 @@ def truth(sample_dir) -> pd.DataFrame:
     return pd.read_csv(sample_dir / "labels" / "routing_truth.csv")
 
 
-def test_router_beats_baselines_and_stays_below_the_oracle(handoffs, truth):
-    evaluation = evaluate(from_handoffs(handoffs), truth)
-    routers = evaluation.routers
-    assert evaluation.cheap_model == "deepseek-chat" and evaluation.outcomes == "expected"
-    assert routers["router"]["apgr"] > routers["keyword_heuristic_v1"]["apgr"] + 0.02
-    assert routers["router"]["apgr_low"] > routers["random"]["apgr"] + 0.05
-    assert routers["router"]["apgr"] <= routers["oracle"]["apgr"] + 0.01
+def test_router_beats_baselines_and_stays_below_the_oracle(sample_dir):
+    import json
+    from types import SimpleNamespace
+
+    from ml.routing.cli import _optimal_caption
+    from typer.testing import CliRunner
+
+    from aioa.cli import app
+
+    result = CliRunner().invoke(app, ["route", "evaluate", "--dataset", str(sample_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads(result.stdout)
+    routers = evaluation["routers"]
+    assert evaluation["cheap_model"] == "deepseek-chat" and evaluation["outcomes"] == "expected"
+    assert evaluation["split"] == "template"  # a generated sample is split by template unless told otherwise
+    assert "Bayes-optimal router from the text's" in _optimal_caption(SimpleNamespace(routers=routers))
+    router = routers["router"]
+    assert router["apgr"] > routers["keyword_heuristic_v1"]["apgr"]
+    assert router["apgr_low"] > routers["random"]["apgr"] + 0.03
+    # Below what the text allows (the Bayes-optimal router from the text) and below the oracle, which knows what no
+    # text shows; the text-only optimum is itself below the oracle (difficulty is only partly in the text).
+    assert router["apgr"] < routers["bayes_text"]["apgr"] < routers["oracle"]["apgr"]
     assert routers["oracle"]["label"] == "oracle (true probabilities)"
-    assert routers["random"]["apgr"] == pytest.approx(0.5)
-    assert routers["router"]["auc"] > 0.75
-    assert routers["router"]["brier"] < 0.2
-    assert routers["router"]["quality_share_of_strong"] >= 0.93  # operating point aims at 95% on validation data
-    assert routers["router"]["cpt_50"] < routers["random"]["cpt_50"]
+    assert routers["bayes_text"]["label"] == "Bayes-optimal from the text"
+    assert 0.6 < router["auc"] < 0.9 and router["brier"] < 0.25
+    assert router["quality_share_of_strong"] >= 0.93  # operating point aims at 95% on validation data
+    assert router["cpt_50"] < routers["random"]["cpt_50"]
+    # Its share of the optimal savings at 95% of the strong model's quality is reported (the 0.9 target is missed
+    # on this small sample: docs/routing.md gives the numbers).
+    shares = {key: router[f"savings_share_of_{key}"] for key in ("oracle", "bayes_text")}
+    assert 0 < shares["oracle"] < shares["bayes_text"] < 1
+    assert router["savings_share_of_bayes_text"] == pytest.approx(
+        router["cost_saved_at_95pct_quality"] / routers["bayes_text"]["cost_saved_at_95pct_quality"]
+    )
+
+
+def test_train_and_test_use_disjoint_templates(handoffs, truth):
+    from ml.routing.data import attach_templates, split_by_template
+
+    data = attach_templates(from_handoffs(handoffs), truth)
+    train, test = split_by_template(data.frame, seed=42)
+    assert set(train["template_id"]).isdisjoint(test["template_id"]) and test["template_id"].nunique() >= 8
+    assert set(train["task_text"]).isdisjoint(test["task_text"])  # no held-out text was seen in training
+    assert not {"difficulty", "p_success_cheap", "p_success_strong"} & set(data.frame.columns)
 
 
 def test_training_is_tracked_and_a_worse_model_is_not_promoted(handoffs, truth, tmp_path, monkeypatch):
@@ -62,17 +93,23 @@ def test_training_is_tracked_and_a_worse_model_is_not_promoted(handoffs, truth, 
     from ml.routing.predict import reload, route, route_batch
 
     reload()
-    decision = route({"task_text": "Please fix the typo in the retry helper.", "task_type": "documentation"}, settings)
+    decision = route(
+        {
+            "task_text": "Please add a docstring to the retry helper in a single function (the code is Python).",
+            "task_type": "documentation",
+        },
+        settings,
+    )
     hard = route(
         {
-            "task_text": "Please find the race condition in the scheduler considering edge cases and "
-            "performance considering edge cases and performance.",
+            "task_text": "Could you find the race condition in the legacy scheduler across all services in C++ "
+            "so that it stays thread-safe without downtime?",
             "task_type": "debugging",
         },
         settings,
     )
-    assert decision.route == "cheap" and decision.target == "deepseek-chat" and decision.confidence > 0.7
-    assert hard.confidence < decision.confidence - 0.2
+    assert decision.route == "cheap" and decision.target == "deepseek-chat" and decision.confidence > 0.6
+    assert hard.route == "strong" and hard.confidence < decision.confidence - 0.2
     batch = route_batch(handoffs.head(200), settings)
     assert len(batch) == 200 and set(batch["route"]) == {"cheap", "strong"}
 
@@ -115,7 +152,7 @@ def test_routellm_mmlu_prompt_split_reaches_the_target(mmlu):
     assert router["cpt_50"] < 0.35 and router["cpt_80"] < 0.7
     assert router["quality_all_strong"] == pytest.approx(0.80, abs=0.03)  # GPT-4 on MMLU in RouteLLM's data
     assert router["apgr"] > routers["keyword_heuristic_v1"]["apgr"] + 0.1
-    assert routers["random"]["apgr"] == pytest.approx(0.5) and routers["oracle"]["apgr"] > router["apgr"]
+    assert routers["oracle"]["apgr"] > router["apgr"]
     assert "validation" in evaluation.threshold_source
     # Handoff accuracy is printed beside always-cheap's; at an operating point that keeps 95% of the strong model's
     # quality the router escalates tasks the cheap model would solve, so it is lower (docs/routing.md says so).
@@ -141,14 +178,18 @@ def test_a_router_trained_on_shuffled_labels_is_no_better_than_random(handoffs, 
         cheap_success=rng.permutation(frame["cheap_success"].to_numpy()),
         strong_success=rng.permutation(frame["strong_success"].to_numpy()),
     )
-    router = evaluate(_data(shuffled), truth).routers["router"]
-    assert router["apgr_low"] <= 0.5 <= router["apgr_high"] or abs(router["apgr"] - 0.5) < 0.05
+    evaluation = evaluate(_data(shuffled), truth, split="template")
+    router = evaluation.routers["router"]
+    # Within noise of random: the bootstrap interval of its APGR on the held-out templates covers 0.5
+    assert router["apgr_low"] <= 0.5 <= router["apgr_high"] and router["apgr_high"] - router["apgr_low"] < 0.06
+    assert evaluation.routers["oracle"]["apgr"] > router["apgr_high"] + 0.1  # the held-out tasks do carry signal
 
 
-def test_the_threshold_never_reads_generator_truth(handoffs, truth):
+def test_the_threshold_never_reads_generator_truth(handoffs, truth, monkeypatch):
     import inspect
 
     import numpy as np
+    from ml.routing import evaluate as evaluate_module
     from ml.routing.evaluate import choose_threshold
     from ml.routing.model import fit
 
@@ -161,9 +202,26 @@ def test_the_threshold_never_reads_generator_truth(handoffs, truth):
         choose_threshold(fit(frame), leaked)
     with pytest.raises(AssertionError, match="unobservable"):
         evaluate(_data(leaked))
+    # What the model and the threshold actually receive (a split by template joins template ids from the truth):
+    # no truth column is in their input.
+    seen = []
+
+    def recording_fit(frame, seed=42):
+        seen.append(set(frame.columns))
+        return fit(frame, seed)
+
+    def recording_threshold(model, validation):
+        seen.append(set(validation.columns))
+        return choose_threshold(model, validation)
+
+    monkeypatch.setattr(evaluate_module, "fit", recording_fit)
+    monkeypatch.setattr(evaluate_module, "choose_threshold", recording_threshold)
+    first = evaluate(_data(frame), truth, split="template", resamples=10)
     # Truth only turns held-out outcomes into expected ones: a scrambled truth changes the metrics, not the threshold
     scrambled = truth.assign(p_success_cheap=np.random.default_rng(1).permutation(truth["p_success_cheap"]))
-    first, second = evaluate(_data(frame), truth, resamples=10), evaluate(_data(frame), scrambled, resamples=10)
+    second = evaluate(_data(frame), scrambled, split="template", resamples=10)
+    assert len(seen) == 6 and all("template_id" in columns for columns in seen)
+    assert not any(column.startswith(("p_success", "difficulty")) for columns in seen for column in columns)
     assert first.threshold == second.threshold and "validation" in first.threshold_source
     assert first.routers["router"]["apgr"] != second.routers["router"]["apgr"]
 

@@ -13,7 +13,7 @@ import numpy as np
 from aioa.generate.anomalies import anomalies_for, latency_factors
 from aioa.generate.bulk import write_bulk_transcripts
 from aioa.generate.claude_code import write_transcripts
-from aioa.generate.handoffs import write_handoffs
+from aioa.generate.handoffs import truth_csv, write_handoffs
 from aioa.generate.otel import write_otel
 from aioa.generate.world import END_DAY, Calendar, attribution_yaml
 
@@ -52,15 +52,7 @@ def generate(
     (out_dir / "attribution.yaml").write_text(attribution_yaml())
     (out_dir / "labels").mkdir()
     (out_dir / "labels" / "anomalies.json").write_text(json.dumps(anomalies, indent=2))
-    header = "task_id,difficulty,p_success_cheap,p_success_strong,cheap_model,strong_model\n"
-    (out_dir / "labels" / "routing_truth.csv").write_text(
-        header
-        + "".join(
-            f"{row['task_id']},{row['difficulty']},{row['p_success_cheap']},{row['p_success_strong']},"
-            f"{row['cheap_model']},{row['strong_model']}\n"
-            for row in routing_truth
-        )
-    )
+    (out_dir / "labels" / "routing_truth.csv").write_text(truth_csv(routing_truth))
     expected = {
         "claude_code": truth.to_dict(),
         "bulk_claude_code_calls": bulk["calls"],
