@@ -236,7 +236,8 @@ def score(model: Pipeline, frame: pd.DataFrame) -> Scores:
     """The one scoring function (single tasks and batches); only FEATURES are read."""
     from sklearn import config_context
 
-    with config_context(assume_finite=True):  # features_frame fills every missing value
+    # features_frame fills every missing value and builds the frame the pipeline was fitted on: skip the checks
+    with config_context(assume_finite=True, skip_parameter_validation=True):
         features = model[:-1].transform(features_frame(frame))
         cheap, strong = model[-1].outcome_probabilities(features)
     return Scores(cheap, strong)
