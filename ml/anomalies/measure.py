@@ -7,6 +7,10 @@ marts the detector reads (`fct_llm_calls`, `agg_usage_hourly`, `agg_usage_daily`
 the same renames, de-duplication and sums (`MARTS_SQL`; `tests/ml/test_anomaly_measurement.py` checks them against
 the marts dbt builds). The detector then gets a connection holding only those marts: no label, magnitude or
 generator truth can reach it or its thresholds. Labels are read afterwards, only to score.
+
+Recall counts the labels whose anomaly changed something observable; a latency label whose model had no span in
+its window (a quiet day) changed nothing, is reported apart (`unobservable_labels`) and also counted as a miss in
+`recall_by_bucket_counting_unobservable`. A detection matches a label by the production rule (evaluate.py).
 """
 
 from __future__ import annotations
@@ -163,6 +167,8 @@ def score_dataset(dataset: Dataset, detector: Detector = production_detector) ->
                     "magnitude": float(label["magnitude"]),
                     "magnitude_bucket": label["magnitude_bucket"],
                     "quiet_day": bool(label["quiet_day"]),
+                    # a latency label whose model had no span in the window changed nothing that can be seen
+                    "observable": not (pd.notna(label.get("affected_calls")) and label.get("affected_calls") == 0),
                     "found": index in found,
                 }
             )
@@ -201,9 +207,12 @@ def summarise(outcomes: Iterable[SeedOutcome]) -> dict:
     outcomes = list(outcomes)
     labelled = [outcome for outcome in outcomes if outcome.with_anomalies]
     clean = [outcome for outcome in outcomes if not outcome.with_anomalies]
-    labels = pd.DataFrame([label for outcome in labelled for label in outcome.labels])
-    if labels.empty:
-        labels = pd.DataFrame(columns=["kind", "magnitude_bucket", "quiet_day", "found", "magnitude"])
+    every_label = pd.DataFrame([label for outcome in labelled for label in outcome.labels])
+    if every_label.empty:
+        every_label = pd.DataFrame(
+            columns=["kind", "magnitude_bucket", "quiet_day", "found", "magnitude", "observable"]
+        )
+    labels = every_label[every_label["observable"].astype(bool)]
 
     def recall(frame: pd.DataFrame) -> dict:
         return _proportion(int(frame["found"].sum()), len(frame))
@@ -218,6 +227,10 @@ def summarise(outcomes: Iterable[SeedOutcome]) -> dict:
         "seeds": sorted({outcome.seed for outcome in labelled}),
         "clean_seeds": sorted({outcome.seed for outcome in clean}),
         "recall_by_bucket": {bucket: recall(labels[labels["magnitude_bucket"] == bucket]) for bucket in BUCKETS},
+        "recall_by_bucket_counting_unobservable": {
+            bucket: recall(every_label[every_label["magnitude_bucket"] == bucket]) for bucket in BUCKETS
+        },
+        "unobservable_labels": int((~every_label["observable"].astype(bool)).sum()),
         "recall_at_3x_or_more": recall(strong),
         "recall_by_kind": {kind: recall(group) for kind, group in labels.groupby("kind")},
         "recall_by_kind_and_bucket": {

@@ -1,9 +1,12 @@
 """Anomaly detection as a Dagster asset (ml.anomalies, logged to MLflow) with checks on its quality: against the
-sample's labelled anomalies precision and recall must reach 0.9, and every anomaly must name what drove it."""
+sample's labelled anomalies precision and recall of the anomalies of at least 3x must reach 0.9; without labels
+(real data) the alert volume per org-month and its stability are reported and a volume out of band warns; every
+anomaly must name what drove it."""
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
     Definitions,
     MaterializeResult,
@@ -16,6 +19,7 @@ from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.executor import WRITER_TAG
 
 QUALITY_BAR = 0.9
+STRONG = 3.0  # issue 14: recall >= 0.9 is the target for anomalies of at least 3x (smaller ones are reported)
 
 
 @asset(
@@ -51,8 +55,9 @@ def anomalies(context: AssetExecutionContext, warehouse: WarehouseResource) -> M
 
 @asset_check(
     asset=anomalies,
-    description=f"Against the sample's labelled anomalies (when present): precision and "
-    f"recall of at least {QUALITY_BAR}.",
+    description=f"With labelled anomalies (the sample): precision and recall of the anomalies of at least {STRONG:g}x "
+    f"reach {QUALITY_BAR}. Without labels (real data): the alert volume per org-month and its last 30 days against "
+    "the 60 before, as metadata; a volume out of band warns (quality is not measured, so never claimed).",
 )
 def anomalies_match_labels(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     from ml.anomalies.evaluate import load_labels, score
@@ -67,18 +72,47 @@ def anomalies_match_labels(context: AssetCheckExecutionContext, warehouse: Wareh
         return AssetCheckResult(passed=False, description="no anomalies stored yet (the detection was skipped)")
     labels = default_labels(settings)
     if labels is None:
-        return AssetCheckResult(passed=True, description="no labelled anomalies in this home: quality not measured")
-    result = score(stored, load_labels(labels))
-    passed = result.precision >= QUALITY_BAR and result.recall >= QUALITY_BAR
+        return _alert_volume_check(settings, stored)
+    label_frame = load_labels(labels)
+    # labels written before magnitudes were drawn (all 6x and more) count as strong
+    magnitude = label_frame["magnitude"].fillna(STRONG) if "magnitude" in label_frame else STRONG
+    strong = label_frame[magnitude >= STRONG] if len(label_frame) else label_frame
+    result, strong_result = score(stored, label_frame), score(stored, strong)
+    passed = result.precision >= QUALITY_BAR and strong_result.recall >= QUALITY_BAR
     return AssetCheckResult(
         passed=passed,
-        description=f"precision {result.precision:.2f}, recall {result.recall:.2f}",
+        description=f"precision {result.precision:.2f}, recall {strong_result.recall:.2f} at >= {STRONG:g}x "
+        f"({strong_result.found_labels}/{strong_result.labels}), {result.recall:.2f} over all labels",
         metadata={
             "precision": result.precision,
-            "recall": result.recall,
+            "recall": strong_result.recall,
+            "recall_all_magnitudes": result.recall,
             "missed": MetadataValue.json(result.missed),
             "unmatched": MetadataValue.json(result.unmatched),
         },
+    )
+
+
+def _alert_volume_check(settings, stored) -> AssetCheckResult:
+    from ml.anomalies.volume import alert_volume
+
+    from aioa.warehouse.snapshots import open_marts
+
+    connection, _ = open_marts(settings, published=False)
+    with connection:
+        org_days = connection.execute("select distinct org_id, day from marts.agg_usage_daily").df()
+    volume = alert_volume(stored, org_days)
+
+    def shown(value) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return AssetCheckResult(
+        passed=volume["in_band"],
+        severity=AssetCheckSeverity.WARN,
+        description=f"no labels: quality not measured. {volume['alerts']} alerts, "
+        f"{shown(volume['alerts_per_org_month'])} per org-month (band <= {volume['band_per_org_month']:g}); "
+        f"last 30 days {shown(volume['recent_per_org_month'])} vs {shown(volume['trailing_per_org_month'])} before",
+        metadata={key: value for key, value in volume.items() if value is not None},
     )
 
 

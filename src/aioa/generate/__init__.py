@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from aioa.generate.anomalies import anomalies_for, latency_factors
+from aioa.generate.anomalies import anomalies_for, latency_factors, record_affected_spans
 from aioa.generate.bulk import write_bulk_transcripts
 from aioa.generate.claude_code import write_transcripts
 from aioa.generate.handoffs import truth_csv, write_handoffs
@@ -44,6 +44,7 @@ def generate(
     truth = write_transcripts(out_dir / "claude-code", calendar, rng, scale, anomalies, progress)
     handoffs, routing_truth = write_handoffs(out_dir, calendar, np.random.default_rng(seed + 1), handoff_count)
     otel = write_otel(out_dir, calendar, np.random.default_rng(seed + 2), scale, latency_factors(anomalies))
+    record_affected_spans(anomalies, otel["degraded_spans"])
     bulk = (
         write_bulk_transcripts(out_dir / "claude-code", bulk_calls, calendar.days[0], days, seed, progress)
         if bulk_calls

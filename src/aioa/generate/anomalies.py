@@ -115,3 +115,14 @@ def latency_factors(anomalies: list[dict]) -> dict[tuple[str, str, str], float]:
             for day in {item["start"][:10], item["end"][:10]}:
                 factors[(item["org_id"], item["model"], day)] = item["magnitude"]
     return factors
+
+
+def record_affected_spans(anomalies: list[dict], degraded_spans: dict[str, int]) -> None:
+    """Write into each latency label how many spans it slowed down: on a quiet day a model may have no span at all,
+    and an anomaly that changed nothing cannot be found (the measurement reports such labels apart)."""
+    for item in anomalies:
+        if item["kind"] == "latency_degradation":
+            days = sorted({item["start"][:10], item["end"][:10]})
+            item["affected_calls"] = sum(
+                degraded_spans.get(f"{item['org_id']}|{item['model']}|{day}", 0) for day in days
+            )

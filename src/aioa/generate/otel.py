@@ -40,6 +40,7 @@ def write_otel(
     folder = root / "otel"
     folder.mkdir(parents=True, exist_ok=True)
     counts = {"spans": 0, "error_spans": 0, "unknown_model_spans": 0, "log_api_requests": 0, "log_tool_results": 0}
+    counts["degraded_spans"] = {}  # "org|model|day" -> spans slowed down
     span_counter = 0
     for day in calendar.days:
         spans_by_user = []
@@ -58,7 +59,10 @@ def write_otel(
                     int(rng.integers(0, 60)),
                 )
                 duration_ms = float(rng.lognormal(7.0, 0.4))
-                duration_ms *= degraded.get((org, model, day.isoformat()), 1.0)
+                if (org, model, day.isoformat()) in degraded:
+                    duration_ms *= degraded[(org, model, day.isoformat())]
+                    key = f"{org}|{model}|{day.isoformat()}"
+                    counts["degraded_spans"][key] = counts["degraded_spans"].get(key, 0) + 1
                 error = rng.random() < 0.03
                 input_tokens, cached = int(rng.integers(200, 8_000)), 0
                 if provider == "openai":
