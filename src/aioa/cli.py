@@ -458,6 +458,12 @@ def quarantine(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (AIOA_AUTH=off: loopback only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes (one per core; rate limits are shared only with AIOA_REDIS_URL set)."
+        ),
+    ] = 1,
 ) -> None:
     """The REST API (FastAPI on uvicorn): reports, KPIs, questions, routing and ingest; OpenAPI at /docs."""
     import ipaddress
@@ -475,7 +481,7 @@ def serve(
         raise typer.Exit(2)
     import uvicorn
 
-    uvicorn.run("apps.api.main:create_app", factory=True, host=host, port=port)
+    uvicorn.run("apps.api.main:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 def main() -> None:
