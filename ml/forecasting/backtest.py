@@ -1,8 +1,7 @@
-"""Rolling-origin backtests: refit at each origin, forecast the next days, score against what happened.
-
-MAPE is the mean of |actual − forecast| / actual over days with actual > 0 only (a zero day has no percentage
-error); sMAPE is the mean of 2·|actual − forecast| / (|actual| + |forecast|) over all days, 0 when both are 0.
-Both are fractions (0.25 = 25%). The seasonal-naive baseline repeats the last observed week.
+"""Rolling-origin backtests: at each origin the training days are cleaned once (`clean_history`), every forecaster
+gets that same cleaned history and the same holiday factor, and is scored on the raw days that followed (spikes and
+holidays included: that is what happened). Origins are spaced evenly back from the last day; none is moved away
+from a spike, for any model. Metrics: `ml.forecasting.metrics`.
 """
 
 from __future__ import annotations
@@ -12,28 +11,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-Forecaster = Callable[[pd.DataFrame, int], np.ndarray]
+from ml.forecasting import metrics
+from ml.forecasting.baselines import Forecaster
+from ml.forecasting.history import HOLIDAY_COUNTRY, CleanHistory, clean_history, on_holidays
 
-
-def seasonal_naive(history: pd.DataFrame, horizon: int) -> np.ndarray:
-    """Each day gets the value of the same weekday one week earlier (the last week, repeated)."""
-    last_week = history["y"].to_numpy(dtype=float)[-7:]
-    return np.resize(last_week, horizon)
-
-
-def mape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
-    actual, forecast = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
-    positive = actual > 0
-    if not positive.any():
-        return None
-    return float(np.mean(np.abs(actual[positive] - forecast[positive]) / actual[positive]))
-
-
-def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    actual, forecast = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
-    denominator = np.abs(actual) + np.abs(forecast)
-    ratio = np.divide(2 * np.abs(actual - forecast), denominator, out=np.zeros_like(actual), where=denominator > 0)
-    return float(np.mean(ratio))
+# Called with (origin, cleaned history) before the forecasters run: lets a test see what every model was given.
+Observer = Callable[[pd.Timestamp, CleanHistory], None]
+PREDICTION_COLUMNS = ["forecaster", "origin", "day", "actual", "forecast", "lower", "upper", "scale"]
+MONTH_COLUMNS = ["forecaster", "origin", "month", "actual_total", "projected_total"]
 
 
 def origins(days: pd.Series, count: int, horizon: int, min_history: int) -> list[pd.Timestamp]:
@@ -45,46 +30,123 @@ def origins(days: pd.Series, count: int, horizon: int, min_history: int) -> list
     return sorted(origin for origin in chosen if (origin - first).days + 1 >= min_history)
 
 
+def month_origins(days: pd.Series, min_history: int, day_of_month: int = 14) -> list[pd.Timestamp]:
+    """The `day_of_month`-th of every calendar month wholly inside the data with `min_history` days before it."""
+    days = pd.to_datetime(days)
+    first, last = days.min(), days.max()
+    months = pd.date_range(first + pd.offsets.MonthBegin(0), last, freq="MS")
+    return [
+        month + pd.Timedelta(days=day_of_month - 1)
+        for month in months
+        if month >= first
+        and month + pd.offsets.MonthEnd(0) <= last
+        and (month + pd.Timedelta(days=day_of_month - 1) - first).days + 1 >= min_history
+    ]
+
+
+def predict(forecaster: Forecaster, history: CleanHistory, horizon: int) -> pd.DataFrame:
+    """A forecaster's prediction for the `horizon` days after the history; a bare array is a point forecast."""
+    answer = forecaster(history, horizon)
+    if not isinstance(answer, pd.DataFrame):
+        point = np.asarray(answer, dtype=float)
+        answer = pd.DataFrame({"day": history.future_days(horizon), "forecast": point, "lower": point, "upper": point})
+    return on_holidays(answer.reset_index(drop=True), history)
+
+
+def forecasts_at(
+    history: pd.DataFrame,
+    origin: pd.Timestamp,
+    horizon: int,
+    forecasters: dict[str, Forecaster],
+    country: str | None = HOLIDAY_COUNTRY,
+    observe: Observer | None = None,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """(the raw held-out days, each forecaster's prediction for them), every forecaster fed one cleaned history."""
+    train = history[history["day"] <= origin]
+    test = history[(history["day"] > origin) & (history["day"] <= origin + pd.Timedelta(days=horizon))]
+    cleaned = clean_history(train, country)
+    if observe:
+        observe(origin, cleaned)
+    return test, {name: predict(forecaster, cleaned, len(test)) for name, forecaster in forecasters.items()}
+
+
 def rolling_origin(
-    history: pd.DataFrame, forecasters: dict[str, Forecaster], cut_points: list[pd.Timestamp], horizon: int
+    history: pd.DataFrame,
+    forecasters: dict[str, Forecaster],
+    cut_points: list[pd.Timestamp],
+    horizon: int,
+    country: str | None = HOLIDAY_COUNTRY,
+    observe: Observer | None = None,
 ) -> pd.DataFrame:
-    """One row per forecaster, origin and forecast day: origin, day, actual, forecast, forecaster."""
+    """One row per forecaster, origin and held-out day (PREDICTION_COLUMNS); `scale` is MASE's denominator."""
     rows = []
     for origin in cut_points:
-        train = history[history["day"] <= origin]
-        test = history[(history["day"] > origin) & (history["day"] <= origin + pd.Timedelta(days=horizon))]
-        for name, forecaster in forecasters.items():
-            predicted = forecaster(train, len(test))
+        test, predictions = forecasts_at(history, origin, horizon, forecasters, country, observe)
+        scale = metrics.seasonal_naive_scale(history.loc[history["day"] <= origin, "y"].to_numpy(dtype=float))
+        for name, predicted in predictions.items():
             rows.append(
-                pd.DataFrame(
-                    {
-                        "forecaster": name,
-                        "origin": origin,
-                        "day": test["day"].to_numpy(),
-                        "actual": test["y"].to_numpy(dtype=float),
-                        "forecast": predicted,
-                    }
+                predicted[["forecast", "lower", "upper"]].assign(
+                    forecaster=name,
+                    origin=origin,
+                    day=test["day"].to_numpy(),
+                    actual=test["y"].to_numpy(dtype=float),
+                    scale=np.nan if scale is None else scale,
                 )
             )
-    return (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame(columns=["forecaster", "origin", "day", "actual", "forecast"])
-    )
+    return pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS] if rows else pd.DataFrame(columns=PREDICTION_COLUMNS)
 
 
-def score(predictions: pd.DataFrame) -> pd.DataFrame:
-    """MAPE, sMAPE and the day counts per forecaster, pooled over all origins."""
+def month_totals(
+    history: pd.DataFrame,
+    forecasters: dict[str, Forecaster],
+    cut_points: list[pd.Timestamp],
+    country: str | None = HOLIDAY_COUNTRY,
+) -> pd.DataFrame:
+    """Per forecaster and mid-month origin: the month's actual total and month-to-date + the forecast rest."""
+    rows = []
+    for origin in cut_points:
+        month_start, month_end = origin.replace(day=1), origin + pd.offsets.MonthEnd(0)
+        in_month = history[(history["day"] >= month_start) & (history["day"] <= month_end)]
+        to_date = float(in_month.loc[in_month["day"] <= origin, "y"].sum())
+        _, predictions = forecasts_at(history, origin, (month_end - origin).days, forecasters, country)
+        for name, predicted in predictions.items():
+            rows.append(
+                {
+                    "forecaster": name,
+                    "origin": origin,
+                    "month": month_start,
+                    "actual_total": float(in_month["y"].sum()),
+                    "projected_total": to_date + float(predicted["forecast"].sum()),
+                }
+            )
+    return pd.DataFrame(rows, columns=MONTH_COLUMNS)
+
+
+def score(predictions: pd.DataFrame, months: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per forecaster, pooled over all origins: origins, days, WAPE, MASE, 80% coverage, month-total error (the mean
+    over the mid-month origins) and how many months it was measured on."""
+    months = pd.DataFrame(columns=MONTH_COLUMNS) if months is None else months
     rows = []
     for name, group in predictions.groupby("forecaster", sort=False):
+        scaled = metrics.scaled_errors(group["actual"], group["forecast"], 1.0) / group["scale"].to_numpy(dtype=float)
+        month_rows = months[months["forecaster"] == name]
+        month_errors = [
+            error
+            for error in (
+                metrics.month_total_error(row.actual_total, row.projected_total) for row in month_rows.itertuples()
+            )
+            if error is not None
+        ]
         rows.append(
             {
                 "forecaster": name,
                 "origins": group["origin"].nunique(),
                 "days": len(group),
-                "mape_days": int((group["actual"] > 0).sum()),
-                "mape": mape(group["actual"], group["forecast"]),
-                "smape": smape(group["actual"], group["forecast"]),
+                "wape": metrics.wape(group["actual"], group["forecast"]),
+                "mase": float(np.mean(scaled[np.isfinite(scaled)])) if np.isfinite(scaled).any() else None,
+                "coverage_80": metrics.coverage(group["actual"], group["lower"], group["upper"]),
+                "month_total_error": float(np.mean(month_errors)) if month_errors else None,
+                "months": len(month_errors),
             }
         )
     return pd.DataFrame(rows)

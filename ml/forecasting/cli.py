@@ -12,18 +12,23 @@ from rich.table import Table
 console = Console(stderr=True)
 
 
+def _percent(value) -> str:
+    return "" if value is None or value != value else f"{value:.0%}"
+
+
 def _backtest_table(backtests) -> Table:
-    table = Table(title="Rolling-origin backtests (org level; MAPE on days with usage only)")
-    for column in ("org", "metric", "model", "origins", "MAPE", "sMAPE"):
-        table.add_column(column, justify="left" if column in ("org", "metric", "model") else "right")
+    table = Table(title="Rolling-origin backtests per series (MASE < 1: better than last week in training; * ships)")
+    for column in ("series", "metric", "model", "MASE", "WAPE", "80% cover", "month total"):
+        table.add_column(column, justify="left" if column in ("series", "metric", "model") else "right")
     for row in backtests.itertuples():
         table.add_row(
-            row.org_id,
+            f"{row.org_id}/{row.project_id or '(org)'}",
             row.metric,
-            row.forecaster,
-            str(row.origins),
-            "" if row.mape is None or row.mape != row.mape else f"{row.mape:.1%}",
-            f"{row.smape:.1%}",
+            f"{row.forecaster}{' *' if row.shipped else ''}",
+            "" if row.mase is None or row.mase != row.mase else f"{row.mase:.3f}",
+            _percent(row.wape),
+            _percent(row.coverage_80),
+            _percent(row.month_total_error),
         )
     return table
 
@@ -98,8 +103,8 @@ def forecast_command(
         typer.Option("--what-if-threshold", help="Projected cost if the champion router used this threshold."),
     ] = None,
 ) -> None:
-    """Prophet forecasts of daily tokens and cost per org and project, backtested against seasonal-naive,
-    with month-end spend against budget; stored in ml.* and logged to MLflow."""
+    """Daily tokens and cost per org and project: Prophet and three baselines backtested on every series, each
+    series ships the one with the lowest MASE; month-end spend against budget; stored in ml.* and logged to MLflow."""
     from aioa.settings import get_settings
     from aioa.warehouse.snapshots import NoSnapshotError
     from ml.forecasting.data import ForecastDataError

@@ -1,5 +1,6 @@
-"""Prophet for one daily series: weekly seasonality and US public holidays (the generator's quiet days), 80%
-intervals, non-negative forecasts; imported lazily because Prophet takes seconds to import."""
+"""Prophet for one daily series: weekly seasonality, 80% intervals, non-negative forecasts; fitted on the same
+cleaned history as the baselines (`ml.forecasting.history`: spikes and public holidays replaced by the usual level,
+holidays scaled back in by one factor for every model). Imported lazily because Prophet takes seconds to import."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ml.forecasting.history import CleanHistory
+
 
 @dataclass(frozen=True)
 class ProphetConfig:
     seasonality_mode: str = "multiplicative"  # usage = weekday factor × growing trend
-    holidays_country: str | None = "US"
     changepoint_prior_scale: float = 0.05
     interval_width: float = 0.8
     uncertainty_samples: int = 300  # enough for stable 10%/90% quantiles, few enough to stay fast
@@ -55,17 +57,8 @@ class FittedProphet:
         return np.clip(self.model.predictive_samples(days)["yhat"], 0, None)
 
 
-def without_outliers(values: pd.Series, fence: float = 5.0) -> pd.Series:
-    """Days far above the usual level (beyond Q3 + fence·IQR, e.g. a runaway agent) become missing, which Prophet
-    skips: one 50× spike would otherwise drag the trend and widen every interval."""
-    values = values.astype(float)
-    low, high = values.quantile([0.25, 0.75])
-    limit = high + fence * (high - low)
-    return values.where((values <= limit) | (high <= low))
-
-
-def fit(history: pd.DataFrame, config: ProphetConfig = ProphetConfig()) -> FittedProphet:
-    """`history`: day, y (one row per day, zeros included); extreme outliers are left out of the fit."""
+def fit(history: CleanHistory, config: ProphetConfig = ProphetConfig()) -> FittedProphet:
+    """Prophet on the cleaned history's regular-day level `y`."""
     _quiet()
     from prophet import Prophet
 
@@ -79,17 +72,15 @@ def fit(history: pd.DataFrame, config: ProphetConfig = ProphetConfig()) -> Fitte
         interval_width=config.interval_width,
         uncertainty_samples=config.uncertainty_samples,
     )
-    if config.holidays_country:
-        model.add_country_holidays(country_name=config.holidays_country)
-    model.fit(pd.DataFrame({"ds": pd.to_datetime(history["day"]), "y": without_outliers(history["y"])}))
-    return FittedProphet(model, pd.Timestamp(history["day"].max()))
+    model.fit(pd.DataFrame({"ds": pd.to_datetime(history.frame["day"]), "y": history.y}))
+    return FittedProphet(model, history.last_day)
 
 
 def prophet_forecaster(config: ProphetConfig = ProphetConfig()):
-    """A backtest forecaster: history (day, y) and a horizon in, `horizon` point forecasts out."""
+    """A forecaster like the baselines': cleaned history and a horizon in; day, forecast, lower, upper out."""
 
-    def forecast(history: pd.DataFrame, horizon: int) -> np.ndarray:
+    def forecast(history: CleanHistory, horizon: int) -> pd.DataFrame:
         fitted = fit(history, config)
-        return fitted.predict(fitted.future(horizon))["forecast"].to_numpy()
+        return fitted.predict(fitted.future(horizon))
 
     return forecast

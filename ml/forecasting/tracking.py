@@ -1,5 +1,6 @@
-"""MLflow tracking of a forecast run (experiment `aioa-forecasts`): parameters, backtest metrics per series, the
-quality verdict, and artifacts (forecast plot, backtests, month-end projections)."""
+"""MLflow tracking of a forecast run (experiment `aioa-forecasts`): parameters, backtest metrics per series and
+model (WAPE, MASE, 80% coverage, month-total error), which model each series ships, the verdict, and artifacts
+(forecast plot, backtests, month-end projections)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,16 @@ def log_forecast_run(settings: Settings, result, options) -> str:
     mlflow = _experiment(settings)
     metrics = {}
     for row in result.backtests.itertuples():
-        for name in ("smape", "mape"):
+        series = (row.org_id, row.project_id or "org", row.metric)
+        for name in ("wape", "mase", "coverage_80", "month_total_error"):
             value = getattr(row, name)
             if value is not None and value == value:
-                metrics[_metric_name(row.org_id, row.metric, row.forecaster, name)] = float(value)
-    if result.verdict.model_smape is not None:
-        metrics["mean_smape_prophet"] = result.verdict.model_smape
-        metrics["mean_smape_seasonal_naive"] = result.verdict.naive_smape
+                metrics[_metric_name(*series, row.forecaster, name)] = float(value)
+        if row.shipped:
+            metrics[_metric_name(*series, "prophet_shipped")] = float(row.forecaster == "prophet")
+    metrics["series_backtested"] = float(result.verdict.series)
+    metrics["series_prophet_beats_best_baseline"] = float(result.verdict.model_wins)
+    metrics["series_prophet_15pct_better"] = float(result.verdict.target_met)
     metrics["shipped"] = float(result.shipped)
     with (
         mlflow.start_run(run_name=f"forecast-{result.snapshot_version}") as run,
@@ -67,7 +71,7 @@ def _plot(forecasts, path: Path) -> None:
     for axis, org in zip(axes[:, 0], orgs, strict=True):
         series = org_cost[org_cost["org_id"] == org]
         axis.fill_between(series["day"], series["lower"], series["upper"], alpha=0.25, label="80% interval")
-        axis.plot(series["day"], series["forecast"], label="Prophet")
+        axis.plot(series["day"], series["forecast"], label=f"{series['model'].iloc[0]} (shipped)")
         axis.scatter(series["day"], series["actual"], s=6, color="black", label="actual")
         axis.set(title=org, ylabel="USD per day")
     axes[0, 0].legend(loc="upper left")

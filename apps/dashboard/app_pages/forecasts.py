@@ -1,10 +1,13 @@
-"""Forecasts & budgets: Prophet forecasts with their 80% band, the month-end projection against each budget, the
-backtests against seasonal-naive, and what-if costs (model mix, routing threshold)."""
+"""Forecasts & budgets: each series' shipped forecast (Prophet, or the best baseline where Prophet does not beat it)
+with its 80% band, the month-end projection against each budget, the backtests per series (Prophet vs the best
+baseline), and what-if costs (model mix, routing threshold)."""
 
 import loaders
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from ml.forecasting.baselines import LABELS as MODEL_LABELS
+from ml.forecasting.run import model_comparison
 from ml.forecasting.whatif import WhatIfError, apply_ratio, mix_cost_ratio, org_cost_forecast_totals, priced_models
 from page_kit import downloadable_table, page_context
 
@@ -26,7 +29,7 @@ forecasts = loaders.ml_table(context.version, context.scope.narrowed_to(org), "f
 
 if forecasts is None or forecasts.empty:
     if backtests is not None and not backtests.empty and (projections is None or projections.empty):
-        st.warning("The last forecast run did not beat the seasonal-naive baseline, so no forecasts were shipped.")
+        st.warning("The last forecast run shipped no forecast (no series had a usable backtest).")
         downloadable_table(backtests, "forecast_backtests")
     st.info(
         f"No forecasts yet. {FILL}"
@@ -44,6 +47,8 @@ series = forecasts[
     & (forecasts["project_id"].isna() if project == "(whole org)" else forecasts["project_id"] == project)
 ].sort_values("day")
 ahead = series[series["kind"] == "forecast"]
+shipped_model = series["model"].iloc[0] if "model" in series and len(series) else "prophet"
+shipped_label = MODEL_LABELS.get(shipped_model, shipped_model)
 
 figure = go.Figure(
     [
@@ -56,7 +61,7 @@ figure = go.Figure(
             name="80% interval",
             fillcolor="rgba(99, 110, 250, 0.2)",
         ),
-        go.Scatter(x=series["day"], y=series["forecast"], name="Prophet (fit and forecast)", line={"color": "#636efa"}),
+        go.Scatter(x=series["day"], y=series["forecast"], name=shipped_label, line={"color": "#636efa"}),
         go.Scatter(
             x=series["day"], y=series["actual"], name="actual", mode="markers", marker={"color": "black", "size": 4}
         ),
@@ -67,8 +72,10 @@ if not ahead.empty:
 figure.update_layout(title=f"{org} · {project} · {METRIC_LABELS[metric]}", yaxis_title=METRIC_LABELS[metric])
 st.plotly_chart(figure, key="forecast_chart")
 st.caption(
-    f"Next {len(ahead)} days: {ahead['forecast'].sum():,.2f} forecast in total. Extreme spikes (e.g. a runaway "
-    "agent) are left out of the fit; missing days count as zero."
+    f"Shipped model: {shipped_label} (the lowest backtest MASE for this series). Next {len(ahead)} days: "
+    f"{ahead['forecast'].sum():,.2f} forecast in total. Every model is fitted on the same cleaned history: spikes "
+    "(e.g. a runaway agent) and public holidays are replaced by the usual level for their weekday, holidays are "
+    "scaled back in by one learned factor; missing days count as zero."
 )
 
 st.subheader("Month-end spend against budget")
@@ -116,13 +123,18 @@ else:
     st.plotly_chart(bars, key="budget_chart")
     downloadable_table(projections, "budget_projections")
 
-st.subheader("Backtests against seasonal-naive")
+st.subheader("Backtests: Prophet against the best baseline, per series")
 st.caption(
-    "Rolling origins, 14 days ahead each. MAPE counts only days with usage; sMAPE counts every day. "
-    "Seasonal-naive repeats the same weekday of the week before."
+    "Rolling origins, 14 days ahead each; every model gets the same cleaned history. MASE: error relative to "
+    "repeating last week inside the training data (lower is better); WAPE: total error / total usage; 80% interval "
+    "coverage should be 75–85%; month total: error of the mid-month projection of the month's total. Baselines: "
+    "seasonal naive, median of the last four same weekdays, ETS. Target: Prophet's MASE ≥ 15% below the best "
+    "baseline's."
 )
 if backtests is not None and not backtests.empty:
-    downloadable_table(backtests, "forecast_backtests")
+    downloadable_table(model_comparison(backtests), "forecast_model_comparison")
+    with st.expander("Every model's backtest metrics"):
+        downloadable_table(backtests, "forecast_backtests")
 
 st.subheader("What if")
 
