@@ -4,6 +4,8 @@ keys in its identity store, and access tokens from the API's own password sign-i
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,19 +76,21 @@ def copy_home(built_home: Path, target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def api(built_home: Path, tmp_path_factory) -> Api:
-    """One home per test module, authentication on, every principal of PEOPLE and KEYS signed in."""
+@contextmanager
+def serving(home: Path, environment: dict[str, str] | None = None) -> Iterator[Api]:
+    """The API on `home`, authentication on, every principal of PEOPLE and KEYS signed in (`environment`: more
+    settings, e.g. AIOA_ROUTING_EXPLORATION_RATE)."""
     from apps.api.main import create_app
 
     from aioa.identity import accounts, api_keys
 
-    home = copy_home(built_home, tmp_path_factory.mktemp("api") / "home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIOA_HOME", str(home))
         patch.setenv("AIOA_AUTH", "on")
         patch.delenv("AIOA_DATABASE_URL", raising=False)
         patch.delenv("AIOA_REDIS_URL", raising=False)
+        for name, value in (environment or {}).items():
+            patch.setenv(name, value)
         settings = Settings(home=home)
         for name, (org, role, team, usage_ids) in PEOPLE.items():
             accounts.create_user(
@@ -101,10 +105,22 @@ def api(built_home: Path, tmp_path_factory) -> Api:
         with TestClient(create_app(settings)) as client:
             headers = {}
             for name, (org, *_rest) in PEOPLE.items():
-                answer = client.post("/v1/auth/token", data={"username": f"{name}@{org}.test", "password": PASSWORD})
-                assert answer.status_code == 200, answer.text
-                headers[name] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+                headers[name] = sign_in(client, f"{name}@{org}.test")
             for name, scope in KEYS.items():
                 _info, plaintext = api_keys.create_key(settings, org_id=ORG, scopes=[scope], name=name)
                 headers[name] = {"Authorization": f"Bearer {plaintext}"}
             yield Api(home, settings, client, headers)
+
+
+def sign_in(client: TestClient, email: str) -> dict[str, str]:
+    """The Authorization header of an access token from the password flow."""
+    answer = client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def api(built_home: Path, tmp_path_factory) -> Iterator[Api]:
+    """One home per test module, authentication on, every principal of PEOPLE and KEYS signed in."""
+    with serving(copy_home(built_home, tmp_path_factory.mktemp("api") / "home")) as served:
+        yield served

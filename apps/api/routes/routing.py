@@ -23,11 +23,16 @@ class RouteTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task_text: str = Field(min_length=1, max_length=100_000, description="Text of the task (prompt).")
-    task_type: str | None = Field(None, max_length=200, description="Kind of task (code_generation, refactor, …).")
-    project_id: str | None = Field(None, max_length=200, description="Project the task is for.")
+    task_type: str | None = Field(
+        None, min_length=1, max_length=200, description="Kind of task (code_generation, refactor, …)."
+    )
+    project_id: str | None = Field(None, min_length=1, max_length=200, description="Project the task is for.")
     input_tokens: int | None = Field(None, ge=0, description="Expected input tokens.")
     task_id: str | None = Field(
-        None, max_length=200, description="Your id of the task: its handoff outcome is joined to this decision."
+        None,
+        min_length=1,
+        max_length=200,
+        description="Your id of the task: its handoff outcome is joined to this decision.",
     )
 
 
