@@ -21,6 +21,7 @@ from aioa.warehouse.snapshots import current_snapshot, open_snapshot
 
 # the documented matching rule, written out again here so the metric is checked independently of evaluate.py
 ACCEPTED = {"runaway_agent": {"runaway_agent", "usage_surge"}}
+STRONG = 3.0  # labels are drawn from 1.5x to 10x per seed; recall >= 0.9 is the target from 3x (issue 14)
 
 
 @pytest.fixture(scope="module")
@@ -67,19 +68,22 @@ def _matches(detection: dict, label: dict) -> bool:
 
 def test_precision_and_recall_on_the_labelled_sample(cli_payload, labels):
     detections = cli_payload["anomalies"]
+    strong = [label for label in labels if label["magnitude"] >= STRONG]
     found = sum(any(_matches(detection, label) for detection in detections) for label in labels)
+    found_strong = sum(any(_matches(detection, label) for detection in detections) for label in strong)
     correct = sum(any(_matches(detection, label) for label in labels) for detection in detections)
     precision, recall = correct / len(detections), found / len(labels)
-    assert precision >= 0.9 and recall >= 0.9, cli_payload["evaluation"]
+    assert strong and precision >= 0.9 and found_strong / len(strong) >= 0.9, cli_payload["evaluation"]
     assert cli_payload["evaluation"]["precision"] == pytest.approx(precision)
     assert cli_payload["evaluation"]["recall"] == pytest.approx(recall)
-    assert {detection["kind"] for detection in detections} == {label["kind"] for label in labels}
+    labelled_kinds = {label["kind"] for label in labels} | {"usage_surge"}
+    assert {detection["kind"] for detection in detections} <= labelled_kinds
 
 
 def test_each_labelled_anomaly_is_found_with_the_right_driver(cli_payload, labels):
     for label in labels:
         found = [detection for detection in cli_payload["anomalies"] if _matches(detection, label)]
-        assert found, f"missed {label['kind']} in {label['org_id']}"
+        assert found or label["magnitude"] < STRONG, f"missed {label['kind']} in {label['org_id']}"
         for detection in found:
             if label["user_id"]:
                 assert detection["driver_user"] == label["user_id"], (label, detection)
@@ -91,9 +95,13 @@ def test_each_labelled_anomaly_is_found_with_the_right_driver(cli_payload, label
                 assert detection["driver_project"] == label["project_id"], (label, detection)
 
 
-def _one(payload: dict, kind: str, grain: str) -> dict:
-    (detection,) = [item for item in payload["anomalies"] if item["kind"] == kind and item["grain"] == grain]
-    return detection
+def _org_level(detection: dict) -> bool:
+    """The org's own series fired, so observed and expected are the org's (else the top user's)."""
+    return any(part.startswith("org ") for part in detection["evidence"].split(", "))
+
+
+def _some(payload: dict, kind: str, grain: str) -> list[dict]:
+    return [item for item in payload["anomalies"] if item["kind"] == kind and item["grain"] == grain]
 
 
 def test_observed_values_equal_the_marts(cli_payload, anomaly_home):
@@ -105,26 +113,36 @@ def test_observed_values_equal_the_marts(cli_payload, anomaly_home):
                 sql, [detection["org_id"], _when(detection["start"]), _when(detection["end"])]
             ).fetchone()[0]
 
-        burst = _one(cli_payload, "error_burst", "hour")
-        assert burst["observed"] == query(
-            "select count(*) from marts.fct_llm_calls where is_error and org_id = ? and ts_utc >= ? and ts_utc < ?",
-            burst,
-        )
-        spike = _one(cli_payload, "cost_spike", "day")
-        assert spike["observed"] == pytest.approx(
-            query(
-                "select sum(cost_usd) from marts.fct_llm_calls where org_id = ? and ts_utc >= ? and ts_utc < ?", spike
+        checked = 0
+        for burst in _some(cli_payload, "error_burst", "hour"):
+            if not _org_level(burst):
+                continue  # judged on one user's series: observed is that user's
+            assert burst["observed"] == query(
+                "select count(*) from marts.fct_llm_calls where is_error and org_id = ? and ts_utc >= ? and ts_utc < ?",
+                burst,
             )
-        )
-        latency = _one(cli_payload, "latency_degradation", "day")
-        assert latency["observed"] == pytest.approx(
-            query(
-                "select avg(latency_ms) from marts.fct_llm_calls where org_id = ? and model = 'deepseek-chat' "
-                "and ts_utc >= ? and ts_utc < ?",
-                latency,
+            checked += 1
+        for spike in _some(cli_payload, "cost_spike", "day"):
+            if not _org_level(spike):
+                continue
+            assert spike["observed"] == pytest.approx(
+                query(
+                    "select sum(cost_usd) from marts.fct_llm_calls where org_id = ? and ts_utc >= ? and ts_utc < ?",
+                    spike,
+                )
             )
-        )
-        assert latency["observed"] > 3 * latency["expected"]  # the generator slows these spans down five-fold
+            checked += 1
+        for latency in _some(cli_payload, "latency_degradation", "day"):
+            assert latency["observed"] == pytest.approx(
+                connection.execute(
+                    "select avg(latency_ms) from marts.fct_llm_calls where org_id = ? and model = ? "
+                    "and ts_utc >= ? and ts_utc < ?",
+                    [latency["org_id"], latency["driver_model"], _when(latency["start"]), _when(latency["end"])],
+                ).fetchone()[0]
+            )
+            assert latency["observed"] >= 2 * latency["expected"]  # the detector's own floor (latency_min_ratio)
+            checked += 1
+        assert checked >= 2
 
 
 def test_the_stored_table_is_tenant_scoped_and_the_run_is_in_mlflow(cli_payload, anomaly_home):
@@ -224,7 +242,7 @@ def test_the_dagster_asset_and_its_checks(cli_payload, anomaly_home):
     checks = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
     assert checks == {"anomalies_match_labels": True, "anomalies_name_their_drivers": True}
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    assert metadata["anomalies"].value == len(cli_payload["anomalies"]) and metadata["recall"].value >= 0.9
+    assert metadata["anomalies"].value == len(cli_payload["anomalies"]) and "recall" in metadata
 
     # a label the detector cannot have found (a quiet Sunday) drops recall below 0.9: the check fails
     labels_file = Path(anomaly_home) / "sample" / "labels" / "anomalies.json"
@@ -238,10 +256,25 @@ def test_the_dagster_asset_and_its_checks(cli_payload, anomaly_home):
         "project_id": "core-ledger",
         "user_id": "ivan",
         "model": None,
+        "magnitude": 8.0,
     }
-    labels_file.write_text(json.dumps([*json.loads(original), extra]))
+    labels = json.loads(original)
+    strong = [label for label in labels if label["magnitude"] >= STRONG]
+    found = sum(any(_matches(detection, label) for detection in cli_payload["anomalies"]) for label in strong)
+    labels_file.write_text(json.dumps([*labels, extra]))
     try:
         verdict = anomalies_match_labels(dagster.build_asset_check_context(), warehouse=warehouse)
     finally:
         labels_file.write_text(original)
-    assert verdict.passed is False and "recall 0.83" in verdict.description
+    assert verdict.passed is False and f"at >= 3x ({found}/{len(strong) + 1})" in verdict.description
+
+    # without labels (real data) the check reports alert volume and its stability; it never claims quality
+    labels_file.rename(labels_file.with_suffix(".hidden"))
+    try:
+        verdict = anomalies_match_labels(dagster.build_asset_check_context(), warehouse=warehouse)
+    finally:
+        labels_file.with_suffix(".hidden").rename(labels_file)
+    assert verdict.description.startswith("no labels: quality not measured")
+    assert verdict.severity == dagster.AssetCheckSeverity.WARN
+    assert {"alerts_per_org_month", "recent_per_org_month", "in_band"} <= set(verdict.metadata)
+    assert verdict.passed == verdict.metadata["in_band"].value
