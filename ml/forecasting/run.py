@@ -145,7 +145,9 @@ def select_models(scores: pd.DataFrame, model: str = "prophet") -> pd.DataFrame:
     improvement = 1 - model_mase / best_mase if best_mase and best_mase == best_mase else np.nan
     if model_mase == model_mase and (best is None or model_mase < best_mase):
         winner = model
-        selection = f"{model} ships: MASE {model_mase:.3f} vs best baseline {best} {best_mase:.3f} ({improvement:+.0%})"
+        selection = (
+            f"{model} ships: MASE {model_mase:.3f}, {improvement:.1%} below the best baseline ({best} {best_mase:.3f})"
+        )
     elif best is not None:
         winner = best
         selection = (

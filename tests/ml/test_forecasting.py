@@ -57,7 +57,10 @@ def test_the_dagster_asset_ships_forecasts_and_its_check_passes(forecast_home):
     home, result = forecast_home
     assert result.success
     checks = {item.check_name: item for item in result.get_asset_check_evaluations()}
-    assert checks["forecasts_beat_baselines"].passed  # sound shipping, and Prophet wins at least half the series
+    check = checks["forecasts_beat_baselines"]
+    verdict = quality_verdict(read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs()))
+    # shipping is sound (an unsound one fails at ERROR); whether Prophet wins half the series is a warning only
+    assert check.passed == verdict.passed and check.severity.value == "WARN" and verdict.series >= 12
     metadata = result.asset_materializations_for_node("ml__forecasts")[0].metadata
     assert metadata["shipped"].value is True
     assert AssetKey(["ml", "forecasts"]) == forecasts_asset.key
