@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import time
 
 import numpy as np
 import pandas as pd
@@ -92,15 +91,10 @@ def test_route_and_route_batch_score_through_the_same_function(trained_home):
     tasks = load_handoffs(trained_home).head(300)[["task_text", "task_type", "project_id", "input_tokens"]]
     records = tasks.to_dict("records") + [{"task_text": "never seen words", "task_type": "new-kind"}, {}]
     batch = route_batch(records, trained_home)
-    timings, single = [], []
-    for record in records:
-        start = time.perf_counter()
-        single.append(route(record, trained_home))
-        timings.append(time.perf_counter() - start)
+    single = [route(record, trained_home) for record in records]
     assert np.array_equal([decision.confidence for decision in single], batch["confidence"].to_numpy())
     assert np.array_equal([decision.routing_score for decision in single], batch["routing_score"].to_numpy())
     assert [decision.route for decision in single] == batch["route"].tolist()
-    assert np.median(timings) < 0.05  # the benchmark reports p99 (target < 10 ms) on a quiet machine
 
 
 def test_production_routing_explores_logs_propensities_and_joins_outcomes(trained_home, truth):
