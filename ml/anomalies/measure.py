@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from aioa.warehouse.sql import execute_script
 from ml.anomalies.config import GRAINS
 from ml.anomalies.evaluate import load_labels, matches
 
@@ -91,8 +92,8 @@ def build_dataset(seed: int, work: Path, *, with_anomalies: bool = True) -> Data
             shutil.copy(Path(scratch) / "sample" / "labels" / "anomalies.json", labels)
             connection = duckdb.connect(str(marts))
             with connection:
-                connection.execute(f"attach '{raw}' as source (read_only)")
-                connection.execute(MARTS_SQL)
+                connection.execute("attach ? as source (read_only)", [str(raw)])
+                execute_script(connection, MARTS_SQL)
                 connection.execute("detach source")
                 orgs, days = connection.execute(
                     "select count(distinct org_id), count(distinct day) from marts.fct_llm_calls"
