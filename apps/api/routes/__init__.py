@@ -4,22 +4,17 @@ its module here (one line)."""
 from __future__ import annotations
 
 from apps.api.routes import (
-    anomalies,
     ask,
     auth,
-    forecasts,
     health,
     ingest,
     kpis,
-    mcp_tools,
+    lists,
     me,
-    models,
     oidc,
-    projects,
     quarantine,
     reports,
     routing,
-    sessions,
     tenants,
 )
 
@@ -30,13 +25,8 @@ ROUTERS = [
     me.router,
     reports.router,
     kpis.router,
-    sessions.router,
-    projects.router,
-    models.router,
-    mcp_tools.router,
+    lists.router,  # sessions, projects, models, MCP tools, forecasts, anomalies
     quarantine.router,
-    forecasts.router,
-    anomalies.router,
     routing.router,
     ask.router,
     ingest.router,
