@@ -147,6 +147,29 @@ class Settings(BaseSettings):
         "a random key kept in <home>/session-secret. Set the same value on every API/app host.",
     )
 
+    # MCP servers (see docs/mcp.md): where their configuration lives, and how they are probed.
+    mcp_user_home: Path | None = Field(
+        default=None, description="Home folder whose Claude Code/Desktop configs are read (default: the user's)."
+    )
+    mcp_project_dirs: str = Field(
+        default="", description="Extra project folders whose .mcp.json and .claude/settings*.json are read."
+    )
+    mcp_desktop_config: Path | None = Field(
+        default=None, description="Claude Desktop's claude_desktop_config.json (default: the OS's location)."
+    )
+    mcp_desktop_log_dir: Path | None = Field(
+        default=None, description="Folder of Claude Desktop's mcp-server-*.log files (default: the OS's location)."
+    )
+    mcp_managed_config: Path | None = Field(
+        default=None, description="Claude Code's managed-mcp.json (default: the OS's system location)."
+    )
+    mcp_probe_disabled: str = Field(default="", description="MCP servers never probed, comma-separated names.")
+    mcp_probe_timeout_s: float = Field(default=15.0, gt=0, description="Seconds one MCP server probe may take.")
+    mcp_probe_concurrency: int = Field(default=50, ge=1, description="MCP servers probed at the same time.")
+    mcp_status_url: str | None = Field(
+        default=None, description="MCP status history store (SQLAlchemy URL); default: SQLite at <home>/mcp.db."
+    )
+
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
