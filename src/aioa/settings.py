@@ -147,6 +147,21 @@ class Settings(BaseSettings):
         "a random key kept in <home>/session-secret. Set the same value on every API/app host.",
     )
 
+    # Rules, notifications and webhooks out (docs/automation.md).
+    app_url: str = Field(default="http://127.0.0.1:8501", description="The app's address, for links in messages.")
+    api_url: str = Field(default="http://127.0.0.1:8000", description="The API's address, for acknowledge links.")
+    smtp_host: str | None = Field(default=None, description="SMTP server for email notifications (none: no email).")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field(default="aioa@localhost", description="Sender address of notification emails.")
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Delivery attempts before the dead-letter list.")
+    webhook_backoff_s: float = Field(
+        default=30.0, gt=0, description="Delay before the first retry; doubles per attempt, with +-50% jitter."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a receiver has to answer.")
+
     # MCP servers (see docs/mcp.md): where their configuration lives, and how they are probed.
     mcp_user_home: Path | None = Field(
         default=None, description="Home folder whose Claude Code/Desktop configs are read (default: the user's)."

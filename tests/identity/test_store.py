@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 
 from aioa.identity import clock, store
 from aioa.identity.models import Base
+from aioa.rules.models import RULES_TABLES
 
 TABLES = {
     "users",
@@ -22,7 +23,7 @@ TABLES = {
     "signin_windows",
     "tenant_settings",
     "audit_log",
-}
+} | RULES_TABLES
 
 
 def test_head_revision_constant_matches_the_migrations():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 from aioa.identity.models import Base
+from aioa.rules import models as _rules_models  # noqa: F401 - the rules engine's tables, same metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

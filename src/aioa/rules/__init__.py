@@ -1,0 +1,1 @@
+"""Rules that act: a trigger, conditions in CEL and actions, stored per tenant; incidents and notifications."""
