@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["usd", "count", "ratio"]
+Unit = Literal["usd", "count", "ratio", "ms"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ METRICS: dict[str, Metric] = {
             "usd",
             _USAGE,
             Measure("sum", "cost_usd"),
-            synonyms=("spend", "cost", "costs", "spent", "money", "dollars", "usd"),
+            synonyms=("spend", "spending", "cost", "costs", "spent", "money", "dollars", "usd"),
         ),
         Metric(
             "tokens",
@@ -113,7 +113,7 @@ METRICS: dict[str, Metric] = {
             _USAGE,
             numerator=Measure("sum", "error_calls"),
             denominator=Measure("sum", "calls"),
-            synonyms=("error rate", "failure rate", "errors rate"),
+            synonyms=("error rate", "failure rate", "errors rate", "error ratio"),
         ),
         Metric(
             "error_calls",
@@ -132,7 +132,7 @@ METRICS: dict[str, Metric] = {
             _USAGE,
             numerator=Measure("sum", "cache_read_tokens"),
             denominator=Measure("sum", "input_tokens + cache_read_tokens + cache_write_tokens"),
-            synonyms=("cache hit rate", "cache hit", "cache rate", "cache efficiency"),
+            synonyms=("cache hit rate", "cache hit ratio", "cache hits", "cache hit", "cache rate", "cache efficiency"),
         ),
         Metric(
             "savings",
@@ -151,7 +151,7 @@ METRICS: dict[str, Metric] = {
             _HANDOFFS,
             numerator=Measure("sum", "case when success then 1 else 0 end"),
             denominator=Measure("sum", "case when success is not null then 1 else 0 end"),
-            synonyms=("handoff success", "success rate", "handoff accuracy"),
+            synonyms=("handoff success rate", "handoff success", "success rate", "handoff accuracy"),
         ),
         Metric(
             "handoffs",
@@ -179,6 +179,43 @@ METRICS: dict[str, Metric] = {
             _SESSIONS,
             Measure("count", "session_id"),
             synonyms=("sessions",),
+        ),
+        Metric(
+            "avg_latency_ms",
+            "Average latency (ms)",
+            "Mean response time of the calls whose latency was recorded, in milliseconds (calls without a "
+            "recorded latency are left out, never counted as zero).",
+            "ms",
+            _USAGE,
+            numerator=Measure("sum", "latency_ms_sum"),
+            denominator=Measure("sum", "latency_calls"),
+            synonyms=("average latency", "avg latency", "mean latency", "latency", "response time", "response times"),
+        ),
+        Metric(
+            "latency_ms_sum",
+            "Summed latency (ms)",
+            "Latency of the calls that recorded one, summed (numerator of avg_latency_ms).",
+            "ms",
+            _USAGE,
+            Measure("sum", "latency_ms_sum"),
+        ),
+        Metric(
+            "latency_calls",
+            "Calls with a latency",
+            "Calls whose latency was recorded (denominator of avg_latency_ms).",
+            "count",
+            _USAGE,
+            Measure("sum", "latency_calls"),
+        ),
+        Metric(
+            "cost_per_call",
+            "Cost per call (USD)",
+            "Spend divided by calls (unpriced calls count in the calls, at no cost).",
+            "usd",
+            _USAGE,
+            numerator=Measure("sum", "cost_usd"),
+            denominator=Measure("sum", "calls"),
+            synonyms=("cost per call", "average cost per call", "avg cost per call", "cost per request", "call cost"),
         ),
         Metric(
             "unpriced_calls",
