@@ -53,6 +53,17 @@ def _add_identity_commands() -> None:
 
 
 _add_identity_commands()
+
+
+def _add_ops_commands() -> None:
+    """`aioa backup`, `aioa restore`: backup code loads only inside a command."""
+    from aioa.ops.cli import backup_app, restore_command
+
+    app.add_typer(backup_app, name="backup")
+    app.command("restore")(restore_command)
+
+
+_add_ops_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 

@@ -147,6 +147,23 @@ class Settings(BaseSettings):
         "a random key kept in <home>/session-secret. Set the same value on every API/app host.",
     )
 
+    # Operations (docs/operations.md): tracing, logs, metrics port, scheduled backups.
+    otel_exporter_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); unset: no tracing."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="`json`: structured logs (structlog)."
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Prometheus metrics port of the pipeline/watcher process (unset: off).",
+    )
+    backup_dir: Path | None = Field(default=None, description="Where the scheduled backup writes (outside AIOA_HOME).")
+    backup_keep_daily: int = Field(default=7, ge=1, description="Scheduled backups kept: the newest of each day.")
+    backup_keep_weekly: int = Field(default=4, ge=0, description="… and the newest of each ISO week, beyond those.")
+
     # Rules, notifications and webhooks out (docs/automation.md).
     app_url: str = Field(default="http://127.0.0.1:8501", description="The app's address, for links in messages.")
     api_url: str = Field(default="http://127.0.0.1:8000", description="The API's address, for acknowledge links.")

@@ -1,0 +1,1 @@
+"""Operations: backup and restore, metrics, tracing, structured logs and service-level objectives."""
