@@ -32,6 +32,12 @@ class AskResult:
     answered: bool = False
     reason: str | None = None
     path: str = "offline"
+    understood: str | None = None  # what was answered, in words: metric, window, filters, grouping
+    parameters: dict = field(default_factory=dict)  # the values bound to the SQL's $names
+
+    def parameter_words(self) -> dict[str, str]:
+        """The bound values as text (dates as YYYY-MM-DD), shown beside the SQL."""
+        return {name: _text(value) for name, value in self.parameters.items()}
 
     def to_dict(self) -> dict:
         return {
@@ -44,4 +50,12 @@ class AskResult:
             "path": self.path,
             "rows": self.rows.to_dict(orient="records"),
             "chart": None if self.chart is None else self.chart.__dict__,
+            "understood": self.understood,
+            "parameters": self.parameter_words(),
         }
+
+
+def _text(value) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(item) for item in value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

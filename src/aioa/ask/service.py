@@ -6,9 +6,11 @@ from datetime import date
 
 import pandas as pd
 
+from aioa.ask import whatif
 from aioa.ask.guard import GuardedQuery, QueryRefused, guard
 from aioa.ask.offline import NotUnderstood, ParsedQuestion, parse, to_sql
 from aioa.ask.result import AskResult, ChartSpec
+from aioa.ops.tracing import traced
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.connection import QueryTimeout, statement_timeout
@@ -16,13 +18,17 @@ from aioa.warehouse.relations import tenant_filter
 
 EXAMPLES = (
     "spend by project last month",
+    "which user spent the most on opus this month",
     "top 5 users by tokens this month",
-    "daily spend trend for checkout-api over the last 30 days",
-    "error rate by model",
-    "spend this month vs last month",
+    "daily spend trend over the last 30 days",
+    "average latency of opus vs sonnet",
+    "error rate by model this month vs last month",
+    "cache hit rate by team",
+    "how much would we save routing more to deepseek",
 )
 
 
+@traced("aioa.ask", lambda question, *_, **__: {"question_chars": len(question)})  # never the text
 def ask(
     question: str,
     scope: TenantScope,
@@ -70,14 +76,13 @@ def run_sql(sql: str, scope: TenantScope, connection, settings: Settings | None 
 
 def _ask_offline(question, scope, connection, settings, today) -> AskResult:
     result = AskResult(question, path="offline")
+    known = _known_values(connection, scope)
     try:
-        parsed = parse(question, today, _known_values(connection, scope))
+        if whatif.is_what_if(question):
+            return _what_if(result, question, scope, connection, settings, today, known)
+        parsed = parse(question, today, known)
     except NotUnderstood as error:
-        result.reason = (
-            f"I can't answer that offline ({error}). I answer questions like: "
-            + "; ".join(f"“{example}”" for example in EXAMPLES)
-            + ". For other questions, configure an LLM provider (AIOA_LLM_PROVIDER)."
-        )
+        result.reason = _not_understood(error)
         return result
     sql, params = to_sql(parsed)
     try:
@@ -85,7 +90,46 @@ def _ask_offline(question, scope, connection, settings, today) -> AskResult:
     except QueryRefused as error:
         result.refused, result.reason = True, str(error)
         return result
+    first_day, last_day = (None, None) if parsed.periods else _data_span(connection, scope, parsed.table)
+    result.understood = parsed.words(first_day, last_day)
     return _execute(result, guarded, connection, parsed, settings)
+
+
+def _not_understood(error: NotUnderstood) -> str:
+    return (
+        f"Not answered: {error}. I answer questions like: "
+        + "; ".join(f"“{example}”" for example in EXAMPLES)
+        + ". For other questions, configure an LLM provider (AIOA_LLM_PROVIDER)."
+    )
+
+
+def _what_if(result, question, scope, connection, settings, today, known) -> AskResult:
+    """A savings question through the what-if engine over the caller's recent usage (tenant-scoped)."""
+    from aioa.analytics.queries import recent_model_usage
+
+    result.path = "what-if"
+    scenario = whatif.parse(question, known.get("model", []))
+    usage = recent_model_usage(connection, scope, days=whatif.RECENT_DAYS)
+    first, last = whatif.window(today)
+    if isinstance(scenario, whatif.ThresholdQuestion):
+        result.rows = whatif.threshold_savings(usage, scenario, settings)
+        result.answer, result.understood = whatif.threshold_sentence(result.rows, first, last)
+    else:
+        result.rows = whatif.mix_savings(usage, scenario)
+        result.answer, result.understood = whatif.mix_sentence(result.rows, scenario, first, last)
+        result.chart = ChartSpec("bar", "from_model", "saving_usd", "share_moved")
+    result.answered = True
+    return result
+
+
+def _data_span(connection, scope: TenantScope, table: str) -> tuple[date | None, date | None]:
+    """The first and last day of `table` the scope may read (an answer over all data says which days they are)."""
+    try:
+        guarded = guard(f"select min(day) as first_day, max(day) as last_day from marts.{table}", scope)
+    except QueryRefused:
+        return None, None
+    row = connection.cursor().execute(guarded.sql, guarded.params).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _ask_llm(question, scope, connection, settings, today, chat_model) -> AskResult:
@@ -110,7 +154,7 @@ def _ask_llm(question, scope, connection, settings, today, chat_model) -> AskRes
 def _execute(
     result: AskResult, guarded: GuardedQuery, connection, parsed: ParsedQuestion | None, settings: Settings
 ) -> AskResult:
-    result.sql = guarded.sql
+    result.sql, result.parameters = guarded.sql, dict(guarded.params)
     cursor = connection.cursor()
     try:
         with statement_timeout(cursor, settings.reader_statement_timeout_s):
@@ -124,7 +168,7 @@ def _execute(
     finally:
         cursor.close()
     result.answered = True
-    result.answer = _sentence(result.rows, parsed)
+    result.answer = _sentence(result.rows, parsed, result.understood)
     if parsed is not None and parsed.notes:
         result.answer += " " + " ".join(parsed.notes)
     result.chart = _chart(result.rows, parsed)
@@ -158,16 +202,20 @@ def _known_values(connection, scope: TenantScope) -> dict[str, list[str]]:
             .fetchall()
         )
         values[column] = [row[0] for row in rows]
-    tenant_sql, params = tenant_filter(scope, "marts.agg_mcp_tools_daily")
-    rows = (
-        connection.cursor()
-        .execute(
-            f"select distinct mcp_server from marts.agg_mcp_tools_daily where {tenant_sql} and mcp_server is not null",
-            params,
-        )
-        .fetchall()
-    )
-    values["mcp_server"] = [row[0] for row in rows]
+    for relation, columns in (
+        ("marts.agg_mcp_tools_daily", ("mcp_server", "mcp_tool")),
+        ("marts.fct_handoffs", ("target_model", "task_type")),
+    ):
+        tenant_sql, params = tenant_filter(scope, relation)
+        for column in columns:
+            rows = (
+                connection.cursor()
+                .execute(
+                    f"select distinct {column} from {relation} where {tenant_sql} and {column} is not null", params
+                )
+                .fetchall()
+            )
+            values[column] = [row[0] for row in rows]
     return values
 
 
@@ -175,39 +223,55 @@ def _format(value, unit: str) -> str:
     if value is None or pd.isna(value):
         return "no data"
     if unit == "usd":
-        return f"${value:,.2f}"
+        return f"${value:,.2f}" if abs(value) >= 1 or value == 0 else f"${value:,.4f}"
     if unit == "ratio":
         return f"{value:.1%}"
+    if unit == "ms":
+        return f"{value:,.0f} ms"
     return f"{value:,.0f}"
 
 
-def _sentence(rows: pd.DataFrame, parsed: ParsedQuestion | None) -> str:
+def _cell(value) -> str:
+    return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(value)
+
+
+def _sentence(rows: pd.DataFrame, parsed: ParsedQuestion | None, understood: str | None) -> str:
+    """The answer in one sentence, ending with what was answered (window, filters) in words."""
+    read_as = f" (Answered: {understood}.)" if understood else ""
     if rows.empty:
-        return "No rows match the question."
+        return "No rows match the question." + read_as
     if parsed is None:
         return f"{len(rows)} row(s)."
-    value_name = parsed.metric.replace(" ", "_")
-    scope = ""
-    if parsed.periods:
-        scope = " " + " vs ".join(period.label for period in parsed.periods[:4])
-    if parsed.filters:
-        scope += " for " + ", ".join(parsed.filters.values())
-    if len(rows) == 1 and rows.columns.tolist() == [value_name]:
-        return f"{parsed.metric.capitalize()}{scope}: {_format(rows.iloc[0][value_name], parsed.unit)}."
-    label_column = rows.columns[0]
+    value_name = parsed.metric
+    labels = [column for column in rows.columns if column != value_name]
+    values = rows[value_name].tolist()
+    if not labels:
+        return f"{parsed.label}: {_format(values[0], parsed.unit)}." + read_as
+
+    def name(row) -> str:
+        return " · ".join(_cell(row[column]) for column in labels)
+
+    if parsed.top == 1 and len(rows) == 1:
+        which = "lowest" if parsed.ascending else "highest"
+        row = rows.iloc[0]
+        return f"{name(row)} has the {which} {parsed.label.lower()}: {_format(row[value_name], parsed.unit)}." + read_as
+    if len(rows) <= 8 and not parsed.grain:
+        listed = "; ".join(f"{name(row)}: {_format(row[value_name], parsed.unit)}" for _, row in rows.iterrows())
+        return f"{parsed.label}: {listed}." + read_as
     first = rows.iloc[0]
     return (
-        f"{parsed.metric.capitalize()}{scope}: {len(rows)} row(s); first: {first[label_column]} "
-        f"at {_format(first[value_name], parsed.unit)}."
+        f"{parsed.label}: {len(rows)} rows; first: {name(first)} at {_format(first[value_name], parsed.unit)}."
+        + read_as
     )
 
 
 def _chart(rows: pd.DataFrame, parsed: ParsedQuestion | None) -> ChartSpec | None:
     if parsed is None or rows.empty or len(rows.columns) < 2:
         return None
-    value_name = parsed.metric.replace(" ", "_")
+    value_name = parsed.metric
+    groups = parsed.group_columns()
     if parsed.grain:
-        return ChartSpec("line", parsed.grain, value_name, parsed.dimension)
+        return ChartSpec("line", parsed.grain, value_name, groups[0] if groups else None)
     x = "period" if "period" in rows.columns else rows.columns[0]
-    color = parsed.dimension if x == "period" and parsed.dimension else None
+    color = next((column for column in groups if column != x), None)
     return ChartSpec("bar", x, value_name, color)
