@@ -7,6 +7,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from apps.api.cache import SnapshotCache
+from apps.api.observability import install_observability
 from apps.api.routes import ROUTERS
 from fastapi import FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(audit_requests)
     app.add_exception_handler(QueryTimeout, _query_timeout)
     app.add_exception_handler(Forbidden, _forbidden)
+    install_observability(app, settings)  # metrics, request ids, traces, JSON logs
     return app
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aioa.ingest.registry import BY_NAME, SOURCES
+from aioa.ops.tracing import traced
 from aioa.settings import Settings
 
 ML_GROUP = "ml"
@@ -149,6 +150,16 @@ def run_pipeline(
     return report
 
 
+@traced(
+    "aioa.pipeline.run",
+    lambda _settings, _sources, report, **options: {
+        "run_id": report.run_id,
+        "status": report.status,
+        "failed_step": report.failed_step,
+        "full_refresh": options["full_refresh"],
+        "include_ml": options["include_ml"],
+    },
+)
 def _materialise(
     settings: Settings,
     sources: SourcePaths,

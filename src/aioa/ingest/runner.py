@@ -24,6 +24,7 @@ from aioa.ingest.manifest import FilePlan, plan_files, record_files
 from aioa.ingest.merge import apply_tool_results, merge_staged
 from aioa.ingest.quarantine import store_quarantine
 from aioa.ingest.sources import Source, read_sql
+from aioa.ops.tracing import traced
 from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.model_prices import refresh_model_prices
 from aioa.pricing.reprice import reprice_unpriced
@@ -260,6 +261,14 @@ def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) 
         connection.unregister("batch_line_problems")
 
 
+@traced(  # a span per batch transaction; attributes read after it: rest[4] is the batch's IngestSummary
+    "aioa.ingest.batch",
+    lambda _connection, source, batch, *rest: {
+        "source": source.name,
+        "files": len(batch),
+        "rows_added": sum(rest[4].rows_added.values()),
+    },
+)
 def _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons) -> None:
     # One contiguous column per batch: DuckDB scans an Arrow table of thousands of small chunks (one per file)
     # several times slower, and holds far more memory while parsing it.
