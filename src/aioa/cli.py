@@ -67,10 +67,11 @@ _add_mcp_commands()
 
 def _add_ops_commands() -> None:
     """`aioa backup`, `aioa restore`: backup code loads only inside a command."""
-    from aioa.ops.cli import backup_app, restore_command
+    from aioa.ops.cli import backup_app, metrics_app, restore_command
 
     app.add_typer(backup_app, name="backup")
     app.command("restore")(restore_command)
+    app.add_typer(metrics_app, name="metrics")
 
 
 _add_ops_commands()
@@ -418,7 +419,7 @@ def doctor(as_json: JsonFlag = False) -> None:
 
     checks, unpriced = run_checks(get_settings())
     if as_json:
-        _print_json({"checks": [check.__dict__ for check in checks], "unpriced_models": unpriced})
+        _print_json({"checks": [check.__dict__ for check in checks], "unpriced_models": unpriced, **_operations("json")})
     else:
         table = Table(title="aioa doctor")
         for column in ("check", "status", "detail", "fix"):
@@ -434,6 +435,13 @@ def doctor(as_json: JsonFlag = False) -> None:
         console.print(table)
     if any(check.status == "error" for check in checks):
         raise typer.Exit(1)
+
+
+def _operations(chosen: str) -> dict:
+    """`doctor --json`: component status and SLOs with the error budget left (aioa.ops.slo)."""
+    from aioa.ops.slo import operations_status
+
+    return operations_status(get_settings()) if chosen == "json" else {}
 
 
 @app.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -131,3 +131,40 @@ def restore_command(
         f"{report.seconds:.1f} s (snapshot {report.snapshot_version or 'none'}). Next: `aioa doctor`, then `aioa run` "
         "to read log lines written since the backup."
     )
+
+
+metrics_app = typer.Typer(
+    help="Pipeline and watcher metrics for Prometheus (ingest rows, quarantine, step durations, snapshot age, lag).",
+    no_args_is_help=True,
+)
+
+
+@metrics_app.command("serve")
+def metrics_serve(
+    port: Annotated[int | None, typer.Option(help="Port (default AIOA_METRICS_PORT, else 9464).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the pipeline metrics on http://HOST:PORT/metrics until stopped (a sidecar of the pipeline or watcher)."""
+    import signal
+    import threading
+
+    from aioa.ops.metrics import start_metrics_server
+
+    settings = _settings()
+    chosen = start_metrics_server(settings, port or settings.metrics_port or 9464, host)
+    console.print(f"Pipeline metrics on http://{host}:{chosen}/metrics (Ctrl-C or SIGTERM stops)")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with suppress(KeyboardInterrupt):
+        stop.wait()
+
+
+@metrics_app.command("write")
+def metrics_write(
+    path: Annotated[Path, typer.Argument(help="A .prom file in node_exporter's textfile collector folder.")],
+) -> None:
+    """Write the pipeline metrics once as a Prometheus textfile (e.g. after each run, from cron or a Dagster hook)."""
+    from aioa.ops.metrics import write_textfile
+
+    write_textfile(_settings(), path)
+    console.print(f"Wrote {path}")
