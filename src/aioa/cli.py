@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aioa.privacy.cli import privacy_app
+from aioa.reports.output import OutputFormat, chosen_format
 from aioa.tenants.cli import billing_app, tenant_app
 
 app = typer.Typer(
@@ -55,6 +56,28 @@ def _add_identity_commands() -> None:
 _add_identity_commands()
 
 
+def _add_live_commands() -> None:
+    """`aioa watch` and `aioa replay`: watchdog and uvicorn load only inside the command."""
+    from aioa.live.cli import replay_command, watch_command
+
+    app.command("watch")(watch_command)
+    app.command("replay")(replay_command)
+
+
+_add_live_commands()
+
+
+def _add_rules_commands() -> None:
+    """`aioa rules`, `aioa webhooks`: the rules engine and its store load only inside a command."""
+    from aioa.rules.cli import rules_app, webhooks_app
+
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(webhooks_app, name="webhooks")
+
+
+_add_rules_commands()
+
+
 def _add_mcp_commands() -> None:
     """`aioa mcp`: the MCP SDK and the status store load only inside a command."""
     from aioa.mcp.cli import mcp_app
@@ -77,6 +100,12 @@ def _add_ops_commands() -> None:
 _add_ops_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format", help="table (rich in a terminal, plain in a pipe), json or csv; on stdout. Default: table."
+    ),
+]
 
 
 def get_settings():
@@ -357,8 +386,10 @@ def report(
     since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), inclusive.")] = None,
     until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")] = None,
     org: Annotated[list[str] | None, typer.Option(help="Only these orgs (repeatable).")] = None,
+    output_format: FormatOption = None,
 ) -> None:
-    """Tokens and cost per day, month, session, project or model, with a per-model breakdown."""
+    """Tokens and cost per day, month, session, project or model, with a per-model breakdown and a totals row (a
+    table on stdout; `--format json|csv` for scripts, `--json` = `--format json`)."""
     from aioa.reports import REPORT_KINDS, usage_report
     from aioa.warehouse.access import TenantScope
 
@@ -381,26 +412,21 @@ def report(
         rows = usage_report(
             connection, kind, scope=scope, timezone=timezone, since=_parse_day(since), until=_parse_day(until)
         )
-    if as_json:
-        _print_json(rows)
-        return
-    key = REPORT_KINDS[kind][0]
-    table = Table(title=f"{kind} usage")
-    for column in (key, "input", "output", "cache write", "cache read", "cost USD", "models"):
-        table.add_column(column, justify="left" if column in (key, "models") else "right")
-    for row in rows:
-        table.add_row(
-            str(row[key]),
-            f"{row['input_tokens']:,}",
-            f"{row['output_tokens']:,}",
-            f"{row['cache_creation_tokens']:,}",
-            f"{row['cache_read_tokens']:,}",
-            f"{row['cost_usd']:,.4f}" + (" *" if row["unpriced_calls"] else ""),
-            ", ".join(model["model"] for model in row["models"]),
-        )
-    console.print(table)
-    if any(row["unpriced_calls"] for row in rows):
+    from aioa.reports.output import emit
+    from aioa.reports.usage import report_fields
+
+    emit(
+        rows,
+        report_fields(kind),
+        chosen_format(output_format, as_json),
+        title=f"{kind} usage" + (f" ({timezone})" if timezone != "UTC" else ""),
+    )
+    if not as_json and output_format in (None, "table") and any(row["unpriced_calls"] for row in rows):
         console.print("* includes calls to models without a price (not costed); see `aioa doctor`.")
+
+
+def _without(row: dict, key: str) -> dict:
+    return {name: value for name, value in row.items() if name != key}
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -413,27 +439,39 @@ def _parse_day(value: str | None) -> date | None:
 
 
 @app.command()
-def doctor(as_json: JsonFlag = False) -> None:
-    """Check the environment, warehouse, prices and configs; say what to fix."""
+def doctor(
+    as_json: JsonFlag = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")] = False,
+    output_format: FormatOption = None,
+) -> None:
+    """Check the environment, the configured sources, the last pipeline run (`aioa run` or Dagster), the warehouse,
+    prices and configs; say what to fix. Exit 1 on an error (with --strict: on a warning too)."""
     from aioa.doctor import run_checks
+    from aioa.reports.output import Field, emit
 
     checks, unpriced = run_checks(get_settings())
-    if as_json:
-        _print_json({"checks": [check.__dict__ for check in checks], "unpriced_models": unpriced, **_operations("json")})
-    else:
-        table = Table(title="aioa doctor")
-        for column in ("check", "status", "detail", "fix"):
-            table.add_column(column)
-        colours = {"ok": "green", "warn": "yellow", "error": "red"}
-        for check in checks:
-            table.add_row(
-                check.name,
-                f"[{colours[check.status]}]{check.status}[/]",
-                check.detail,
-                "" if check.status == "ok" else check.fix,
-            )
-        console.print(table)
-    if any(check.status == "error" for check in checks):
+    chosen = chosen_format(output_format, as_json)
+    colours = {"ok": "green", "warn": "yellow", "error": "red"}
+    terminal = sys.stdout.isatty()
+    rows = [
+        {
+            "check": check.name,
+            "status": f"[{colours[check.status]}]{check.status}[/]" if terminal else check.status,
+            "detail": check.detail,
+            "fix": "" if check.status == "ok" else check.fix,
+        }
+        for check in checks
+    ]
+    emit(
+        [check.__dict__ for check in checks] if chosen != "table" else rows,
+        [Field(name, name, align="left") for name in ("check", "status", "detail", "fix")]
+        if chosen == "table"
+        else [Field(name, name) for name in ("name", "status", "detail", "fix")],
+        chosen,
+        title="aioa doctor",
+        payload={"checks": [check.__dict__ for check in checks], "unpriced_models": unpriced, **_operations(chosen)},
+    )
+    if any(check.status == "error" for check in checks) or (strict and any(c.status == "warn" for c in checks)):
         raise typer.Exit(1)
 
 
@@ -454,6 +492,7 @@ def quarantine(
         ),
     ] = None,
     as_json: JsonFlag = False,
+    output_format: FormatOption = None,
 ) -> None:
     """List quarantined (rejected) and flagged input with org, file, line and reason."""
     from aioa.analytics import quarantined_input
@@ -470,17 +509,20 @@ def quarantine(
         {name: row[name] for name in ("org_id", "severity", "reason", "source_file", "source_line", "raw_excerpt")}
         for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
     ]
-    if as_json:
-        _print_json(rows)
-        return
-    table = Table(title="quarantine")
-    for column in ("org", "severity", "reason", "file:line"):
-        table.add_column(column)
+    from aioa.reports.output import Field, emit
+
+    fields = [
+        Field("org_id", "org", lambda value: value or "(unknown)", align="left"),
+        Field("severity", "severity", align="left"),
+        Field("reason", "reason", align="left"),
+        Field("where", "file:line", align="left"),
+    ]
     for row in rows:
-        table.add_row(
-            row["org_id"] or "(unknown)", row["severity"], row["reason"], f"{row['source_file']}:{row['source_line']}"
-        )
-    console.print(table)
+        row["where"] = f"{row['source_file']}:{row['source_line']}"
+    chosen = chosen_format(output_format, as_json)
+    if chosen == "csv":
+        fields = [Field(name, name) for name in ("org_id", "severity", "reason", "source_file", "source_line")]
+    emit(rows, fields, chosen, title="quarantine", payload=[_without(row, "where") for row in rows], totals=False)
 
 
 @app.command()
