@@ -92,6 +92,38 @@ def test_every_quirk_is_present(sample):
     assert cache["5m"] > 100 and cache["1h"] > 100
 
 
+def test_every_session_belongs_to_the_one_user_whose_logs_hold_it(sample):
+    """A Claude Code session is one user's: its id is in one user's config dir only (a resumed session replays that
+    user's own earlier lines), and an id or path that names a user names that user."""
+    from aioa.generate.world import OTEL_USERS, USERS
+
+    people = set(USERS) | set(OTEL_USERS)
+    holders: dict[str, set[str]] = {}
+    for path in sample.glob("claude-code/*/.claude/projects/**/*.jsonl"):
+        user = path.relative_to(sample / "claude-code").parts[0]
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if "sessionId" in record:
+                holders.setdefault(record["sessionId"], set()).add(user)
+                named = {person for person in people if record["sessionId"].startswith(f"{person}-")}
+                assert named <= {user}, (path, record["sessionId"])
+            if str(record.get("cwd", "")).startswith("/home/"):
+                assert record["cwd"].split("/")[2] == user, (path, record["cwd"])
+    assert len(holders) > 100
+    assert {session: users for session, users in holders.items() if len(users) > 1} == {}
+    for path in sample.glob("handoffs/*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and row.get("user_id") and row.get("session_id"):
+                assert row["session_id"].startswith(f"{row['user_id']}-"), row["session_id"]
+
+
 def test_ingestion_finds_exactly_the_generated_truth(sample, tmp_path):
     settings = Settings(home=tmp_path / "home")
     settings.home.mkdir()

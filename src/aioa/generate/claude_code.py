@@ -70,7 +70,9 @@ class TranscriptWriter:
     def __init__(self, root: Path, rng: np.random.Generator, truth: Truth) -> None:
         self.root, self.rng, self.truth = root, rng, truth
         self.counter = 0
-        self.previous_sessions: dict[str, list[str]] = {}
+        # the first lines of each user's last session per project: a resumed session replays them (a Claude Code
+        # session belongs to one user, so only that user's own sessions are ever resumed)
+        self.previous_sessions: dict[tuple[str, str], list[str]] = {}
         self.pending_progress: list[str] = []  # subagent progress lines, written after the parent's response
         # cost of the ordinary calls written so far, to size cost spikes: [calls, cost, opus calls, opus cost
         # without cache writes, opus cache-write cost]
@@ -98,8 +100,8 @@ class TranscriptWriter:
         folder = self.root / user / ".claude" / "projects" / cwd.replace("/", "-").replace(".", "-")
         lines: list[str] = []
         branch = "main" if rng.random() < 0.6 else f"feature/{project}-{int(rng.integers(1, 40))}"
-        if rng.random() < 0.08 and project in self.previous_sessions:
-            lines += self.previous_sessions[project]  # a resumed session replays earlier lines verbatim
+        if rng.random() < 0.08 and (user, project) in self.previous_sessions:
+            lines += self.previous_sessions[(user, project)]  # a resumed session replays earlier lines verbatim
         base = {
             "parentUuid": None,
             "isSidechain": False,
@@ -167,7 +169,7 @@ class TranscriptWriter:
             agent_folder = folder / session_id / "subagents"
             agent_folder.mkdir(parents=True, exist_ok=True)
             (agent_folder / f"agent-{agent_id}.jsonl").write_text("\n".join(agent_lines) + "\n")
-        self.previous_sessions[project] = lines[: min(len(lines), 6)]
+        self.previous_sessions[(user, project)] = lines[: min(len(lines), 6)]
         self.truth.sessions.add(session_id)
 
     def _tokens(self, context: int, write_factor: float = 1.0) -> dict:
@@ -412,12 +414,13 @@ def _write_bad_lines(root: Path, rng: np.random.Generator, truth: Truth) -> int:
     """A few bad lines in a few files: garbage, truncated JSON, a wrong type, and a file cut mid-record."""
     files = sorted(root.glob("*/.claude/projects/*/*.jsonl"))
     chosen = [files[int(index)] for index in rng.choice(len(files), size=min(4, len(files)), replace=False)]
+    owner = chosen[2].relative_to(root).parts[0]  # the line names no one but the user whose file it is in
     bad_type = json.dumps(
         {
             "type": "assistant",
             "sessionId": "bad",
             "timestamp": "2026-10-01T10:00:00.000Z",
-            "cwd": "/home/zoe/src/scratch",
+            "cwd": f"/home/{owner}/src/scratch",
             "requestId": "req_bad",
             "message": {
                 "id": "msg_bad",
