@@ -3,6 +3,7 @@
 from dagster import Definitions
 
 from orchestration.defs.ingest import definitions as ingest
+from orchestration.defs.mcp import definitions as mcp
 from orchestration.defs.ml import definitions as ml
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.executor import executor
