@@ -8,4 +8,4 @@ from orchestration.defs.ml import definitions as ml
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.executor import executor
 
-defs = Definitions.merge(ingest.defs, warehouse.defs, ml.defs, Definitions(executor=executor()))
+defs = Definitions.merge(ingest.defs, mcp.defs, warehouse.defs, ml.defs, Definitions(executor=executor()))
