@@ -1,7 +1,5 @@
 """The MCP probe job: one monitoring pass (`aioa.mcp.monitor`, the same code as `aioa mcp status`)."""
 
-from __future__ import annotations
-
 from dagster import MetadataValue, OpExecutionContext, job, op
 
 from orchestration.defs.mcp.resources import McpMonitorResource
