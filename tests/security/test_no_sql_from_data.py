@@ -66,6 +66,8 @@ ALLOWED: dict[str, str] = {
     "src/aioa/ingest/quarantine.py:store_quarantine": "stage_<table> names from the source class's `tables`",
     "src/aioa/pricing/apply.py:apply_prices": "table is a stage table name from the runner; BUCKET and cost "
     "expressions are module constants; provider/model bound",
+    "src/aioa/pricing/apply.py:_cost_pending": "table from apply_prices (a stage or raw table name from our code); "
+    "the org filter is a constant fragment with the org bound; BUCKET and the cost update are module constants",
     "src/aioa/quality/gate.py:failed_error_checks": "schema placeholder filled with the constant 'quality'",
     "src/aioa/reports/usage.py:usage_report": "key and measures from REPORT_KINDS/_MEASURES; tenant, dates, "
     "time zone bound",

@@ -27,9 +27,9 @@ from aioa.ingest.sources import Source, read_sql
 from aioa.ops.tracing import traced
 from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.model_prices import refresh_model_prices
-from aioa.pricing.reprice import reprice_unpriced
+from aioa.pricing.reprice import reprice_tenant_prices, reprice_unpriced
 from aioa.settings import Settings, get_settings
-from aioa.tenants.settings_doc import with_tenant_budgets
+from aioa.tenants.settings_doc import stored_price_overrides, with_tenant_budgets
 from aioa.warehouse import connect
 from aioa.warehouse.snapshots import publish_snapshot
 from aioa.warehouse.sql import execute_script
@@ -86,11 +86,13 @@ def ingest(
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
         config = with_tenant_budgets(settings, config)
         config = with_inbox_bindings(config, settings.home / "inbox")  # the API's per-org inbox folders
-        catalog = PriceCatalog(settings.resolved_price_overrides_file)
+        # orgs' own price lists (tenant settings) cost their rows before the shared prices do
+        catalog = PriceCatalog(settings.resolved_price_overrides_file, stored_price_overrides(settings))
         _start_run(connection, summary)
         connection.begin()
         sync_entities(connection, config)
         reprice_unpriced(connection, catalog)
+        reprice_tenant_prices(connection, catalog)
         connection.commit()
 
         discovered = {found.path: found for found in source.discover(paths)}

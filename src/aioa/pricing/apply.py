@@ -25,26 +25,55 @@ TOKEN_COLUMNS = {
 
 
 def apply_prices(connection: duckdb.DuckDBPyConnection, table: str, catalog: PriceCatalog) -> int:
-    """Cost every `pending` row of `table`; rows without a known price become `unpriced`. Returns that count."""
+    """Cost every `pending` row of `table`; rows without a known price become `unpriced`. Returns that count.
+
+    An org with its own price list (tenant settings) has its rows costed from that list first, matched on the
+    row's `org_id` (attributed before pricing); its models the list does not name, and every other org's rows, get
+    the shared prices."""
+    for org_id in sorted(catalog.tenant_overrides):
+        dated = any(entry.valid_from for entry in catalog.tenant_overrides[org_id])
+        _cost_pending(
+            connection,
+            table,
+            lambda provider, model, at, org_id=org_id: catalog.resolve_for_org(org_id, provider, model, at),
+            lambda _provider, _model, dated=dated: dated,
+            org_id,
+        )
+    _cost_pending(connection, table, catalog.resolve, lambda provider, model: _needs_buckets(catalog, provider, model))
+    connection.execute(
+        f"update {table} set price_status = 'unpriced', cost_usd = null, "
+        "price_source = 'no price in genai-prices or the override file' where price_status = 'pending'"
+    )
+    return connection.execute(f"select count(*) from {table} where price_status = 'unpriced'").fetchone()[0]
+
+
+def _cost_pending(connection, table: str, resolve, needs_buckets, org_id: str | None = None) -> None:
+    """Cost the pending rows (of one org, or of all) that `resolve(provider, model, at)` has a price for."""
+    org_only = "" if org_id is None else " and org_id = $org"
+    org_match = "" if org_id is None else " and t.org_id = $org"
+    values = {} if org_id is None else {"org": org_id}
     models = connection.execute(
-        f"select distinct provider, model from {table} where price_status = 'pending'"
+        f"select distinct provider, model from {table} where price_status = 'pending'{org_only}", values
     ).fetchall()
     rows: list[dict] = []
     for provider, model in models:
-        if _needs_buckets(catalog, provider, model):
+        if needs_buckets(provider, model):
             buckets = connection.execute(
                 f"select distinct time_bucket({BUCKET}, ts_utc) from {table} "
-                "where price_status = 'pending' and provider is not distinct from ? and model = ?",
-                [provider, model],
+                "where price_status = 'pending' and provider is not distinct from $provider and model = $model"
+                f"{org_only}",
+                {**values, "provider": provider, "model": model},
             ).fetchall()
             for (bucket,) in buckets:
-                price = catalog.resolve(provider, model, bucket)
+                price = resolve(provider, model, bucket)
                 if price is not None:
                     rows.append(_lookup_row(provider, model, bucket, price))
         else:
-            price = catalog.resolve(provider, model, datetime.now())
+            price = resolve(provider, model, datetime.now())
             if price is not None:
                 rows.append(_lookup_row(provider, model, None, price))
+    if not rows:
+        return
     connection.register("price_lookup", _lookup_table(rows))
     try:
         # Two updates, each a plain equi-join (an OR in the join condition would defeat the hash join); each runs
@@ -55,14 +84,9 @@ def apply_prices(connection: duckdb.DuckDBPyConnection, table: str, catalog: Pri
             (True, f"p.bucket = time_bucket({BUCKET}, t.ts_utc)"),
         ):
             if any((row["bucket"] is not None) == bucketed for row in rows):
-                connection.execute(_cost_update(table, bucket_match, max_tiers))
+                connection.execute(_cost_update(table, bucket_match + org_match, max_tiers), values)
     finally:
         connection.unregister("price_lookup")
-    connection.execute(
-        f"update {table} set price_status = 'unpriced', cost_usd = null, "
-        "price_source = 'no price in genai-prices or the override file' where price_status = 'pending'"
-    )
-    return connection.execute(f"select count(*) from {table} where price_status = 'unpriced'").fetchone()[0]
 
 
 def _needs_buckets(catalog: PriceCatalog, provider: str | None, model: str) -> bool:

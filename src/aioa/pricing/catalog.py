@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib.metadata import version
@@ -66,14 +67,38 @@ def load_overrides(path: Path | None) -> tuple[list[PriceOverride], str]:
     return parsed.prices, hashlib.sha256(raw).hexdigest()[:12]
 
 
-class PriceCatalog:
-    """Looks up prices. Unknown models return None: the caller flags them, it never costs them at zero."""
+TENANT_SOURCE = "override:tenant:"  # price_source of rows costed by their org's own override (`…:<org_id>`)
 
-    def __init__(self, overrides_file: Path | None = None) -> None:
+
+class PriceCatalog:
+    """Looks up prices. Unknown models return None: the caller flags them, it never costs them at zero.
+
+    `tenant_overrides` are orgs' own price lists (tenant settings, `{org_id: entries}`): `resolve_for_org` answers
+    from them only, and the costing asks it first for that org's rows, so one org's negotiated price never costs
+    another org's calls."""
+
+    def __init__(
+        self, overrides_file: Path | None = None, tenant_overrides: dict[str, list[PriceOverride]] | None = None
+    ) -> None:
         self.overrides, self.overrides_digest = load_overrides(overrides_file)
         self.overrides_name = overrides_file.name if overrides_file else ""
         self.library_version = f"genai-prices {version('genai-prices')}"
         self._library_models: dict[tuple[str | None, str], object] = {}
+        self.tenant_overrides = {org: list(entries) for org, entries in (tenant_overrides or {}).items() if entries}
+        self.tenant_digests = {org: _digest(entries) for org, entries in self.tenant_overrides.items()}
+
+    def resolve_for_org(self, org_id: str, provider: str | None, model: str, at: datetime) -> ResolvedPrice | None:
+        """The org's own price for the model (None when its overrides do not name it)."""
+        entries = self.tenant_overrides.get(org_id)
+        override = _matching(entries, provider, model, at) if entries else None
+        if override is None:
+            return None
+        price = self._from_override(provider, model, override)
+        return replace(price, source=f"{TENANT_SOURCE}{org_id}", version=self.tenant_digests[org_id])
+
+    def tenant_names(self, org_id: str, provider: str | None, model: str) -> bool:
+        """Whether the org's overrides name this model at any date."""
+        return any(_names(entry, provider, model) for entry in self.tenant_overrides.get(org_id, ()))
 
     def resolve(self, provider: str | None, model: str, at: datetime) -> ResolvedPrice | None:
         override = self._override_for(provider, model, at)
@@ -86,15 +111,7 @@ class PriceCatalog:
         return bool(found and not _is_plain_price(found[1].prices))
 
     def _override_for(self, provider: str | None, model: str, at: datetime) -> PriceOverride | None:
-        matches = [
-            entry
-            for entry in self.overrides
-            if fnmatch.fnmatchcase(model.lower(), entry.model.lower())
-            and (entry.provider is None or entry.provider == provider)
-            and (entry.valid_from is None or at.date() >= entry.valid_from)
-        ]
-        # The most recent valid_from wins; among equals, the later entry in the file.
-        return max(matches, key=lambda entry: entry.valid_from or date.min) if matches else None
+        return _matching(self.overrides, provider, model, at)
 
     def _from_override(self, provider: str | None, model: str, entry: PriceOverride) -> ResolvedPrice:
         cache_write = entry.cache_write_mtok if entry.cache_write_mtok is not None else entry.input_mtok
@@ -164,6 +181,26 @@ class PriceCatalog:
             components=components,
             time_dependent=not _is_plain_price(model_info.prices),
         )
+
+
+def _names(entry: PriceOverride, provider: str | None, model: str) -> bool:
+    return fnmatch.fnmatchcase(model.lower(), entry.model.lower()) and entry.provider in (None, provider)
+
+
+def _matching(entries: list[PriceOverride], provider: str | None, model: str, at: datetime) -> PriceOverride | None:
+    matches = [
+        entry
+        for entry in entries
+        if _names(entry, provider, model) and (entry.valid_from is None or at.date() >= entry.valid_from)
+    ]
+    # The most recent valid_from wins; among equals, the later entry in the list.
+    return max(matches, key=lambda entry: entry.valid_from or date.min) if matches else None
+
+
+def _digest(entries: list[PriceOverride]) -> str:
+    """A short fingerprint of a price list (price_version of the rows it costed: a change reprices them)."""
+    text = json.dumps([entry.model_dump(mode="json") for entry in entries], sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def _is_plain_price(prices) -> bool:

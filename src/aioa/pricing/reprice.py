@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from aioa.pricing.apply import apply_prices
-from aioa.pricing.catalog import PriceCatalog
+from aioa.pricing.catalog import TENANT_SOURCE, PriceCatalog
 
 
 def reprice_unpriced(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalog) -> int:
@@ -25,3 +25,40 @@ def reprice_unpriced(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalo
         """
     )
     return pending - still_unpriced
+
+
+def reprice_tenant_prices(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalog) -> int:
+    """Cost again the stored rows an org's own price list now prices differently: rows costed by a list that
+    changed or is gone, and rows of models the list now names that were costed otherwise. Their `ingest_run_id`
+    becomes this run's, so the incremental marts take the new cost. Returns the rows repriced."""
+    groups = connection.execute(
+        """
+        select org_id, provider, model, price_source, price_version
+        from raw.llm_calls
+        where list_contains($orgs, org_id) or starts_with(price_source, $tenant_source)
+        group by all
+        """,
+        {"orgs": sorted(catalog.tenant_overrides), "tenant_source": TENANT_SOURCE},
+    ).fetchall()
+    stale = [group for group in groups if _stale(catalog, *group)]
+    repriced = 0
+    for org_id, provider, model, source, price_version in stale:
+        repriced += connection.execute(
+            """
+            update raw.llm_calls
+            set price_status = 'pending', ingest_run_id = getvariable('ingest_run_id')
+            where org_id = $org and provider is not distinct from $provider and model = $model
+              and price_source is not distinct from $source and price_version is not distinct from $version
+            """,
+            {"org": org_id, "provider": provider, "model": model, "source": source, "version": price_version},
+        ).fetchone()[0]
+    if repriced:
+        apply_prices(connection, "raw.llm_calls", catalog)
+    return repriced
+
+
+def _stale(catalog: PriceCatalog, org_id, provider, model, source, price_version) -> bool:
+    current = catalog.tenant_digests.get(org_id)
+    if source is not None and source.startswith(TENANT_SOURCE):
+        return price_version != current  # its org's list changed or is gone
+    return current is not None and catalog.tenant_names(org_id, provider, model)

@@ -243,11 +243,33 @@ def stored_budgets(settings: Settings) -> dict[str, Decimal]:
     }
 
 
+def stored_price_overrides(settings: Settings) -> dict[str, list[PriceOverride]]:
+    """Price lists that orgs' admins have set ({org: entries}), for the costing (`PriceCatalog(tenant_overrides=…)`).
+    Without an identity store: none, and no store is created."""
+    if not _has_store(settings):
+        return {}
+    from sqlalchemy import select
+
+    from aioa.identity.models import TenantSettingsRow
+    from aioa.identity.store import session_scope
+
+    with session_scope(settings, write=False) as session:
+        rows = session.execute(select(TenantSettingsRow.org_id, TenantSettingsRow.document)).all()
+    return {
+        org_id: [PriceOverride.model_validate(entry) for entry in document["price_overrides"]]
+        for org_id, document in rows
+        if (document or {}).get("price_overrides")
+    }
+
+
+def _has_store(settings: Settings) -> bool:
+    return settings.database_url is not None or (settings.home / "identity.db").exists()
+
+
 def with_tenant_budgets(settings: Settings, config: AttributionConfig) -> AttributionConfig:
     """The attribution config with each org's budget as its admin set it (an org only in the store is added with
     its budget). Without an identity store the config is returned unchanged, and no store is created."""
-    has_store = settings.database_url is not None or (settings.home / "identity.db").exists()
-    budgets = stored_budgets(settings) if has_store else {}
+    budgets = stored_budgets(settings) if _has_store(settings) else {}
     budgets.pop(config.default_org, None)  # unmapped usage has no budget
     if not budgets:
         return config
