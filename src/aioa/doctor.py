@@ -11,7 +11,7 @@ import duckdb
 
 from aioa.attribution import AttributionConfig, load_attribution
 from aioa.pricing.catalog import load_overrides
-from aioa.settings import Settings, claude_config_dirs
+from aioa.settings import Settings
 from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
 
 
@@ -42,15 +42,8 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
         checks.append(Check("AIOA_HOME", "error", f"{home} is not writable", "set AIOA_HOME to a writable folder"))
     checks.append(Check("price library", "ok", f"genai-prices {version('genai-prices')}"))
     checks += _config_checks(settings)
-    dirs = claude_config_dirs()
-    checks.append(
-        Check(
-            "Claude Code logs",
-            "ok" if dirs else "warn",
-            ", ".join(map(str, dirs)) or "no config dir found",
-            "" if dirs else "set CLAUDE_CONFIG_DIR (comma-separated) or pass paths to `aioa ingest claude-code`",
-        )
-    )
+    checks += _source_checks(settings)
+    checks += _pipeline_checks(settings)
     if not settings.warehouse_path.exists():
         checks.append(
             Check(
@@ -61,7 +54,6 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
             )
         )
         return checks, unpriced
-    checks += _pipeline_checks(settings)
     try:
         connection, snapshot_version = open_snapshot(settings)
         checks.append(Check("snapshot", "ok", f"published snapshot {snapshot_version}"))
@@ -69,6 +61,7 @@ def run_checks(settings: Settings) -> tuple[list[Check], list[dict]]:
         checks.append(Check("snapshot", "warn", str(error), "run an ingest; it publishes a read snapshot"))
         return checks, unpriced
     with connection:
+        checks += _ingested_checks(connection)
         checks += _warehouse_checks(connection)
         checks += _quality_checks(connection)
         unpriced = _unpriced_models(connection)
@@ -98,6 +91,19 @@ def _config_checks(settings: Settings) -> list[Check]:
                 "attribution",
                 "ok",
                 f"{where}: {len(config.orgs)} orgs, {len(config.users)} users, {len(config.projects)} projects",
+            )
+        )
+        checks.append(
+            Check(
+                "default org",
+                "ok",
+                f"usage that no rule of the attribution file assigns (no bound source folder, known user or known "
+                f"project) is billed to the org {config.default_org!r}"
+                + (
+                    f" (AIOA_DEFAULT_ORG={settings.default_org})"
+                    if config.default_org == settings.default_org
+                    else " (the attribution file's default_org)"
+                ),
             )
         )
         checks += _trusted_source_checks(settings, config)
@@ -178,30 +184,89 @@ def _warehouse_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
     return checks
 
 
-def _pipeline_checks(settings: Settings) -> list[Check]:
-    from aioa.pipeline import last_report
+def _source_checks(settings: Settings) -> list[Check]:
+    """Each registered source's configured paths (AIOA_<SOURCE>), not a guess at ~/.claude: missing paths warn."""
+    from aioa.ingest.registry import SOURCES
 
-    report = last_report(settings)
-    if report is None:
+    checks = []
+    for entry in SOURCES:
+        paths = entry.configured_paths(settings, defaults=False)
+        variable = f"AIOA_{entry.settings_key.upper()}"
+        if not paths:
+            defaults = [path for path in entry.default_paths() if path.exists()]
+            detail = f"{variable} not set" + (
+                f"; `aioa run` reads the default {', '.join(map(str, defaults))}" if defaults else ""
+            )
+            checks.append(Check(f"source {entry.name}", "ok", detail))
+            continue
+        missing = [path for path in paths if not path.exists()]
+        checks.append(
+            Check(
+                f"source {entry.name}",
+                "warn" if missing else "ok",
+                f"{variable}: {len(paths) - len(missing)} of {len(paths)} path(s) exist"
+                + (f"; missing: {', '.join(map(str, missing[:5]))}" if missing else f" ({_short(paths)})"),
+                f"fix {variable} (comma-separated paths) or create the folders",
+            )
+        )
+    return checks
+
+
+def _short(paths: list) -> str:
+    text = ", ".join(map(str, paths[:3]))
+    return text + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _ingested_checks(connection: duckdb.DuckDBPyConnection) -> list[Check]:
+    """What each source has loaded so far, from the ingest runs in the published snapshot."""
+    rows = connection.execute(
+        "select source_system, count(*), sum(files_read), sum(rows_added), max(finished_at) "
+        "from raw.ingest_runs where status = 'ok' group by all order by 1"
+    ).fetchall()
+    if not rows:
+        return [Check("ingested", "warn", "no ingest run has finished", "run `aioa run` (or `aioa ingest <source>`)")]
+    detail = "; ".join(
+        f"{source}: {rows_added or 0:,} rows from {files or 0:,} files in {runs} run(s), last {str(last)[:16]}"
+        for source, runs, files, rows_added, last in rows
+    )
+    return [Check("ingested", "ok", detail)]
+
+
+def _pipeline_checks(settings: Settings) -> list[Check]:
+    """The latest run, launched by `aioa run` or by Dagster (UI, sensor, schedule): both are in Dagster's storage."""
+    from aioa.pipeline_runs import dagster_home, latest_run
+
+    run = latest_run(settings)
+    where = dagster_home(settings)
+    if run is None:
         return [
             Check(
                 "pipeline",
                 "warn",
-                "the pipeline has not run yet (marts may be missing)",
-                "run `aioa run` (or `make demo` for the sample data)",
+                "the pipeline has not run yet (no `aioa run` report, no run in Dagster's storage"
+                + (f" at {where})" if where else ")"),
+                "run `aioa run` (or `make demo` for the sample data), or materialise the job in `make dagster`",
             )
         ]
-    if report["status"] == "failed":
+    if run.status == "failed":
         return [
             Check(
                 "pipeline",
                 "error",
-                f"last run failed at {report['failed_step']}: {report['message'][:400]}",
+                f"last run {run.describe()} failed at {run.failed_step or 'an unknown step'}: "
+                f"{(run.message or '')[:400]}",
                 "fix the cause and run `aioa run` again; readers keep the previous snapshot meanwhile",
             )
         ]
+    status = "ok" if run.status in ("ok", "running", "queued") else "warn"
+    snapshot = f", snapshot {run.snapshot_version}" if run.snapshot_version else ""
     return [
-        Check("pipeline", "ok", f"last run ok ({report['started_at'][:19]}), snapshot {report['snapshot_version']}")
+        Check(
+            "pipeline",
+            status,
+            f"last run {run.describe()}{snapshot}; run id {run.run_id}",
+            "run `aioa run` again" if status == "warn" else "",
+        )
     ]
 
 

@@ -113,3 +113,31 @@ def _jsonable(row: dict, first: str) -> dict:
         if name != first:
             ordered[name] = float(value) if isinstance(value, Decimal) else value
     return ordered
+
+
+def report_fields(kind: str) -> list:
+    """The report's table columns (the CLI's `--format table|csv`): the key, tokens by kind, calls, errors, cost and
+    the models used; tokens, calls, errors and cost are summed in the totals row."""
+    from aioa.formatting import count, money
+    from aioa.reports.output import Field
+
+    key = REPORT_KINDS[kind][0]
+    return [
+        Field(key, key.replace("_id", "").replace("_", " "), align="left"),
+        Field("input_tokens", "input", count, total=True),
+        Field("output_tokens", "output", count, total=True),
+        Field("cache_creation_tokens", "cache write", count, total=True),
+        Field("cache_read_tokens", "cache read", count, total=True),
+        Field("total_tokens", "total tokens", count, total=True),
+        Field("calls", "calls", count, total=True),
+        Field("errors", "errors", count, total=True),
+        Field("unpriced_calls", "unpriced", count, total=True),
+        Field("cost_usd", "cost (USD)", money, total=True),
+        Field(
+            "models",
+            "models",
+            lambda models: ", ".join(model["model"] for model in models) if isinstance(models, list) else "",
+            align="left",
+            plain=lambda models: ";".join(model["model"] for model in models),
+        ),
+    ]
