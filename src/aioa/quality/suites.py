@@ -9,7 +9,8 @@ whole, against its own recent past and against time:
 - `raw_contract_versions` (warn): every raw row follows the current contract version.
 - `freshness` (warn): the last ingest and the newest event are younger than `freshness_hours`.
 - `usage_vs_trailing_window` (warn): per org, calls and cost of the last 7 days against the 28 days before, and
-  the share of unpriced calls against that window.
+  the share of unpriced calls against that window; an org whose baseline holds too few calls for a ratio to mean
+  anything (a handful of sessions) is not judged.
 
 Each suite reads one small frame computed in the warehouse (portable SQL: DuckDB and PostgreSQL), so the suites cost
 the same on ten thousand or ten million calls. A failing `error` suite blocks publication of the read snapshot.
@@ -33,6 +34,9 @@ MIN_DRIFTED_LINES = 10
 # Usage against the trailing window: recent (7 days) per-day mean over the baseline (28 days before) per-day mean.
 RECENT_DAYS, BASELINE_DAYS = 7, 28
 MIN_RATIO, MAX_RATIO = 0.25, 4.0
+# Fewest baseline calls (28 days) an org needs to be judged: calls come in sessions of ~8, so below this a week
+# expects under ~6 sessions and one session more or less swings the ratio past the bounds (noise, not a change).
+MIN_BASELINE_CALLS = 200
 MAX_UNPRICED_SHARE_RISE = 0.05
 # Quarantine reasons that describe the shape of a record (the readers' wording), not a damaged line or file.
 SHAPE_REASONS = ("unknown%fields:%", "%missing %", "%wrong type for %")
@@ -124,7 +128,8 @@ SUITES: list[Suite] = [
         "marts/agg_usage_daily",
         f"Per org, calls and cost per day over the last {RECENT_DAYS} days lie within {MIN_RATIO}× to {MAX_RATIO:.0f}× "
         f"of the {BASELINE_DAYS} days before, and the share of unpriced calls rose by at most "
-        f"{MAX_UNPRICED_SHARE_RISE:.0%} (orgs without a baseline are not judged).",
+        f"{MAX_UNPRICED_SHARE_RISE:.0%} (orgs with fewer than {MIN_BASELINE_CALLS} calls in the baseline are not "
+        "judged: a ratio of a few sessions is noise).",
         f"""
         with bounds as (
             select max(day) as last_day from {{marts}}.agg_usage_daily
@@ -148,13 +153,13 @@ SUITES: list[Suite] = [
             group by usage.org_id
         )
         select org_id, recent_calls, baseline_calls,
-               case when baseline_calls > 0
+               case when baseline_calls >= {MIN_BASELINE_CALLS}
                     then (cast(recent_calls as double precision) / {RECENT_DAYS})
                          / (cast(baseline_calls as double precision) / {BASELINE_DAYS}) end as calls_ratio,
-               case when baseline_cost > 0
+               case when baseline_calls >= {MIN_BASELINE_CALLS} and baseline_cost > 0
                     then (cast(recent_cost as double precision) / {RECENT_DAYS})
                          / (cast(baseline_cost as double precision) / {BASELINE_DAYS}) end as cost_ratio,
-               case when baseline_calls > 0 and recent_calls > 0
+               case when baseline_calls >= {MIN_BASELINE_CALLS} and recent_calls > 0
                     then cast(recent_unpriced as double precision) / recent_calls
                          - cast(baseline_unpriced as double precision) / baseline_calls end as unpriced_share_rise
         from windows
