@@ -32,6 +32,8 @@ class Answer(BaseModel):
     path: str
     rows: list[dict[str, Any]]
     chart: dict | None
+    understood: str | None = Field(None, description="What was answered, in words: metric, window, filters.")
+    parameters: dict[str, str] = Field(default_factory=dict, description="Values bound to the SQL's $names.")
 
 
 @router.post("/ask", dependencies=[require("ask:run")], summary="Answer a question from the caller's data")

@@ -25,107 +25,18 @@ MAX_PERIODS = 4
 MAX_DIMENSIONS = 2
 
 # Words that carry no meaning of their own here: a question may use them freely.
-FILLER = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "at",
-        "from",
-        "during",
-        "over",
-        "within",
-        "across",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "did",
-        "do",
-        "does",
-        "done",
-        "has",
-        "have",
-        "had",
-        "how",
-        "much",
-        "many",
-        "what",
-        "whats",
-        "which",
-        "who",
-        "whose",
-        "show",
-        "me",
-        "give",
-        "tell",
-        "list",
-        "get",
-        "find",
-        "display",
-        "see",
-        "please",
-        "our",
-        "my",
-        "we",
-        "i",
-        "us",
-        "you",
-        "your",
-        "their",
-        "there",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "and",
-        "or",
-        "with",
-        "total",
-        "overall",
-        "so",
-        "far",
-        "number",
-        "amount",
-        "value",
-        "values",
-        "by",
-        "per",
-        "ranked",
-        "vs",
-        "versus",
-        "compare",
-        "compared",
-        "comparison",
-        "against",
-        "between",
-        "than",
-        "each",
-        "every",
-        "all",
-        "breakdown",
-        "split",
-        "grouped",
-        "group",
-        "broken",
-        "down",
-        "s",
-        "used",
-        "use",
-        "using",
-        "spent",
-    ]
-)
+# fmt: off
+FILLER = frozenset({
+    "a", "an", "the", "of", "in", "on", "for", "to", "at", "from", "during", "over", "within", "across", "is",
+    "are", "was", "were", "be", "been", "being", "did", "do", "does", "done", "has", "have", "had", "how", "much",
+    "many", "what", "whats", "which", "who", "whose", "show", "me", "give", "tell", "list", "get", "find",
+    "display", "see", "please", "our", "my", "we", "i", "us", "you", "your", "their", "there", "it", "its", "this",
+    "that", "these", "those", "and", "or", "with", "total", "overall", "so", "far", "number", "amount", "value",
+    "values", "by", "per", "ranked", "vs", "versus", "compare", "compared", "comparison", "against", "between",
+    "than", "each", "every", "all", "breakdown", "split", "grouped", "group", "broken", "down", "s", "used", "use",
+    "using", "task", "tasks", "made", "make", "makes",
+})
+# fmt: on
 # Parts of model names that name no family a person would ask about ("chat" in deepseek-chat).
 GENERIC_MODEL_WORDS = frozenset({"chat", "internal", "llm", "model", "latest", "preview", "instruct", "synthetic"})
 WORD = re.compile(r"[^\s]+")
@@ -236,6 +147,10 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
         raise NotUnderstood(f"at most {MAX_PERIODS} periods can be compared in one question")
     if sum(len(named) > 1 for named in parsed.filters.values()) > 1:
         raise NotUnderstood("compare one kind of thing at a time (models, or users, or teams …), not two")
+    if re.search(r"\b(vs|versus|compare|compared|against)\b", text.text) and not (
+        parsed.compared or len(parsed.periods) > 1
+    ):
+        raise NotUnderstood("a comparison needs two of the same kind: two periods, models, users, teams or projects")
     if parsed.top and not parsed.group_columns():
         raise NotUnderstood("a top-N question needs something to rank: users, projects, models, …")
     if parsed.top and (parsed.grain or len(parsed.periods) > 1):
@@ -551,7 +466,9 @@ def to_sql(parsed: ParsedQuestion) -> tuple[str, dict]:
     conditions = []
     labels: dict[str, str] = {}  # compared column → its CASE expression (when a name stands for several values)
     for column, named in sorted(parsed.filters.items()):
-        labelled = len(named) > 1 and column not in parsed.dimensions and any(len(item.values) > 1 for item in named)
+        labelled = (
+            len(named) > 1 and column not in parsed.dimensions and any(item.values != (item.label,) for item in named)
+        )
         placeholders, cases = [], []
         for item in named:
             own = []
