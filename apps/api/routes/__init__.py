@@ -12,6 +12,7 @@ from apps.api.routes import (
     lists,
     me,
     oidc,
+    otlp,
     quarantine,
     reports,
     routing,
@@ -30,5 +31,6 @@ ROUTERS = [
     routing.router,
     ask.router,
     ingest.router,
+    otlp.router,  # OTLP/HTTP receiver: /v1/traces, /v1/logs, /v1/metrics
     tenants.router,
 ]
