@@ -54,6 +54,8 @@ def ask(
             return AskResult(question, reason="No data yet: run `make demo` or `uv run aioa run` first.")
     try:
         today = today or _latest_day(connection, scope) or date.today()
+        if whatif.is_what_if(question):  # a hypothetical is the what-if engine's, never SQL a model writes
+            return _ask_what_if(question, scope, connection, settings, today)
         if chat_model is not None or settings.llm_provider != "none":
             return _ask_llm(question, scope, connection, settings, today, chat_model)
         return _ask_offline(question, scope, connection, settings, today)
@@ -76,11 +78,8 @@ def run_sql(sql: str, scope: TenantScope, connection, settings: Settings | None 
 
 def _ask_offline(question, scope, connection, settings, today) -> AskResult:
     result = AskResult(question, path="offline")
-    known = _known_values(connection, scope)
     try:
-        if whatif.is_what_if(question):
-            return _what_if(result, question, scope, connection, settings, today, known)
-        parsed = parse(question, today, known)
+        parsed = parse(question, today, _known_values(connection, scope))
     except NotUnderstood as error:
         result.reason = _not_understood(error)
         return result
@@ -103,22 +102,26 @@ def _not_understood(error: NotUnderstood) -> str:
     )
 
 
-def _what_if(result, question, scope, connection, settings, today, known) -> AskResult:
+def _ask_what_if(question, scope, connection, settings, today) -> AskResult:
     """A savings question through the what-if engine over the caller's recent usage (tenant-scoped)."""
     from aioa.analytics.queries import recent_model_usage
 
-    result.path = "what-if"
-    scenario = whatif.parse(question, known.get("model", []))
-    usage = recent_model_usage(connection, scope, days=whatif.RECENT_DAYS)
-    first, last = whatif.window(today)
-    if isinstance(scenario, whatif.ThresholdQuestion):
-        result.rows = whatif.threshold_savings(usage, scenario, settings)
-        result.answer, result.understood = whatif.threshold_sentence(result.rows, first, last)
-    else:
-        result.rows = whatif.mix_savings(usage, scenario)
-        result.answer, result.understood = whatif.mix_sentence(result.rows, scenario, first, last)
-        result.chart = ChartSpec("bar", "from_model", "saving_usd", "share_moved")
-    result.answered = True
+    result = AskResult(question, path="what-if")
+    try:
+        scenario = whatif.parse(question, _known_values(connection, scope).get("model", []))
+        usage = recent_model_usage(connection, scope, days=whatif.RECENT_DAYS)
+        first, last = whatif.window(today)
+        if isinstance(scenario, whatif.ThresholdQuestion):
+            rows = whatif.threshold_savings(usage, scenario, settings)
+            result.answer, result.understood = whatif.threshold_sentence(rows, first, last)
+        else:
+            rows = whatif.mix_savings(usage, scenario)
+            result.answer, result.understood = whatif.mix_sentence(rows, scenario, first, last)
+            result.chart = ChartSpec("bar", "from_model", "saving_usd", "share_moved")
+    except NotUnderstood as error:
+        result.reason = _not_understood(error)
+        return result
+    result.rows, result.answered = rows, True
     return result
 
 

@@ -173,6 +173,8 @@ def mix_savings(usage: pd.DataFrame, scenario: MixQuestion) -> pd.DataFrame:
                     "saving_usd": recent - what_if,
                 }
             )
+    if not rows:
+        raise NotUnderstood(f"there is no priced usage of other models in the last {RECENT_DAYS} days to move")
     return pd.DataFrame(rows)
 
 
