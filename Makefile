@@ -8,9 +8,12 @@ SEED ?= 42
 
 .PHONY: env demo pipeline test browser lint api bench bench-tree bench-pipeline bench-app bench-api bench-routing dagster app mlflow notebooks
 
-env:  ## create the environment (installs uv with pip if it is missing)
+env:  ## create the environment (installs uv with pip if it is missing); once per `make` (sub-makes get ENV_READY=1)
+ifndef ENV_READY
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --compile-bytecode  # compiled once: fast start-up even where PYTHONDONTWRITEBYTECODE is set
+	@echo "syncing the environment (uv sync)"
+	@$(UV) sync -q --frozen --compile-bytecode  # compiled once: fast start-up even where PYTHONDONTWRITEBYTECODE is set
+endif
 
 # Log locations of the generated sample, unless the caller set their own.
 SAMPLE_ENV = export AIOA_CLAUDE_CODE_DIRS="$${AIOA_CLAUDE_CODE_DIRS-$$(ls -d $(AIOA_HOME)/sample/claude-code/*/.claude 2>/dev/null | paste -sd,)}" \
@@ -19,16 +22,19 @@ SAMPLE_ENV = export AIOA_CLAUDE_CODE_DIRS="$${AIOA_CLAUDE_CODE_DIRS-$$(ls -d $(A
 
 demo: env  ## generate the sample data, materialise every Dagster asset once, then serve the app
 	$(UV) run aioa generate --size $(SIZE) --seed $(SEED)
-	$(MAKE) --no-print-directory pipeline
+	$(MAKE) --no-print-directory pipeline ENV_READY=1
 	$(UV) run aioa report monthly
-	-$(UV) run aioa doctor
+	-$(SAMPLE_ENV); $(UV) run aioa doctor
 	$(UV) run aioa users demo  # two orgs x three roles; passwords printed once
-	$(MAKE) --no-print-directory app
+	$(MAKE) --no-print-directory app ENV_READY=1
+
+# Dagster's instance under AIOA_HOME: the shipped dagster.yaml (telemetry off, one pipeline run at a time).
+DAGSTER_INSTANCE = mkdir -p $(AIOA_HOME)/dagster && \
+	(test -f $(AIOA_HOME)/dagster/dagster.yaml || cp orchestration/dagster.yaml $(AIOA_HOME)/dagster/dagster.yaml)
 
 pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `aioa run` runs the Dagster job
-	mkdir -p $(AIOA_HOME)/dagster
-	test -f $(AIOA_HOME)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(AIOA_HOME)/dagster/dagster.yaml
-	$(SAMPLE_ENV); $(UV) run aioa run
+	@$(DAGSTER_INSTANCE)
+	$(SAMPLE_ENV); MLFLOW_LOGGING_LEVEL=WARNING $(UV) run aioa run  # one line per step, with its duration
 
 test: env browser lint  ## lint, then the whole test suite
 	$(UV) run pytest -q --durations=15
@@ -40,7 +46,7 @@ browser:  ## Debian's Chromium for the real-browser test (skipped with a message
 
 app: env  ## the Streamlit app on 127.0.0.1:$${PORT:-8501}, reading the published snapshot under AIOA_HOME
 	$(UV) run streamlit run apps/dashboard/streamlit_app.py --server.address 127.0.0.1 \
-	  --server.port $${PORT:-8501} --server.headless true --browser.gatherUsageStats false
+	  --server.port $${PORT:-8501} --server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
 
 api: env  ## the REST API on 127.0.0.1:$${API_PORT:-8000} (OpenAPI at /docs), reading the published snapshot
 	$(UV) run aioa serve --host 127.0.0.1 --port $${API_PORT:-8000}
@@ -50,9 +56,12 @@ mlflow: env  ## the MLflow UI on 127.0.0.1:$${MLFLOW_PORT:-5000} (SQLite backend
 	$(UV) run mlflow server --backend-store-uri sqlite:///$(AIOA_HOME)/mlflow/mlflow.db \
 	  --default-artifact-root $(AIOA_HOME)/mlflow/artifacts --host 127.0.0.1 --port $${MLFLOW_PORT:-5000}
 
-dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (storage under AIOA_HOME)
-	mkdir -p $(AIOA_HOME)/dagster
-	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000}
+dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (storage under AIOA_HOME); Ctrl-C stops it
+	@$(DAGSTER_INSTANCE)
+	@# `dagster dev` started from a script ignores SIGTERM without job control: run it as its own job and pass
+	@# Ctrl-C (INT) and TERM on to it, then wait until it has stopped its webserver and daemon.
+	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000} & \
+	  pid=$$!; trap 'kill -INT $$pid 2>/dev/null; wait $$pid' INT TERM; wait $$pid
 
 lint: env  ## ruff's rules and its formatting (run `uv run ruff format` to fix the latter)
 	$(UV) run ruff check src ml orchestration apps tests benchmarks

@@ -17,7 +17,7 @@ from aioa.settings import Settings
 from ml.routing.evaluate import Evaluation
 from ml.routing.model import features_frame
 
-EXPERIMENT = "routing"
+EXPERIMENT = "aioa-routing"  # aioa-routing, aioa-forecasts, aioa-anomalies: one prefix in the MLflow UI
 CHAMPION = "champion"
 BASELINES = ("random", "keyword_heuristic_v1")  # a new version must beat these on the same holdout
 RESAMPLES = 1000

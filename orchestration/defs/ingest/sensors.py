@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from aioa.ingest.registry import SOURCES
 from orchestration.defs.ingest.jobs import usage_pipeline
@@ -24,7 +24,10 @@ def fingerprint(logs: UsageLogsResource) -> str:
 
 
 @sensor(
-    job=usage_pipeline, minimum_interval_seconds=60, description="Launches the pipeline when log files appear or grow."
+    job=usage_pipeline,
+    minimum_interval_seconds=60,
+    description="Launches the pipeline when log files appear or grow.",
+    default_status=DefaultSensorStatus.RUNNING,  # on from the start (`dagster dev` runs it with the UI)
 )
 def new_log_files(context: SensorEvaluationContext, usage_logs: UsageLogsResource):
     current = fingerprint(usage_logs)

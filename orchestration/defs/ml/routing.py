@@ -11,6 +11,8 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     RunRequest,
@@ -114,7 +116,12 @@ router_job = define_asset_job(
     selection=AssetSelection.assets(router, "read_snapshot"),
     description="Retrain the router on the snapshot's feedback; promote only if better.",
 )
-weekly_router_retraining = ScheduleDefinition(job=router_job, cron_schedule="0 4 * * 1", execution_timezone="UTC")
+weekly_router_retraining = ScheduleDefinition(
+    job=router_job,
+    cron_schedule="0 4 * * 1",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
 
 
 def verified_outcomes(settings: Settings) -> int | None:
@@ -137,6 +144,7 @@ def verified_outcomes(settings: Settings) -> int | None:
 @sensor(
     job=router_job,
     minimum_interval_seconds=600,
+    default_status=DefaultSensorStatus.RUNNING,
     description="Requests retraining when at least AIOA_ROUTING_RETRAIN_MIN_FEEDBACK new verified handoff "
     "outcomes reached the snapshot since the last request (cursor: the count then).",
 )

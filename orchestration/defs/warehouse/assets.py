@@ -6,6 +6,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import default_description_fn
 
 from aioa.warehouse.dbt.runner import run_failures, settings_file, target_path, write_settings_file
 from orchestration.defs.warehouse.project import dbt_project
@@ -24,6 +25,10 @@ class LayerTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return AssetKey(["raw", dbt_resource_props["name"]])
         return AssetKey([dbt_resource_props["fqn"][1], dbt_resource_props["name"]])
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's description from its YAML, not a dump of its SQL (the SQL is one click away in dbt docs)."""
+        return default_description_fn(dbt_resource_props, display_raw_sql=False)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
