@@ -197,7 +197,12 @@ class Settings(BaseSettings):
     )
     mcp_probe_disabled: str = Field(default="", description="MCP servers never probed, comma-separated names.")
     mcp_probe_timeout_s: float = Field(default=15.0, gt=0, description="Seconds one MCP server probe may take.")
-    mcp_probe_concurrency: int = Field(default=50, ge=1, description="MCP servers probed at the same time.")
+    mcp_probe_concurrency: int = Field(
+        default=16,
+        ge=1,
+        description="MCP servers probed at the same time (starting stdio servers is CPU-bound: more than a few per "
+        "core only makes every start slower, and each probe's deadline runs from its own start).",
+    )
     mcp_status_url: str | None = Field(
         default=None, description="MCP status history store (SQLAlchemy URL); default: SQLite at <home>/mcp.db."
     )

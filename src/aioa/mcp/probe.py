@@ -105,34 +105,40 @@ async def probe_server(server: McpServer, *, timeout_s: float, marker: str | Non
     """Probe one server; never raises for the server's faults (they are the result's reason)."""
     marker = marker or uuid.uuid4().hex
     stage = ["starting"]
+    collected: list[ProbeResult] = []  # the answers, kept should closing the connection fail or time out
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
         try:
             with anyio.fail_after(timeout_s):
-                return await _probe(server, stage, started, errlog, marker)
+                return await _probe(server, stage, started, errlog, marker, collected)
         except TimeoutError:
             reason = f"no answer within {timeout_s:g} s (during {stage[0]})"
         except Exception as error:  # a server's failure, whatever its kind, is a down status with its reason
             reason = f"{stage[0]} failed: {_describe(error)}"
+        if stage[0] == "shutdown" and collected:
+            return collected[0]  # it answered everything; only closing the connection was slow
         tail = _stderr_tail(errlog)
     return ProbeResult(server, "down", reason=f"{reason}; stderr: {tail}" if tail else reason)
 
 
-async def _probe(server: McpServer, stage: list[str], started: float, errlog: IO[str], marker: str) -> ProbeResult:
-    from mcp import Client
+async def _probe(
+    server: McpServer, stage: list[str], started: float, errlog: IO[str], marker: str, collected: list[ProbeResult]
+) -> ProbeResult:
     from mcp.shared.exceptions import MCPError
     from mcp_types import UNSUPPORTED_PROTOCOL_VERSION
 
+    from mcp import Client
+
     try:
-        return await _session(server, stage, started, errlog, marker, Client, mode="legacy")
+        return await _session(server, stage, started, errlog, marker, collected, Client, mode="legacy")
     except MCPError as error:
         if error.code != UNSUPPORTED_PROTOCOL_VERSION:
             raise
     # a 2026-era server that refuses the initialize handshake: negotiate its version instead
-    return await _session(server, stage, time.perf_counter(), errlog, marker, Client, mode="auto")
+    return await _session(server, stage, time.perf_counter(), errlog, marker, collected, Client, mode="auto")
 
 
-async def _session(server, stage, started, errlog, marker, client_class, *, mode: str) -> ProbeResult:
+async def _session(server, stage, started, errlog, marker, collected, client_class, *, mode: str) -> ProbeResult:
     async with AsyncExitStack() as stack:
         transport = await _transport(server, stack, errlog, marker)
         stage[0] = "initialize"
@@ -169,6 +175,7 @@ async def _session(server, stage, started, errlog, marker, client_class, *, mode
         else:
             result.latency_ms = tools_ms
         stage[0] = "shutdown"
+        collected.append(result)
     return result
 
 

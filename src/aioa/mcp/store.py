@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from aioa.mcp.probe import ProbeResult
 from aioa.mcp.servers import McpServer
 from aioa.settings import Settings
+from aioa.warehouse.access import TenantScope
 
 metadata = sa.MetaData()
 
@@ -210,6 +211,10 @@ class McpStore:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
+    def org_ids(self) -> list[str]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.select(probes.c.org_id).distinct().order_by(probes.c.org_id)).scalars())
+
     def summary(self, org_id: str, since: datetime | None = None) -> list[dict]:
         """Per server: probes, uptime (share of probes up), latency p50/p95 of the probes that answered, and the
         last status and reason."""
@@ -254,3 +259,20 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 def _naive(moment: datetime) -> datetime:
     """UTC without tzinfo: SQLite drops offsets, so every stored time is naive UTC."""
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def live_status(settings: Settings, scope: TenantScope, days: int = 7) -> list[dict]:
+    """The last probe, uptime and latency percentiles per server of the scope's orgs over `days` (the app's
+    view). Server status is org-level: a scope narrowed to a team's or a user's rows gets none, as it gets no rows
+    of the other org-level MCP tables."""
+    if scope.rows_narrowed:
+        return []
+    if settings.mcp_status_url is None and not (settings.home / "mcp.db").exists():
+        return []  # nothing probed yet; the reader creates no store
+    store = McpStore(settings)
+    try:
+        orgs = scope.org_ids if scope.org_ids is not None else store.org_ids()
+        since = datetime.now(UTC) - timedelta(days=days)
+        return [{"org_id": org, **row} for org in orgs for row in store.summary(org, since)]
+    finally:
+        store.close()
