@@ -1,0 +1,29 @@
+"""The backup job: one op (not an asset: the pipeline job selects every asset, and a backup is no data product)."""
+
+from dagster import MetadataValue, OpExecutionContext, job, op
+
+from aioa.ops.retention import scheduled_backup
+from orchestration.defs.ops.resources import BackupResource
+
+BACKUP_TAGS = {"aioa/backup": "scheduled"}  # a run queue allows one at a time (deploy/dagster/dagster.yaml)
+
+
+@op(description="Back up AIOA_HOME to AIOA_BACKUP_DIR and prune by retention (N daily, M weekly).", tags=BACKUP_TAGS)
+def backup_home(context: OpExecutionContext, backups: BackupResource) -> dict:
+    result = scheduled_backup(backups.settings())
+    context.add_output_metadata(
+        {
+            "path": result.path,
+            "files": result.files,
+            "bytes": result.bytes,
+            "seconds": result.seconds,
+            "kept": MetadataValue.json(result.kept),
+            "deleted": MetadataValue.json(result.deleted),
+        }
+    )
+    return result.to_dict()
+
+
+@job(description="Consistent, checksummed backup of AIOA_HOME with retention.", tags=BACKUP_TAGS)
+def scheduled_backup_job() -> None:
+    backup_home()

@@ -1,0 +1,13 @@
+"""A nightly backup, after the nightly pipeline run (02:15 UTC). Off until turned on (it needs AIOA_BACKUP_DIR)."""
+
+from dagster import DefaultScheduleStatus, ScheduleDefinition
+
+from orchestration.defs.ops.jobs import scheduled_backup_job
+
+nightly_backup = ScheduleDefinition(
+    name="nightly_backup",
+    job=scheduled_backup_job,
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.STOPPED,
+)
