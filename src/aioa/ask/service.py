@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -146,6 +147,7 @@ def _ask_llm(question, scope, connection, settings, today, chat_model) -> AskRes
         result.reason = f"The language model did not answer ({type(error).__name__}: {_first_line(error)})."
         return result
     result.sql = sql
+    result.understood = "SQL written by the language model: its window and filters are the WHERE clause shown"
     try:
         guarded = guard(sql, scope, row_limit=settings.ask_row_limit)
     except QueryRefused as error:
@@ -244,7 +246,7 @@ def _sentence(rows: pd.DataFrame, parsed: ParsedQuestion | None, understood: str
     if rows.empty:
         return "No rows match the question." + read_as
     if parsed is None:
-        return f"{len(rows)} row(s)."
+        return f"{len(rows)} row(s).{read_as}"
     value_name = parsed.metric
     labels = [column for column in rows.columns if column != value_name]
     values = rows[value_name].tolist()
@@ -257,7 +259,8 @@ def _sentence(rows: pd.DataFrame, parsed: ParsedQuestion | None, understood: str
     if parsed.top == 1 and len(rows) == 1:
         which = "lowest" if parsed.ascending else "highest"
         row = rows.iloc[0]
-        return f"{name(row)} has the {which} {parsed.label.lower()}: {_format(row[value_name], parsed.unit)}." + read_as
+        noun = re.sub(r"\s*\(.*\)$", "", parsed.label).lower()  # "Spend (USD)" → "spend"
+        return f"{name(row)} has the {which} {noun}: {_format(row[value_name], parsed.unit)}." + read_as
     if len(rows) <= 8 and not parsed.grain:
         listed = "; ".join(f"{name(row)}: {_format(row[value_name], parsed.unit)}" for _, row in rows.iterrows())
         return f"{parsed.label}: {listed}." + read_as
