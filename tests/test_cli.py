@@ -1,8 +1,15 @@
-"""The CLI contract scripts rely on: ingest summaries and reports as JSON, doctor listing unpriced models."""
+"""The CLI contract scripts rely on: ingest summaries and reports as JSON, CSV or a plain table on stdout, doctor
+listing unpriced models and the pipeline's last run (also one Dagster launched), forecasts and anomalies shown from
+what is stored."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
+import subprocess
+import sys
 
 from typer.testing import CliRunner
 
@@ -132,3 +139,132 @@ def test_reports_summed_per_15_minute_bucket_equal_the_calls_in_every_time_zone(
             sum(row["output_tokens"] for row in sessions)
             == connection.execute("select sum(output_tokens) from raw.llm_calls").fetchone()[0]
         )
+
+
+def _aioa(home, *args: str) -> subprocess.CompletedProcess:
+    """`aioa ARGS` as its own process with stdout a pipe (as in `aioa report monthly > file`)."""
+    env = dict(os.environ, AIOA_HOME=str(home))
+    return subprocess.run(
+        [sys.executable, "-m", "aioa.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def test_report_tables_go_to_stdout_with_a_totals_row_when_piped(built_home):
+    from aioa.settings import Settings
+    from aioa.warehouse.connection import connect_reader
+    from aioa.warehouse.snapshots import current_snapshot
+
+    table, as_json, as_csv = (
+        _aioa(built_home, "report", "monthly"),
+        _aioa(built_home, "report", "monthly", "--json"),
+        _aioa(built_home, "report", "monthly", "--format", "csv"),
+    )
+    assert table.returncode == as_json.returncode == as_csv.returncode == 0, table.stderr
+    rows = json.loads(as_json.stdout)
+    lines = table.stdout.splitlines()
+    assert lines[0] == "monthly usage" and lines[1].split()[:3] == ["month", "input", "output"]
+    assert "\x1b[" not in table.stdout and "month" not in table.stderr  # plain text, and nothing on stderr
+    assert [line.split()[0] for line in lines[3:-2]] == [row["month"] for row in rows]
+    # the totals row, against the calls summed apart from the report
+    with connect_reader(current_snapshot(Settings(home=built_home))[1], Settings(home=built_home)) as connection:
+        tokens, calls, errors, cost = connection.execute(
+            "select sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens "
+            "+ cache_read_tokens), count(*) filter (where status = 'ok'), count(*) filter (where status = 'error'), "
+            "sum(cost_usd)::double from raw.llm_calls"
+        ).fetchone()
+    total = lines[-1].split()
+    assert total[:3] == ["total", "(" + str(len(rows)), "rows)"]
+    assert total[7:10] == [f"{tokens:,}", f"{calls:,}", f"{errors:,}"] and total[11] == f"${cost:,.2f}"
+    parsed = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(row["month"], int(row["total_tokens"]), float(row["cost_usd"])) for row in parsed] == [
+        (row["month"], row["total_tokens"], row["cost_usd"]) for row in rows
+    ]
+
+
+def _dagster_run(monkeypatch, tmp_path, *, fail: bool):
+    """A run of a job named like the pipeline job, made by Dagster itself (as the sensor launches one), stored in
+    DAGSTER_HOME's run storage; `aioa run` is not involved."""
+    from dagster import DagsterInstance, job, op
+
+    home = tmp_path / "dagster"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+    @op
+    def load_the_logs() -> None:
+        if fail:
+            raise RuntimeError("the log folder vanished")
+
+    @job(name="usage_pipeline")
+    def usage_pipeline() -> None:
+        load_the_logs()
+
+    instance = DagsterInstance.get()
+    try:
+        result = usage_pipeline.execute_in_process(
+            instance=instance, raise_on_error=False, tags={"dagster/sensor_name": "new_log_files"}
+        )
+    finally:
+        instance.dispose()
+    return result.run_id
+
+
+def test_doctor_reports_a_pipeline_run_launched_by_dagster(settings, tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    before = json.loads(runner.invoke(app, ["doctor", "--json"]).stdout)
+    pipeline = next(check for check in before["checks"] if check["name"] == "pipeline")
+    assert pipeline["status"] == "warn" and "has not run yet" in pipeline["detail"]
+
+    run_id = _dagster_run(monkeypatch, tmp_path, fail=False)
+    result = runner.invoke(app, ["doctor", "--json"])
+    pipeline = next(check for check in json.loads(result.stdout)["checks"] if check["name"] == "pipeline")
+    assert pipeline["status"] == "ok" and run_id in pipeline["detail"] and "sensor new_log_files" in pipeline["detail"]
+    assert result.exit_code == 0  # warnings only (no warehouse yet) ...
+    assert runner.invoke(app, ["doctor", "--strict"]).exit_code == 1  # ... which --strict does not accept
+
+    failed_id = _dagster_run(monkeypatch, tmp_path, fail=True)
+    result = runner.invoke(app, ["doctor", "--json"])
+    pipeline = next(check for check in json.loads(result.stdout)["checks"] if check["name"] == "pipeline")
+    assert result.exit_code == 1 and pipeline["status"] == "error"
+    assert failed_id in pipeline["detail"] or "load_the_logs" in pipeline["detail"]
+    assert "the log folder vanished" in pipeline["detail"]
+
+
+def test_forecast_and_anomalies_show_the_stored_results_the_same_on_every_call(built_home, tmp_path, monkeypatch):
+    from aioa.settings import Settings
+    from aioa.warehouse.snapshots import current_snapshot
+    from tests.apps.stored_ml import ORG, frames, home_with_stored_ml
+
+    home, last = home_with_stored_ml(built_home, tmp_path / "home")
+    monkeypatch.setenv("AIOA_HOME", str(home))
+    version = current_snapshot(Settings(home=home))[0]
+    first, second = (runner.invoke(app, ["forecast", "--json"]) for _ in range(2))
+    assert first.exit_code == second.exit_code == 0, first.output
+    assert json.loads(first.stdout) == json.loads(second.stdout)
+    payload = json.loads(first.stdout)
+    stored = frames(last)["budget_projections"].iloc[0]
+    projection = payload["budget_projections"][0]
+    assert projection["org_id"] == ORG and projection["projected_month_end_usd"] == stored["projected_month_end_usd"]
+    assert projection["prob_exceed_budget"] == 1.0 and payload["refit"] is False and payload["mlflow_run_id"] is None
+    # Prophet lost to seasonal-naive on this series: the projection says whose it is
+    assert projection["projection_model"] == "seasonal_naive" and projection["prophet_lost_to_baseline"] is True
+    table = runner.invoke(app, ["forecast"])
+    assert "Prophet lost to this baseline" in " ".join(table.stdout.split())
+
+    one, two = (runner.invoke(app, ["anomalies", "--json"]) for _ in range(2))
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["anomalies"] == json.loads(two.stdout)["anomalies"]
+    [spike] = json.loads(one.stdout)["anomalies"]
+    assert (spike["kind"], spike["observed"], spike["driver_user"]) == ("cost_spike", 79.25, "amara")
+    assert current_snapshot(Settings(home=home))[0] == version  # nothing re-fitted, stored or published
+    assert not (home / "mlflow").exists() or not list((home / "mlflow").rglob("meta.yaml"))
+
+
+def test_forecast_without_stored_results_says_how_to_make_them(built_home, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(built_home, tmp_path / "home")
+    monkeypatch.setenv("AIOA_HOME", str(tmp_path / "home"))
+    result = runner.invoke(app, ["forecast"])
+    assert result.exit_code == 2 and "aioa forecast --refit" in " ".join(result.output.split())

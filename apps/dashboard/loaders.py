@@ -122,3 +122,16 @@ def spend_vs_budget(version: str, filters: Filters, scope: TenantScope) -> pd.Da
 @st.cache_data(**CACHE)
 def token_mix(version: str, filters: Filters, scope: TenantScope, dimension: str) -> pd.DataFrame:
     return queries.token_mix(_reader(version), filters, scope, dimension)
+
+
+@st.cache_data(**CACHE)
+def quarantine_reasons(version: str, scope: TenantScope) -> pd.DataFrame:
+    return queries.quarantine_reasons(_reader(version), scope)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def latest_pipeline_run(home: str):
+    """The pipeline's latest run (aioa run's report or Dagster's run storage), re-read at most once a minute."""
+    from aioa.pipeline_runs import latest_run
+
+    return latest_run(get_settings())

@@ -131,8 +131,11 @@ def sidebar_filters(version: str, scope: TenantScope) -> Filters:
 
 
 def downloadable_table(frame: pd.DataFrame, name: str, *, key: str | None = None) -> None:
-    """The table and a download in CSV, Excel, JSON and Parquet."""
-    st.dataframe(frame, width="stretch", hide_index=True)
+    """The table (human labels, help and formats: `display.table`) and a download of the raw values in CSV, Excel,
+    JSON and Parquet."""
+    from display import table
+
+    table(frame)
     if frame.empty:
         return
     key = key or name

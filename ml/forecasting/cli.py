@@ -1,4 +1,6 @@
-"""`aioa forecast`: fit, backtest and project spend; heavy imports (Prophet, MLflow) stay inside the command."""
+"""`aioa forecast`: the stored forecasts, backtests and month-end projections of the published snapshot (the same
+numbers on every call); `--refit` fits, backtests and projects again, stores and logs the run. Heavy imports
+(Prophet, MLflow) stay inside the command."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console(stderr=True)
+from aioa.formatting import money
+from aioa.reports.output import stdout_console
+
+console = Console(stderr=True)  # messages; the tables go to stdout
 
 
 def _percent(value) -> str:
@@ -33,22 +38,84 @@ def _backtest_table(backtests) -> Table:
     return table
 
 
-def _projection_table(projections) -> Table:
-    table = Table(title="Month-end spend projection")
-    for column in ("org", "month to date", "projected", "p10–p90", "budget", "P(exceed)"):
-        table.add_column(column, justify="left" if column == "org" else "right")
+def org_models(backtests) -> dict[str, dict]:
+    """Per org: the model its month-end projection comes from (the org-level cost series' shipped model) and
+    whether Prophet lost to that baseline."""
+    if backtests is None or backtests.empty:
+        return {}
+    rows = backtests[backtests["project_id"].isna() & (backtests["metric"] == "cost_usd")]
+    models = {}
+    for org_id, group in rows.groupby("org_id"):
+        shipped = group[group["shipped"].astype(bool)]
+        name = str(shipped["forecaster"].iloc[0]) if len(shipped) else None
+        models[org_id] = {"model": name, "prophet_lost": name is not None and name != "prophet"}
+    return models
+
+
+def _projection_table(projections, backtests) -> Table:
+    from ml.forecasting.baselines import LABELS
+
+    models = org_models(backtests)
+    table = Table(title="Month-end spend projection (USD)")
+    for column in ("org", "month to date", "projected", "p10–p90", "budget", "P(exceed)", "from"):
+        table.add_column(column, justify="left" if column in ("org", "from") else "right")
     for row in projections.itertuples():
+        model = models.get(row.org_id, {})
+        name = model.get("model")
+        source = (
+            f"{LABELS.get(name, name)} (Prophet lost to this baseline: a baseline's projection, not Prophet's)"
+            if model.get("prophet_lost")
+            else LABELS.get(name, name or "?")
+        )
         table.add_row(
             row.org_id,
-            f"${row.month_to_date_usd:,.2f}",
-            f"${row.projected_month_end_usd:,.2f}",
-            f"${row.p10_usd:,.2f}–${row.p90_usd:,.2f}",
-            "none" if row.budget_usd is None or row.budget_usd != row.budget_usd else f"${row.budget_usd:,.0f}",
+            money(row.month_to_date_usd),
+            money(row.projected_month_end_usd),
+            f"{money(row.p10_usd)}–{money(row.p90_usd)}",
+            "none" if row.budget_usd is None or row.budget_usd != row.budget_usd else money(row.budget_usd, 0),
             "n/a"
             if row.prob_exceed_budget is None or row.prob_exceed_budget != row.prob_exceed_budget
             else f"{row.prob_exceed_budget:.0%}",
+            source,
         )
     return table
+
+
+def stored_run(settings, org: str | None):
+    """The forecast run stored in the published snapshot (None when no forecast run has been stored)."""
+    import pandas as pd
+
+    from aioa.warehouse.access import TenantScope
+    from aioa.warehouse.ml_tables import scoped_ml_table
+    from aioa.warehouse.snapshots import open_snapshot
+    from ml.forecasting.data import load_recent_model_usage
+    from ml.forecasting.run import ForecastRun, quality_verdict
+
+    scope = TenantScope.for_orgs(org) if org else TenantScope.all_orgs()
+    connection, version = open_snapshot(settings)
+    with connection:
+        tables = {
+            name: scoped_ml_table(connection, name, scope)
+            for name in ("forecasts", "forecast_backtests", "budget_projections")
+        }
+        usage = load_recent_model_usage(connection)
+    backtests = tables["forecast_backtests"]
+    if backtests is None:
+        return None
+    empty = pd.DataFrame()
+    forecasts = tables["forecasts"] if tables["forecasts"] is not None else empty
+    projections = tables["budget_projections"] if tables["budget_projections"] is not None else empty
+    if org:
+        usage = usage[usage["org_id"] == org]
+    return ForecastRun(
+        forecasts,
+        backtests,
+        projections,
+        usage,
+        [],
+        quality_verdict(backtests),
+        snapshot_version=version,
+    )
 
 
 def _what_if(result, settings, mix: str | None, threshold: float | None) -> list[dict]:
@@ -93,7 +160,13 @@ def _what_if(result, settings, mix: str | None, threshold: float | None) -> list
 def forecast_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
     horizon: Annotated[int, typer.Option(help="Days to forecast.", min=1, max=365)] = 30,
-    org: Annotated[str | None, typer.Option(help="Only this org (its stored rows are replaced, others kept).")] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Only this org (with --refit: its stored rows are replaced, others kept).")
+    ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option("--refit", help="Fit, backtest and project again, store the result and log an MLflow run (slow)."),
+    ] = False,
     what_if_mix: Annotated[
         str | None,
         typer.Option("--what-if-mix", help="Move a share of one model's tokens to another: SOURCE=TARGET:SHARE."),
@@ -103,8 +176,9 @@ def forecast_command(
         typer.Option("--what-if-threshold", help="Projected cost if the champion router used this threshold."),
     ] = None,
 ) -> None:
-    """Daily tokens and cost per org and project: Prophet and three baselines backtested on every series, each
-    series ships the one with the lowest MASE; month-end spend against budget; stored in ml.* and logged to MLflow."""
+    """Daily tokens and cost per org and project, and month-end spend against budget: the stored results by default;
+    `--refit` backtests Prophet and three baselines on every series again (each ships the one with the lowest MASE),
+    stores the result in ml.* and logs it to MLflow."""
     from aioa.settings import get_settings
     from aioa.warehouse.snapshots import NoSnapshotError
     from ml.forecasting.data import ForecastDataError
@@ -112,12 +186,21 @@ def forecast_command(
 
     settings = get_settings()
     try:
-        with console.status("loading Prophet") as status:
-            from ml.forecasting.run import ForecastOptions, run_forecasts
+        if refit:
+            with console.status("loading Prophet") as status:
+                from ml.forecasting.run import ForecastOptions, run_forecasts
 
-            result = run_forecasts(
-                settings, ForecastOptions(horizon=horizon, org=org), progress=lambda message: status.update(message)
-            )
+                result = run_forecasts(
+                    settings, ForecastOptions(horizon=horizon, org=org), progress=lambda message: status.update(message)
+                )
+        else:
+            result = stored_run(settings, org)
+            if result is None:
+                console.print(
+                    "[yellow]No forecast:[/yellow] no forecast has been stored yet. Run `aioa forecast --refit` "
+                    "(or `aioa run`, which forecasts as part of the pipeline)."
+                )
+                raise typer.Exit(2)
     except (ForecastDataError, NoSnapshotError) as error:
         console.print(f"[yellow]No forecast:[/yellow] {error}")
         raise typer.Exit(2) from None
@@ -126,24 +209,37 @@ def forecast_command(
     except WhatIfError as error:
         console.print(f"[yellow]No what-if:[/yellow] {error}")
         raise typer.Exit(2) from None
+    models = org_models(result.backtests)
     if as_json:
-        typer.echo(json.dumps(result.to_dict() | {"what_if": what_if}, indent=2, default=str))
+        payload = result.to_dict() | {"what_if": what_if, "refit": refit}
+        for row in payload["budget_projections"]:  # where the projection comes from; a lost Prophet says so
+            row |= {
+                "projection_model": models.get(row["org_id"], {}).get("model"),
+                "prophet_lost_to_baseline": models.get(row["org_id"], {}).get("prophet_lost"),
+            }
+        typer.echo(json.dumps(payload, indent=2, default=str))
     else:
-        console.print(_backtest_table(result.backtests))
+        out = stdout_console()
+        out.print(_backtest_table(result.backtests))
         if result.shipped:
-            console.print(_projection_table(result.projections))
+            out.print(_projection_table(result.projections, result.backtests))
         for item in what_if:
-            console.print(f"What-if ({item['change']}):")
+            out.print(f"What-if ({item['change']}):")
             for row in item["orgs"]:
-                console.print(
-                    f"  {row['org_id']}: next {horizon} days ${row['forecast_usd']:,.2f} → "
-                    f"${row['what_if_forecast_usd']:,.2f}; month end ${row['what_if_month_end_usd']:,.2f}"
+                out.print(
+                    f"  {row['org_id']}: next days {money(row['forecast_usd'])} → "
+                    f"{money(row['what_if_forecast_usd'])}; month end {money(row['what_if_month_end_usd'])}"
                 )
         for item in result.skipped:
             console.print(
                 f"[dim]skipped {item['org_id']}/{item['project_id'] or '(org)'} {item['metric']} "
                 f"({item['stage']}): {item['reason']}[/dim]"
             )
-        console.print(f"{result.verdict.reason}. MLflow run {result.run_id}, snapshot {result.snapshot_version}.")
+        if refit:
+            console.print(f"{result.verdict.reason}. MLflow run {result.run_id}, snapshot {result.snapshot_version}.")
+        else:
+            console.print(
+                f"{result.verdict.reason}. Stored results of snapshot {result.snapshot_version}; `--refit` fits again."
+            )
     if not result.shipped:
         raise typer.Exit(1)

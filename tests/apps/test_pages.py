@@ -72,7 +72,8 @@ def test_overview_headlines_equal_the_marts(app_home):
     )
     savings = _total(app_home, f"select sum(savings_usd) from marts.fct_handoffs where {LAST_30_DAYS}")
     assert metrics["Spend"].value == f"${spend:,.2f}"
-    assert metrics["Spend"].delta == f"${spend - before:,.2f}"
+    change = spend - before  # signed before the dollar sign ("+$5.81", "-$1.18"): the arrow follows the sign
+    assert metrics["Spend"].delta == ("+" if change > 0 else "-" if change < 0 else "") + f"${abs(change):,.2f}"
     assert metrics["Calls"].value == f"{calls:,.0f}"
     assert metrics["Tokens"].value == f"{tokens / 1e6:,.1f}M"
     assert metrics["Error rate"].value == f"{errors:.2%}"

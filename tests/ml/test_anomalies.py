@@ -43,7 +43,7 @@ def anomaly_home(built_home, sample_dir, tmp_path_factory):
 def cli_payload(anomaly_home) -> dict:
     from aioa.cli import app
 
-    result = CliRunner().invoke(app, ["anomalies", "--json"])
+    result = CliRunner().invoke(app, ["anomalies", "--json", "--refit"])  # detect (the default shows stored ones)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

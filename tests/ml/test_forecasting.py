@@ -257,6 +257,7 @@ def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, monkeypatch):
         app,
         [
             "forecast",
+            "--refit",  # fit again (the default shows the stored results)
             "--json",
             "--org",
             "initech",

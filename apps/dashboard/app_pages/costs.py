@@ -3,16 +3,17 @@
 import loaders
 import plotly.express as px
 import streamlit as st
+from display import PALETTES, axis_labels, colour_map
 from page_kit import downloadable_table, page_context, selected_value
 
 from aioa.analytics import DIMENSIONS
 
 context = page_context()
 st.title("Costs")
+GROUPS = ["org", "team", "user", "project", "model", "day"]
+linked = st.query_params.get("dimension")  # links from other pages: ?dimension=model
 dimension = (
-    st.segmented_control(
-        "Group by", ["org", "team", "user", "project", "model", "day"], default="project", key="costs_dimension"
-    )
+    st.segmented_control("Group by", GROUPS, default=linked if linked in GROUPS else "project", key="costs_dimension")
     or "project"
 )
 totals = loaders.spend_by(context.version, context.filters, context.scope, dimension)
@@ -21,10 +22,14 @@ figure = px.bar(
     totals,
     x=label,
     y="cost_usd",
-    hover_data={"total_tokens": ":,", "calls": ":,", "error_calls": True},
-    labels={"cost_usd": "spend (USD)"},
-    title=f"Spend by {dimension}",
+    color=label if dimension in PALETTES else None,
+    color_discrete_map=colour_map(dimension, totals[label]) if dimension in PALETTES else None,
+    hover_data={"total_tokens": ":,.0f", "calls": ":,", "error_calls": ":,"},
+    labels=axis_labels("cost_usd", "total_tokens", "calls", "error_calls") | {label: dimension.capitalize()},
+    title=f"Spend by {dimension} (USD; click a bar for its calls)",
 )
+figure.update_yaxes(tickprefix="$")
+figure.update_layout(showlegend=False)
 event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"costs_{dimension}")
 downloadable_table(totals, f"spend_by_{dimension}")
 

@@ -6,11 +6,13 @@ import loaders
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from display import colour_map
 from ml.forecasting.baselines import LABELS as MODEL_LABELS
 from ml.forecasting.run import model_comparison
 from ml.forecasting.whatif import WhatIfError, apply_ratio, mix_cost_ratio, org_cost_forecast_totals, priced_models
 from page_kit import downloadable_table, page_context
 
+from aioa import formatting
 from aioa.settings import get_settings
 
 FILL = "Run `uv run aioa forecast` (or `make demo`) to fit them."
@@ -23,7 +25,11 @@ backtests = loaders.ml_table(context.version, context.scope, "forecast_backtests
 orgs = loaders.filter_options(context.version, context.scope)["orgs"]
 projected = [] if projections is None else sorted(projections["org_id"].dropna().unique())
 columns = st.columns(3)
-org = columns[0].selectbox("Org", [*projected, *(name for name in orgs if name not in projected)])
+org_options = [*projected, *(name for name in orgs if name not in projected)]
+linked = st.query_params.get("org")  # the Overview links here with ?org=…
+org = columns[0].selectbox("Org", org_options, index=org_options.index(linked) if linked in org_options else 0)
+if org:
+    st.query_params["org"] = org
 # Only the picked org's series is read (its scope narrowed in SQL), not every org's.
 forecasts = loaders.ml_table(context.version, context.scope.narrowed_to(org), "forecasts") if org else None
 
@@ -70,10 +76,12 @@ figure = go.Figure(
 if not ahead.empty:
     figure.add_vline(x=ahead["day"].min(), line_dash="dot", line_color="grey")
 figure.update_layout(title=f"{org} · {project} · {METRIC_LABELS[metric]}", yaxis_title=METRIC_LABELS[metric])
+total_text = formatting.money if metric == "cost_usd" else (lambda value: f"{formatting.count(value)} tokens")
 st.plotly_chart(figure, key="forecast_chart")
 st.caption(
-    f"Shipped model: {shipped_label} (the lowest backtest MASE for this series). Next {len(ahead)} days: "
-    f"{ahead['forecast'].sum():,.2f} forecast in total. Every model is fitted on the same cleaned history: spikes "
+    f"Shipped model: {shipped_label} (the lowest backtest MASE for this series"
+    + ("; Prophet lost to this baseline, so the projection is the baseline's" if shipped_model != "prophet" else "")
+    + f"). Next {len(ahead)} days: {total_text(ahead['forecast'].sum())} forecast in total. Every model is fitted on the same cleaned history: spikes "
     "(e.g. a runaway agent) and public holidays are replaced by the usual level for their weekday, holidays are "
     "scaled back in by one learned factor; missing days count as zero."
 )
@@ -97,12 +105,14 @@ else:
         has_budget = pd.notna(row["budget_usd"])
         cards[2].metric("Budget", f"${row['budget_usd']:,.0f}" if has_budget else "none")
         cards[3].metric("P(exceed budget)", f"{row['prob_exceed_budget']:.0%}" if has_budget else "n/a")
+    org_colours = colour_map("org", projections["org_id"])
     bars = go.Figure(
         [
             go.Bar(
                 x=projections["org_id"],
                 y=projections["projected_month_end_usd"],
                 name="projected month end",
+                marker_color=[org_colours.get(name) for name in projections["org_id"]],
                 error_y={
                     "type": "data",
                     "symmetric": False,

@@ -5,8 +5,10 @@ from datetime import timedelta
 import loaders
 import plotly.express as px
 import streamlit as st
+from display import axis_labels, colour_map
 from page_kit import downloadable_table, page_context
 
+from aioa import formatting
 from aioa.analytics import Filters
 from aioa.warehouse.access import TenantScope
 
@@ -22,16 +24,25 @@ if last_day is None:
 window = Filters(start=last_day - timedelta(days=29), end=last_day)
 numbers = loaders.kpis(context.version, window, own)["current"]
 columns = st.columns(4)
-columns[0].metric("Spend", f"${numbers['spend_usd']:,.2f}")
-columns[1].metric("Tokens", f"{numbers['tokens']:,.0f}")
-columns[2].metric("Calls", f"{numbers['calls']:,.0f}")
-columns[3].metric("Error rate", f"{numbers['error_rate']:.2%}")
+columns[0].metric("Spend", formatting.money(numbers["spend_usd"]))
+columns[1].metric("Tokens", formatting.compact(numbers["tokens"]))
+columns[2].metric("Calls", formatting.count(numbers["calls"]))
+columns[3].metric("Error rate", formatting.percent(numbers["error_rate"], 2))
 
 daily = loaders.daily_usage(context.version, window, own, by="model")
 if daily.empty:
     st.info("No calls of yours in the last 30 days.")
 else:
-    figure = px.bar(daily, x="day", y="cost_usd", color="series", labels={"cost_usd": "spend (USD)", "series": "model"})
+    figure = px.bar(
+        daily,
+        x="day",
+        y="cost_usd",
+        color="series",
+        color_discrete_map=colour_map("model", daily["series"]),
+        labels=axis_labels("day", "cost_usd") | {"series": "Model"},
+        title="Your daily spend (USD) by model",
+    )
+    figure.update_yaxes(tickprefix="$")
     st.plotly_chart(figure, key="my_daily")
 for dimension in ("project", "model"):
     st.subheader(f"By {dimension}")

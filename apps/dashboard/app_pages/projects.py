@@ -3,6 +3,7 @@
 import loaders
 import plotly.express as px
 import streamlit as st
+from display import axis_labels, colour_map
 from page_kit import downloadable_table, page_context
 
 context = page_context()
@@ -15,8 +16,11 @@ figure = px.treemap(
     overview,
     path=["org_id", "project_group", "project_id"],
     values="cost_usd",
+    color="org_id",
+    color_discrete_map=colour_map("org", overview["org_id"]) | {"(?)": "#cccccc"},
     hover_data={"calls": ":,", "users": True},
-    title="Spend by org, project group and project",
+    labels=axis_labels("cost_usd", "calls", "users", "org_id"),
+    title="Spend (USD) by org, project group and project",
 )
 st.plotly_chart(figure, key="projects_treemap")
 downloadable_table(overview, "projects")
@@ -27,11 +31,12 @@ st.plotly_chart(
         x="life_week",
         y="cost_usd",
         color="project_id",
+        color_discrete_map=colour_map("project", life["project_id"]),
         line_dash="org_id",
         markers=True,
-        labels={"life_week": "week of the project's life", "cost_usd": "spend (USD)"},
-        title="Weekly spend over each project's life",
-    ),
+        labels=axis_labels("life_week", "cost_usd", "project_id", "org_id"),
+        title="Weekly spend (USD) over each project's life",
+    ).update_yaxes(tickprefix="$"),
     key="projects_life",
 )
 downloadable_table(life, "project_lifecycle")

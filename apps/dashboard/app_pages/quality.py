@@ -4,6 +4,8 @@ import loaders
 import streamlit as st
 from page_kit import downloadable_table, page_context
 
+from aioa import formatting
+
 context = page_context()
 st.title("Data quality")
 checks = loaders.latest_quality_checks(context.version, context.scope)
@@ -19,8 +21,14 @@ else:
     columns[2].metric("Failed (warning)", int((failed.severity != "error").sum()))
     downloadable_table(checks, "quality_checks")
 st.subheader("Quarantined input")
-quarantine = loaders.quarantined_input(context.version, context.scope)
-if quarantine.empty:
+reasons = loaders.quarantine_reasons(context.version, context.scope)
+if reasons.empty:
     st.success("No quarantined input.")
 else:
-    downloadable_table(quarantine, "quarantine")
+    st.caption(
+        f"{formatting.count(reasons['lines'].sum())} lines rejected or flagged, for {len(reasons)} reason(s); "
+        "`aioa quarantine` lists them with file and line."
+    )
+    downloadable_table(reasons, "quarantine_reasons")
+    with st.expander("Every quarantined line (latest 500)"):
+        downloadable_table(loaders.quarantined_input(context.version, context.scope), "quarantine")

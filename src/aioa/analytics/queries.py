@@ -369,3 +369,19 @@ def token_mix(connection: Connection, filters: Filters, scope: TenantScope, dime
         group by 1 order by cost_usd desc nulls last, 1""",
         params,
     )
+
+
+def quarantine_reasons(connection: Connection, scope: TenantScope) -> pd.DataFrame:
+    """Quarantined input grouped by severity and reason (the same reason repeats on every bad line): lines, files,
+    when it was first and last seen, and one example file and line."""
+    tenant_sql, params = tenant_filter(scope, "raw.quarantine")
+    return _frame(
+        connection,
+        f"""
+        select severity, reason, count(*) as lines, count(distinct source_file) as files,
+               min(detected_at) as first_seen, max(detected_at) as last_seen,
+               arg_min(source_file || ':' || source_line, detected_at) as example
+        from raw.quarantine where {tenant_sql}
+        group by severity, reason order by lines desc, severity, reason""",
+        params,
+    )
