@@ -288,6 +288,8 @@ def _pipeline_progress(disable: bool):
         def on_event(event) -> None:
             if event.kind == "started":
                 progress.update(task, description=f"{event.step} …")
+                if not disable and not console.is_terminal:  # no spinner in a pipe or a log: say what runs now
+                    progress.console.print(f"  {event.step} …")
             elif not disable:
                 timing = f" {event.seconds:.2f} s" if event.seconds is not None else ""
                 progress.console.print(f"{marks[event.kind]} {event.step}{timing}")
