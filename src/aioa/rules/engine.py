@@ -61,9 +61,13 @@ def _time_limit(settings: Settings, connection):
 
 def evaluate_all(settings: Settings, org_id: str | None = None, *, source: str = "cli") -> list[EvaluationResult]:
     """Every enabled rule of the org (None: of every org) against the current snapshot, each evaluation recorded."""
+    from aioa.webhooks.delivery import process_due
+
     rules = list_rules(settings, org_id, enabled_only=True)
     with snapshot_reader(settings) as (connection, version):
-        return [evaluate_rule(settings, stored, connection, version, source=source) for stored in rules]
+        results = [evaluate_rule(settings, stored, connection, version, source=source) for stored in rules]
+    process_due(settings, org_id=org_id)  # retries of earlier deliveries that are due now
+    return results
 
 
 def evaluate_rule(

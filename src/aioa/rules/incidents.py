@@ -207,7 +207,7 @@ def _transition(settings: Settings, org_id: str, incident_id: str, status: str, 
         else:
             incident.resolved_at, incident.resolved_by = now, name
     audit.record(settings, actor=name, action=f"incident.{status}", org_id=org_id, target=incident_id)
-    from aioa.webhooks.delivery import enqueue
+    from aioa.webhooks.delivery import enqueue, process_due
 
     event = "incident.acknowledged" if status == "acknowledged" else "incident.resolved"
     enqueue(
@@ -217,6 +217,7 @@ def _transition(settings: Settings, org_id: str, incident_id: str, status: str, 
         data=incident_data(incident),
         idempotency_key=f"{incident_id}:{event}",
     )
+    process_due(settings, org_id=org_id)  # the first attempt now; retries with the next evaluations
     return incident
 
 
