@@ -72,6 +72,11 @@ ALLOWED: dict[str, str] = {
     "src/aioa/pricing/apply.py:_cost_pending": "table from apply_prices (a stage or raw table name from our code); "
     "the org filter is a constant fragment with the org bound; BUCKET and the cost update are module constants",
     "src/aioa/quality/gate.py:failed_error_checks": "schema placeholder filled with the constant 'quality'",
+    "src/aioa/rules/queries.py:last_day": "only the where() fragment of the filters layer; org ids bound",
+    "src/aioa/rules/queries.py:metric_by_day": _QUERIES + "; measures from the metrics registry, group columns "
+    "from the registry's dimensions (rules.spec.USAGE_DIMENSIONS), dates bound",
+    "src/aioa/rules/queries.py:latency_p95": _QUERIES + "; group columns from rules.spec.USAGE_DIMENSIONS",
+    "src/aioa/rules/queries.py:quarantine_counts": "TenantScope.filter_sql fragments with bound org ids; since bound",
     "src/aioa/reports/usage.py:usage_report": "key and measures from REPORT_KINDS/_MEASURES; tenant, dates, "
     "time zone bound",
     "src/aioa/tenants/billing.py:billing_rows": "the constant _EXPORT template with the TenantScope.filter_sql "
