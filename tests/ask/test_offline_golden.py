@@ -457,7 +457,7 @@ NOT_ANSWERED = [
     ("how much would we save routing alice's work to haiku", "alice"),
     ("what if we routed everything to claude", "several models"),
     ("what if we moved 150% of opus to haiku", "150%"),
-    ("how much would we save with a router threshold of 0.6", "route train"),
+    ("what if the router threshold were 1.5", "between 0 and 1"),
 ]
 
 

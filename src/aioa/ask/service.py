@@ -11,6 +11,7 @@ from aioa.ask import whatif
 from aioa.ask.guard import GuardedQuery, QueryRefused, guard
 from aioa.ask.offline import NotUnderstood, ParsedQuestion, parse, to_sql
 from aioa.ask.result import AskResult, ChartSpec
+from aioa.metrics import askable_metrics, table_dimensions
 from aioa.ops.tracing import traced
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
@@ -194,34 +195,17 @@ def _latest_day(connection, scope: TenantScope) -> date | None:
 
 
 def _known_values(connection, scope: TenantScope) -> dict[str, list[str]]:
-    """The values a question may name, from the rows `scope` may read (never another team's user names)."""
-    tenant_sql, params = tenant_filter(scope, "marts.agg_usage_daily")
-    values: dict[str, list[str]] = {}
-    for column in ("org_id", "team_id", "user_id", "project_id", "project_group", "model", "provider"):
-        rows = (
-            connection.cursor()
-            .execute(
-                f"select distinct {column} from marts.agg_usage_daily where {tenant_sql} and {column} is not null",
-                params,
-            )
-            .fetchall()
-        )
-        values[column] = [row[0] for row in rows]
-    for relation, columns in (
-        ("marts.agg_mcp_tools_daily", ("mcp_server", "mcp_tool")),
-        ("marts.fct_handoffs", ("target_model", "task_type")),
-    ):
-        tenant_sql, params = tenant_filter(scope, relation)
-        for column in columns:
-            rows = (
-                connection.cursor()
-                .execute(
-                    f"select distinct {column} from {relation} where {tenant_sql} and {column} is not null", params
-                )
-                .fetchall()
-            )
-            values[column] = [row[0] for row in rows]
-    return values
+    """The values a question may name: each registry dimension's values in the marts a question reads, from the
+    rows `scope` may read (never another team's user names, never another org's model)."""
+    values: dict[str, set[str]] = {}
+    for table in sorted({metric.table for metric in askable_metrics().values()}):
+        columns = sorted(table_dimensions(table))
+        tenant_sql, params = tenant_filter(scope, f"marts.{table}")
+        lists = ", ".join(f"list(distinct {column}) filter (where {column} is not null)" for column in columns)
+        row = connection.cursor().execute(f"select {lists} from marts.{table} where {tenant_sql}", params).fetchone()
+        for column, found in zip(columns, row, strict=True):
+            values.setdefault(column, set()).update(found or [])
+    return {column: sorted(found) for column, found in values.items()}
 
 
 def _format(value, unit: str) -> str:
