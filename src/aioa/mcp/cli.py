@@ -214,3 +214,66 @@ def desktop_logs_command(as_json: JsonFlag = False) -> None:
 
 def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
+
+
+registry_app = typer.Typer(help="The official MCP registry: import server.json entries, match configured servers.")
+mcp_app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("import")
+def registry_import_command(
+    source: Annotated[str, typer.Argument(help="A server.json file, a list of them, or a registry API URL/page.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Import the registry's server.json entries (a name imported again takes its new version)."""
+    from aioa.mcp.registry import import_entries, load
+    from aioa.mcp.store import McpStore
+
+    try:
+        entries = load(source)
+    except (OSError, ValueError) as error:
+        console.print(f"[red]Could not read {source}:[/red] {error}. Give a server.json file or a registry URL.")
+        raise typer.Exit(2) from None
+    except Exception as error:  # httpx errors: the registry was unreachable or answered with an error
+        console.print(f"[red]Could not fetch {source}:[/red] {error}")
+        raise typer.Exit(2) from None
+    store = McpStore(_settings())
+    try:
+        count = import_entries(store, entries, source)
+    finally:
+        store.close()
+    if as_json:
+        _print_json({"imported": count, "source": source})
+    else:
+        console.print(f"Imported {count} registry entries from {source}.")
+
+
+@registry_app.command("match")
+def registry_match_command(as_json: JsonFlag = False, org: OrgOption = None) -> None:
+    """Configured servers matched to registry entries, with the version they run and whether it is behind."""
+    from aioa.mcp.discovery import discover
+    from aioa.mcp.registry import match, probed_versions, stored_entries
+    from aioa.mcp.store import McpStore
+
+    settings = _settings()
+    servers = discover(settings, transcripts=False).servers
+    store = McpStore(settings)
+    try:
+        rows = match(servers, stored_entries(store), probed_versions(store, org or settings.default_org))
+    finally:
+        store.close()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="MCP servers and the registry")
+    for column in ("name", "registry entry", "runs", "registry", "behind"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["registry_name"] or "",
+            row["version"] or "",
+            row["registry_version"] or "",
+            "[yellow]yes[/yellow]" if row["behind"] else "",
+        )
+    console.print(table)
