@@ -1,4 +1,4 @@
-"""`aioa route train | evaluate | predict | offline-eval | experiment-report`: heavy imports stay inside the
+"""`aioa route train | evaluate | predict | performance | offline-eval | experiment-report`: heavy imports stay inside the
 commands (fast CLI start)."""
 
 from __future__ import annotations
@@ -68,11 +68,15 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
     from aioa.settings import get_settings
     from aioa.warehouse.snapshots import NoSnapshotError
     from ml.routing.data import RoutingDataError
+    from ml.routing.performance import train_performance
     from ml.routing.train import train_router
 
+    settings = get_settings()
     try:
         with console.status("training the router"):
-            outcome, evaluation = train_router(get_settings(), seed=seed)
+            outcome, evaluation = train_router(settings, seed=seed)
+        with console.status("training the performance predictor"):
+            predictor = train_performance(settings, seed=seed)
     except (RoutingDataError, NoSnapshotError) as error:
         console.print(f"[yellow]No router trained:[/yellow] {error}")
         raise typer.Exit(2) from None
@@ -85,6 +89,7 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
                     "promoted": outcome.promoted,
                     "reason": outcome.reason,
                     "evaluation": evaluation.to_dict(),
+                    "performance": predictor.evaluation,
                 },
                 indent=2,
                 default=str,
@@ -93,6 +98,8 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
         return
     console.print(_table(evaluation))
     console.print(f"MLflow run {outcome.run_id}, model version {outcome.version}: {outcome.reason}")
+    for table in performance_tables(predictor.evaluation):
+        console.print(table)
 
 
 @route_app.command("evaluate")
@@ -136,24 +143,141 @@ def evaluate(
 def predict(
     task: Annotated[str, typer.Argument(help="The task text.")],
     as_json: JsonFlag = False,
-    task_type: Annotated[str, typer.Option(help="Kind of task.")] = "unknown",
+    task_type: Annotated[
+        str | None, typer.Option(help="Kind of task; one the models were trained on (omit when unknown).")
+    ] = None,
 ) -> None:
-    """Route one task with the champion: target, confidence, expected cost and latency."""
-    from ml.routing.predict import RouterUnavailable, route
+    """Route one task with the stored champion: target, P(success) per model, and the task's cost and latency
+    with 80% intervals (the stored performance predictor; nothing is trained on call)."""
+    from aioa.settings import get_settings
+    from ml.routing.predict import RouterUnavailable, performance_predictor, route
 
+    settings = get_settings()
+    predictor = performance_predictor(settings)
+    if task_type is not None and predictor is not None and task_type not in predictor.task_types:
+        console.print(
+            f"[red]Unknown task type {task_type!r}.[/red] Known task types: {', '.join(predictor.task_types)} "
+            "(or omit --task-type)."
+        )
+        raise typer.Exit(2)
     try:
-        decision = route({"task_text": task, "task_type": task_type})
+        decision = route({"task_text": task, "task_type": task_type}, settings)
     except RouterUnavailable as error:
         console.print(f"[yellow]{error}[/yellow]")
         raise typer.Exit(2) from None
-    if as_json:
-        typer.echo(json.dumps(decision.__dict__, indent=2))
-    else:
+    if predictor is None:
         console.print(
-            f"{decision.route} → [bold]{decision.target}[/bold] (P(cheap succeeds) "
-            f"{decision.confidence:.1%}, expected ${decision.expected_cost_usd:.4f}, "
-            f"{decision.expected_latency_ms / 1000:.1f} s)"
+            "[yellow]No performance predictor yet: cost and latency are the route's mean (run `aioa route train`; "
+            "the task type was not checked).[/yellow]"
         )
+    if as_json:
+        typer.echo(json.dumps(_finite_json(decision.__dict__), indent=2))
+        return
+    console.print(
+        f"{decision.route} → [bold]{decision.target}[/bold] (router: P(cheap succeeds) {decision.confidence:.1%}, "
+        f"P(strong succeeds) {decision.p_strong:.1%})"
+    )
+    table = Table(title=f"Predicted for this task ({decision.estimate_source.replace('_', ' ')})")
+    for column in ("model", "P(success)", "cost (80% interval)", "latency (80% interval)"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in decision.predictions:
+        table.add_row(
+            row["model"] + (" ←" if row["model"] == decision.target else ""),
+            f"{row['p_success']:.1%}",
+            f"${row['cost_usd']:.4f} (${row['cost_usd_low']:.4f}–${row['cost_usd_high']:.4f})",
+            f"{row['latency_ms'] / 1000:.1f} s ({row['latency_ms_low'] / 1000:.1f}–{row['latency_ms_high'] / 1000:.1f} s)",
+        )
+    if not decision.predictions:
+        table.add_row(
+            decision.target, "", f"${decision.expected_cost_usd:.4f}", f"{decision.expected_latency_ms / 1000:.1f} s"
+        )
+    console.print(table)
+
+
+def _finite_json(values: dict) -> dict:
+    """NaN is not JSON: missing estimates become null."""
+    return {key: None if isinstance(value, float) and value != value else value for key, value in values.items()}
+
+
+@route_app.command("performance")
+def performance(
+    as_json: JsonFlag = False,
+    refit: Annotated[bool, typer.Option("--refit", help="Retrain on the snapshot's handoffs and store.")] = False,
+) -> None:
+    """The performance predictor's held-out quality: Brier score against the base rate, reliability curve, and the
+    80% interval coverage of cost and latency beside a per-model constant interval. Stored results by default."""
+    from aioa.settings import get_settings
+    from ml.routing.predict import performance_predictor
+
+    settings = get_settings()
+    if refit:
+        from aioa.warehouse.snapshots import NoSnapshotError
+        from ml.routing.data import RoutingDataError
+        from ml.routing.performance import train_performance
+
+        try:
+            with console.status("training the performance predictor"):
+                predictor = train_performance(settings)
+        except (RoutingDataError, NoSnapshotError) as error:
+            console.print(f"[yellow]No performance predictor trained:[/yellow] {error}")
+            raise typer.Exit(2) from None
+    else:
+        predictor = performance_predictor(settings)
+        if predictor is None:
+            console.print("[yellow]No performance predictor yet:[/yellow] run `aioa route performance --refit`.")
+            raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(predictor.evaluation, indent=2, default=str))
+        return
+    for table in performance_tables(predictor.evaluation):
+        console.print(table)
+
+
+def performance_tables(evaluation: dict) -> list[Table]:
+    """Rich tables of `performance.measure()`'s result (the CLI and the benchmark print the same)."""
+    success = Table(
+        title=f"P(success) on {evaluation['test_tasks']} held-out tasks (trained on {evaluation['train_tasks']})"
+    )
+    for column in ("model", "n", "success rate", "Brier", "Brier base rate", "skill", "AUC", "reliability"):
+        success.add_column(column, justify="left" if column in ("model", "reliability") else "right")
+    for row in evaluation["success"]:
+        curve = row["reliability"]
+        success.add_row(
+            row["model"],
+            str(row["n"]),
+            f"{row['success_rate']:.3f}",
+            f"{row['brier']:.4f}",
+            f"{row['brier_base_rate']:.4f}",
+            f"{row['brier_skill']:.3f}" if row["brier_skill"] is not None else "",
+            f"{row['auc']:.3f}" if row["auc"] is not None else "",
+            " ".join(f"{p:.2f}→{o:.2f}" for p, o in zip(curve["predicted"], curve["observed"], strict=True)),
+        )
+    intervals = Table(title="80% intervals on held-out tasks: per-task model vs per-model constant")
+    for column in (
+        "target",
+        "model",
+        "n",
+        "coverage",
+        "width ×",
+        "|log error|",
+        "const coverage",
+        "const width ×",
+        "const |log error|",
+    ):
+        intervals.add_column(column, justify="left" if column in ("target", "model") else "right")
+    for row in evaluation["intervals"]:
+        intervals.add_row(
+            row["target"],
+            row["model"],
+            str(row["n"]),
+            f"{row['coverage']:.3f}",
+            f"{row['width_ratio']:.2f}",
+            f"{row['median_abs_log_error']:.3f}",
+            f"{row['baseline_coverage']:.3f}",
+            f"{row['baseline_width_ratio']:.2f}",
+            f"{row['baseline_median_abs_log_error']:.3f}",
+        )
+    return [success, intervals]
 
 
 @route_app.command("offline-eval")

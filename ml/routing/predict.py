@@ -1,7 +1,11 @@
 """`route(task)`: target model, calibrated confidence, expected cost and latency, from the registered champion
 (loaded once per tracking URI and model name; `reload()` picks up a newly promoted champion). `route()` and
 `route_batch()` score through the same function (`model.score`). In production mode `route()` explores and logs
-each decision with its propensity."""
+each decision with its propensity.
+
+The champion is served from its local copy (`<home>/models/router/champion.joblib`, written when it is promoted):
+loading it takes no MLflow import or registry query. Cost and latency are per task when the performance predictor
+(`performance.py`) is trained, else the route's held-out mean (`estimate_source` says which)."""
 
 from __future__ import annotations
 
@@ -39,6 +43,13 @@ class RouteDecision:
     decision_id: str | None = None  # set when the decision was logged
     p_strong: float = float("nan")  # calibrated P(strong model succeeds)
     routing_score: float = float("nan")  # confidence − p_strong: cheap when ≥ the threshold
+    estimate_source: str = "route_mean"  # "per_task" (performance predictor) or "route_mean" (champion's held-out mean)
+    expected_cost_low_usd: float = float("nan")  # 80% interval of the target's cost on this task (per_task only)
+    expected_cost_high_usd: float = float("nan")
+    expected_latency_low_ms: float = float("nan")  # 80% interval of the target's latency on this task
+    expected_latency_high_ms: float = float("nan")
+    predictions: tuple = ()  # per model: P(success), cost and latency with 80% intervals (performance predictor)
+    task_type_known: bool | None = None  # the task type was seen in training (None: no performance predictor)
 
 
 @dataclass(frozen=True)
@@ -97,12 +108,68 @@ def champion_evaluation(settings: Settings | None = None) -> dict | None:
 def champion(settings: Settings | None = None, version: str | None = None) -> Champion:
     """The registered champion, or a given version (A/B experiments route some traffic to a challenger)."""
     settings = settings or _default_settings()
+    if version is None:
+        local = local_champion(settings)
+        if local is not None:
+            return local
+        current = _load(settings.mlflow_uri, settings.routing_model_name, None)
+        save_local_champion(settings, current)  # the next process loads it without MLflow
+        return current
     return _load(settings.mlflow_uri, settings.routing_model_name, version)
+
+
+def local_champion_path(settings: Settings) -> Path:
+    return settings.home / "models" / "router" / "champion.joblib"
+
+
+def save_local_champion(settings: Settings, current: Champion) -> None:
+    """The champion's serving copy, written when it is promoted (`tracking.log_training`); best effort."""
+    import joblib
+
+    path = local_champion_path(settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        joblib.dump(
+            {"tracking_uri": settings.mlflow_uri, "name": settings.routing_model_name, "champion": current}, partial
+        )
+        partial.replace(path)
+    except OSError:
+        return
+    _load_local.cache_clear()
+
+
+def local_champion(settings: Settings) -> Champion | None:
+    """The local copy, if it belongs to this registry and model name."""
+    path = local_champion_path(settings)
+    try:
+        modified = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    stored = _load_local(str(path), modified)
+    if stored["tracking_uri"] != settings.mlflow_uri or stored["name"] != settings.routing_model_name:
+        return None
+    return stored["champion"]
+
+
+@lru_cache(maxsize=4)
+def _load_local(path: str, modified: int) -> dict:
+    import joblib
+
+    return joblib.load(path)
 
 
 def reload() -> None:
     _load.cache_clear()
+    _load_local.cache_clear()
     _default_settings.cache_clear()
+
+
+def performance_predictor(settings: Settings):
+    """The stored performance predictor, or None before one is trained (`aioa route train`, the pipeline)."""
+    from ml.routing import performance
+
+    return performance.load(settings.home)
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +201,7 @@ def route_batch(
     confidence, p_strong, routing = scores.p_cheap[rows], scores.p_strong[rows], scores.routing[rows]
     cheap = routing >= current.meta["threshold"]
     meta = current.meta
-    return pd.DataFrame(
+    result = pd.DataFrame(
         {
             "route": np.where(cheap, "cheap", "strong"),
             "target": np.where(cheap, meta["cheap_model"], meta["strong_model"]),
@@ -145,8 +212,19 @@ def route_batch(
             "expected_latency_ms": np.where(
                 cheap, meta["cheap_latency_ms"] or np.nan, meta["strong_latency_ms"] or np.nan
             ),
+            "estimate_source": "route_mean",
         }
     )
+    predictor = performance_predictor(settings or _default_settings())
+    pair = [meta["cheap_model"], meta["strong_model"]]
+    if predictor is not None and all(model in predictor.models for model in pair):
+        estimates = predictor.predict(frame, pair)  # task-major: (task 0, cheap), (task 0, strong), ...
+        for column in ("expected_cost_usd", "expected_latency_ms"):
+            source = column.removeprefix("expected_")
+            values = estimates[source].to_numpy().reshape(-1, 2)
+            result[column] = np.where(cheap, values[:, 0], values[:, 1])
+        result["estimate_source"] = "per_task"
+    return result
 
 
 def route(
@@ -165,8 +243,8 @@ def route(
     current = champion(settings, version)
     task = {"task_text": task} if isinstance(task, str) else task
     meta = current.meta
-    scores = score(current.model, _frame([task]))
-    confidence, p_strong, routing = float(scores.p_cheap[0]), float(scores.p_strong[0]), float(scores.routing[0])
+    confidence, p_strong = _score_one(current.model, task)
+    routing = confidence - p_strong
     greedy = "cheap" if routing >= meta["threshold"] else "strong"
     chosen, propensity = greedy, 1.0
     if explore:
@@ -175,11 +253,12 @@ def route(
         chosen = ("strong" if greedy == "cheap" else "cheap") if explored else greedy
         propensity = rate if explored else 1.0 - rate
     target = meta[f"{chosen}_model"]
+    estimates = _per_task_estimates(settings, task, target)
     decision = RouteDecision(
         target,
         confidence,
-        _number(meta[f"{chosen}_cost_usd"]),
-        _number(meta[f"{chosen}_latency_ms"]),
+        estimates.get("cost_usd", _number(meta[f"{chosen}_cost_usd"])),
+        estimates.get("latency_ms", _number(meta[f"{chosen}_latency_ms"])),
         chosen,
         propensity,
         chosen != greedy,
@@ -187,6 +266,13 @@ def route(
         uuid.uuid4().hex if log else None,
         p_strong,
         routing,
+        "per_task" if "cost_usd" in estimates else "route_mean",
+        estimates.get("cost_usd_low", float("nan")),
+        estimates.get("cost_usd_high", float("nan")),
+        estimates.get("latency_ms_low", float("nan")),
+        estimates.get("latency_ms_high", float("nan")),
+        estimates.get("predictions", ()),
+        estimates.get("task_type_known"),
     )
     if log:
         decision_log(settings).append(
@@ -208,6 +294,49 @@ def route(
             }
         )
     return decision
+
+
+PREDICTION_FIELDS = (
+    "model",
+    "p_success",
+    "cost_usd",
+    "cost_usd_low",
+    "cost_usd_high",
+    "latency_ms",
+    "latency_ms_low",
+    "latency_ms_high",
+)
+
+
+def _per_task_estimates(settings: Settings, task: dict, target: str) -> dict:
+    """The performance predictor's estimates for this task: every model's, and the target's cost and latency with
+    their intervals ({} without a predictor or when it never saw the target model)."""
+    predictor = performance_predictor(settings)
+    if predictor is None:
+        return {}
+    frame = predictor.predict(tasks_frame([task]))
+    rows = tuple({key: _plain(row[key]) for key in PREDICTION_FIELDS} for row in frame.to_dict("records"))
+    result: dict = {"predictions": rows, "task_type_known": bool(frame["task_type_known"].iloc[0])}
+    mine = [row for row in rows if row["model"] == target]
+    if mine:
+        result |= {key: mine[0][key] for key in PREDICTION_FIELDS[2:]}
+    return result
+
+
+def _plain(value):
+    return value if isinstance(value, str) else float(value)
+
+
+def _score_one(model, task: dict) -> tuple[float, float]:
+    """(P(cheap succeeds), P(strong succeeds)): the fitted pipeline's arrays applied to one task when they agree
+    with the pipeline (`single_task`), else the pipeline itself."""
+    from ml.routing.single_task import scorer_for
+
+    scorer = scorer_for(model)
+    if scorer is not None:
+        return scorer.score(task)
+    scores = score(model, _frame([task]))
+    return float(scores.p_cheap[0]), float(scores.p_strong[0])
 
 
 def _number(value) -> float:

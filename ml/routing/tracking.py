@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from aioa.settings import Settings
+from ml.routing.drift import psi
 from ml.routing.evaluate import Evaluation
 from ml.routing.model import features_frame
 
@@ -127,19 +128,6 @@ def configure(settings: Settings, experiment: str = EXPERIMENT, artifact_locatio
     return mlflow
 
 
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """Population stability index of `current` against `reference` (quantile bins of the reference)."""
-    reference, current = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
-    if len(reference) < bins or len(current) == 0:
-        return 0.0
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
-    edges[0], edges[-1] = -np.inf, np.inf
-    expected = np.histogram(reference, edges)[0] / len(reference)
-    actual = np.histogram(current, edges)[0] / len(current)
-    expected, actual = np.clip(expected, 1e-6, None), np.clip(actual, 1e-6, None)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
-
-
 def log_training(settings: Settings, evaluation: Evaluation, test_frame, params: dict) -> TrainingOutcome:
     """Log the run, register the model, and promote it if it beats the champion by the margin."""
     mlflow = configure(settings)
@@ -213,6 +201,10 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
         version = str(info.registered_model_version)
     if decision.promoted:
         client.set_registered_model_alias(settings.routing_model_name, CHAMPION, version)
+        from ml.routing.predict import Champion, save_local_champion
+
+        # the serving copy: `route()` and `aioa route predict` load it without MLflow
+        save_local_champion(settings, Champion(evaluation.model, _meta(evaluation, test_frame), version))
         reason = (
             f"promoted v{version} to {CHAMPION} (APGR {evaluation.routers['router']['apgr']:.4f}): {decision.reason}"
         )

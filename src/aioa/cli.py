@@ -33,12 +33,14 @@ app.add_typer(privacy_app, name="privacy")
 def _add_ml_commands() -> None:
     """The ML commands ship in `ml/` (installed with the package); their heavy imports run only when invoked."""
     from ml.anomalies.cli import anomalies_command
+    from ml.capacity.cli import capacity_command
     from ml.forecasting.cli import forecast_command
     from ml.routing.cli import route_app
 
     app.add_typer(route_app, name="route")
     app.command("forecast")(forecast_command)
     app.command("anomalies")(anomalies_command)
+    app.command("capacity")(capacity_command)
 
 
 _add_ml_commands()

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     routing_retrain_min_feedback: int = Field(
         default=500, ge=1, description="New verified handoff outcomes that make the sensor request retraining."
     )
+    provider_rate_limits: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {"*": {"requests_per_minute": 50, "tokens_per_minute": 40_000}},
+        description="Rate limits per provider that capacity planning (`aioa capacity`) forecasts against: "
+        '`{"anthropic": {"requests_per_minute": 4000, "tokens_per_minute": 400000}}` (JSON in the environment); '
+        'keys are a provider, "<org_id>/<provider>" for one org, or "*" for any other; tokens = input + output + '
+        "cache writes per minute. The default is an illustrative entry tier: set your accounts' limits.",
+    )
 
     llm_provider: Literal["none", "openai", "anthropic", "deepseek", "ollama"] = Field(
         default="none", description="LLM for natural-language questions; `none` uses the offline parser."

@@ -36,6 +36,19 @@ class RouteTask(BaseModel):
     )
 
 
+class ModelPrediction(BaseModel):
+    """The performance predictor's estimates for one model on this task (80% intervals)."""
+
+    model: str
+    p_success: float = Field(description="Calibrated probability that this model succeeds on the task.")
+    cost_usd: float = Field(description="Expected cost of the task on this model.")
+    cost_usd_low: float
+    cost_usd_high: float
+    latency_ms: float = Field(description="Expected latency of the task on this model.")
+    latency_ms_low: float
+    latency_ms_high: float
+
+
 class RouteAnswer(BaseModel):
     decision_id: str | None = Field(description="Id of the logged decision.")
     target: str = Field(description="Model to send the task to.")
@@ -47,6 +60,15 @@ class RouteAnswer(BaseModel):
     propensity: float = Field(description="Probability with which this route was chosen (exploration).")
     explored: bool
     router_version: str
+    estimate_source: str = Field(
+        "route_mean", description="per_task (performance predictor) or route_mean (the route's held-out mean)."
+    )
+    expected_cost_low_usd: float | None = Field(None, description="80% interval of the target's cost (per_task).")
+    expected_cost_high_usd: float | None = None
+    expected_latency_low_ms: float | None = Field(None, description="80% interval of the target's latency.")
+    expected_latency_high_ms: float | None = None
+    predictions: list[ModelPrediction] = Field(default_factory=list, description="Every model's estimates.")
+    task_type_known: bool | None = Field(None, description="The task type was seen in training (None: unknown).")
 
 
 @router.post("/route", summary="Where to send a task: model, confidence, expected cost and latency")
@@ -77,6 +99,13 @@ def route_task(
         propensity=decision.propensity,
         explored=decision.explored,
         router_version=decision.router_version,
+        estimate_source=decision.estimate_source,
+        expected_cost_low_usd=_finite(decision.expected_cost_low_usd),
+        expected_cost_high_usd=_finite(decision.expected_cost_high_usd),
+        expected_latency_low_ms=_finite(decision.expected_latency_low_ms),
+        expected_latency_high_ms=_finite(decision.expected_latency_high_ms),
+        predictions=[ModelPrediction(**row) for row in decision.predictions],
+        task_type_known=decision.task_type_known,
     )
 
 

@@ -18,7 +18,16 @@ from aioa.settings import Settings
 from aioa.warehouse.access import ROW_COLUMNS, TenantScope
 
 ORG_TABLES = frozenset(
-    {"forecasts", "forecast_backtests", "budget_projections", "anomalies", "routing_decisions", "router_experiments"}
+    {
+        "forecasts",
+        "forecast_backtests",
+        "budget_projections",
+        "anomalies",
+        "routing_decisions",
+        "router_experiments",
+        "routing_drift",
+        "capacity_forecast",
+    }
 )
 GLOBAL_TABLES = frozenset({"routing_evaluation"})
 ML_TABLES = ORG_TABLES | GLOBAL_TABLES

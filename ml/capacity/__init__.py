@@ -1,0 +1,1 @@
+"""Capacity planning: peak calls and tokens per minute per org and provider, forecast against the rate limits."""

@@ -1,0 +1,433 @@
+"""Performance prediction (roadmap 1.3): per task and model, a calibrated P(success) and the task's cost and latency
+with 80% conformal intervals, learned from the handoffs' observed outcomes.
+
+Features are what production has when it decides: the task text, its type and the model. Never generator truth
+(`p_success_*`, `difficulty`: refused by `assert_observable`), never the outcome's own tokens, cost or latency.
+
+- success: per model, the router's kind of classifier (hashed word n-grams with TF-IDF, the text's form, one-hot
+  task type → sigmoid-calibrated logistic regression); a model with too few outcomes gets its base rate (flagged);
+- cost and latency: ridge regression of log(value) on the same text features, the task type and the model, with
+  split-conformal 80% intervals per model (the calibration quarter's |residual| quantile: the interval holds on new
+  tasks from the same distribution, whatever the regression's quality) and an expected value by smearing.
+
+The served predictor is the one evaluated: fitted on a seeded split by task, scored on the held-out tasks (Brier
+against the base rate, reliability curve, interval coverage), stored under `<home>/models/` and loaded once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml.routing.data import RoutingDataError, split_by_task
+from ml.routing.model import assert_observable, text_form
+
+INTERVAL = 0.8
+TARGETS = ("cost_usd", "latency_ms")
+MIN_OUTCOMES = 50  # outcomes of a model needed to fit its classifier (else: its base rate)
+MIN_CALIBRATION = 20  # calibration rows of a model needed for its own conformal width (else: pooled)
+STORE = Path("models") / "performance"
+
+
+def observations(handoffs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, model) observed: the handoff's target (success when verified, cost, latency) and each
+    logged alternative (its success and latency; its cost is not logged)."""
+    if handoffs.empty:
+        raise RoutingDataError("no handoffs yet: ingest handoff logs (`aioa ingest handoffs`) and run `aioa run`")
+    assert_observable(handoffs)
+    verified = (
+        handoffs["outcome_verified"].fillna(False).astype(bool)
+        if "outcome_verified" in handoffs
+        else pd.Series(True, index=handoffs.index)
+    )
+    base = pd.DataFrame(
+        {
+            "task_id": handoffs["task_id"].astype(str),
+            "org_id": handoffs.get("org_id"),
+            "task_text": handoffs["task_text"].fillna("").astype(str),
+            "task_type": handoffs["task_type"].fillna("unknown").astype(str),
+        }
+    )
+    chosen = base.assign(
+        model=handoffs["target_model"].astype(str),
+        success=handoffs["success"].astype(float).where(verified),
+        cost_usd=handoffs["cost_usd"].astype(float),
+        latency_ms=handoffs["latency_ms"].astype(float),
+    )
+    rows = []
+    for index, value in handoffs.get("alternatives_json", pd.Series(dtype=object)).items():
+        for item in _alternatives(value):
+            rows.append(
+                {
+                    **base.loc[index].to_dict(),
+                    "model": str(item.get("model")),
+                    "success": _float(item.get("success")) if verified.loc[index] else np.nan,
+                    "cost_usd": _float(item.get("cost_usd")),
+                    "latency_ms": _float(item.get("latency_ms")),
+                }
+            )
+    return pd.concat([chosen, pd.DataFrame(rows, columns=chosen.columns)], ignore_index=True)
+
+
+def _alternatives(value) -> list[dict]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    items = json.loads(value) if isinstance(value, str) else value
+    return [item for item in items or [] if item.get("model")]
+
+
+def _float(value) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _text_features():
+    """The task's features, fitted once and shared by every head: hashed word 1–2-grams with TF-IDF weights, the
+    text's form (`model.text_form`) and the task type (unknown types are ignored)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    return ColumnTransformer(
+        [
+            (
+                "words",
+                make_pipeline(
+                    HashingVectorizer(ngram_range=(1, 2), n_features=2**16, alternate_sign=False, norm=None),
+                    TfidfTransformer(sublinear_tf=True),
+                ),
+                "task_text",
+            ),
+            ("form", make_pipeline(FunctionTransformer(text_form), StandardScaler()), "task_text"),
+            ("type", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ["task_type"]),
+        ]
+    )
+
+
+def _success_classifier(features, labels: np.ndarray, seed: int):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    classifier = CalibratedClassifierCV(
+        LogisticRegression(C=0.3, max_iter=3000),
+        method="sigmoid",
+        cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+        ensemble=False,
+    )
+    return classifier.fit(features, labels)
+
+
+def _with_models(features, models: np.ndarray, known: list[str]):
+    """The task features beside a one-hot of the model (a model's price level is an additive offset of log cost)."""
+    from scipy import sparse
+
+    onehot = sparse.csr_matrix((models[:, None] == np.array(known)[None, :]).astype(float))
+    return sparse.hstack([features, onehot], format="csr")
+
+
+def _conformal_width(scores: np.ndarray, level: float = INTERVAL) -> float:
+    """The finite-sample conformal quantile of the conformity scores (the ceil((n+1)·level)-th smallest)."""
+    n = len(scores)
+    rank = min(n, int(np.ceil((n + 1) * level)))
+    return float(np.sort(scores)[rank - 1])
+
+
+@dataclass
+class IntervalModel:
+    """Split-conformal regression of log(value): the point is exp(prediction) × the smearing factor (the mean of
+    exp(residual), Duan 1983: an expected value, not a median), the interval exp(prediction ± width), with the
+    width the conformal quantile of |residual| on calibration tasks, per model (Mondrian) or pooled ("*")."""
+
+    regression: object  # ridge on task features + model one-hot; None: the per-model constant baseline
+    models: list[str]
+    widths: dict[str, float]
+    smearing: dict[str, float]
+    constants: dict[str, float] = field(default_factory=dict)  # the baseline's mean log value per model
+
+    def log_prediction(self, features, models: np.ndarray) -> np.ndarray:
+        if self.regression is None:
+            default = float(np.mean(list(self.constants.values())))
+            return np.array([self.constants.get(model, default) for model in models])
+        return self.regression.predict(_with_models(features, models, self.models))
+
+    def predict(self, features, models: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        center = self.log_prediction(features, models)
+        width = np.array([self.widths.get(model, self.widths["*"]) for model in models])
+        smearing = np.array([self.smearing.get(model, self.smearing["*"]) for model in models])
+        return np.exp(center - width), np.exp(center) * smearing, np.exp(center + width)
+
+
+def fit_intervals(
+    features, models: np.ndarray, target: np.ndarray, seed: int, *, constant: bool = False
+) -> IntervalModel:
+    """Fit on three quarters of the rows, calibrate the widths on the rest (split conformal). `constant=True` is the
+    baseline: per model, the mean log value (an interval that ignores the task)."""
+    order = np.random.default_rng(seed).permutation(len(target))
+    calibration, fitting = order[: len(order) // 4], order[len(order) // 4 :]
+    known = sorted(set(models.tolist()))
+    if constant:
+        constants = {
+            name: float(target[fitting][models[fitting] == name].mean()) for name in np.unique(models[fitting])
+        }
+        model = IntervalModel(None, known, {}, {}, constants)
+    else:
+        model = IntervalModel(
+            _ridge(_with_models(features[fitting], models[fitting], known), target[fitting]), known, {}, {}
+        )
+    residuals = target[calibration] - model.log_prediction(
+        None if constant else features[calibration], models[calibration]
+    )
+    model.widths, model.smearing = {"*": _conformal_width(np.abs(residuals))}, {"*": float(np.exp(residuals).mean())}
+    for name in np.unique(models[calibration]):
+        mine = models[calibration] == name
+        if mine.sum() >= MIN_CALIBRATION:
+            model.widths[str(name)] = _conformal_width(np.abs(residuals[mine]))
+            model.smearing[str(name)] = float(np.exp(residuals[mine]).mean())
+    return model
+
+
+def _ridge(features, target: np.ndarray):
+    """Ridge regression with the penalty chosen on a fifth of the rows (conjugate gradients on the sparse matrix:
+    RidgeCV's leave-one-out needs an n × n eigendecomposition, seconds on a small machine)."""
+    from sklearn.linear_model import Ridge
+
+    inner = np.arange(len(target)) % 5 != 0
+    errors = {
+        alpha: np.mean(
+            (
+                Ridge(alpha=alpha, solver="sparse_cg").fit(features[inner], target[inner]).predict(features[~inner])
+                - target[~inner]
+            )
+            ** 2
+        )
+        for alpha in (1.0, 10.0, 100.0, 1000.0)
+    }
+    return Ridge(alpha=min(errors, key=errors.get), solver="sparse_cg").fit(features, target)
+
+
+@dataclass
+class PerformancePredictor:
+    """P(success), cost and latency per task and model; `predict()` gives one row per task and model."""
+
+    models: list[str]
+    task_types: list[str]
+    features: object  # fitted `_text_features()`
+    success: dict[str, object]  # model → calibrated classifier, or its base rate (float)
+    intervals: dict[str, IntervalModel]  # target → conformal regression
+    evaluation: dict = field(default_factory=dict)
+
+    def predict(self, tasks: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
+        """One row per task and model (task-major): P(success), and cost and latency with their 80% intervals."""
+        from sklearn import config_context
+
+        models = [model for model in (models or self.models) if model in self.models]
+        tasks = _task_columns(tasks).reset_index(drop=True)
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            features = self.features.transform(tasks)
+            rows = np.repeat(np.arange(len(tasks)), len(models))
+            frame = tasks.loc[rows, ["task_type"]].reset_index(drop=True)
+            frame.insert(0, "task_index", rows)
+            frame.insert(1, "model", models * len(tasks))
+            names, repeated = frame["model"].to_numpy(), features[rows]
+            p_success = np.empty(len(frame))
+            for name in models:
+                mine = names == name
+                fitted = self.success[name]
+                p_success[mine] = fitted if isinstance(fitted, float) else fitted.predict_proba(features)[:, 1]
+            frame["p_success"] = p_success
+            frame["success_model"] = [
+                "base_rate" if isinstance(self.success[name], float) else "classifier" for name in names
+            ]
+            for target, model in self.intervals.items():
+                low, middle, high = model.predict(repeated, names)
+                frame[target], frame[f"{target}_low"], frame[f"{target}_high"] = middle, low, high
+        frame["task_type_known"] = frame["task_type"].isin(self.task_types)
+        return frame
+
+
+def _task_columns(tasks: pd.DataFrame) -> pd.DataFrame:
+    result = pd.DataFrame(index=tasks.index)
+    result["task_text"] = tasks["task_text"].fillna("").astype(str) if "task_text" in tasks else ""
+    result["task_type"] = tasks["task_type"].fillna("unknown").astype(str) if "task_type" in tasks else "unknown"
+    return result
+
+
+def fit_predictor(observed: pd.DataFrame, seed: int = 42) -> PerformancePredictor:
+    """Fit on observations (`observations()` rows): task text and type and the model in; success, cost, latency out."""
+    from threadpoolctl import threadpool_limits
+
+    assert_observable(observed)
+    observed = observed.reset_index(drop=True)
+    counts = observed.groupby("model")["success"].count()
+    models = sorted(counts.index[counts > 0])
+    if not models:
+        raise RoutingDataError("no observed outcomes of any model: nothing to predict from")
+    tasks = _task_columns(observed)
+    text_features = _text_features().fit(tasks)
+    features = text_features.transform(tasks).tocsr()
+    names = observed["model"].astype(str).to_numpy()
+    success, intervals = {}, {}
+    with threadpool_limits(1):  # BLAS threads only fight each other on a small machine
+        for name in models:
+            rows = ((names == name) & observed["success"].notna()).to_numpy()
+            labels = observed.loc[rows, "success"].to_numpy() >= 0.5
+            if rows.sum() >= MIN_OUTCOMES and 0 < labels.sum() < len(labels):
+                success[name] = _success_classifier(features[rows], labels, seed)
+            else:
+                success[name] = float(labels.mean())
+        for target in TARGETS:
+            rows = (observed[target] > 0).to_numpy()
+            if rows.sum() < MIN_OUTCOMES:
+                raise RoutingDataError(f"too few observed {target} values ({rows.sum()}) to predict them")
+            intervals[target] = fit_intervals(
+                features[rows], names[rows], np.log(observed.loc[rows, target].to_numpy()), seed
+            )
+    return PerformancePredictor(models, sorted(tasks["task_type"].unique()), text_features, success, intervals)
+
+
+def evaluate_predictor(observed: pd.DataFrame, seed: int = 42) -> PerformancePredictor:
+    """Fit on a seeded split by task and measure on the held-out tasks; the result carries its `evaluation`."""
+    train, test = split_by_task(observed, seed=seed)
+    predictor = fit_predictor(train, seed)
+    predictor.evaluation = measure(predictor, train, test, seed)
+    return predictor
+
+
+def measure(predictor: PerformancePredictor, train: pd.DataFrame, test: pd.DataFrame, seed: int = 42) -> dict:
+    """Held-out quality: per model, Brier score against the training base rate's, AUC and the reliability curve;
+    per target and model, the 80% interval's coverage and width beside the per-model constant interval's."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    test = test.reset_index(drop=True)
+    predicted = pd.concat(
+        [
+            predictor.predict(test.loc[test["model"] == name], [name])
+            for name in predictor.models
+            if name in set(test["model"])
+        ]
+    )
+    # predict() returns rows in task order per model: align them with the test rows of that model
+    test = pd.concat([test.loc[test["model"] == name] for name in predictor.models if name in set(test["model"])])
+    test = test.reset_index(drop=True)
+    predicted = predicted.reset_index(drop=True)
+    result: dict = {"train_tasks": int(train["task_id"].nunique()), "test_tasks": int(test["task_id"].nunique())}
+    success_rows = []
+    for name in predictor.models:
+        rows = ((test["model"] == name) & test["success"].notna()).to_numpy()
+        if rows.sum() == 0:
+            continue
+        outcome = test.loc[rows, "success"].to_numpy() >= 0.5
+        probability = predicted.loc[rows, "p_success"].to_numpy()
+        known = train.loc[(train["model"] == name) & train["success"].notna(), "success"] >= 0.5
+        base_rate = float(known.mean())
+        entry = {
+            "model": name,
+            "n": int(rows.sum()),
+            "success_rate": float(outcome.mean()),
+            "brier": float(brier_score_loss(outcome, probability)),
+            "brier_base_rate": float(brier_score_loss(outcome, np.full(len(outcome), base_rate))),
+            "auc": float(roc_auc_score(outcome, probability)) if 0 < outcome.sum() < len(outcome) else None,
+            "source": predicted.loc[rows, "success_model"].iloc[0],
+        }
+        entry["brier_skill"] = 1 - entry["brier"] / entry["brier_base_rate"] if entry["brier_base_rate"] else None
+        fraction, mean_predicted = calibration_curve(outcome, probability, n_bins=10, strategy="quantile")
+        entry["reliability"] = {"predicted": mean_predicted.round(4).tolist(), "observed": fraction.round(4).tolist()}
+        success_rows.append(entry)
+    result["success"] = success_rows
+    interval_rows = []
+    for target in TARGETS:
+        fit_rows = (train[target] > 0).to_numpy()
+        baseline = fit_intervals(
+            None,
+            train.loc[fit_rows, "model"].astype(str).to_numpy(),
+            np.log(train.loc[fit_rows, target].to_numpy()),
+            seed,
+            constant=True,
+        )
+        for name in predictor.models:
+            rows = ((test["model"] == name) & (test[target] > 0)).to_numpy()
+            if rows.sum() == 0:
+                continue
+            actual = test.loc[rows, target].to_numpy()
+            low, middle, high = (
+                predicted.loc[rows, column].to_numpy() for column in (f"{target}_low", target, f"{target}_high")
+            )
+            base_low, base_middle, base_high = baseline.predict(None, test.loc[rows, "model"].to_numpy())
+            interval_rows.append(
+                {
+                    "target": target,
+                    "model": name,
+                    "n": int(rows.sum()),
+                    "coverage": float(np.mean((actual >= low) & (actual <= high))),
+                    "width_ratio": float(np.median(high / low)),
+                    "median_abs_log_error": float(np.median(np.abs(np.log(actual / middle)))),
+                    "mean_abs_error": float(np.mean(np.abs(actual - middle))),
+                    "distinct_predictions": int(len(np.unique(middle.round(8)))),
+                    "baseline_coverage": float(np.mean((actual >= base_low) & (actual <= base_high))),
+                    "baseline_width_ratio": float(np.median(base_high / base_low)),
+                    "baseline_median_abs_log_error": float(np.median(np.abs(np.log(actual / base_middle)))),
+                    "baseline_mean_abs_error": float(np.mean(np.abs(actual - base_middle))),
+                }
+            )
+    result["intervals"] = interval_rows
+    return result
+
+
+# --- storage and serving -------------------------------------------------------------------------------------------
+
+
+def store_path(home: Path) -> Path:
+    return home / STORE / "predictor.joblib"
+
+
+def save(predictor: PerformancePredictor, home: Path) -> Path:
+    """Written by the pipeline's writer into the home (the same trust as the warehouse beside it)."""
+    import joblib
+
+    path = store_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    joblib.dump(predictor, partial)
+    partial.replace(path)
+    (path.parent / "evaluation.json").write_text(json.dumps(predictor.evaluation, indent=2, default=str))
+    _load.cache_clear()
+    return path
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, modified: float) -> PerformancePredictor:
+    import joblib
+
+    return joblib.load(path)
+
+
+def load(home: Path) -> PerformancePredictor | None:
+    """The stored predictor (loaded once per file version), or None when none was trained."""
+    path = store_path(home)
+    try:
+        modified = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return _load(str(path), modified)
+
+
+def train_performance(settings, *, publish: bool = True, seed: int = 42) -> PerformancePredictor:
+    """Fit and measure on the warehouse's handoffs and store the predictor in the home (the CLI and Dagster)."""
+    from ml.routing.train import load_handoffs
+
+    predictor = evaluate_predictor(observations(load_handoffs(settings, published=publish)), seed)
+    save(predictor, settings.home)
+    return predictor
+
+
+class UnknownTaskType(ValueError):
+    def __init__(self, task_type: str, known: list[str]) -> None:
+        super().__init__(f"unknown task type {task_type!r}; known task types: {', '.join(known)}")
+        self.task_type, self.known = task_type, known
