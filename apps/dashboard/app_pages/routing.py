@@ -124,23 +124,3 @@ else:
         )
     shown = ["org_id", "metric", "value", "threshold", "severity", "p_value", "reference_value", "current_value"]
     downloadable_table(drift[shown + ["low", "high", "reference_rows", "current_rows"]], "routing_drift")
-
-st.subheader("Drift of routed tasks")
-drift = loaders.ml_table(context.version, context.scope, "routing_drift")
-if drift is None or drift.empty:
-    st.info("No drift computed yet: it is computed on each pipeline run (`aioa run`, `make demo`).")
-else:
-    st.caption(
-        f"Per org, the 14 days to {str(drift['as_of'].iloc[0])[:10]} against the 42 days before: PSI of the task-type "
-        "mix, text length and TF-IDF projections (flagged from 0.1 when a chi-square test agrees, p < 0.01) and the "
-        "success-rate change with a 99% interval (flagged from 5 points). See docs/routing.md."
-    )
-    flagged = drift[drift["severity"].isin(["warn", "critical"])]
-    if flagged.empty:
-        st.success("No drift flagged.")
-    else:
-        st.warning(
-            "; ".join(f"{row.org_id}: {row.metric} {row.value:+.3f} ({row.severity})" for row in flagged.itertuples())
-        )
-    shown = ["org_id", "metric", "value", "threshold", "severity", "p_value", "reference_value", "current_value"]
-    downloadable_table(drift[shown + ["low", "high", "reference_rows", "current_rows"]], "routing_drift")
