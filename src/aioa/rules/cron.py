@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _NAMES = ("minute", "hour", "day of month", "month", "day of week")
-MAX_SCAN = timedelta(days=8)  # ticks are searched at most this far back
+MAX_SCAN = timedelta(days=31)  # ticks are searched at most this far back (a rule paused for longer skips the rest)
 
 
 @dataclass(frozen=True)
