@@ -32,7 +32,8 @@ final as (
         {{ dbt.date_trunc('hour', 'calls.ts_utc') }} as hour,
         -- model
         calls.provider,
-        calls.model,
+        -- an API error logged as `<synthetic>` counts against the model that failed
+        coalesce(calls.attributed_model, calls.model) as model,
         -- tokens
         calls.input_tokens,
         calls.output_tokens,
