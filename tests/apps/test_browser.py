@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,15 @@ def _free_port() -> int:
 
 @pytest.fixture
 def running_app(built_home, tmp_path):
+    with _serving(built_home, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def _serving(home: Path, tmp_path: Path):
+    """The app served by Streamlit on a free port of 127.0.0.1, reading `home`; stopped on leaving."""
     port = _free_port()
-    env = dict(os.environ, AIOA_HOME=str(built_home))
+    env = dict(os.environ, AIOA_HOME=str(home))
     env["AIOA_AUTH"] = "off"  # signing in in a browser: test_sign_in.py
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
@@ -83,14 +91,27 @@ def running_app(built_home, tmp_path):
     else:
         process.terminate()
         pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _need_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed (`make test` installs it with apt when it can)")
+
+
+def _wait_for_page(page) -> None:
+    page.wait_for_selector("[data-testid='stMain']", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    # the page says what it is (or what to do) once its script has run: a cold first run can take a while
+    page.wait_for_selector("h1, [data-testid='stAlertContentInfo']", timeout=60_000)
 
 
 def test_every_page_opens_in_a_real_browser_without_errors(running_app, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed (`make test` installs it with apt when it can)")
+    _need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -108,3 +129,45 @@ def test_every_page_opens_in_a_real_browser_without_errors(running_app, tmp_path
             page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
         browser.close()
     assert len(list(tmp_path.glob("*.png"))) == len(PAGES)
+
+
+def test_the_overview_opens_on_an_overrun_budget_and_an_anomaly_and_links_to_their_pages(built_home, tmp_path):
+    """A budget with a 100% chance of overrun and a $79 cost spike stored in the snapshot: the Overview's first panel
+    names both (chance, overrun day, drivers) before any table, and its link opens the Forecasts page on that org."""
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from tests.apps.stored_ml import ACTUAL_PER_DAY, ORG, expected_overrun, home_with_stored_ml
+
+    home, last = home_with_stored_ml(built_home, tmp_path / "home")
+    overrun = expected_overrun(last)
+    with _serving(home, tmp_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="networkidle")
+        _wait_for_page(page)
+        panel = page.locator(".st-key-attention")
+        panel.wait_for(timeout=60_000)
+        text = " ".join(panel.inner_text().split())
+        assert f"{ORG}: 100% chance of overrunning" in text
+        assert overrun.strftime("%d %b %Y").lstrip("0") in text  # the day the running total passes the budget
+        assert f"{ORG}: cost spike on {last.isoformat()}" in text and "$79.25 against $3.50" in text
+        assert "driven by project checkout-api 80%, model claude-opus-4-6 90%, user amara 70%" in text
+        # the panel comes before the headline numbers and the charts
+        panel_top = panel.bounding_box()["y"]
+        assert panel_top < page.locator("[data-testid='stMetric']").first.bounding_box()["y"]
+        link = panel.locator("a", has_text=f"Forecast for {ORG}")
+        assert "org=" + ORG in link.get_attribute("href")
+        page.screenshot(path=str(tmp_path / "overview_attention.png"), full_page=True)
+        link.click()
+        page.wait_for_url(f"**/forecasts?org={ORG}*", timeout=30_000)
+        _wait_for_page(page)
+        page.get_by_role("heading", name="Forecasts & budgets").wait_for(timeout=60_000)
+        # the page opened on the linked org: its month-to-date card is the fixture's (and the URL kept the org)
+        month_to_date = page.locator("[data-testid='stMetric']", has_text="Month to date")
+        month_to_date.wait_for(timeout=60_000)
+        assert f"${ACTUAL_PER_DAY * last.day:,.2f}" in month_to_date.inner_text()
+        assert f"org={ORG}" in page.url
+        errors = page.locator("[data-testid='stException'], [data-testid='stAlertContentError']")
+        assert errors.count() == 0, errors.first.inner_text()
+        browser.close()
