@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 rules_app = typer.Typer(help="Rules that act: alerts and automations (docs/automation.md).", no_args_is_help=True)
 webhooks_app = typer.Typer(
@@ -193,7 +193,8 @@ def rules_incidents(
     if as_json:
         _print_json(incidents)
         return
-    table = Table("id", "rule", "status", "group", "matches", "opened")
+    table = Table("rule", "status", "group", "matches", "opened")
+    table.columns.insert(0, Column("id", no_wrap=True))  # what `aioa rules ack|resolve` takes: never cut
     for item in incidents:
         group = ", ".join(f"{k}={v}" for k, v in item["group"].items())
         table.add_row(item["id"], item["rule"], item["status"], group, str(item["matches"]), item["opened_at"][:16])

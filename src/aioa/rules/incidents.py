@@ -32,7 +32,16 @@ class Outcome:
 
 
 def passing(rule: Rule, matches: list[Match]) -> list[Match]:
-    return [match for match in matches if conditions.evaluate(rule.condition, match.facts)]
+    """The matches the condition holds for. A match it cannot judge (a fact is null, e.g. a ratio without an
+    expected value) does not pass: CEL has no comparison with null, and a missing number is no evidence."""
+    kept = []
+    for match in matches:
+        try:
+            if conditions.evaluate(rule.condition, match.facts):
+                kept.append(match)
+        except conditions.ConditionError:
+            continue
+    return kept
 
 
 def group_of(rule: Rule, match: Match) -> dict:

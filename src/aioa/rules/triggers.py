@@ -191,11 +191,12 @@ def _anomalies(trigger, context: Context, days):
 
 def _anomaly_match(row: dict, org_id: str) -> Match:
     facts = {name: row.get(name) for name in ANOMALY_FACTS}
-    expected = facts.get("expected") or 0.0
+    observed, expected = facts.get("observed") or 0.0, facts.get("expected") or 0.0
     facts |= {
         "org_id": org_id,
         "day": row["day"],
-        "ratio": (facts["observed"] or 0.0) / expected if expected else None,
+        # times the expected level; against an expected 0 (errors on a day that has none) the observed count itself
+        "ratio": observed / expected if expected > 0 else observed,
     }
     key = fingerprint("anomaly", org_id, row["kind"], row["grain"], row["start"], row["metric"], row.get("driver_user"))
     return Match(key, facts, row["day"])
