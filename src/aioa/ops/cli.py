@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole for copy and paste
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
