@@ -213,6 +213,12 @@ GOLDEN = [
         True,
     ),
     ("spend on anthropic", f"select {COST} from {CALLS_T} where provider = 'anthropic'", True),
+    ("spend on sonnet 4.5", f"select {COST} from {CALLS_T} where model like '%sonnet-4-5%'", True),
+    (
+        "spend by org for acme and globex",  # "by org" settles that acme is the org, not the provider
+        f"select org_id, {COST} from {CALLS_T} where org_id in ('acme', 'globex') group by 1",
+        False,
+    ),
     (
         "calls to deepseek by user",
         f"select user_id, {CALLS} from {CALLS_T} where provider = 'deepseek' group by 1",

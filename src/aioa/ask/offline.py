@@ -139,7 +139,7 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
         metric.name, metric.table, metric.expression, metric.unit, metric.label, periods=periods, notes=notes
     )
     parsed.top, parsed.ascending = top, ascending
-    parsed.filters = _applicable(named, columns, metric)
+    parsed.filters = _applicable(named, columns, metric, _columns_named(text.text))
     parsed.grain = _grain(text)
     parsed.dimensions = _dimensions(text, columns, metric)
     _check_every_word_used(text)
@@ -276,7 +276,9 @@ def model_aliases(models: list[str]) -> dict[str, tuple[str, ...]]:
             continue  # `<synthetic>` and the like name no family
         base = re.sub(r"-\d{8}$", "", model)
         short = re.sub(r"^claude-", "", base)
-        for alias in {base, short, re.sub(r"(\d)-(\d)", r"\1.\2", short), re.sub(r"(\d)-(\d)", r"\1.\2", base)}:
+        dotted = re.sub(r"(\d)-(\d)", r"\1.\2", short)  # sonnet-4-5 → sonnet-4.5
+        spelled = {base, short, dotted, re.sub(r"(\d)-(\d)", r"\1.\2", base), dotted.replace("-", " ")}
+        for alias in spelled:
             if alias != model:
                 aliases.setdefault(alias, set()).add(model)
         for part in re.findall(r"[a-z]{3,}", model):
@@ -327,12 +329,25 @@ def _claim_column_word(text: _Text, start: int, readings: dict[str, Named]) -> i
     return start
 
 
-def _applicable(mentions: list[_Mention], columns: set[str], metric: Metric) -> dict[str, list[Named]]:
+def _columns_named(text: str) -> set[str]:
+    """The columns whose dimension words occur anywhere in the question ("spend by org for acme": org)."""
+    return {
+        column
+        for word, column in dimension_words().items()
+        if re.search(rf"(?<![\w-]){re.escape(word)}(?:s|es)?(?![\w-])", text)
+    }
+
+
+def _applicable(
+    mentions: list[_Mention], columns: set[str], metric: Metric, named_columns: set[str]
+) -> dict[str, list[Named]]:
     """Each named thing as a filter on one column of the metric's table; a name the table cannot filter by, or
-    one with several readings, is refused in words."""
+    one with several readings that the question's words do not settle, is refused in words."""
     filters: dict[str, list[Named]] = {}
     for mention in mentions:
         readings = {column: named for column, named in mention.readings.items() if column in columns}
+        if len(readings) > 1 and len(settled := readings.keys() & named_columns) == 1:
+            readings = {column: readings[column] for column in settled}
         if "provider" in readings and "model" in readings and readings["model"].label == readings["provider"].label:
             del readings["model"]  # "deepseek": the provider's models are the family's
         if "model" in readings and "target_model" in readings:
