@@ -125,6 +125,28 @@ def token_mix(version: str, filters: Filters, scope: TenantScope, dimension: str
 
 
 @st.cache_data(**CACHE)
+def mcp_tool_performance(version: str, filters: Filters, scope: TenantScope, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    from aioa.mcp.usage import tool_performance
+
+    return tool_performance(_reader(version), filters, scope, by)
+
+
+@st.cache_data(**CACHE)
+def mcp_tool_recommendations(version: str, scope: TenantScope) -> pd.DataFrame:
+    from aioa.mcp.usage import tool_recommendations
+
+    return tool_recommendations(_reader(version), scope)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def mcp_live_status(scope: TenantScope) -> pd.DataFrame:
+    """The last probe, uptime and latency percentiles per MCP server (the status store), re-read each minute."""
+    from aioa.mcp.store import live_status
+
+    return pd.DataFrame(live_status(get_settings(), scope))
+
+
+@st.cache_data(**CACHE)
 def quarantine_reasons(version: str, scope: TenantScope) -> pd.DataFrame:
     return queries.quarantine_reasons(_reader(version), scope)
 

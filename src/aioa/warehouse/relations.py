@@ -26,6 +26,8 @@ RELATION_COLUMNS: dict[str, frozenset[str]] = {
     "marts.agg_usage_daily": _ALL,
     "marts.agg_usage_hourly": _ALL,
     "marts.agg_mcp_tools_daily": frozenset({"org_id", "project_id"}),
+    "marts.agg_mcp_tool_usage_daily": _ALL,
+    "marts.mcp_tool_recommendations": frozenset({"org_id"}),
     "marts.dim_orgs": frozenset({"org_id"}),
     "marts.dim_teams": frozenset({"org_id", "team_id"}),
     "marts.dim_users": frozenset({"org_id", "team_id", "user_id"}),
