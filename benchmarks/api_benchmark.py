@@ -220,8 +220,8 @@ def free_port() -> int:
 class Server:
     """`aioa serve` in a subprocess on a free loopback port, authentication on; always stopped (`with`)."""
 
-    def __init__(self, home: Path, database_url: str, log: Path) -> None:
-        self.home, self.log = home, log
+    def __init__(self, home: Path, database_url: str, log: Path, workers: int = 1) -> None:
+        self.home, self.log, self.workers = home, log, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -243,7 +243,10 @@ class Server:
     def __enter__(self) -> Server:
         self._out = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "aioa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                *(sys.executable, "-m", "aioa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)),
+                *("--workers", str(self.workers)),
+            ],
             env=self.env,
             cwd=ROOT,
             stdout=self._out,
@@ -267,8 +270,15 @@ class Server:
         return self
 
     def cpu_seconds(self) -> float:
-        times = self.cpu.cpu_times()
-        return times.user + times.system
+        """CPU of the server and its worker processes (`--workers N` runs N children)."""
+        total = 0.0
+        for process in (self.cpu, *self.cpu.children(recursive=True)):
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def __exit__(self, *_exc) -> None:
         self.process.terminate()
@@ -396,6 +406,7 @@ def profile_request_path(home: Path, database_url: str, key: str, email: str, pa
 
     from aioa.analytics import Filters, queries
     from aioa.identity import accounts, audit, tokens
+    from aioa.identity.audit_writer import AuditWriter
     from aioa.identity.authn import authenticate
     from aioa.identity.permissions import scope_for
     from aioa.reports import usage_report
@@ -419,26 +430,34 @@ def profile_request_path(home: Path, database_url: str, key: str, email: str, pa
 
     report_rows = usage_report(reader(), "daily", scope=scope)
 
-    def audit_append() -> None:
-        audit.record(
-            settings,
-            actor=principal,
-            action="api GET /v1/reports/{kind}",
-            org_id=principal.org_id,
-            target="/v1/reports/daily",
-            detail={"status": 200, "query": {}, "rows": len(report_rows)},
-        )
+    entry = {
+        "actor": principal,
+        "action": "api GET /v1/reports/{kind}",
+        "org_id": principal.org_id,
+        "target": "/v1/reports/daily",
+        "detail": {"status": 200, "query": {}, "rows": len(report_rows)},
+    }
+    writer = AuditWriter(settings)
+
+    def audit_append() -> None:  # what a request pays: queue the entry (the writer thread appends in batches)
+        writer.submit(**entry)
+
+    def audit_batch() -> None:  # what the writer pays for 100 requests' entries: one transaction
+        audit.append_entries(settings, [audit.new_entry(**entry) for _ in range(100)])
 
     steps: dict[str, Callable[[], object]] = {
-        "authenticate JWT (EdDSA verify + 3 selects)": lambda: authenticate(settings, jwt_header),
-        "authenticate API key (SHA-256 + 1 select)": lambda: authenticate(settings, key_header),
+        "authenticate JWT (EdDSA verify; key, account, session rows cached 5 s)": lambda: authenticate(
+            settings, jwt_header
+        ),
+        "authenticate API key (SHA-256; row cached 5 s)": lambda: authenticate(settings, key_header),
         "rate limit (2 in-process buckets)": lambda: _rate_limit(settings, principal),
         "tenant scope": lambda: scope_for(principal),
         "snapshot reader (cursor)": reader,
         "daily report query": lambda: usage_report(reader(), "daily", scope=scope),
         "daily report JSON body": lambda: JSONResponse(report_rows).body,
         "kpis query": lambda: queries.kpis(reader(), Filters(), scope),
-        "audit append (SQLite, hash chain)": audit_append,
+        "audit: queue one entry (on the request path)": audit_append,
+        "audit: append 100 queued entries (writer thread, one transaction)": audit_batch,
     }
     scratch = Path(tempfile.mkdtemp(prefix="aioa-route-"))
     try:
@@ -483,6 +502,7 @@ def profile_request_path(home: Path, database_url: str, key: str, email: str, pa
         from ml.routing.decisions import flush_all
 
         flush_all()
+        writer.close()
         shutil.rmtree(scratch, ignore_errors=True)
     stats = pstats.Stats(profiler)
     top = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:15]  # by own time
@@ -583,6 +603,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="Longest run per row.")
     parser.add_argument("--requests", type=int, default=5000, help="Most requests per row.")
     parser.add_argument("--warmup", type=int, default=200, help="Untimed requests per endpoint first (50 clients).")
+    parser.add_argument("--workers", type=int, default=1, help="`aioa serve --workers N` (one per core).")
     parser.add_argument("--profile", action="store_true", help="Also time one request path step by step (cProfile).")
     parser.add_argument("--profile-runs", type=int, default=200)
     parser.add_argument("--out", type=Path, default=RESULTS / "api.json")
@@ -604,7 +625,7 @@ def main() -> None:
         email, password, key = make_identities(home, database_url, info["org"])
         rows, answers = [], {}
         load_before = os.getloadavg()
-        with Server(home, database_url, scratch / "server.log") as server:
+        with Server(home, database_url, scratch / "server.log", args.workers) as server:
             credentials = Credentials(server.url, email, password, key)
             for endpoint in ENDPOINTS:  # checked answers, then warm-up: every pool thread opens its snapshot reader
                 answers[f"{endpoint.label} ({endpoint.auth})"] = answer = check_answer(server, credentials, endpoint)
@@ -655,6 +676,7 @@ def main() -> None:
                 {
                     **info,
                     "cpu_count": os.cpu_count(),
+                    "workers": args.workers,
                     "load_average_before": load_before,
                     "load_average_after": load_after,
                     "seconds_per_row": args.seconds,

@@ -23,7 +23,9 @@ from aioa.warehouse.snapshots import NoSnapshotError
 bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only compute (no I/O) are `async def`: FastAPI runs them on the event loop instead of handing
+# each to the thread pool (a hop costs more than their work).
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -85,7 +87,7 @@ def require(permission: str):
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
 
-    def holds_permission(principal: PrincipalDep) -> Principal:
+    async def holds_permission(principal: PrincipalDep) -> Principal:
         try:
             check(principal, permission)
         except Forbidden as error:
@@ -104,7 +106,7 @@ OrgParam = Annotated[
 ]
 
 
-def get_scope(request: Request, principal: PrincipalDep, org: OrgParam = []) -> TenantScope:  # noqa: B006 - FastAPI
+async def get_scope(request: Request, principal: PrincipalDep, org: OrgParam = []) -> TenantScope:  # noqa: B006 - FastAPI
     """The rows this principal may read; the org comes from the principal, the parameter can only narrow it."""
     try:
         scope = scope_for(principal, tuple(org))

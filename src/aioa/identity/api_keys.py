@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
-from aioa.identity import audit, clock
+from aioa.identity import audit, clock, lookups
 from aioa.identity.errors import InvalidCredentials
 from aioa.identity.models import ApiKey
 from aioa.identity.permissions import KEY_SCOPES
@@ -129,8 +129,9 @@ def authenticate_key(settings: Settings, plaintext: str) -> Principal:
     if not plaintext.startswith(KEY_PREFIX):
         raise InvalidCredentials("not an aioa API key")
     now = clock.now()
-    with engine_for(settings).connect() as connection:  # Core, not an ORM session: this runs on every request
-        row = connection.execute(select(ApiKey.__table__).where(ApiKey.key_hash == _digest(plaintext))).first()
+    digest = _digest(plaintext)
+    # The row is read at most every LOOKUP_TTL_S per key (and again after any write here, e.g. a revocation).
+    row = lookups.cached((settings.identity_url, "api_key", digest), lambda: _key_row(settings, digest))
     if row is None:
         raise InvalidCredentials("unknown API key")
     if row.revoked_at is not None:
@@ -146,6 +147,14 @@ def authenticate_key(settings: Settings, plaintext: str) -> Principal:
         role="admin" if "admin" in row.scopes else "viewer",
         key_scopes=frozenset(row.scopes),
     )
+
+
+_KEY_BY_DIGEST = select(ApiKey.__table__).where(ApiKey.key_hash == bindparam("digest"))  # built once
+
+
+def _key_row(settings: Settings, digest: str):
+    with engine_for(settings).connect() as connection:  # Core, not an ORM session: this runs on every request
+        return connection.execute(_KEY_BY_DIGEST, {"digest": digest}).first()
 
 
 def _touch(settings: Settings, key_id: str, now: datetime) -> None:

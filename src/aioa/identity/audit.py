@@ -44,12 +44,38 @@ def record(
     target: str | None = None,
     detail: dict | None = None,
 ) -> None:
-    """Append one entry. Appends are serialized (SQLite write lock, PostgreSQL advisory lock), so concurrent writers
-    never fork the chain. Call it outside any open write transaction on the same SQLite store."""
+    """Append one entry now. Appends are serialized (SQLite write lock, PostgreSQL advisory lock), so concurrent
+    writers never fork the chain. Call it outside any open write transaction on the same SQLite store."""
+    append_entries(settings, [new_entry(actor=actor, action=action, org_id=org_id, target=target, detail=detail)])
+
+
+def new_entry(
+    *,
+    actor: Principal | str,
+    action: str,
+    org_id: str | None = None,
+    target: str | None = None,
+    detail: dict | None = None,
+) -> dict:
+    """An entry's fields, timed now; `append_entries` gives it its place (seq) and hash in the chain."""
     if isinstance(actor, Principal):
         org_id = org_id if org_id is not None else actor.org_id
         actor = actor_name(actor)
-    detail_text = canonical_json(detail or {})
+    return {
+        "at": clock.now(),
+        "actor": actor,
+        "org_id": org_id,
+        "action": action,
+        "target": target,
+        "detail": canonical_json(detail or {}),
+    }
+
+
+def append_entries(settings: Settings, entries: list[dict]) -> None:
+    """Append entries (from `new_entry`) in their order, in one transaction: the chain's tail is read once under
+    the append lock and each entry links to the one before it. All or none are written."""
+    if not entries:
+        return
     engine = engine_for(settings)
     with engine.connect().execution_options(**{WRITE_LOCK: True}) as connection, connection.begin():
         if connection.dialect.name == "postgresql":
@@ -57,20 +83,18 @@ def record(
         tail = connection.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
         last = tail.first()
         seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
-        entry = {
-            "seq": seq,
-            "at": clock.now(),
-            "actor": actor,
-            "org_id": org_id,
-            "action": action,
-            "target": target,
-            "detail": detail_text,
-        }
-        connection.execute(insert(AuditEntry).values(**entry, prev_hash=prev_hash, hash=entry_hash(prev_hash, entry)))
+        rows = []
+        for fields in entries:
+            entry = {"seq": seq, **fields}
+            entry_hash_ = entry_hash(prev_hash, entry)
+            rows.append({**entry, "prev_hash": prev_hash, "hash": entry_hash_})
+            seq, prev_hash = seq + 1, entry_hash_
+        connection.execute(insert(AuditEntry), rows)
 
 
 def verify(settings: Settings) -> AuditVerdict:
     """Walk the whole chain; the first entry whose sequence, link or hash is wrong fails it."""
+    _flush_writers(settings)
     expected_seq, prev_hash, checked = 1, GENESIS, 0
     for row in _rows(settings):
         if row.seq != expected_seq:
@@ -89,6 +113,7 @@ def verify(settings: Settings) -> AuditVerdict:
 
 def export(settings: Settings, *, org_id: str | None = None) -> list[dict]:
     """Entries in order as plain dicts (`detail` parsed, `at` ISO-8601 UTC); only one org's when `org_id` is given."""
+    _flush_writers(settings)
     return [
         {
             "seq": row.seq,
@@ -103,6 +128,13 @@ def export(settings: Settings, *, org_id: str | None = None) -> list[dict]:
         }
         for row in _rows(settings, org_id=org_id)
     ]
+
+
+def _flush_writers(settings: Settings) -> None:
+    """Entries this process queued (the API's background writer) are written before the chain is read."""
+    from aioa.identity.audit_writer import flush_writers
+
+    flush_writers(settings.identity_url)
 
 
 def actor_name(principal: Principal) -> str:

@@ -7,6 +7,7 @@ failing half-way. PostgreSQL callers that must serialize take a row lock or an a
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ _MIGRATION_LOCK_ID = 0x41494F41  # PostgreSQL advisory lock key ("AIOA") held wh
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
 _lock = threading.Lock()
+_writes = itertools.count(1)  # bumped by every write committed here: the generation `lookups` caches under
+_generation = 0
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -52,7 +55,7 @@ def migrate(settings: Settings) -> None:
 @contextmanager
 def session_scope(settings: Settings, *, write: bool = True) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error. `write=False` for read-only work
-    (on SQLite it does not queue for the write lock)."""
+    (on SQLite it does not queue for the write lock). A committed write moves `generation()` on."""
     engine_for(settings)
     session = _sessionmakers[settings.identity_url]()
     try:
@@ -65,6 +68,18 @@ def session_scope(settings: Settings, *, write: bool = True) -> Iterator[Session
         raise
     finally:
         session.close()
+        if write:
+            _bump_generation()
+
+
+def generation() -> int:
+    """A number that changes whenever this process commits (or attempts) a write to any identity store."""
+    return _generation
+
+
+def _bump_generation() -> None:
+    global _generation
+    _generation = next(_writes)
 
 
 def dispose_all() -> None:
@@ -74,6 +89,7 @@ def dispose_all() -> None:
             engine.dispose()
         _engines.clear()
         _sessionmakers.clear()
+    _bump_generation()  # rows cached from a store that may be dropped now
 
 
 def _create(url: str) -> Engine:
