@@ -181,3 +181,43 @@ def test_json_logs_carry_request_ids_and_no_secrets(tmp_path):
     text = stream.getvalue()
     for secret in ("hunter2", "eyJhbGciOiJIUzI1NiJ9", "abcdefghijklmnop", "what did acme spend"):
         assert secret not in text
+
+
+def test_configured_endpoint_exports_spans_over_otlp_http(tmp_path):
+    """AIOA_OTEL_EXPORTER_ENDPOINT set: spans reach a real OTLP/HTTP receiver on loopback as protobuf."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+    try:
+        provider = tracing.configure(Settings(home=tmp_path, otel_exporter_endpoint=endpoint), service="aioa-test")
+        with tracing.span("aioa.test.unit", rows=3):
+            pass
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    finally:
+        tracing.use_provider(None)
+        server.shutdown()
+    assert [path for path, _ in received] == ["/v1/traces"]
+    request = ExportTraceServiceRequest.FromString(received[0][1])
+    resource_spans = request.resource_spans[0]
+    service = {item.key: item.value.string_value for item in resource_spans.resource.attributes}["service.name"]
+    spans = [span for scope in resource_spans.scope_spans for span in scope.spans]
+    assert service == "aioa-test" and [span.name for span in spans] == ["aioa.test.unit"]
+    assert {item.key: item.value.int_value for item in spans[0].attributes} == {"rows": 3}
