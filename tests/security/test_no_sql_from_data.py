@@ -50,6 +50,7 @@ ALLOWED: dict[str, str] = {
     "src/aioa/analytics/queries.py:handoff_summary": _QUERIES,
     "src/aioa/analytics/queries.py:mcp_tools": _QUERIES,
     "src/aioa/analytics/queries.py:quarantined_input": "TenantScope.filter_sql fragment with bound org ids; limit bound",
+    "src/aioa/analytics/queries.py:quarantine_reasons": "TenantScope.filter_sql fragment with bound org ids",
     "src/aioa/analytics/queries.py:recent_model_usage": "TenantScope.filter_sql fragment with bound org ids; days bound",
     "src/aioa/analytics/queries.py:spend_vs_budget": _QUERIES,
     "src/aioa/analytics/queries.py:token_mix": _QUERIES,
