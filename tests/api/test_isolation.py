@@ -117,6 +117,7 @@ def test_the_matrix_is_not_vacuous(api):
 TESTED_ELSEWHERE = {
     "/v1/settings": "tests/tenants/test_api.py",
     "/v1/billing/usage": "tests/tenants/test_api.py",
+    "/v1/incidents/{incident_id}/{action}": "tests/rules/test_incidents.py (a signed token, no principal)",
 }
 
 

@@ -233,3 +233,27 @@ def test_the_cli_runs_the_rules_and_lists_incidents(world, tmp_path):
     listed = json.loads(runner.invoke(app, ["rules", "incidents", "--org", "acme", "--json"]).stdout)
     assert [item["id"] for item in listed] == entry["incident_ids"] and listed[0]["matches"] == 500
     assert len(inbox.messages) == 1
+
+
+def test_the_signed_link_resolves_through_the_api_only_on_post(world):
+    from apps.api.main import create_app
+    from fastapi.testclient import TestClient
+
+    from aioa.notify.links import action_link
+
+    settings, _, _, _, _ = world
+    save_rule(settings, "acme", runaway_rule())
+    (result,) = evaluate_all(settings, "acme")
+    incident_id = result.incident_ids[0]
+    link = action_link(settings, incident_id, "acme", "resolve").removeprefix(settings.api_url)
+    other = action_link(settings, incident_id, "acme", "acknowledge").removeprefix(settings.api_url)
+    with TestClient(create_app(settings)) as client:
+        page = client.get(link)
+        assert page.status_code == 200 and "<form method='post'>" in page.text
+        assert [row.status for row in incidents.list_incidents(settings, "acme")] == ["open"]  # GET changes nothing
+        swapped = client.post(link.split("?")[0] + "?" + other.split("?")[1])  # an acknowledge token on resolve
+        assert swapped.status_code == 403
+        forged = client.post(link[:-4] + "AAAA")
+        assert forged.status_code == 403
+        done = client.post(link)
+        assert done.status_code == 200 and done.json() == {"id": incident_id, "status": "resolved"}

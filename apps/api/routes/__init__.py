@@ -7,6 +7,7 @@ from apps.api.routes import (
     ask,
     auth,
     health,
+    incidents,
     ingest,
     kpis,
     lists,
@@ -33,4 +34,5 @@ ROUTERS = [
     ingest.router,
     otlp.router,  # OTLP/HTTP receiver: /v1/traces, /v1/logs, /v1/metrics
     tenants.router,
+    incidents.router,  # signed acknowledge/resolve links of notifications
 ]
