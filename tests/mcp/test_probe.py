@@ -22,18 +22,36 @@ from tests.mcp.fake_servers import CRASH_MESSAGE
 TIMEOUT_S = 20.0  # generous for a loaded machine; only the hanging server waits it out
 
 
-def _leftovers(allowed: set[int]) -> list[psutil.Process]:
+def _leftovers(allowed: set[int], markers: set[str]) -> list[psutil.Process]:
     """Processes this test started that are still alive (the module's HTTP server aside), and any process that
-    carries a probe marker."""
-    mine = [child for child in psutil.Process().children(recursive=True) if child.pid not in allowed]
+    carries one of these probes' markers (other probes running beside the test do not count)."""
+    mine = [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if child.pid not in allowed and _ours(child)  # other tests' session servers may run beside
+    ]
     marked = []
     for process in psutil.process_iter(["pid"]):
         try:
-            if PROBE_MARKER in process.environ():
+            if process.environ().get(PROBE_MARKER) in markers:
                 marked.append(process)
         except (psutil.Error, OSError):
             continue
     return [process for process in mine + marked if process.is_running() and process.status() != "zombie"]
+
+
+def _ours(process: psutil.Process) -> bool:
+    try:
+        command = " ".join(process.cmdline())
+    except (psutil.Error, OSError):
+        return False
+    return "fake_servers.py" in command or "time.sleep(600)" in command  # the hanging server's own child
+
+
+def _markers(results) -> set[str]:
+    markers = {result.marker for result in results if result.marker}
+    assert markers  # every started probe is marked
+    return markers
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +122,7 @@ def test_an_opted_out_server_is_never_started(probed):
 
 def test_no_process_is_left_behind(probed):
     http_pid = probed[4]
-    assert _leftovers({http_pid}) == []
+    assert _leftovers({http_pid}, _markers(probed[1].results)) == []
 
 
 def test_history_uptime_and_latency_percentiles(probed):
@@ -141,7 +159,7 @@ def test_tool_list_changes_are_events_for_the_rules_engine(probed, tools_file):
     # unchanged on the next probe: no new events
     third = monitor(settings, "acme", servers=[changing])
     assert third.changes == [] and len(tool_change_events(settings, "acme")) == 3
-    assert _leftovers({probed[4]}) == []
+    assert _leftovers({probed[4]}, _markers(second.results + third.results)) == []
 
 
 def test_the_probe_gives_a_server_its_own_env_only_through_the_marker_and_config(tmp_path):

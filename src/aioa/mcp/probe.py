@@ -45,6 +45,7 @@ class ProbeResult:
     resources: int | None = None
     prompts: int | None = None
     probed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    marker: str | None = field(default=None, repr=False)  # PROBE_MARKER value of the processes it started
 
     def public(self) -> dict:
         """One entry of `aioa mcp status --json`."""
@@ -91,6 +92,7 @@ async def _probe_all(servers: list[McpServer], timeout_s: float, concurrency: in
         markers.append(marker)
         async with limiter:
             results[index] = await probe_server(server, timeout_s=timeout_s, marker=marker)
+            results[index].marker = marker
 
     try:
         async with anyio.create_task_group() as group:
