@@ -94,9 +94,10 @@ def _topics(reference: pd.Series, current: pd.Series, seed: int) -> tuple[np.nda
 
     texts = pd.concat([reference, current], ignore_index=True).fillna("").astype(str)
     projection = make_pipeline(
-        HashingVectorizer(ngram_range=(1, 2), n_features=2**16, alternate_sign=False, norm=None),
+        HashingVectorizer(ngram_range=(1, 2), n_features=2**14, alternate_sign=False, norm=None),
         TfidfTransformer(sublinear_tf=True),
-        TruncatedSVD(TOPICS, random_state=seed),
+        # ARPACK works on the sparse matrix itself (the randomised solver multiplies dense blocks of every column)
+        TruncatedSVD(TOPICS, algorithm="arpack", random_state=seed),
     ).fit_transform(texts)
     return projection[: len(reference)], projection[len(reference) :]
 
