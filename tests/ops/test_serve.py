@@ -68,7 +68,7 @@ def test_doctor_json_reports_components_and_slos_from_the_running_api(server):
     assert components["snapshot"]["status"] == "ok"
     slos = {slo["name"]: slo for slo in report["slos"]}
     availability = slos["availability"]
-    assert (availability["requests"], availability["errors"]) == (5, 0)  # probes and /metrics not counted
+    assert (availability["requests"], availability["errors"]) == (4, 0)  # /v1 only: no probes, scrapes or 404 paths
     assert availability["value"] == 1.0 and availability["error_budget_left"] == 1.0
     assert slos["p95 latency"]["value_s_at_most"] is not None
     assert slos["freshness"]["status"] == "ok" and 0 <= slos["freshness"]["snapshot_age_hours"] < 26

@@ -19,7 +19,7 @@ from aioa.settings import Settings
 AVAILABILITY_TARGET = 0.999
 P95_LATENCY_TARGET_S = 1.0
 PROBE_TIMEOUT_S = 2.0
-NOT_COUNTED = ("/healthz", "/readyz", "/metrics")
+COUNTED_PREFIX = "/v1/"  # the API proper, as in the Prometheus rules: not probes, scrapes or unmatched paths
 
 
 def operations_status(settings: Settings) -> dict:
@@ -136,7 +136,7 @@ def _request_slos(families: list | None) -> list[dict]:
         if family.name != "aioa_http_request_duration_seconds":
             continue
         for sample in family.samples:
-            if sample.labels.get("route") in NOT_COUNTED:
+            if not sample.labels.get("route", "").startswith(COUNTED_PREFIX):
                 continue
             if sample.name.endswith("_count"):
                 total += sample.value
