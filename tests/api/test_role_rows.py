@@ -270,7 +270,9 @@ def test_hostile_questions_answer_only_the_users_rows(api, headers, rows, who):
                 mine = calls if not grouped else calls[calls[grouped[0]] == row[grouped[0]]]
                 value = 0 if pd.isna(row[metric]) else row[metric]  # null: a model without a price
                 assert value <= mine[measure].sum() * (1 + 1e-9) + 1e-9, (question, row)
-    assert answered >= 10
+    # the plain questions (spend/sessions/handoffs by team, org, user) are answered; since issue 15 a question with
+    # injected SQL or a name the user cannot see is not answered at all, instead of answered without that part
+    assert answered >= 5
 
 
 def _spend(answer: dict) -> dict:
