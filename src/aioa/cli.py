@@ -367,8 +367,11 @@ def ask_command(
     else:
         if result.sql:
             console.print(f"[dim]{result.sql}[/dim]")
+        for name, value in result.parameter_words().items():  # the values behind the SQL's $names
+            console.print(f"[dim]${name} = {value}[/dim]")
         if result.answered:
-            table = Table(title=result.answer)
+            console.print(result.answer)
+            table = Table()
             for column in result.rows.columns:
                 table.add_column(str(column))
             for row in result.rows.head(50).itertuples(index=False):
