@@ -36,6 +36,8 @@ MART_TABLES = frozenset(
         "agg_usage_daily",
         "agg_usage_hourly",
         "agg_mcp_tools_daily",
+        "agg_mcp_tool_usage_daily",
+        "mcp_tool_recommendations",
         "time_spine_daily",
     }
 )

@@ -29,6 +29,7 @@ MART_TABLES = (
     "fct_sessions",
     "agg_usage_daily",
     "agg_usage_hourly",
+    "agg_mcp_tool_usage_daily",
     "dim_users",
 )
 PAIRS_VIEW = "privacy_pairs"  # (org_id, user_id) of the subject, registered on the connection
