@@ -559,7 +559,16 @@ def serve(
         raise typer.Exit(2)
     import uvicorn
 
-    uvicorn.run("apps.api.main:create_app", factory=True, host=host, port=port, workers=workers)
+    # A worker imports the app (~2 s idle, far more on a busy machine) before it answers the supervisor's health
+    # check; uvicorn's default 5 s kills and restarts it for ever there.
+    uvicorn.run(
+        "apps.api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=120,
+    )
 
 
 def main() -> None:
