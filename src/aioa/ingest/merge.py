@@ -63,7 +63,10 @@ MERGE_RULES = {
         " + cache_write_1h_tokens + cache_read_tokens, -1), coalesce(ts_utc, '-infinity'::timestamp),"
         " coalesce(source_file, ''), coalesce(source_line, -1))",
     ),
-    TOOL_CALL.table: MergeRule(TOOL_CALL, completeness="ts_utc asc, source_line asc", replaces_when=None),
+    # a resumed session repeats earlier tool calls, often at the same line number: the file breaks the tie
+    TOOL_CALL.table: MergeRule(
+        TOOL_CALL, completeness="ts_utc asc, source_line asc, source_file asc", replaces_when=None
+    ),
     HANDOFF.table: MergeRule(HANDOFF, completeness="source_file desc, source_line desc", replaces_when=None),
 }
 

@@ -1,10 +1,10 @@
-"""`aioa replay --since DAY`: rebuild the raw rows from DAY on by reading their files again.
+"""`aioa replay --since DAY`: rebuild the raw rows of every file that holds events from DAY on, by reading it again.
 
-The rows dated DAY or later are deleted with the manifest entries of the files they came from (and those files'
-quarantine entries) in one transaction; the files are then read again from their first line through the normal
-ingest. Their rows from before DAY still exist and are matched on their keys (the merge is idempotent), so only
-the deleted rows come back, and the totals are the same as before. A file that no longer exists (a transcript its
-tool deleted) cannot be read again: its rows are kept and the file is reported as missing.
+The unit is the file: in one transaction, every row and quarantine entry read from those files and their manifest
+entries are deleted; the files are then read again from their first line through the normal ingest (which
+de-duplicates on the sources' own ids, as the first read did). The rows, quarantine entries and totals come back
+the same. A file that no longer exists (a transcript its tool deleted) cannot be read again: its rows are kept and
+the file is reported as missing.
 
 The API's and the OTLP receiver's inbox files are kept by aioa; transcripts and export files belong to the tools
 that write them.
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from aioa.ingest.registry import BY_NAME
+from aioa.ingest.registry import BY_NAME, SOURCES
 from aioa.settings import Settings
 
 # The raw tables with dated rows (every contract table carries source_system and source_file).
@@ -25,10 +25,10 @@ _FILES_SINCE = (
     "select distinct source_file from raw.tool_calls where ts_utc >= ?",
     "select distinct source_file from raw.handoffs where ts_utc >= ?",
 )
-_DELETE_SINCE = (
-    "delete from raw.llm_calls where ts_utc >= ? and source_file in (select path from replay_files)",
-    "delete from raw.tool_calls where ts_utc >= ? and source_file in (select path from replay_files)",
-    "delete from raw.handoffs where ts_utc >= ? and source_file in (select path from replay_files)",
+_DELETE_FILES = (
+    "delete from raw.llm_calls where source_file in (select path from replay_files)",
+    "delete from raw.tool_calls where source_file in (select path from replay_files)",
+    "delete from raw.handoffs where source_file in (select path from replay_files)",
 )
 
 
@@ -63,20 +63,20 @@ def replay(settings: Settings, since: date, *, rebuild: bool = True) -> ReplayRe
                 [sorted(found)],
             ).fetchall()
         )
-        present = {(read_by[path], path) for path in found if path in read_by and Path(path).exists()}
-        present = {(source, path) for source, path in present if source in BY_NAME}
+        by_reader = {entry.reader_class().name: entry.name for entry in SOURCES}
+        present = {
+            (by_reader[read_by[path]], path) for path in found if read_by.get(path) in by_reader and Path(path).exists()
+        }
         result.missing = sorted(found - {path for _source, path in present})
         result.files = len(present)
-        connection.executemany("insert into replay_files values (?, ?)", sorted(present))
+        if present:
+            connection.executemany("insert into replay_files values (?, ?)", sorted(present))
         connection.begin()
         try:
-            for statement in _DELETE_SINCE:
-                result.rows_removed += connection.execute(statement, [since]).fetchone()[0]
+            for statement in _DELETE_FILES:
+                result.rows_removed += connection.execute(statement).fetchone()[0]
             connection.execute("delete from raw.quarantine where source_file in (select path from replay_files)")
-            connection.execute(
-                "delete from raw.ingest_manifest"
-                " where (source_system, path) in (select source_system, path from replay_files)"
-            )
+            connection.execute("delete from raw.ingest_manifest where path in (select path from replay_files)")
             connection.commit()
         except BaseException:
             connection.rollback()

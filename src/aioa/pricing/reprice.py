@@ -19,9 +19,11 @@ def reprice_unpriced(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalo
         """
         delete from raw.quarantine as q
         where q.severity = 'flagged' and starts_with(q.reason, 'unknown model')
-          and exists (select 1 from raw.llm_calls as c
-                      where c.source_file = q.source_file and c.source_line = q.source_line
-                        and c.price_status <> 'unpriced')
+          -- a line can hold several calls (an OTLP export): the flag goes when none of its model is unpriced
+          and not exists (select 1 from raw.llm_calls as c
+                          where c.source_file = q.source_file and c.source_line = q.source_line
+                            and c.price_status = 'unpriced'
+                            and starts_with(q.reason, 'unknown model: no price for ' || c.model || ' ('))
         """
     )
     return pending - still_unpriced
