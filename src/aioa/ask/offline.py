@@ -143,8 +143,12 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
     parsed.grain = _grain(text)
     parsed.dimensions = _dimensions(text, columns, metric)
     _check_every_word_used(text)
-    if len(parsed.periods) > MAX_PERIODS:
-        raise NotUnderstood(f"at most {MAX_PERIODS} periods can be compared in one question")
+    _check_periods(parsed.periods, text.text)
+    for named in parsed.filters.values():
+        values = [value for item in named for value in item.values]
+        if len(values) != len(set(values)):
+            shown = " and ".join(f"“{item.label}”" for item in named)
+            raise NotUnderstood(f"{shown} share models; compare things that do not overlap")
     if sum(len(named) > 1 for named in parsed.filters.values()) > 1:
         raise NotUnderstood("compare one kind of thing at a time (models, or users, or teams …), not two")
     if re.search(r"\b(vs|versus|compare|compared|against)\b", text.text) and not (
@@ -193,6 +197,22 @@ def _check_every_word_used(text: _Text) -> None:
             f"I did not understand “{shown}”, so I did not answer: leaving it out could change the answer "
             "(if it names a model, user, team or project, it is not one in your data)"
         )
+
+
+def _check_periods(periods: list[Period], text: str) -> None:
+    """Several periods are a comparison: said as one ("vs", "compare", "and"), and without overlap (a day in two
+    periods would count in only one of them)."""
+    if len(periods) < 2:
+        return
+    if len(periods) > MAX_PERIODS:
+        raise NotUnderstood(f"at most {MAX_PERIODS} periods can be compared in one question")
+    named = " and ".join(f"“{period.label}”" for period in periods)
+    if not re.search(r"\b(vs|versus|compare|compared|against|and)\b", text):
+        raise NotUnderstood(f"the question names two periods ({named}); ask for one, or compare them with “vs”")
+    for index, period in enumerate(periods):
+        for other in periods[index + 1 :]:
+            if period.start <= other.end and other.start <= period.end:
+                raise NotUnderstood(f"the periods {named} overlap; compare periods that do not share days")
 
 
 def _top_n(text: _Text, notes: list[str]) -> tuple[int | None, bool]:
