@@ -64,22 +64,33 @@ def evaluate_all(settings: Settings, org_id: str | None = None, *, source: str =
     from aioa.webhooks.delivery import process_due
 
     rules = list_rules(settings, org_id, enabled_only=True)
+    last_days: dict[str, date | None] = {}  # per org: read once, not once per rule
     with snapshot_reader(settings) as (connection, version):
-        results = [evaluate_rule(settings, stored, connection, version, source=source) for stored in rules]
+        results = [
+            evaluate_rule(settings, stored, connection, version, source=source, last_days=last_days) for stored in rules
+        ]
     process_due(settings, org_id=org_id)  # retries of earlier deliveries that are due now
     return results
 
 
 def evaluate_rule(
-    settings: Settings, stored: StoredRule, connection, snapshot: str | None, *, source: str
+    settings: Settings,
+    stored: StoredRule,
+    connection,
+    snapshot: str | None,
+    *,
+    source: str,
+    last_days: dict[str, date | None] | None = None,
 ) -> EvaluationResult:
     started = time.perf_counter()
     result = EvaluationResult(stored.name, stored.org_id, fired=False)
     state = dict(stored.state)
-    context = triggers.Context(stored.org_id, connection, snapshot, clock.now(), state)
+    last_days = {} if last_days is None else last_days
+    context = triggers.Context(stored.org_id, connection, snapshot, clock.now(), state, last_days.get(stored.org_id))
     try:
         with _time_limit(settings, connection):
             found = triggers.find(stored.rule.trigger, context)
+        last_days[stored.org_id] = context.last_day
         matches = [match for day_matches in found.values() for match in day_matches]
         kept = passing(stored.rule, matches)
         result.matches = len(kept)

@@ -54,6 +54,7 @@ class Context:
     snapshot: str | None
     now: datetime
     state: dict = field(default_factory=dict)
+    last_day: date | None = None  # the org's last day of usage data (read once per evaluation of all rules)
 
     @property
     def scope(self) -> TenantScope:
@@ -129,8 +130,9 @@ def fingerprint(*parts) -> str:
 def _live_days(context: Context, days: list[date] | None) -> list[date]:
     if days is not None:
         return days
-    last = queries.last_day(context.connection, context.scope) if context.connection else None
-    return [last] if last else []
+    if context.last_day is None and context.connection is not None:
+        context.last_day = queries.last_day(context.connection, context.scope)
+    return [context.last_day] if context.last_day else []
 
 
 # --- schedule and snapshot ------------------------------------------------------------------------------------------
@@ -254,40 +256,38 @@ def _metric(trigger, context: Context, days):
     if not judged:
         return {None: []}
     columns = [USAGE_DIMENSIONS[name] for name in trigger.group_by]
-    history_days = trigger.baseline_days + 2 * trigger.window_days
-    frame = queries.metric_by_day(
-        context.connection,
-        context.scope,
-        trigger.metric,
-        columns,
-        min(judged) - timedelta(days=history_days),
-        max(judged),
-    )
-    series = _daily_grid(frame, columns, min(judged) - timedelta(days=history_days), max(judged))
+    first = min(judged) - timedelta(days=trigger.baseline_days + 2 * trigger.window_days)
+    frame = queries.metric_by_day(context.connection, context.scope, trigger.metric, columns, first, max(judged))
+    keys, sums = _cumulative_grid(frame, columns, first, max(judged))
+    window = trigger.window_days
     found = {}
     for day in judged:
+        end = (day - first).days
+        value = _window_values(sums, end, window)
+        previous = _window_values(sums, end - window, window)
+        ends = [end - window - offset for offset in range(trigger.baseline_days) if end - window - offset >= 0]
+        history = np.stack([_window_values(sums, past, window) for past in ends], axis=1) if ends else None
         matches = []
-        for key, table in series.items():
-            top, bottom = _window_sums(table, day, trigger.window_days)
-            value = top / bottom if bottom else None
-            if value is None:
+        for index, key in enumerate(keys):
+            current = value[index]
+            if np.isnan(current):
                 continue
-            baseline = _baseline(table, day, trigger.window_days, trigger.baseline_days)
-            previous = _ratio(*_window_sums(table, day - timedelta(days=trigger.window_days), trigger.window_days))
-            if trigger.above is not None and not value > trigger.above:
+            if trigger.above is not None and not current > trigger.above:
                 continue
-            if trigger.below is not None and not value < trigger.below:
+            if trigger.below is not None and not current < trigger.below:
                 continue
+            past = history[index][~np.isnan(history[index])] if history is not None else np.array([])
+            baseline = float(np.median(past)) if past.size else None
             group = dict(zip(trigger.group_by, key, strict=True))
             facts = {
                 "org_id": context.org_id,
                 "day": day,
                 "metric": trigger.metric,
-                "value": value,
+                "value": float(current),
                 "baseline": baseline,
-                "ratio": value / baseline if baseline else None,
-                "previous": previous,
-                "window_start": day - timedelta(days=trigger.window_days - 1),
+                "ratio": float(current) / baseline if baseline else None,
+                "previous": None if np.isnan(previous[index]) else float(previous[index]),
+                "window_start": day - timedelta(days=window - 1),
                 "window_end": day,
                 "group": group,
                 **group,
@@ -297,34 +297,36 @@ def _metric(trigger, context: Context, days):
     return found
 
 
-def _daily_grid(frame: pd.DataFrame, columns: list[str], start: date, end: date) -> dict[tuple, pd.DataFrame]:
-    """Per group: numerator and denominator on every day of [start, end] (a day without rows counts 0)."""
-    calendar = pd.Index(pd.date_range(start, end).date, name="day")
-    grouped = frame.groupby(columns, dropna=False) if columns else [((), frame)]
-    series = {}
-    for key, rows in grouped:
-        key = key if isinstance(key, tuple) else (key,)
-        daily = rows.groupby("day")[["numerator", "denominator"]].sum()
-        daily.index = pd.Index([pd.Timestamp(day).date() for day in daily.index], name="day")
-        series[tuple(None if pd.isna(part) else part for part in key)] = daily.reindex(calendar, fill_value=0.0)
-    return series
+def _cumulative_grid(frame: pd.DataFrame, columns: list[str], start: date, end: date):
+    """The groups (tuples of their column values) and the running sums of numerator and denominator per group over
+    every day of [start, end] (a day without rows adds 0): arrays of shape (2, groups, days + 1)."""
+    length = (end - start).days + 1
+    if frame.empty:
+        return [], np.zeros((2, 0, length + 1))
+    if columns:
+        # sort=False numbers the groups in order of first appearance, the order drop_duplicates keeps
+        codes = frame.groupby(columns, dropna=False, sort=False).ngroup().to_numpy()
+        firsts = frame[columns].drop_duplicates().astype(object)
+        keys = [tuple(None if pd.isna(part) else part for part in row) for row in firsts.itertuples(index=False)]
+    else:
+        codes, keys = np.zeros(len(frame), dtype=int), [()]
+    offsets = (pd.to_datetime(frame["day"]) - pd.Timestamp(start)).dt.days.to_numpy()
+    daily = np.zeros((2, len(keys), length))
+    for row, name in enumerate(("numerator", "denominator")):
+        np.add.at(daily[row], (codes, offsets), frame[name].astype(float).to_numpy())
+    sums = np.concatenate([np.zeros((2, len(keys), 1)), np.cumsum(daily, axis=2)], axis=2)
+    return keys, sums
 
 
-def _window_sums(table: pd.DataFrame, end: date, length: int) -> tuple[float, float]:
-    window = table.loc[end - timedelta(days=length - 1) : end]
-    return float(window["numerator"].sum()), float(window["denominator"].sum())
-
-
-def _baseline(table: pd.DataFrame, day: date, window: int, baseline_days: int) -> float | None:
-    """Median of the window's value ending on each of the `baseline_days` days before the window."""
-    ends = [day - timedelta(days=window + offset) for offset in range(baseline_days)]
-    values = [_ratio(*_window_sums(table, end, window)) for end in ends if end >= table.index[0]]
-    values = [value for value in values if value is not None]
-    return float(np.median(values)) if values else None
-
-
-def _ratio(top: float, bottom: float) -> float | None:
-    return top / bottom if bottom else None
+def _window_values(sums: np.ndarray, end: int, length: int) -> np.ndarray:
+    """Per group: the metric over the `length` days ending on day index `end` (NaN where its denominator is 0)."""
+    if end < 0:
+        return np.full(sums.shape[1], np.nan)
+    low = max(0, end - length + 1)
+    top = sums[0, :, end + 1] - sums[0, :, low]
+    bottom = sums[1, :, end + 1] - sums[1, :, low]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bottom != 0, top / np.where(bottom != 0, bottom, 1), np.nan)
 
 
 def _sla(trigger, context: Context, days):
