@@ -232,22 +232,7 @@ def test_detail_calls(connection, rows, name):
         assert len(drilled) == (calls["team_id"] == team).sum()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known defect (issue 13 note): fct_sessions gives a session spanning users the smallest "
-                "user id, so a user's scope gets another user's calls in that session",
-            ),
-        )
-        if name == "user_without_team"
-        else name
-        for name in NARROWED
-    ],
-)
+@pytest.mark.parametrize("name", NARROWED)
 def test_sessions_timeline(connection, rows, name):
     case = CASES[name]
     frame = queries.sessions_timeline(connection, Filters(), case.scope, limit=100_000)
@@ -474,12 +459,12 @@ HOSTILE_SQL = (
     "select user_id, team_id from fct_tool_calls where user_id in (select user_id from fct_llm_calls)",
     "select user_id, team_id, sum(cost_usd) as spend from agg_usage_hourly group by all "
     "intersect select user_id, team_id, sum(cost_usd) from agg_usage_hourly group by all",
+    "select * from agg_mcp_tools_daily",  # carries team and user: narrowed, not refused
 )
 REFUSED_SQL = (
     "select * from dim_projects",  # its lifetime totals count every team's calls
     "select org_id, count(*) from fct_llm_calls where org_id in (select org_id from dim_orgs) group by 1",
     "select * from dim_models",
-    "select * from agg_mcp_tools_daily",
     "select count(*) from raw.llm_calls",
     "select * from fct_llm_calls union all select * from fct_llm_calls, dim_orgs",
 )

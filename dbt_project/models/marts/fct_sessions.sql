@@ -1,5 +1,9 @@
+-- unique_key is the rebuild unit, not the grain: every row of a touched session id is deleted and rebuilt
 {{ config(materialized='incremental', unique_key='session_id', incremental_strategy='delete+insert') }}
--- One row per agent session: its span, calls (main thread and subagents), tools, tokens, cost and errors.
+-- One row per agent session of one user (org, team, user, session id): its span, calls (main thread and subagents),
+-- tools, tokens, cost and errors. A Claude Code session is one user's, so this is one row per session; should logs
+-- ever carry one session id under several users (a transcript copied into another home), each user's part is its
+-- own row, and a scope narrowed to a team or a user reads only calls it may read.
 -- Incremental: every session touched by newly loaded calls is rebuilt whole from fct_llm_calls.
 with calls as (
     select * from {{ ref('fct_llm_calls') }}
@@ -20,17 +24,21 @@ session_calls as (
 ),
 
 tools as (
-    select session_id, count(*) as tool_calls, sum(case when is_mcp then 1 else 0 end) as mcp_tool_calls
+    select
+        {{ usage_key(['org_id', 'team_id', 'user_id', 'session_id']) }} as session_key,
+        count(*) as tool_calls,
+        sum(case when is_mcp then 1 else 0 end) as mcp_tool_calls
     from {{ ref('fct_tool_calls') }}
-    group by session_id
+    group by org_id, team_id, user_id, session_id
 ),
 
 summary as (
     select
+        {{ usage_key(['org_id', 'team_id', 'user_id', 'session_id']) }} as session_key,
         session_id,
-        min(org_id) as org_id,
-        min(team_id) as team_id,
-        min(user_id) as user_id,
+        org_id,
+        team_id,
+        user_id,
         min(project_id) as project_id,
         min(project_group) as project_group,
         min(ts_utc) as started_at,
@@ -44,11 +52,12 @@ summary as (
         sum(case when is_error then 1 else 0 end) as errors,
         max(loaded_at) as last_loaded_at
     from session_calls
-    group by session_id
+    group by org_id, team_id, user_id, session_id
 ),
 
 final as (
     select
+        summary.session_key,
         summary.session_id,
         summary.org_id,
         summary.team_id,
@@ -70,7 +79,7 @@ final as (
         summary.errors,
         summary.last_loaded_at
     from summary
-    left join tools on tools.session_id = summary.session_id
+    left join tools on tools.session_key = summary.session_key
 )
 
 select * from final
