@@ -209,11 +209,6 @@ def test_export_has_exactly_their_rows(exported: dict, before: Path, account: di
     assert all("bob@" not in entry["actor"] for entry in exported["audit_entries"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (issue 13 note): the generator now names some sessions after one user while another user's "
-    "calls use them (`alice-session_…` on arjun's rows); delete rewrites only the person's own rows",
-)
 def test_no_row_or_snapshot_mentions_them_after_delete(deleted, settings: Settings, before: Path) -> None:
     assert {needle: _mentions(before, needle) != {} for needle in NEEDLES} == {USER_ID: True, EMAIL: True}
     snapshots = sorted(snapshot_dir(settings).glob("*.duckdb"))

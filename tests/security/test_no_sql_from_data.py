@@ -98,7 +98,8 @@ ALLOWED: dict[str, str] = {
     "ml/anomalies/data.py:sessions": "period expression from the PERIOD constant dict",
     "ml/routing/decisions.py:read_decisions": "column types from the COLUMNS constant; the folder glob is bound",
     "orchestration/defs/ingest/assets.py:raw_tables": "table names from the RAW_TABLE_SPECS asset keys (constants)",
-    "src/aioa/privacy/delete.py:_marts_hold": "table names from MART_TABLES; the person's pairs registered (Arrow)",
+    "src/aioa/privacy/delete.py:_marts_hold": "table names from MART_TABLES and _MARTS_WITH_SESSIONS; the person's "
+    "pairs registered (Arrow), their tokens bound ($pattern)",
     "src/aioa/privacy/delete.py:_source_files": "fact tables from the contracts; the person's pairs registered (Arrow)",
     "src/aioa/privacy/export.py:subject_rows": "table names from the contracts, MART_TABLES and the ML_TABLES registry; "
     "where clauses are module constants with $pattern/$email bound and the pairs registered (Arrow)",

@@ -73,6 +73,9 @@ def delete_command(
         console.print("nobody with that email in the identity store, the attribution config or the warehouse")
     changed = {name: count for name, count in report.rows.items() if count}
     console.print(f"rows pseudonymised: {changed or 'none'}; org totals unchanged")
+    named = {name: count for name, count in report.mentions.items() if count}
+    if named:
+        console.print(f"other people's rows that named them (their tokens replaced, user ids kept): {named}")
     if report.snapshot_version:
         console.print(f"marts rebuilt, snapshot {report.snapshot_version} published")
     console.print(f"older snapshots removed: {len(report.snapshots_removed)}; identity: {report.identity or 'none'}")

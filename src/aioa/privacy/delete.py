@@ -2,9 +2,11 @@
 
 1. One transaction on the writer (the DuckDB writer connection is the warehouse's writer lock, as in an ingest):
    their user ids become `deleted-<hash>` (one per org), person-identifying text in their rows (paths, session ids,
-   task text, errors) has their tokens replaced by the same pseudonym, quarantined lines that mention them lose
-   their raw excerpt, and the ingest manifest forgets their files. Measures are never touched: the org totals of
-   calls, tokens and cost are compared before commit and must be equal.
+   task text, errors) has their tokens replaced by the same pseudonym, and so has the same text in other people's
+   rows of their orgs (a session id or path named after them must not survive in a colleague's rows, and one
+   identifier stays one identifier in every row); quarantined lines that mention them lose their raw excerpt, and
+   the ingest manifest forgets their files. Measures are never touched: the org totals of calls, tokens and cost
+   are compared before commit and must be equal.
 2. The pipeline job without sources and ML (`run_pipeline` with no paths, `include_ml=False`, full refresh) rebuilds
    every mart from raw and publishes a snapshot; the warehouse file is then rewritten to a fresh file (DuckDB keeps
    old values in freed blocks) and published once more, and every older snapshot file is removed.
@@ -66,7 +68,8 @@ class DeleteReport:
     email_sha256: str
     orgs: list[str]
     found: bool
-    rows: dict[str, int] = field(default_factory=dict)  # rows changed per table
+    rows: dict[str, int] = field(default_factory=dict)  # their rows changed per table
+    mentions: dict[str, int] = field(default_factory=dict)  # other people's rows (their orgs) whose text named them
     totals_unchanged: bool = True
     rebuilt: bool = False
     snapshot_version: str | None = None
@@ -81,7 +84,13 @@ class DeleteReport:
 
     @property
     def changed(self) -> bool:
-        return any(self.rows.values()) or self.rebuilt or bool(self.snapshots_removed) or any(self.identity.values())
+        return (
+            any(self.rows.values())
+            or any(self.mentions.values())
+            or self.rebuilt
+            or bool(self.snapshots_removed)
+            or any(self.identity.values())
+        )
 
     def to_dict(self) -> dict:
         return {**asdict(self), "changed": self.changed}
@@ -110,13 +119,13 @@ def delete_subject(settings: Settings, email: str, *, org: str | None = None, ac
         marts_hold_them = False
         if connection is not None and subject.pairs:
             report.source_files = _source_files(connection, subject)
-            report.rows = _pseudonymise(settings, connection, subject)
+            report.rows, report.mentions = _pseudonymise(settings, connection, subject)
             marts_hold_them = _marts_hold(connection, subject)
             connection.execute("checkpoint")
     finally:
         if connection is not None:
             connection.close()
-    if any(report.rows.values()) or marts_hold_them:
+    if any(report.rows.values()) or any(report.mentions.values()) or marts_hold_them:
         report.snapshot_version = _rebuild_and_publish(settings)
         report.rebuilt = True
     report.snapshots_removed = remove_older_snapshots(settings)
@@ -126,8 +135,11 @@ def delete_subject(settings: Settings, email: str, *, org: str | None = None, ac
     return report
 
 
-def _pseudonymise(settings: Settings, connection: duckdb.DuckDBPyConnection, subject: Subject) -> dict[str, int]:
-    """Every raw (and ML) table in one transaction; the org totals must come out equal or nothing is written."""
+def _pseudonymise(
+    settings: Settings, connection: duckdb.DuckDBPyConnection, subject: Subject
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Every raw (and ML) table in one transaction, their rows first, then other people's rows of their orgs that
+    still name them; the org totals must come out equal or nothing is written. Returns the rows changed of each."""
     pseudonyms = {org_id: pseudonym(settings, org_id, subject.email) for org_id, _ in subject.pairs}
     params = {
         "pattern": subject.pattern(),
@@ -136,12 +148,15 @@ def _pseudonymise(settings: Settings, connection: duckdb.DuckDBPyConnection, sub
     }
     statements = pseudonymise_statements(ml_tables_with_users(connection))
     rows: dict[str, int] = {}
+    mentions: dict[str, int] = {}
     with registered_pairs(connection, subject, pseudonyms):
         connection.begin()
         try:
             before = org_totals(connection)
             for name, sql in statements.items():
                 rows[name] = _count(connection.execute(sql, bound(sql, params)))
+            for name, sql in mention_statements().items():  # after theirs: what still matches is someone else's
+                mentions[name] = _count(connection.execute(sql, bound(sql, params)))
             connection.execute(_ONE_USER_ROW_PER_PSEUDONYM)
             after = org_totals(connection)
             if before != after:
@@ -150,7 +165,7 @@ def _pseudonymise(settings: Settings, connection: duckdb.DuckDBPyConnection, sub
         except BaseException:
             connection.rollback()
             raise
-    return rows
+    return rows, mentions
 
 
 _BY_PAIR_JOIN = "from privacy_pairs as p where p.org_id = t.org_id and p.user_id = t.user_id"
@@ -166,11 +181,7 @@ def pseudonymise_statements(ml_tables: list[str]) -> dict[str, str]:
     the person's values are bound: $pattern, $email, $any, and the registered `privacy_pairs`)."""
     statements = {}
     for contract in FACT_CONTRACTS:
-        text_columns = [
-            column.name
-            for column in contract.columns
-            if column.sql_type == "VARCHAR" and column.name not in _NOT_PERSONAL
-        ]
+        text_columns = _text_columns(contract)
         assignments = ["user_id = p.pseudonym"] + [
             f"{name} = " + _SCRUB.format(column=name, replacement=_PAIR_REPLACEMENT) for name in text_columns
         ]
@@ -196,6 +207,37 @@ def pseudonymise_statements(ml_tables: list[str]) -> dict[str, str]:
     return statements
 
 
+# The person's orgs, each with the regexp replacement of its pseudonym (one pseudonym per org and person).
+_THEIR_ORGS = "(select distinct org_id, replacement from privacy_pairs) as o"
+
+
+def mention_statements() -> dict[str, str]:
+    """Fact table -> the statement that replaces the person's tokens in other people's rows of the person's orgs
+    (their rows are done by then), over the same text columns as their own rows: a session id, path or project
+    named after them becomes the same pseudonymised text it became in their rows, so it stays one identifier and
+    names no one. Those rows keep their user id and measures. Other orgs are never touched: a user id is a name
+    within one org (another org's `alice` is someone else)."""
+    statements = {}
+    for contract in FACT_CONTRACTS:
+        text_columns = _text_columns(contract)
+        assignments = ", ".join(
+            f"{name} = " + _SCRUB.format(column=name, replacement="o.replacement") for name in text_columns
+        )
+        named = " or ".join(f"regexp_matches(coalesce(t.{name}, ''), $pattern)" for name in text_columns)
+        statements[f"raw.{contract.table}"] = (
+            f"update raw.{contract.table} as t set {assignments} from {_THEIR_ORGS} "
+            f"where o.org_id = t.org_id and ({named})"
+        )
+    return statements
+
+
+def _text_columns(contract) -> list[str]:
+    """The contract's text columns that may hold a person's tokens (paths, ids, free text)."""
+    return [
+        column.name for column in contract.columns if column.sql_type == "VARCHAR" and column.name not in _NOT_PERSONAL
+    ]
+
+
 def org_totals(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Calls, tokens and cost per org in the raw facts: what a deletion must leave exactly as it was."""
     return connection.execute(
@@ -215,8 +257,18 @@ def org_totals(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
     ).fetchall()
 
 
+# Fact marts whose session and project ids may be named after a person, and the rows of the person's orgs that
+# still name them there ($pattern bound, privacy_pairs registered).
+_MARTS_WITH_SESSIONS = ("fct_llm_calls", "fct_tool_calls", "fct_handoffs", "fct_sessions")
+_NAMES_THEM = (
+    "t.org_id in (select org_id from privacy_pairs) and regexp_matches("
+    "coalesce(t.session_id, '') || ' ' || coalesce(t.project_id, ''), $pattern)"
+)
+
+
 def _marts_hold(connection: duckdb.DuckDBPyConnection, subject: Subject) -> bool:
-    """Whether a mart still has a row of theirs (a deletion interrupted before its rebuild is finished by the next)."""
+    """Whether a mart still has a row of theirs, or a session or project id of their orgs that names them (a
+    deletion interrupted before its rebuild is finished by the next)."""
     existing = _existing_tables(connection)
     with registered_pairs(connection, subject):
         for table in MART_TABLES:
@@ -226,6 +278,12 @@ def _marts_hold(connection: duckdb.DuckDBPyConnection, subject: Subject) -> bool
                 name in existing
                 and connection.execute(f"select count(*) from {name} as t where {BY_PAIRS}").fetchone()[0]
             ):
+                return True
+        for table in _MARTS_WITH_SESSIONS if subject.pattern() else ():
+            name = f"marts.{table}"
+            # table names from _MARTS_WITH_SESSIONS; the tokens bound
+            sql = f"select count(*) from {name} as t where {_NAMES_THEM}"
+            if name in existing and connection.execute(sql, {"pattern": subject.pattern()}).fetchone()[0]:
                 return True
     return False
 
@@ -365,6 +423,7 @@ def _audit(settings: Settings, subject: Subject, report: DeleteReport, actor) ->
     detail = {
         "email_sha256": report.email_sha256,
         "rows": {name: count for name, count in report.rows.items() if count},
+        "mentions": {name: count for name, count in report.mentions.items() if count},
         "identity": report.identity,
         "rebuilt": report.rebuilt,
         "snapshot_version": report.snapshot_version,
