@@ -19,6 +19,7 @@ _USER_RULES = pa.schema(
         ("kind", pa.string()),
         ("pattern", pa.string()),
         ("priority", pa.int64()),
+        ("bound_only", pa.bool_()),  # the rule matches only rows of files bound to its org
     ]
 )
 _PROJECT_RULES = pa.schema(
@@ -29,6 +30,7 @@ _PROJECT_RULES = pa.schema(
         ("kind", pa.string()),
         ("pattern", pa.string()),
         ("priority", pa.int64()),
+        ("bound_only", pa.bool_()),  # the rule matches only rows of files bound to its org
     ]
 )
 
@@ -44,11 +46,18 @@ def _rule_tables(config: AttributionConfig) -> tuple[pa.Table, pa.Table]:
         }
         for kind, patterns in kinds.items():
             for pattern in patterns:
-                user_rules.append((user.id, user.org, user.team, kind, pattern.rstrip("/") or "/", len(user_rules)))
+                user_rules.append(
+                    (
+                        *(user.id, user.org, user.team, kind, pattern.rstrip("/") or "/"),
+                        *(len(user_rules), user.bound_files_only),
+                    )
+                )
     for project in config.projects:
         for kind, patterns in {"name": project.match.names + [project.id], "cwd": project.match.cwd}.items():
             for pattern in patterns:
-                project_rules.append((project.id, project.org, project.team, kind, pattern, len(project_rules)))
+                project_rules.append(
+                    (project.id, project.org, project.team, kind, pattern, len(project_rules), project.bound_files_only)
+                )
     return (
         table_from_rows([dict(zip(_USER_RULES.names, row, strict=True)) for row in user_rules], _USER_RULES),
         table_from_rows([dict(zip(_PROJECT_RULES.names, row, strict=True)) for row in project_rules], _PROJECT_RULES),
@@ -125,6 +134,7 @@ user_match as (
             or ends_with(rtrim(keys.hint_config_dir, '/'), '/' || rules.pattern)))
         or (rules.kind = 'home' and (keys.cwd = rules.pattern or starts_with(keys.cwd, rules.pattern || '/')))
         or (rules.kind = 'host' and keys.hint_host = rules.pattern)
+    where not rules.bound_only or rules.org_id = keys.bound_org  -- an org's own rules: only its bound files
 ),
 -- a project id is a name within its org: a project of the row's own org (bound, trusted claim, else user's) first
 project_match as (
@@ -134,8 +144,10 @@ project_match as (
                                            coalesce(keys.bound_org, claims.org_id, users.org_id) desc,
                                        case rules.kind when 'name' then 1 else 2 end, rules.priority) as rank
     from keys join project_rules as rules on
-        (rules.kind = 'name' and keys.hint_project = rules.pattern)
-        or (rules.kind = 'cwd' and keys.cwd glob rules.pattern)
+        ((rules.kind = 'name' and keys.hint_project = rules.pattern)
+         or (rules.kind = 'cwd' and keys.cwd glob rules.pattern))
+        -- an org's own rules (tenant settings) match only in files bound to that org
+        and (not rules.bound_only or rules.org_id = keys.bound_org)
     left join trusted_claims as claims on claims.key_id = keys.key_id
     left join user_match as users on users.key_id = keys.key_id and users.rank = 1
 ),

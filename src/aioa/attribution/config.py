@@ -86,6 +86,9 @@ class UserConfig(_Strict):
     name: str | None = None
     email: str | None = None
     match: UserMatch = Field(default_factory=UserMatch)
+    # Match only rows of files bound to `org` (orgs[].sources, the API inbox): how an org's own rules (tenant
+    # settings) apply, so they can never claim another org's rows.
+    bound_files_only: bool = False
 
 
 class ProjectMatch(_Strict):
@@ -100,6 +103,7 @@ class ProjectConfig(_Strict):
     name: str | None = None
     group: str | None = None
     match: ProjectMatch = Field(default_factory=ProjectMatch)
+    bound_files_only: bool = False  # as UserConfig.bound_files_only
 
 
 class AttributionConfig(_Strict):

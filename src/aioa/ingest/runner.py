@@ -29,7 +29,7 @@ from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.model_prices import refresh_model_prices
 from aioa.pricing.reprice import reprice_tenant_prices, reprice_unpriced
 from aioa.settings import Settings, get_settings
-from aioa.tenants.settings_doc import stored_price_overrides, with_tenant_budgets
+from aioa.tenants.settings_doc import stored_price_overrides, with_tenant_attribution, with_tenant_budgets
 from aioa.warehouse import connect
 from aioa.warehouse.snapshots import publish_snapshot
 from aioa.warehouse.sql import execute_script
@@ -85,6 +85,7 @@ def ingest(
         # budgets set in the tenant settings (identity store) win over the YAML's: sync_entities writes raw.orgs
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
         config = with_tenant_budgets(settings, config)
+        config = with_tenant_attribution(settings, config)  # orgs' own rules, only in files bound to them
         config = with_inbox_bindings(config, settings.home / "inbox")  # the API's per-org inbox folders
         # orgs' own price lists (tenant settings) cost their rows before the shared prices do
         catalog = PriceCatalog(settings.resolved_price_overrides_file, stored_price_overrides(settings))

@@ -281,9 +281,66 @@ def with_tenant_budgets(settings: Settings, config: AttributionConfig) -> Attrib
     return AttributionConfig.model_validate(config.model_dump() | {"orgs": orgs})
 
 
+def with_tenant_attribution(settings: Settings, config: AttributionConfig) -> AttributionConfig:
+    """The attribution config with each org's own rules (tenant settings `attribution`) in place of its YAML section.
+
+    Teams are the org's list. Users and projects the org wrote itself match only rows of files bound to it
+    (`bound_files_only`: its `orgs[].sources` and its API inbox), so its patterns can never claim another org's
+    rows; entries equal to the YAML's keep matching as the YAML says. A user id another org already has is left
+    out (user ids are global). Without an identity store the config is returned unchanged."""
+    documents = _stored_documents(settings, "attribution")
+    if not documents:
+        return config
+    data = config.model_dump()
+    for org_id, section in sorted(documents.items()):
+        if org_id == config.default_org:
+            continue  # unmapped usage has no admin of its own
+        rules = _validated(_merge(defaults_document(settings, org_id), {"attribution": section})).attribution
+        yaml_users = {user["id"]: user for user in data["users"] if user["org"] == org_id}
+        yaml_projects = {project["id"]: project for project in data["projects"] if project["org"] == org_id}
+        taken = {user["id"] for user in data["users"] if user["org"] != org_id}
+        data["users"] = [user for user in data["users"] if user["org"] != org_id] + [
+            _own_entry(user.model_dump(), org_id, yaml_users) for user in rules.users if user.id not in taken
+        ]
+        data["projects"] = [project for project in data["projects"] if project["org"] != org_id] + [
+            _own_entry(project.model_dump(), org_id, yaml_projects) for project in rules.projects
+        ]
+        org = next((entry for entry in data["orgs"] if entry["id"] == org_id), None)
+        if org is None:
+            org = {"id": org_id}
+            data["orgs"].append(org)
+        org["teams"] = [team.model_dump() for team in rules.teams]
+    return AttributionConfig.model_validate(data)
+
+
+def _own_entry(entry: dict, org_id: str, yaml_entries: dict[str, dict]) -> dict:
+    """A tenant-written user or project as the config holds it: bound files only, unless the YAML has it as is."""
+    entry = {**entry, "org": org_id}
+    yaml_entry = yaml_entries.get(entry["id"])
+    same_as_yaml = yaml_entry is not None and {**yaml_entry, "bound_files_only": False} == {
+        **entry,
+        "bound_files_only": False,
+    }
+    return yaml_entry if same_as_yaml else {**entry, "bound_files_only": True}
+
+
+def _stored_documents(settings: Settings, section: str) -> dict[str, Any]:
+    """{org: its stored `section`} for orgs whose admins set it (none without an identity store)."""
+    if not _has_store(settings):
+        return {}
+    from sqlalchemy import select
+
+    from aioa.identity.models import TenantSettingsRow
+    from aioa.identity.store import session_scope
+
+    with session_scope(settings, write=False) as session:
+        rows = session.execute(select(TenantSettingsRow.org_id, TenantSettingsRow.document)).all()
+    return {org_id: document[section] for org_id, document in rows if (document or {}).get(section)}
+
+
 def _yaml_rules(config: AttributionConfig, org_id: str) -> dict:
     org = next((entry for entry in config.orgs if entry.id == org_id), None)
-    drop_org = {"org"}
+    drop_org = {"org", "bound_files_only"}  # not a tenant's to set: its own entries are bound-only anyway
     return {
         "teams": [team.model_dump(mode="json") for team in org.teams] if org else [],
         "users": [user.model_dump(mode="json", exclude=drop_org) for user in config.users if user.org == org_id],
