@@ -9,6 +9,9 @@ Consistency without stopping the writer:
 - SQLite stores (accounts and audit, MLflow, Dagster runs and schedules) are copied with SQLite's online backup API
   in one step, i.e. one read transaction: a concurrent writer never leaves a half-written page in the copy.
 - Everything else (settings YAML, keys, MLflow artifacts, API inbox, routing decisions) is copied file by file.
+- Stores on PostgreSQL (the accounts/audit store with AIOA_DATABASE_URL, the warehouse with AIOA_WAREHOUSE=postgres)
+  are dumped with `pg_dump` (one repeatable-read transaction: consistent while others write) and restored with
+  `pg_restore --single-transaction` into an empty database.
 Each file's SHA-256 is recorded in MANIFEST.json; verify and restore recompute them before anything is trusted.
 """
 
@@ -19,6 +22,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -80,6 +84,7 @@ class BackupManifest:
     files: list[BackupFile]
     excluded: dict[str, str]
     external: dict[str, str] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)  # dump name -> server/database it came from (no password)
 
     @classmethod
     def read(cls, folder: Path) -> BackupManifest:
@@ -125,7 +130,7 @@ def backup(settings: Settings, destination: Path, *, on_progress: ProgressCallba
         raise BackupError(f"{destination} is inside AIOA_HOME {home}: write the backup to another folder or disk")
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty: choose a new folder for each backup")
-    _refuse_server_stores(settings)
+    databases = server_databases(settings)
     work = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -134,6 +139,10 @@ def backup(settings: Settings, destination: Path, *, on_progress: ProgressCallba
         total = sum(size for _, _, _, size in plan)
         done = 0
         files: list[BackupFile] = []
+        for name, url in databases.items():
+            dump = work / "postgres" / f"{name}.dump"
+            _pg_dump(url, dump)
+            files.append(BackupFile(f"postgres/{name}.dump", dump.stat().st_size, _sha256(dump), "postgres"))
         for source, target, kind, size in plan:
             written = work / target
             written.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +168,7 @@ def backup(settings: Settings, destination: Path, *, on_progress: ProgressCallba
             files=files,
             excluded=EXCLUDED,
             external=external,
+            databases={name: _without_password(url) for name, url in databases.items()},
         )
         _write_json(work / MANIFEST, asdict(manifest))
         _fsync_tree(work)
@@ -179,12 +189,41 @@ def backup(settings: Settings, destination: Path, *, on_progress: ProgressCallba
     )
 
 
-def _refuse_server_stores(settings: Settings) -> None:
-    if settings.warehouse == "postgres" or (settings.database_url or "").startswith("postgres"):
-        raise BackupError(
-            "the warehouse or the accounts store is on PostgreSQL: back the server up with its own tools "
-            "(pg_dump / pg_basebackup, or the managed service's snapshots); `aioa backup` covers AIOA_HOME"
-        )
+def server_databases(settings: Settings) -> dict[str, str]:
+    """The PostgreSQL databases this deployment keeps state in, by part ("identity", "warehouse"); a database that
+    holds both is dumped once, as "identity+warehouse"."""
+    parts = {}
+    if (settings.database_url or "").startswith("postgres"):
+        parts["identity"] = _libpq_url(settings.database_url)
+    if settings.warehouse == "postgres":
+        parts["warehouse"] = _libpq_url(settings.postgres_dsn)
+    by_url: dict[str, list[str]] = {}
+    for part, url in parts.items():
+        by_url.setdefault(url, []).append(part)
+    return {"+".join(names): url for url, names in by_url.items()}
+
+
+def _libpq_url(url: str) -> str:
+    """SQLAlchemy's `postgresql+psycopg2://…` as libpq (pg_dump, psycopg2) reads it."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _pg_dump(url: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={target}", f"--dbname={url}"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise BackupError(f"pg_dump of {_without_password(url)} failed: {done.stderr.strip()[:500]}")
 
 
 def _plan(settings: Settings, home: Path) -> tuple[list[tuple[Path, str, str, int]], tuple[str, str] | None, dict]:
@@ -283,8 +322,11 @@ def _copy_file(source: Path, target: Path) -> None:
 
 
 def _settings_record(settings: Settings) -> dict:
-    """The settings in effect, for the record (secrets masked); restore does not apply them."""
-    return json.loads(settings.model_dump_json())
+    """The settings in effect, for the record (secrets and passwords in URLs masked); restore does not apply them."""
+    from aioa.ops.logs import scrub
+
+    recorded = json.loads(settings.model_dump_json())
+    return {name: scrub(value) if isinstance(value, str) else value for name, value in recorded.items()}
 
 
 # ---------------------------------------------------------------- verify
@@ -372,6 +414,7 @@ def restore(source: Path, settings: Settings, *, on_progress: ProgressCallback |
             )
         dagster_target = Path(configured).expanduser().resolve()
         _require_empty(dagster_target, "DAGSTER_HOME")
+    dump_targets = _dump_targets(manifest, settings)
     staging = {
         "home": home.with_name(f".{home.name}.restoring-{os.getpid()}"),
         "dagster": dagster_target.with_name(f".{dagster_target.name}.restoring-{os.getpid()}")
@@ -392,6 +435,10 @@ def restore(source: Path, settings: Settings, *, on_progress: ProgressCallback |
             if not source_file.is_file():
                 problems.append(f"{entry.path} is missing")
                 continue
+            if root == "postgres":  # restored from the backup folder itself, after every checksum matched
+                if _sha256(source_file) != entry.sha256:
+                    problems.append(f"{entry.path} does not match its checksum")
+                continue
             target = staging[root] / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             if _copy_hashing(source_file, target) != entry.sha256:
@@ -401,6 +448,8 @@ def restore(source: Path, settings: Settings, *, on_progress: ProgressCallback |
                 on_progress(done, total)
         if problems:
             raise BackupCorrupted(source, problems)
+        for name, url in dump_targets.items():
+            _pg_restore(source / "postgres" / f"{name}.dump", url)
         if manifest.snapshot_file:
             _install_warehouse(staging["home"], manifest)
         _fsync_tree(staging["home"])
@@ -429,6 +478,67 @@ def _require_empty(folder: Path, name: str) -> None:
             f"{name} {folder} is not empty: restore only into an empty folder (point {name} at a new one); "
             "nothing was changed"
         )
+
+
+def _dump_targets(manifest: BackupManifest, settings: Settings) -> dict[str, str]:
+    """Where each dump of the backup goes: the restoring settings' database for the same parts, which must be
+    configured and empty."""
+    targets = server_databases(settings)
+    by_part = {part: url for name, url in targets.items() for part in name.split("+")}
+    chosen = {}
+    for name in manifest.databases:
+        urls = {by_part.get(part) for part in name.split("+")}
+        if None in urls or len(urls) != 1:
+            raise BackupError(
+                f"this backup holds a PostgreSQL dump of the {name} store ({manifest.databases[name]}): set "
+                "AIOA_DATABASE_URL (accounts) / AIOA_WAREHOUSE=postgres and AIOA_POSTGRES_DSN (warehouse) to an empty "
+                "database and run the restore again; nothing was changed"
+            )
+        url = urls.pop()
+        tables = _user_tables(url)
+        if tables:
+            raise BackupError(
+                f"database {_without_password(url)} is not empty ({tables} tables): restore only into an empty "
+                "database (createdb a new one); nothing was changed"
+            )
+        chosen[name] = url
+    return chosen
+
+
+def _user_tables(url: str) -> int:
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(url)
+    except psycopg2.Error as error:
+        raise BackupError(f"cannot connect to {_without_password(url)}: {str(error).strip()[:300]}") from None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema not in ('pg_catalog', 'information_schema')"
+            )
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def _pg_restore(dump: Path, url: str) -> None:
+    done = subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={url}",
+            str(dump),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore into {_without_password(url)} failed (rolled back): {done.stderr.strip()[:500]}")
 
 
 def _install_warehouse(staged_home: Path, manifest: BackupManifest) -> None:
