@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aioa.ingest.registry import BY_NAME, SOURCES
+from aioa.ops.logs import with_run_id
 from aioa.ops.tracing import traced
 from aioa.settings import Settings
 
@@ -150,6 +151,7 @@ def run_pipeline(
     return report
 
 
+@with_run_id  # log lines of the run carry its id
 @traced(
     "aioa.pipeline.run",
     lambda _settings, _sources, report, **options: {
@@ -190,7 +192,7 @@ def _materialise(
     )
     job = bound.resolve_job_def(pipeline_job_name())
     tracker = _EventTracker(report, on_step, on_event)
-    report.run_id = str(uuid.uuid4())
+    report.run_id = report.run_id or str(uuid.uuid4())
     run_config = RunConfig(
         ops={"aioa_dbt_models": DbtBuildConfig(full_refresh=full_refresh)},
         loggers={"console": {"config": {"log_level": "CRITICAL"}}},

@@ -221,3 +221,20 @@ def test_configured_endpoint_exports_spans_over_otlp_http(tmp_path):
     spans = [span for scope in resource_spans.scope_spans for span in scope.spans]
     assert service == "aioa-test" and [span.name for span in spans] == ["aioa.test.unit"]
     assert {item.key: item.value.int_value for item in spans[0].attributes} == {"rows": 3}
+
+
+def test_a_pipeline_run_binds_its_run_id_for_log_lines():
+    from aioa.ops.logs import RUN_ID, with_run_id
+    from aioa.pipeline import PipelineReport, _materialise
+
+    seen = []
+
+    @with_run_id
+    def run(settings, sources, report, **options):
+        seen.append(RUN_ID.get())
+        return report.run_id
+
+    report = PipelineReport()
+    assert run(None, None, report, full_refresh=False) == report.run_id == seen[0]
+    assert len(report.run_id) == 36 and RUN_ID.get() is None  # unbound after the run
+    assert _materialise.__wrapped__.__wrapped__.__name__ == "_materialise"  # with_run_id, then traced

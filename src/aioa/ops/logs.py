@@ -124,3 +124,18 @@ def bound_run_id(run_id: str | None) -> Iterator[None]:
         yield
     finally:
         RUN_ID.reset(token)
+
+
+def with_run_id(function):
+    """Decorator for a pipeline run `function(settings, sources, report, **options)`: the report gets its run id
+    before the run starts, and every log line of the run carries it as `run_id`."""
+    import uuid
+    from functools import wraps
+
+    @wraps(function)
+    def wrapper(settings, sources, report, **options):
+        report.run_id = report.run_id or str(uuid.uuid4())
+        with bound_run_id(report.run_id):
+            return function(settings, sources, report, **options)
+
+    return wrapper
