@@ -459,7 +459,7 @@ NOT_ANSWERED = [
     ("spend in november 5", "“5”"),
     ("spend in october last year", "two periods"),
     ("spend this month vs last 30 days", "overlap"),  # a day in both would count in one only
-    ("spend of opus vs claude", "share models"),  # claude-opus is in both
+    ("spend of opus vs claude", "overlap"),  # claude-opus is in both
     ("how much would we save", "no metric"),
     ("how much would we save routing more", "one model to move work to"),
     ("how much would we save routing more to deepseek last month", "last month"),

@@ -148,7 +148,7 @@ def parse(question: str, today: date, known_values: dict[str, list[str]]) -> Par
         values = [value for item in named for value in item.values]
         if len(values) != len(set(values)):
             shown = " and ".join(f"“{item.label}”" for item in named)
-            raise NotUnderstood(f"{shown} share models; compare things that do not overlap")
+            raise NotUnderstood(f"{shown} overlap (a row in both would count for one only); compare separate things")
     if sum(len(named) > 1 for named in parsed.filters.values()) > 1:
         raise NotUnderstood("compare one kind of thing at a time (models, or users, or teams …), not two")
     if re.search(r"\b(vs|versus|compare|compared|against)\b", text.text) and not (
