@@ -12,6 +12,8 @@ Sections:
   seasonal-naive, the median of the last four same weekdays and ETS on one cleaned history; per series MASE and
   WAPE of each, 80% interval coverage (target 75-85%), month-total error, which model ships, and whether Prophet's
   MASE is >= 15% below the best baseline's (issue 14's target).
+- `performance`, `drift`, `capacity`: performance prediction, routing drift and rate-limit planning on the same
+  sample (benchmarks/performance_quality.py).
 
 `uv run python benchmarks/ml_quality.py [--section anomalies] [--seeds 20] [--clean-seeds 20]`
 """
@@ -23,6 +25,7 @@ import json
 import time
 from pathlib import Path
 
+import performance_quality  # sections performance, drift and capacity
 from rich.console import Console
 from rich.table import Table
 
@@ -190,7 +193,13 @@ def forecasts_section(args: argparse.Namespace) -> dict:
     return summary
 
 
-SECTIONS = {"anomalies": anomalies_section, "forecasts": forecasts_section}
+SECTIONS = {
+    "anomalies": anomalies_section,
+    "forecasts": forecasts_section,
+    "performance": performance_quality.performance_section,
+    "drift": performance_quality.drift_section,
+    "capacity": performance_quality.capacity_section,
+}
 
 
 def main() -> None:
@@ -201,6 +210,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--forecast-home", help="forecasts: a built home to backtest (default: the small sample)")
     parser.add_argument("--work", default=str(ROOT / "data" / "bench" / "ml_quality"), help="cached datasets")
+    parser.add_argument("--drift-seeds", type=int, default=20, help="drift: random splits per org")
+    parser.add_argument("--predict-calls", type=int, default=5, help="performance: `aioa route predict` processes")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.section or sorted(SECTIONS):

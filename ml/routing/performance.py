@@ -305,19 +305,14 @@ def measure(predictor: PerformancePredictor, train: pd.DataFrame, test: pd.DataF
     from sklearn.calibration import calibration_curve
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
-    test = test.reset_index(drop=True)
-    predicted = pd.concat(
-        [
-            predictor.predict(test.loc[test["model"] == name], [name])
-            for name in predictor.models
-            if name in set(test["model"])
-        ]
-    )
-    # predict() returns rows in task order per model: align them with the test rows of that model
-    test = pd.concat([test.loc[test["model"] == name] for name in predictor.models if name in set(test["model"])])
-    test = test.reset_index(drop=True)
-    predicted = predicted.reset_index(drop=True)
     result: dict = {"train_tasks": int(train["task_id"].nunique()), "test_tasks": int(test["task_id"].nunique())}
+    names = [name for name in predictor.models if name in set(test["model"])]
+    if not names:
+        return result | {"success": [], "intervals": []}
+    # predict() gives one row per task of one model, in order: the test rows are regrouped by model the same way
+    predicted = pd.concat([predictor.predict(test[test["model"] == name], [name]) for name in names])
+    test = pd.concat([test[test["model"] == name] for name in names]).reset_index(drop=True)
+    predicted = predicted.reset_index(drop=True)
     success_rows = []
     for name in predictor.models:
         rows = ((test["model"] == name) & test["success"].notna()).to_numpy()

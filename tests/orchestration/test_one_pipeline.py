@@ -102,7 +102,14 @@ def test_the_job_without_ml_is_the_same_graph_minus_the_ml_group():
 
     everything, without_ml = set(pipeline_asset_keys()), set(pipeline_asset_keys(include_ml=False))
     assert everything == job_asset_keys()
-    assert {key.to_user_string() for key in everything - without_ml} == {"ml/forecasts", "ml/anomalies", "ml/router"}
+    assert {key.to_user_string() for key in everything - without_ml} == {
+        "ml/forecasts",
+        "ml/anomalies",
+        "ml/router",
+        "ml/performance_predictor",
+        "ml/capacity_forecast",
+        "ml/routing_drift",
+    }
 
 
 def test_a_missing_routing_outcome_path_fails_its_step_and_publishes_nothing(built_home, tmp_path):

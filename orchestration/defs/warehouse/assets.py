@@ -15,7 +15,10 @@ from orchestration.executor import WRITER_TAG
 
 # What the snapshot waits for besides the marts: every ML asset (they read the marts this run built and write their
 # ml.* tables to the working warehouse; readers see everything at once, in one published snapshot).
-ML_OUTPUTS = [AssetKey(["ml", "forecasts"]), AssetKey(["ml", "anomalies"]), AssetKey(["ml", "router"])]
+ML_OUTPUTS = [
+    AssetKey(["ml", name])
+    for name in ("forecasts", "anomalies", "router", "performance_predictor", "capacity_forecast", "routing_drift")
+]
 
 
 class LayerTranslator(DagsterDbtTranslator):
