@@ -58,10 +58,12 @@ mlflow: env  ## the MLflow UI on 127.0.0.1:$${MLFLOW_PORT:-5000} (SQLite backend
 
 dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (storage under AIOA_HOME); Ctrl-C stops it
 	@$(DAGSTER_INSTANCE)
-	@# `dagster dev` started from a script ignores SIGTERM without job control: run it as its own job and pass
-	@# Ctrl-C (INT) and TERM on to it, then wait until it has stopped its webserver and daemon.
+	@# dagster dev runs as its own job (set -m: its own process group). Ctrl-C or a TERM to make's shell is passed
+	@# as INT to that whole group, as a terminal's Ctrl-C would be (uv forwards no INT inside its own group); the
+	@# shell waits while dagster dev stops its webserver and daemon, then stops what is left of the group (code
+	@# servers and runs they started would otherwise linger until their heartbeat times out).
 	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000} & \
-	  pid=$$!; trap 'kill -INT $$pid 2>/dev/null; wait $$pid' INT TERM; wait $$pid
+	  pid=$$!; trap 'kill -INT -- -$$pid 2>/dev/null; wait $$pid; kill -TERM -- -$$pid 2>/dev/null' INT TERM; wait $$pid
 
 lint: env  ## ruff's rules and its formatting (run `uv run ruff format` to fix the latter)
 	$(UV) run ruff check src ml orchestration apps tests benchmarks
