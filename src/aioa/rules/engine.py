@@ -13,9 +13,9 @@ from aioa.identity.store import session_scope
 from aioa.rules import triggers
 from aioa.rules.actions import run_actions
 from aioa.rules.incidents import group_key, group_of, passing, record_matches
-from aioa.rules.models import RuleEvaluation
+from aioa.rules.models import RuleEvaluation, RuleRow
 from aioa.rules.spec import Rule
-from aioa.rules.store import StoredRule, list_rules, save_state
+from aioa.rules.store import StoredRule, list_rules
 from aioa.settings import Settings
 
 
@@ -60,15 +60,20 @@ def _time_limit(settings: Settings, connection):
 
 
 def evaluate_all(settings: Settings, org_id: str | None = None, *, source: str = "cli") -> list[EvaluationResult]:
-    """Every enabled rule of the org (None: of every org) against the current snapshot, each evaluation recorded."""
+    """Every enabled rule of the org (None: of every org) against the current snapshot, each evaluation recorded.
+    Rules that read the same data (same metric, grouping and days) share one query; the evaluations are stored in
+    one transaction at the end."""
     from aioa.webhooks.delivery import process_due
 
     rules = list_rules(settings, org_id, enabled_only=True)
-    last_days: dict[str, date | None] = {}  # per org: read once, not once per rule
+    cache: dict = {}
+    records: list[tuple[RuleEvaluation, str, dict | None]] = []
     with snapshot_reader(settings) as (connection, version):
         results = [
-            evaluate_rule(settings, stored, connection, version, source=source, last_days=last_days) for stored in rules
+            evaluate_rule(settings, stored, connection, version, source=source, cache=cache, records=records)
+            for stored in rules
         ]
+    _store(settings, records)
     process_due(settings, org_id=org_id)  # retries of earlier deliveries that are due now
     return results
 
@@ -80,17 +85,20 @@ def evaluate_rule(
     snapshot: str | None,
     *,
     source: str,
-    last_days: dict[str, date | None] | None = None,
+    cache: dict | None = None,
+    records: list | None = None,
 ) -> EvaluationResult:
+    """One rule now: matches, incidents, actions; its evaluation is stored (or appended to `records` for the
+    caller to store with the others)."""
     started = time.perf_counter()
     result = EvaluationResult(stored.name, stored.org_id, fired=False)
     state = dict(stored.state)
-    last_days = {} if last_days is None else last_days
-    context = triggers.Context(stored.org_id, connection, snapshot, clock.now(), state, last_days.get(stored.org_id))
+    context = triggers.Context(
+        stored.org_id, connection, snapshot, clock.now(), state, cache={} if cache is None else cache
+    )
     try:
         with _time_limit(settings, connection):
             found = triggers.find(stored.rule.trigger, context)
-        last_days[stored.org_id] = context.last_day
         matches = [match for day_matches in found.values() for match in day_matches]
         kept = passing(stored.rule, matches)
         result.matches = len(kept)
@@ -99,25 +107,40 @@ def evaluate_rule(
         result.fired = bool(result.incident_ids)
         for outcome in outcomes:
             result.actions += run_actions(settings, stored.id, stored.rule, outcome)
-        save_state(settings, stored.id, state)
     except Exception as error:  # noqa: BLE001 - one broken rule is recorded and does not stop the others
         result.error = f"{type(error).__name__}: {error}"[:2000]
-    with session_scope(settings) as session:
-        session.add(
-            RuleEvaluation(
-                rule_id=stored.id,
-                org_id=stored.org_id,
-                at=context.now,
-                source=source,
-                matches=result.matches,
-                fired=result.fired,
-                incident_ids=result.incident_ids,
-                actions=result.actions,
-                error=result.error,
-                seconds=time.perf_counter() - started,
-            )
-        )
+    row = RuleEvaluation(
+        rule_id=stored.id,
+        org_id=stored.org_id,
+        at=context.now,
+        source=source,
+        matches=result.matches,
+        fired=result.fired,
+        incident_ids=result.incident_ids,
+        actions=result.actions,
+        error=result.error,
+        seconds=time.perf_counter() - started,
+    )
+    changed = state != stored.state and result.error is None  # a failed evaluation looks at the same data again
+    record = (row, stored.id, state if changed else None)
+    if records is None:
+        _store(settings, [record])
+    else:
+        records.append(record)
     return result
+
+
+def _store(settings: Settings, records: list[tuple[RuleEvaluation, str, dict | None]]) -> None:
+    """The evaluations, and the rules' changed states, in one transaction."""
+    if not records:
+        return
+    with session_scope(settings) as session:
+        for row, rule_id, state in records:
+            session.add(row)
+            if state is not None:
+                rule = session.get(RuleRow, rule_id)
+                if rule is not None:
+                    rule.state = state
 
 
 def backtest(settings: Settings, org_id: str, rule: Rule, days: int) -> list[dict]:

@@ -56,6 +56,8 @@ def group_key(group: dict) -> str:
 def record_matches(settings: Settings, rule_id: str, org_id: str, rule: Rule, matches: list[Match]) -> list[Outcome]:
     """Fold matches (already past the condition) into incidents; decide the messages. One transaction."""
     now = clock.now()
+    if not matches and not _has_open(settings, rule_id):
+        return []  # nothing found and nothing open that could be due a repeat or an escalation: no write
     groups: dict[str, tuple[dict, list[Match]]] = {}
     for match in matches:
         group = group_of(rule, match)
@@ -133,6 +135,12 @@ def record_matches(settings: Settings, rule_id: str, org_id: str, rule: Rule, ma
                     )
                 )
     return outcomes
+
+
+def _has_open(settings: Settings, rule_id: str) -> bool:
+    with session_scope(settings, write=False) as session:
+        query = select(Incident.id).where(Incident.rule_id == rule_id, Incident.status == "open").limit(1)
+        return session.scalars(query).first() is not None
 
 
 def _decide(session, incident: Incident, rule: Rule, reason: str | None, now: datetime) -> Outcome:

@@ -102,13 +102,6 @@ def set_enabled(settings: Settings, org_id: str, name: str, enabled: bool, *, ac
     return _stored(row)
 
 
-def save_state(settings: Settings, rule_id: str, state: dict) -> None:
-    with session_scope(settings) as session:
-        row = session.get(RuleRow, rule_id)
-        if row is not None:
-            row.state = dict(state)
-
-
 def _check_references(settings: Settings, org_id: str, rule: Rule) -> None:
     from aioa.webhooks.endpoints import endpoint_by_url, endpoint_row
 

@@ -54,7 +54,14 @@ class Context:
     snapshot: str | None
     now: datetime
     state: dict = field(default_factory=dict)
-    last_day: date | None = None  # the org's last day of usage data (read once per evaluation of all rules)
+    cache: dict = field(default_factory=dict)  # reads shared by the rules of one evaluation (same snapshot)
+
+    def cached(self, key: tuple, read):
+        """`read()` once per key and org for every rule of this evaluation."""
+        key = (self.org_id, *key)
+        if key not in self.cache:
+            self.cache[key] = read()
+        return self.cache[key]
 
     @property
     def scope(self) -> TenantScope:
@@ -130,9 +137,10 @@ def fingerprint(*parts) -> str:
 def _live_days(context: Context, days: list[date] | None) -> list[date]:
     if days is not None:
         return days
-    if context.last_day is None and context.connection is not None:
-        context.last_day = queries.last_day(context.connection, context.scope)
-    return [context.last_day] if context.last_day else []
+    if context.connection is None:
+        return []
+    last = context.cached(("last_day",), lambda: queries.last_day(context.connection, context.scope))
+    return [last] if last else []
 
 
 # --- schedule and snapshot ------------------------------------------------------------------------------------------
@@ -257,8 +265,15 @@ def _metric(trigger, context: Context, days):
         return {None: []}
     columns = [USAGE_DIMENSIONS[name] for name in trigger.group_by]
     first = min(judged) - timedelta(days=trigger.baseline_days + 2 * trigger.window_days)
-    frame = queries.metric_by_day(context.connection, context.scope, trigger.metric, columns, first, max(judged))
-    keys, sums = _cumulative_grid(frame, columns, first, max(judged))
+    keys, sums = context.cached(
+        ("metric", trigger.metric, tuple(columns), first, max(judged)),
+        lambda: _cumulative_grid(
+            queries.metric_by_day(context.connection, context.scope, trigger.metric, columns, first, max(judged)),
+            columns,
+            first,
+            max(judged),
+        ),
+    )
     window = trigger.window_days
     found = {}
     for day in judged:
