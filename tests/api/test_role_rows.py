@@ -40,6 +40,7 @@ SQL = {
     "calls": "select *, strftime(ts_utc, '%Y-%m-%d') as day from raw.llm_calls" + _VISIBLE_ROWS,
     "sessions": "select * from marts.fct_sessions" + _VISIBLE_ROWS,
     "handoffs": "select * from marts.fct_handoffs" + _VISIBLE_ROWS,
+    "mcp_calls": "select * from (select * from marts.fct_tool_calls where is_mcp)" + _VISIBLE_ROWS,
 }
 
 
@@ -180,6 +181,24 @@ def test_sessions_are_exactly_the_visible_rows(api, headers, rows, who):
         for row in sessions.itertuples()
     }
     assert got == expected and page["total"] == len(sessions)
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_mcp_tools_are_exactly_the_visible_rows(api, headers, rows, who):
+    """The MCP aggregate carries team and user, so a User or Viewer gets their MCP tool calls (it was empty for
+    them), counted here from the tool-call facts; the Admin's sums are the org's."""
+    answer = api.client.get("/v1/mcp-tools", params={"limit": 10_000}, headers=headers[who])
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    got = {(row["mcp_server"], row["mcp_tool"]): (row["calls"], row["failures"]) for row in page["items"]}
+    tools = rows("mcp_calls", who)
+    expected = {
+        key: (len(group), int((group["success"] == False).sum()))  # noqa: E712 - null (no result) is not a failure
+        for key, group in tools.groupby(["mcp_server", "mcp_tool"], dropna=False)
+    }
+    assert got == expected and page["total"] == len(expected)
+    if who in ("user", "member", "viewer"):
+        assert 0 < len(tools) < len(rows("mcp_calls", "admin"))  # not vacuous: some rows, not the org's
 
 
 @pytest.mark.parametrize(

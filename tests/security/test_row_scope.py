@@ -284,6 +284,7 @@ def test_handoffs(connection, rows, name):
 def test_org_level_tables_give_a_narrowed_scope_no_rows_and_an_admin_the_org(connection, rows):
     admin = scope_for(ADMIN)
     assert len(queries.mcp_tools(connection, Filters(), admin)) > 0
+    mcp_calls = connection.execute("select org_id, team_id, user_id from marts.fct_tool_calls where is_mcp").df()
     assert len(queries.quarantined_input(connection, admin)) > 0
     budget = queries.ml_table(connection, admin, "budget_projections")
     assert budget["org_id"].tolist() == [ORG]
@@ -291,7 +292,9 @@ def test_org_level_tables_give_a_narrowed_scope_no_rows_and_an_admin_the_org(con
     assert len(queries.ml_table(connection, admin, "anomalies")) == len(org_anomalies) > 0
     for name in (*NARROWED, "empty"):
         scope = CASES[name].scope
-        assert queries.mcp_tools(connection, Filters(), scope).empty, name  # the MCP aggregate has no team/user
+        # the MCP aggregate carries team and user: a narrowed scope reads exactly its own MCP calls
+        own_tools = visible(mcp_calls, CASES[name])
+        assert queries.mcp_tools(connection, Filters(), scope)["calls"].sum() == len(own_tools), name
         assert queries.quarantined_input(connection, scope).empty, name
         assert queries.latest_quality_checks(connection, scope).empty, name
         # anomalies are about an org's totals (their drivers name any of its users): org-level, like the rest
@@ -440,8 +443,10 @@ def test_offline_questions_answer_from_the_scopes_rows_only(connection, rows, ho
             named = facts if column is None else facts[facts[column] == value]
             assert result.rows["spend"].sum() == pytest.approx(named["cost_usd"].sum(), **APPROX), question
     assert answered >= 8
-    refused = ask("mcp calls by server", case.scope, connection=connection, settings=_settings(home))
-    assert refused.refused and "team or user" in refused.reason and refused.rows.empty
+    # the MCP aggregate carries team and user: answered from the scope's own MCP calls
+    mcp = ask("mcp calls by server", case.scope, connection=connection, settings=_settings(home))
+    mcp_calls = connection.execute("select org_id, team_id, user_id from marts.fct_tool_calls where is_mcp").df()
+    assert mcp.answered and mcp.rows["mcp_calls"].sum() == len(visible(mcp_calls, case)) > 0
 
 
 HOSTILE_SQL = (

@@ -1,5 +1,13 @@
-{{ config(materialized='incremental', unique_key='usage_key', incremental_strategy='delete+insert') }}
--- MCP tool use per day, org, project, server and tool: calls, failures, latency and share of tokens.
+{{ config(
+    materialized='incremental',
+    unique_key='day',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns'
+) }}
+-- MCP tool use per day, org, team, user, project, server and tool: calls, failures, latency and share of tokens.
+-- Team and user let a narrowed reader (a User, a Viewer) see their own rows. A touched day is rebuilt whole (the
+-- unique key is the day), so rows built before team_id/user_id existed are replaced day by day, never doubled;
+-- `aioa run --full-refresh` replaces them all at once.
 with tools as (
     select * from {{ ref('fct_tool_calls') }} where is_mcp
 ),
@@ -22,6 +30,8 @@ aggregated as (
     select
         day,
         org_id,
+        team_id,
+        user_id,
         project_id,
         mcp_plugin,
         mcp_server,
@@ -35,10 +45,10 @@ aggregated as (
         sum(attributed_tokens) as attributed_tokens,
         max(loaded_at) as last_loaded_at
     from day_tools
-    group by day, org_id, project_id, mcp_plugin, mcp_server, mcp_tool, tool_name
+    group by day, org_id, team_id, user_id, project_id, mcp_plugin, mcp_server, mcp_tool, tool_name
 )
 
 select
-    {{ usage_key(['day', 'org_id', 'project_id', 'tool_name']) }} as usage_key,
+    {{ usage_key(['day', 'org_id', 'team_id', 'user_id', 'project_id', 'tool_name']) }} as usage_key,
     aggregated.*
 from aggregated

@@ -2,7 +2,7 @@
 narrows rows by (`TenantScope.filter_sql(row_columns=...)`) and applies the global filters by.
 
 A narrowed scope (a team's or a user's rows) reads a relation through the `team_id`/`user_id` it has; a relation
-with neither (an org-level dimension, the MCP aggregate) gives a narrowed scope no rows. The map is checked against
+with neither (an org-level dimension) gives a narrowed scope no rows. The map is checked against
 a built warehouse (tests/security/test_row_scope.py): a column listed that the relation lacks, or a column the
 relation has that is missing here, fails the test. ML tables are described at read time (`ml_tables`)."""
 
@@ -25,7 +25,7 @@ RELATION_COLUMNS: dict[str, frozenset[str]] = {
     "marts.fct_sessions": _NO_MODEL,
     "marts.agg_usage_daily": _ALL,
     "marts.agg_usage_hourly": _ALL,
-    "marts.agg_mcp_tools_daily": frozenset({"org_id", "project_id"}),
+    "marts.agg_mcp_tools_daily": _NO_MODEL,
     "marts.agg_mcp_tool_usage_daily": _ALL,
     "marts.mcp_tool_recommendations": frozenset({"org_id"}),
     "marts.dim_orgs": frozenset({"org_id"}),
