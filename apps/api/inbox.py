@@ -128,6 +128,42 @@ def quarantine_batch(settings: Settings, org_id: str, kind: str, body: bytes, pr
     return _write_atomically(folder, f"{_stamp()}-{kind}-{uuid.uuid4().hex[:8]}.json", json.dumps(document))
 
 
+EXCERPT_CHARS = 500
+
+
+def refused_batches(settings: Settings, org_ids: tuple[str, ...] | None, limit: int) -> list[dict]:
+    """The batches the API refused for these orgs (None: every org), newest first, as quarantine rows (the columns
+    of `raw.quarantine`): the org is the folder's, which only that org's credentials write to."""
+    root = inbox_root(settings)
+    folders = (
+        [root / org for org in org_ids]
+        if org_ids is not None
+        else sorted(path for path in root.iterdir() if path.is_dir())
+        if root.is_dir()
+        else []
+    )
+    files = [path for folder in folders for path in (folder / "quarantine").glob("*.json")]
+    rows = []
+    for path in sorted(files, key=lambda path: path.name, reverse=True)[:limit]:  # names start with the time
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being written (atomic rename) or damaged: not a refusal to show
+        rows.append(
+            {
+                "org_id": path.parent.parent.name,
+                "severity": "rejected",
+                "reason": f"API batch refused: {document.get('reason', '')}",
+                "source_system": f"api:{document.get('kind', '')}",
+                "source_file": str(path),
+                "source_line": None,
+                "raw_excerpt": str(document.get("body", ""))[:EXCERPT_CHARS],
+                "detected_at": datetime.fromisoformat(document["received_at"]).replace(tzinfo=None),
+            }
+        )
+    return rows
+
+
 @dataclass
 class Accepted:
     accepted: int

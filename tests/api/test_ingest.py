@@ -65,6 +65,20 @@ def test_one_bad_event_refuses_the_batch_names_the_field_and_writes_nothing(api)
     assert again.status_code == 202 and again.json()["accepted"] == 1
 
 
+def test_a_refused_batch_is_listed_in_its_orgs_quarantine_only(api):
+    response = api.client.post("/v1/events", json=[_event(input_tokens="many")], headers=api.headers["key_ingest"])
+    assert response.status_code == 422
+    name = response.json()["quarantined"]
+    mine = api.client.get("/v1/quarantine", params={"limit": 10_000}, headers=api.headers["admin"]).json()["items"]
+    [row] = [row for row in mine if row["source_file"].endswith(name)]
+    assert (row["org_id"], row["severity"], row["source_system"]) == (ORG, "rejected", "api:events")
+    assert "input_tokens" in row["reason"] and '"many"' in row["raw_excerpt"]
+    assert mine[0] == row  # newest first, before the ingested lines
+    theirs = api.client.get("/v1/quarantine", params={"limit": 10_000}, headers=api.headers["other_admin"])
+    assert theirs.status_code == 200 and not any(name in row["source_file"] for row in theirs.json()["items"])
+    (api.home / "inbox" / ORG / "quarantine" / name).unlink()  # the module's other tests count the spooled files
+
+
 def test_usage_events_are_checked_against_the_contract(api):
     cases = {
         "input_tokens": _event(input_tokens=-1),
