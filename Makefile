@@ -60,10 +60,11 @@ dagster: env  ## Dagster UI on 127.0.0.1:3000 with the code location loaded (sto
 	@$(DAGSTER_INSTANCE)
 	@# dagster dev runs as its own job (set -m: its own process group). Ctrl-C or a TERM to make's shell is passed
 	@# as INT to that whole group, as a terminal's Ctrl-C would be (uv forwards no INT inside its own group); the
-	@# shell waits while dagster dev stops its webserver and daemon, then stops what is left of the group (code
-	@# servers and runs they started would otherwise linger until their heartbeat times out).
+	@# shell waits while dagster dev stops its webserver and daemon, then stops what is left of the group: code
+	@# servers and the runs they launched (a sensor's run) would otherwise go on in the background for minutes.
 	set -m; $(SAMPLE_ENV); $(UV) run dagster dev -w workspace.yaml -h 127.0.0.1 -p $${DAGSTER_PORT:-3000} & \
-	  pid=$$!; trap 'kill -INT -- -$$pid 2>/dev/null; wait $$pid; kill -TERM -- -$$pid 2>/dev/null' INT TERM; wait $$pid
+	  pid=$$!; trap 'kill -INT -- -$$pid 2>/dev/null; wait $$pid; kill -TERM -- -$$pid 2>/dev/null; sleep 5; \
+	  kill -KILL -- -$$pid 2>/dev/null; true' INT TERM; wait $$pid
 
 lint: env  ## ruff's rules and its formatting (run `uv run ruff format` to fix the latter)
 	$(UV) run ruff check src ml orchestration apps tests benchmarks
