@@ -150,28 +150,27 @@ def _aioa(home, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_report_tables_go_to_stdout_with_a_totals_row_when_piped(built_home):
+    from aioa.reports import usage_report
     from aioa.settings import Settings
+    from aioa.warehouse.access import TenantScope
     from aioa.warehouse.connection import connect_reader
     from aioa.warehouse.snapshots import current_snapshot
 
-    table, as_json, as_csv = (
-        _aioa(built_home, "report", "monthly"),
-        _aioa(built_home, "report", "monthly", "--json"),
-        _aioa(built_home, "report", "monthly", "--format", "csv"),
-    )
-    assert table.returncode == as_json.returncode == as_csv.returncode == 0, table.stderr
-    rows = json.loads(as_json.stdout)
-    lines = table.stdout.splitlines()
-    assert lines[0] == "monthly usage" and lines[1].split()[:3] == ["month", "input", "output"]
-    assert "\x1b[" not in table.stdout and "month" not in table.stderr  # plain text, and nothing on stderr
-    assert [line.split()[0] for line in lines[3:-2]] == [row["month"] for row in rows]
-    # the totals row, against the calls summed apart from the report
-    with connect_reader(current_snapshot(Settings(home=built_home))[1], Settings(home=built_home)) as connection:
+    table, as_csv = _aioa(built_home, "report", "monthly"), _aioa(built_home, "report", "monthly", "--format", "csv")
+    assert table.returncode == as_csv.returncode == 0, table.stderr
+    settings = Settings(home=built_home)
+    with connect_reader(current_snapshot(settings)[1], settings) as connection:
+        rows = usage_report(connection, "monthly", scope=TenantScope.all_orgs())  # what `--json` prints
+        # the totals, summed over the calls apart from the report
         tokens, calls, errors, cost = connection.execute(
             "select sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens "
             "+ cache_read_tokens), count(*) filter (where status = 'ok'), count(*) filter (where status = 'error'), "
             "sum(cost_usd)::double from raw.llm_calls"
         ).fetchone()
+    lines = table.stdout.splitlines()
+    assert lines[0] == "monthly usage" and lines[1].split()[:3] == ["month", "input", "output"]
+    assert "\x1b[" not in table.stdout and "month" not in table.stderr  # plain text, and nothing on stderr
+    assert [line.split()[0] for line in lines[3:-2]] == [row["month"] for row in rows]
     total = lines[-1].split()
     assert total[:3] == ["total", "(" + str(len(rows)), "rows)"]
     assert total[7:10] == [f"{tokens:,}", f"{calls:,}", f"{errors:,}"] and total[11] == f"${cost:,.2f}"
