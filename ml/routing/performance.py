@@ -156,6 +156,20 @@ class IntervalModel:
             return np.array([self.constants.get(model, default) for model in models])
         return self.regression.predict(_with_models(features, models, self.models))
 
+    def log_grid(self, features, models: list[str]) -> np.ndarray:
+        """log_prediction for every task (rows) and every model in `models` (columns) from one product: the
+        ridge is linear, so a model only shifts the task's prediction by its one-hot coefficient."""
+        coef = self.regression.coef_
+        shared = features @ coef[: -len(self.models)] + self.regression.intercept_
+        offsets = np.array([coef[len(coef) - len(self.models) + self.models.index(model)] for model in models])
+        return np.asarray(shared).reshape(-1, 1) + offsets.reshape(1, -1)
+
+    def grid(self, features, models: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        center = self.log_grid(features, models)
+        width = np.array([self.widths.get(model, self.widths["*"]) for model in models])
+        smearing = np.array([self.smearing.get(model, self.smearing["*"]) for model in models])
+        return np.exp(center - width), np.exp(center) * smearing, np.exp(center + width)
+
     def predict(self, features, models: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         center = self.log_prediction(features, models)
         width = np.array([self.widths.get(model, self.widths["*"]) for model in models])
@@ -222,6 +236,25 @@ class PerformancePredictor:
     intervals: dict[str, IntervalModel]  # target → conformal regression
     evaluation: dict = field(default_factory=dict)
 
+    def estimates(self, features, models: list[str]) -> dict[str, np.ndarray]:
+        """The one scoring function: for a feature matrix of n tasks, arrays (n tasks × models) of P(success), and
+        cost and latency with their 80% intervals."""
+        from sklearn import config_context
+
+        result = {}
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            result["p_success"] = np.column_stack(
+                [
+                    np.full(features.shape[0], fitted)
+                    if isinstance(fitted := self.success[name], float)
+                    else fitted.predict_proba(features)[:, 1]
+                    for name in models
+                ]
+            )
+            for target, model in self.intervals.items():
+                result[f"{target}_low"], result[target], result[f"{target}_high"] = model.grid(features, models)
+        return result
+
     def predict(self, tasks: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
         """One row per task and model (task-major): P(success), and cost and latency with their 80% intervals."""
         from sklearn import config_context
@@ -230,25 +263,53 @@ class PerformancePredictor:
         tasks = _task_columns(tasks).reset_index(drop=True)
         with config_context(assume_finite=True, skip_parameter_validation=True):
             features = self.features.transform(tasks)
-            rows = np.repeat(np.arange(len(tasks)), len(models))
-            frame = tasks.loc[rows, ["task_type"]].reset_index(drop=True)
-            frame.insert(0, "task_index", rows)
-            frame.insert(1, "model", models * len(tasks))
-            names, repeated = frame["model"].to_numpy(), features[rows]
-            p_success = np.empty(len(frame))
-            for name in models:
-                mine = names == name
-                fitted = self.success[name]
-                p_success[mine] = fitted if isinstance(fitted, float) else fitted.predict_proba(features)[:, 1]
-            frame["p_success"] = p_success
-            frame["success_model"] = [
-                "base_rate" if isinstance(self.success[name], float) else "classifier" for name in names
-            ]
-            for target, model in self.intervals.items():
-                low, middle, high = model.predict(repeated, names)
-                frame[target], frame[f"{target}_low"], frame[f"{target}_high"] = middle, low, high
+        values = self.estimates(features, models)
+        rows = np.repeat(np.arange(len(tasks)), len(models))
+        frame = pd.DataFrame({"task_index": rows, "model": models * len(tasks)})
+        frame["task_type"] = tasks["task_type"].to_numpy()[rows]
+        for key, grid in values.items():
+            frame[key] = grid.ravel()
+        frame["success_model"] = [
+            "base_rate" if isinstance(self.success[name], float) else "classifier" for name in frame["model"]
+        ]
         frame["task_type_known"] = frame["task_type"].isin(self.task_types)
         return frame
+
+    def predict_one(self, task_text: str, task_type: str) -> list[dict]:
+        """`predict()` for one task without DataFrames (route() calls it once per decision): the fitted column
+        transformers applied one by one, then the same `estimates()`."""
+        from scipy import sparse
+        from sklearn import config_context
+
+        parts = self.features.named_transformers_
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            words = parts["words"].transform([task_text]).tocsr()
+            form = parts["form"].transform([task_text]).ravel()
+            kind = self._type_row(task_type)
+        # the column transformer's output order: words, then form, then the task type's one-hot
+        offset = words.shape[1]
+        data = np.concatenate([words.data, form, kind.data])
+        indices = np.concatenate([words.indices, offset + np.arange(len(form)), offset + len(form) + kind.indices])
+        features = sparse.csr_matrix(
+            (data, indices, np.array([0, len(data)])), shape=(1, offset + len(form) + kind.shape[1])
+        )
+        values = self.estimates(features, self.models)
+        known = task_type in self.task_types
+        return [
+            {"model": name, **{key: float(grid[0, index]) for key, grid in values.items()}, "task_type_known": known}
+            for index, name in enumerate(self.models)
+        ]
+
+    def _type_row(self, task_type: str):
+        """The task type's one-hot row from the fitted encoder, remembered per type (a few hundred at most)."""
+        cache = self.__dict__.setdefault("_type_rows", {})
+        row = cache.get(task_type)
+        if row is None:
+            if len(cache) > 512:
+                cache.clear()
+            encoder = self.features.named_transformers_["type"]
+            row = cache[task_type] = encoder.transform(pd.DataFrame({"task_type": [task_type]})).tocsr()
+        return row
 
 
 def _task_columns(tasks: pd.DataFrame) -> pd.DataFrame:

@@ -314,17 +314,18 @@ def _per_task_estimates(settings: Settings, task: dict, target: str) -> dict:
     predictor = performance_predictor(settings)
     if predictor is None:
         return {}
-    frame = predictor.predict(tasks_frame([task]))
-    rows = tuple({key: _plain(row[key]) for key in PREDICTION_FIELDS} for row in frame.to_dict("records"))
-    result: dict = {"predictions": rows, "task_type_known": bool(frame["task_type_known"].iloc[0])}
+    estimates = predictor.predict_one(_text(task.get("task_text"), ""), _text(task.get("task_type"), "unknown"))
+    rows = tuple({key: row[key] for key in PREDICTION_FIELDS} for row in estimates)
+    result: dict = {"predictions": rows, "task_type_known": estimates[0]["task_type_known"] if estimates else None}
     mine = [row for row in rows if row["model"] == target]
     if mine:
         result |= {key: mine[0][key] for key in PREDICTION_FIELDS[2:]}
     return result
 
 
-def _plain(value):
-    return value if isinstance(value, str) else float(value)
+def _text(value, default: str) -> str:
+    """A task field as the feature frames read it (`model.tasks_frame`): missing or NaN is the default."""
+    return default if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def _score_one(model, task: dict) -> tuple[float, float]:

@@ -174,3 +174,21 @@ def test_an_unknown_task_type_is_refused_with_the_known_ones(served_home, monkey
     message = " ".join(result.output.split())
     assert "Unknown task type 'astrology'" in message
     assert "Known task types: debugging, documentation, refactor" in message
+
+
+def test_one_task_gets_exactly_the_batch_estimates(predictor):
+    """route() scores one task through `predict_one` (no DataFrames); it equals `predict()` on the same task."""
+    tasks = pd.DataFrame(
+        {
+            "task_text": ["please fix the typo in this function", "", "a never seen wording\nwith two lines?"],
+            "task_type": ["debugging", "refactor", "a-type-never-seen"],
+        }
+    )
+    batch = predictor.predict(tasks)
+    for index, task in enumerate(tasks.to_dict("records")):
+        single = pd.DataFrame(predictor.predict_one(task["task_text"], task["task_type"]))
+        expected = batch[batch["task_index"] == index].reset_index(drop=True)
+        assert list(single["model"]) == list(expected["model"])
+        for column in ("p_success", "cost_usd", "cost_usd_low", "cost_usd_high", "latency_ms", "latency_ms_high"):
+            np.testing.assert_allclose(single[column], expected[column], rtol=1e-12, atol=0)
+        assert set(single["task_type_known"]) == {task["task_type"] != "a-type-never-seen"}
