@@ -173,7 +173,10 @@ def predict(
     if as_json:
         typer.echo(json.dumps(_finite_json(decision.__dict__), indent=2))
         return
-    console.print(
+    from aioa.reports.output import stdout_console
+
+    out = stdout_console()  # the answer on stdout, messages on stderr
+    out.print(
         f"{decision.route} → [bold]{decision.target}[/bold] (router: P(cheap succeeds) {decision.confidence:.1%}, "
         f"P(strong succeeds) {decision.p_strong:.1%})"
     )
@@ -191,7 +194,7 @@ def predict(
         table.add_row(
             decision.target, "", f"${decision.expected_cost_usd:.4f}", f"{decision.expected_latency_ms / 1000:.1f} s"
         )
-    console.print(table)
+    out.print(table)
 
 
 def _finite_json(values: dict) -> dict:
@@ -229,8 +232,10 @@ def performance(
     if as_json:
         typer.echo(json.dumps(predictor.evaluation, indent=2, default=str))
         return
+    from aioa.reports.output import stdout_console
+
     for table in performance_tables(predictor.evaluation):
-        console.print(table)
+        stdout_console().print(table)
 
 
 def performance_tables(evaluation: dict) -> list[Table]:
