@@ -68,3 +68,48 @@ def test_cron_ticks_follow_the_time_zone_and_its_daylight_saving():
     assert [tick.strftime("%d %H:%M") for tick in ticks] == [
         f"15 {h:02d}:{m:02d}" for h in (8, 9) for m in (0, 15, 30, 45)
     ]
+
+
+def test_sla_and_quarantine_triggers_give_the_warehouse_numbers(built_home: Path):
+    """p95 latency per model over the week and the quarantine rate, compared with SQL on the snapshot itself."""
+    import duckdb
+
+    from aioa.warehouse.snapshots import current_snapshot
+
+    settings = Settings(home=built_home)
+    _, path = current_snapshot(settings)
+    with duckdb.connect(str(path), read_only=True) as connection:
+        last = connection.execute("select max(day) from marts.agg_usage_daily where org_id = 'globex'").fetchone()[0]
+        expected = dict(
+            connection.execute(
+                "select model, quantile_cont(latency_ms, 0.95) from marts.fct_llm_calls where org_id = 'globex' "
+                "and latency_ms is not null and day between ? - interval 6 day and ? group by model",
+                [last, last],
+            ).fetchall()
+        )
+        rejected = connection.execute(
+            "select count(*) from raw.quarantine where org_id = 'globex' and severity = 'rejected'"
+        ).fetchone()[0]
+        loaded = connection.execute("select count(*) from raw.llm_calls where org_id = 'globex'").fetchone()[0]
+    slow = parse_rule(
+        {
+            "name": "slow",
+            "trigger": {"kind": "sla_breach", "metric": "latency_p95_ms", "above": 0, "window_days": 7, "min_calls": 1},
+            "actions": [{"type": "notify", "email": ["ops@acme.example"]}],
+        }
+    )
+    (entry,) = backtest(settings, "globex", slow, days=1)
+    found = {incident["group"]["model"]: incident["facts"]["value"] for incident in entry["incidents"]}
+    assert expected and found == expected
+
+    bad_input = parse_rule(
+        {
+            "name": "bad-input",
+            "trigger": {"kind": "quarantine_rate", "above": 0.0, "window_days": 90},
+            "actions": [{"type": "notify", "email": ["ops@acme.example"]}],
+        }
+    )
+    (entry,) = backtest(settings, "globex", bad_input, days=1)
+    (incident,) = entry["incidents"]
+    assert rejected > 0 and incident["facts"]["quarantined"] == rejected
+    assert incident["facts"]["rate"] == rejected / (rejected + loaded)
