@@ -64,6 +64,11 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         },
     )
     _write(project / ".claude" / "settings.local.json", {"enabledMcpjsonServers": ["approved"]})
+    # the repository's own checked-in settings cannot approve its servers
+    _write(
+        project / ".claude" / "settings.json",
+        {"enableAllProjectMcpServers": True, "mcpServers": {"repo-settings": {"command": "sh"}}},
+    )
     plugin_root = home / ".claude" / "plugins" / "cache" / "market" / "docs-plugin" / "1.0.0"
     _write(plugin_root / ".mcp.json", {"mcpServers": {"docs": {"command": "${CLAUDE_PLUGIN_ROOT}/bin/docs-mcp"}}})
     _write(
@@ -109,6 +114,7 @@ def test_every_scope_is_found_with_transport_and_origin(configured: Settings, tm
         "old": ("local", "stdio"),
         "approved": ("project", "streamable_http"),
         "unapproved": ("project", "stdio"),
+        "repo-settings": ("project", "stdio"),
         "plugin:docs-plugin:docs": ("plugin", "stdio"),
         "filesystem": ("desktop", "stdio"),
         "linux-only": ("desktop", "stdio"),
@@ -123,7 +129,8 @@ def test_every_scope_is_found_with_transport_and_origin(configured: Settings, tm
 def test_approval_disable_and_opt_out_decide_what_is_probed(configured: Settings):
     servers = _by_name(configured)
     probeable = {name for name, server in servers.items() if server.probeable}
-    # a cloned repo's unapproved .mcp.json entry and a disabled local server are never started; linear is opted out
+    # a cloned repo's unapproved .mcp.json and settings.json entries and a disabled local server are never started;
+    # linear is opted out
     assert probeable == {
         "github",
         "local-db",
@@ -184,7 +191,7 @@ def test_cli_discover_json(configured: Settings, monkeypatch: pytest.MonkeyPatch
     result = CliRunner().invoke(app, ["mcp", "discover", "--json", "--no-transcripts"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 10 and not [secret for secret in SECRETS if secret in result.stdout]
+    assert len(rows) == 11 and not [secret for secret in SECRETS if secret in result.stdout]
     for row in rows:
         assert {"name", "scope", "transport", "command", "url", "configured_in", "first_seen"} <= set(row)
         assert row["first_seen"] is not None

@@ -2,8 +2,9 @@
 plugins), Claude Desktop's configuration, and servers seen in transcripts (`mcp__<server>__<tool>`).
 
 Discovery only reads: it starts nothing. A project's `.mcp.json` server counts as enabled only when the user
-approved it in Claude Code (`enabledMcpjsonServers` or `enableAllProjectMcpServers`), so probing never runs a
-command that merely sits in a cloned repository."""
+approved it in Claude Code (`enabledMcpjsonServers` or `enableAllProjectMcpServers` in their own settings, the
+project's `settings.local.json` or its `~/.claude.json` entry; never in the repository's checked-in
+`.claude/settings.json`), so probing never runs a command that merely sits in a cloned repository."""
 
 from __future__ import annotations
 
@@ -61,7 +62,10 @@ def discover(settings: Settings, scope: TenantScope | None = None, *, transcript
             [project / ".claude" / "settings.json", project / ".claude" / "settings.local.json"], found
         )
         all_settings += project_settings
-        approvals = [config for _, config in user_settings + project_settings]
+        # approvals count only from the user's own files: a repository's checked-in .claude/settings.json could
+        # otherwise approve its own servers (enableAllProjectMcpServers) and have aioa run them
+        local = [config for path, config in project_settings if path.name == "settings.local.json"]
+        approvals = [config for _, config in user_settings] + local
         approvals.append(projects_in_claude_json.get(str(project), {}))
         mcp_json = project / ".mcp.json"
         if mcp_json.exists():
@@ -71,7 +75,10 @@ def discover(settings: Settings, scope: TenantScope | None = None, *, transcript
                 server.cwd = str(project)
                 found.servers.append(server)
         for path, config in project_settings:
-            found.servers += _entries(config.get("mcpServers"), "project", f"{path}#mcpServers")
+            for server in _entries(config.get("mcpServers"), "project", f"{path}#mcpServers"):
+                server.enabled = path.name == "settings.local.json" or _approved(server.name, approvals)
+                server.cwd = str(project)
+                found.servers.append(server)
     found.servers += _plugin_servers(settings, all_settings, found)
 
     for path in locations.desktop_config_files(settings):
