@@ -109,9 +109,8 @@ def freshness_item(last_day, run) -> Item:
     severity = {"ok": "ok", "failed": "error", "running": "info", "queued": "info"}.get(run.status, "warning")
     detail = f"Last pipeline run: {run.describe()}."
     if run.status == "failed":
-        detail += (
-            f" Failed at {run.failed_step}: {run.message or 'see the Dagster run'}. Readers keep the previous data."
-        )
+        where = f" at {run.failed_step}" if run.failed_step else ""
+        detail += f" Failed{where}: {run.message or 'see the run in Dagster'}. Readers keep the previous data."
     return Item(severity, through, detail, "app_pages/quality.py", "Data quality")
 
 

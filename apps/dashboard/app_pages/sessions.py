@@ -27,14 +27,17 @@ else:
     )
     cards[1].metric("Median length", formatting.duration(minutes.median() * 60))
     cards[2].metric("90% last under", formatting.duration(minutes.quantile(0.9) * 60))
+    # lengths span seconds to hours: counted in readable buckets, not on one linear axis
+    edges = [0, 1, 5, 15, 60, 240, 720, float("inf")]
+    names = ["< 1 min", "1–5 min", "5–15 min", "15–60 min", "1–4 h", "4–12 h", "> 12 h"]
+    buckets = pd.cut(minutes, edges, labels=names, right=False).value_counts().reindex(names, fill_value=0)
     st.plotly_chart(
-        px.histogram(
-            sessions,
-            x="minutes",
-            nbins=40,
-            labels={"minutes": "Session length (minutes, first to last call)"},
+        px.bar(
+            x=buckets.index,
+            y=buckets.values,
+            labels={"x": "Session length (first to last call)", "y": "Sessions"},
             title="How long sessions last (number of sessions per length)",
-        ).update_yaxes(title="Sessions"),
+        ),
         key="sessions_lengths",
     )
     days = sorted(sessions["day"].dt.date.unique())
