@@ -45,6 +45,9 @@ def routed(built_home, sample_dir, tmp_path_factory):
         truth = pd.read_csv(sample_dir / "labels" / "routing_truth.csv")
         outcome, _ = train_router(settings, from_handoffs(load_handoffs(settings)), truth)
         assert outcome.promoted, outcome.reason
+        from ml.routing.performance import train_performance
+
+        train_performance(settings)  # per-task cost and latency with intervals in the answers
     reload()
     with serving(home, {"AIOA_ROUTING_EXPLORATION_RATE": "0"}) as api:
         yield api
@@ -80,6 +83,23 @@ def test_a_user_and_a_route_key_get_the_routers_own_decision(routed):
     assert routes == {"cheap", "strong"}  # the tasks reach both models: the equality is not one constant answer
     unseen, missing = route(TASKS[-1], routed.settings), route({"task_text": TASKS[-1]["task_text"]}, routed.settings)
     assert (unseen.confidence, unseen.p_strong) == (missing.confidence, missing.p_strong)  # as docs/api.md says
+
+
+def test_the_answer_carries_per_task_estimates_for_every_model(routed):
+    answers = [routed.client.post("/v1/route", json=task, headers=routed.headers["user"]).json() for task in TASKS[:2]]
+    for answer in answers:
+        assert answer["estimate_source"] == "per_task" and answer["task_type_known"] is True
+        assert {row["model"] for row in answer["predictions"]} == {"deepseek-chat", "claude-sonnet-4-5-20250929"}
+        target = next(row for row in answer["predictions"] if row["model"] == answer["target"])
+        assert (
+            answer["expected_cost_usd"] == target["cost_usd"] and answer["expected_latency_ms"] == target["latency_ms"]
+        )
+        assert answer["expected_cost_low_usd"] < answer["expected_cost_usd"] < answer["expected_cost_high_usd"]
+        assert all(0 <= row["p_success"] <= 1 for row in answer["predictions"])
+    first, second = ({row["model"]: row["cost_usd"] for row in answer["predictions"]} for answer in answers)
+    assert first != second  # estimates of the task, not of the route
+    unseen = routed.client.post("/v1/route", json=TASKS[-1], headers=routed.headers["user"]).json()
+    assert unseen["task_type_known"] is False and unseen["predictions"]  # open vocabulary: scored, and said so
 
 
 def test_each_decision_is_logged_under_the_callers_org(routed):
