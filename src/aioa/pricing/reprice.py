@@ -13,7 +13,11 @@ def reprice_unpriced(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalo
     pending = connection.execute("select count(*) from raw.llm_calls where price_status = 'unpriced'").fetchone()[0]
     if not pending:
         return 0
-    connection.execute("update raw.llm_calls set price_status = 'pending' where price_status = 'unpriced'")
+    # the run id moves to this run, so the incremental marts (rows loaded since their last build) take the new cost
+    connection.execute(
+        "update raw.llm_calls set price_status = 'pending', ingest_run_id = getvariable('ingest_run_id') "
+        "where price_status = 'unpriced'"
+    )
     still_unpriced = apply_prices(connection, "raw.llm_calls", catalog)
     connection.execute(
         """
