@@ -253,6 +253,14 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         self.cpu = psutil.Process(self.process.pid)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.__exit__()  # a server that never answered is stopped too (it would keep the port and its workers)
+            raise
+        return self
+
+    def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -267,7 +275,6 @@ class Server:
         ready = httpx.get(f"{self.url}/readyz", timeout=30)
         if ready.status_code != 200:
             raise SystemExit(f"/readyz: {ready.status_code} {ready.text}")
-        return self
 
     def cpu_seconds(self) -> float:
         """CPU of the server and its worker processes (`--workers N` runs N children)."""
