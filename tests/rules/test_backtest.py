@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from aioa.rules.cron import CronExpression
@@ -27,10 +28,37 @@ ORGS = ("acme", "globex", "initech")
 def test_the_backtest_fires_on_the_labelled_error_bursts_and_on_no_other_day(built_home: Path, sample_dir: Path):
     settings = Settings(home=built_home)
     rule = parse_rule(ERROR_BURSTS)
-    fired = {(org, entry["day"]) for org in ORGS for entry in backtest(settings, org, rule, days=90)}
+    results = {org: backtest(settings, org, rule, days=90) for org in ORGS}
+    fired = {(org, entry["day"]) for org, entries in results.items() for entry in entries}
     labels = json.loads((sample_dir / "labels" / "anomalies.json").read_text())
     bursts = {(label["org_id"], label["start"][:10]) for label in labels if label["kind"] == "error_burst"}
     assert bursts and fired == bursts
+    # the numbers: the day's error calls, and the median of the 28 days before (days without usage count 0)
+    daily = _daily_errors(settings)
+    for org, entries in results.items():
+        for entry in entries:
+            (incident,) = entry["incidents"]
+            day = pd.Timestamp(entry["day"])
+            series = daily.get(org, pd.Series(dtype=float))
+            before = series.reindex(
+                pd.date_range(day - pd.Timedelta(days=28), day - pd.Timedelta(days=1)), fill_value=0
+            )
+            assert incident["facts"]["value"] == series[day]
+            assert incident["facts"]["baseline"] == before.median()
+
+
+def _daily_errors(settings: Settings) -> dict[str, pd.Series]:
+    import duckdb
+
+    from aioa.warehouse.snapshots import current_snapshot
+
+    _, path = current_snapshot(settings)
+    with duckdb.connect(str(path), read_only=True) as connection:
+        frame = connection.execute(
+            "select org_id, day, sum(error_calls)::double as errors from marts.agg_usage_daily group by all"
+        ).df()
+    frame["day"] = pd.to_datetime(frame["day"])
+    return {org: rows.set_index("day")["errors"].sort_index() for org, rows in frame.groupby("org_id")}
 
 
 def test_backtest_cli_lists_days_and_incidents_without_sending(

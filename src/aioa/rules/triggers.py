@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from aioa.metrics import METRICS
 from aioa.rules import queries
 from aioa.rules.cron import CronExpression
 from aioa.rules.spec import USAGE_DIMENSIONS
@@ -272,6 +273,7 @@ def _metric(trigger, context: Context, days):
             columns,
             first,
             max(judged),
+            simple=not METRICS[trigger.metric].is_ratio,
         ),
     )
     window = trigger.window_days
@@ -312,9 +314,10 @@ def _metric(trigger, context: Context, days):
     return found
 
 
-def _cumulative_grid(frame: pd.DataFrame, columns: list[str], start: date, end: date):
+def _cumulative_grid(frame: pd.DataFrame, columns: list[str], start: date, end: date, *, simple: bool = False):
     """The groups (tuples of their column values) and the running sums of numerator and denominator per group over
-    every day of [start, end] (a day without rows adds 0): arrays of shape (2, groups, days + 1)."""
+    every day of [start, end] (a day without rows adds 0): arrays of shape (2, groups, days + 1). A simple metric
+    (a sum or count, no ratio) has the denominator 1 on every day: a day without usage is 0, not unknown."""
     length = (end - start).days + 1
     if frame.empty:
         return [], np.zeros((2, 0, length + 1))
@@ -327,8 +330,11 @@ def _cumulative_grid(frame: pd.DataFrame, columns: list[str], start: date, end: 
         codes, keys = np.zeros(len(frame), dtype=int), [()]
     offsets = (pd.to_datetime(frame["day"]) - pd.Timestamp(start)).dt.days.to_numpy()
     daily = np.zeros((2, len(keys), length))
-    for row, name in enumerate(("numerator", "denominator")):
-        np.add.at(daily[row], (codes, offsets), frame[name].astype(float).to_numpy())
+    np.add.at(daily[0], (codes, offsets), frame["numerator"].astype(float).to_numpy())
+    if simple:
+        daily[1] = 1.0
+    else:
+        np.add.at(daily[1], (codes, offsets), frame["denominator"].astype(float).to_numpy())
     sums = np.concatenate([np.zeros((2, len(keys), 1)), np.cumsum(daily, axis=2)], axis=2)
     return keys, sums
 
