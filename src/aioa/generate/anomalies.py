@@ -70,7 +70,9 @@ def _draw(kind: str, day: date, rng: np.random.Generator) -> dict:
         user = mapped[int(rng.integers(0, len(mapped)))]
         org = USERS[user][0]
         project = USER_PROJECTS[user][int(rng.integers(0, len(USER_PROJECTS[user])))]
-        model = {"cost_spike": "claude-opus-4-6", "error_burst": "<synthetic>"}.get(kind)
+        # an error burst's failed calls (logged as `<synthetic>`) count against the model each session was using:
+        # no single model drives it
+        model = {"cost_spike": "claude-opus-4-6"}.get(kind)
     hours = WINDOW_HOURS[kind]
     start = datetime(day.year, day.month, day.day, 0 if hours >= 24 else 14)
     end = start + timedelta(hours=hours) - (timedelta(minutes=1) if hours >= 24 else timedelta(0))
