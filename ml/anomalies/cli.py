@@ -4,17 +4,15 @@ labels if known; `--refit` detects them again on the snapshot, stores them and l
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from aioa.formatting import day, format_value
-from aioa.reports.output import stdout_console
+from aioa.reports.output import print_rich_table
 
 console = Console(stderr=True)  # messages; the table goes to stdout
 
@@ -87,7 +85,7 @@ def anomalies_command(
     if as_json:
         typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
         return
-    table = Table(title=f"{len(run.anomalies)} anomalies", box=None if not sys.stdout.isatty() else box.HEAVY_HEAD)
+    table = Table(title=f"{len(run.anomalies)} anomalies")
     for column in ("org", "kind", "grain", "start", "metric", "observed", "expected", "score", "drivers"):
         table.add_column(column, overflow="fold")
     for row in run.anomalies.itertuples():
@@ -102,7 +100,7 @@ def anomalies_command(
             f"{row.score:.1f}",
             row.drivers,
         )
-    stdout_console().print(table)
+    print_rich_table(table)
     for note in run.notes:
         console.print(f"[dim]{note}[/dim]")
     if run.evaluation is not None:

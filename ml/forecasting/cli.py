@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aioa.formatting import money
-from aioa.reports.output import stdout_console
+from aioa.reports.output import print_rich_table, stdout_console
 
 console = Console(stderr=True)  # messages; the tables go to stdout
 
@@ -220,9 +220,9 @@ def forecast_command(
         typer.echo(json.dumps(payload, indent=2, default=str))
     else:
         out = stdout_console()
-        out.print(_backtest_table(result.backtests))
+        print_rich_table(_backtest_table(result.backtests))
         if result.shipped:
-            out.print(_projection_table(result.projections, result.backtests))
+            print_rich_table(_projection_table(result.projections, result.backtests))
         for item in what_if:
             out.print(f"What-if ({item['change']}):")
             for row in item["orgs"]:

@@ -49,6 +49,14 @@ def stdout_console() -> Console:
     return Console(file=sys.stdout, no_color=True, width=10_000, soft_wrap=True, highlight=False)
 
 
+def print_rich_table(table: Table) -> None:
+    """A rich table on stdout; in a pipe or a file without its box (columns padded with spaces, as `plain_table`)."""
+    if not sys.stdout.isatty():
+        table.box = None
+        table.title_justify = "left"
+    stdout_console().print(table)
+
+
 def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
 
