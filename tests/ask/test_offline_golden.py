@@ -395,6 +395,17 @@ GOLDEN = [
         True,
     ),
     ("mcp calls for github", f"select count(*) from {MCP_T} where is_mcp and mcp_server = 'github'", True),
+    ("mcp calls by user", f"select user_id, count(*) from {MCP_T} where is_mcp group by 1", False),
+    (
+        "mcp calls for alice by server",
+        (f"select mcp_server, count(*) from {MCP_T} where is_mcp and user_id = 'alice' group by 1"),
+        False,
+    ),
+    (
+        "mcp calls by team last month",
+        (f"select team_id, count(*) from {MCP_T} where is_mcp and {LAST_MONTH} group by 1"),
+        False,
+    ),
     (
         "mcp calls by org this week",
         f"select org_id, count(*) from {MCP_T} where is_mcp and {THIS_WEEK} group by 1",
