@@ -64,6 +64,9 @@ ENDPOINTS = [
     ("POST", "/v1/route", lambda: {"task_text": "rename a variable"}, ROUTE, 503, True),
     ("POST", "/v1/handoffs", _handoff, INGEST, 202, True),
     ("POST", "/v1/events", _event, INGEST, 202, True),
+    ("POST", "/v1/traces", lambda: {"resourceSpans": []}, INGEST, 200, True),  # OTLP/JSON export requests
+    ("POST", "/v1/logs", lambda: {"resourceLogs": []}, INGEST, 200, True),
+    ("POST", "/v1/metrics", lambda: {"resourceMetrics": []}, INGEST, 200, True),
     ("GET", "/v1/me", None, EVERYONE, 200, False),
 ]
 
