@@ -30,6 +30,7 @@ MART_TABLES = (
     "agg_usage_daily",
     "agg_usage_hourly",
     "agg_mcp_tool_usage_daily",
+    "agg_mcp_tools_daily",
     "dim_users",
 )
 PAIRS_VIEW = "privacy_pairs"  # (org_id, user_id) of the subject, registered on the connection
