@@ -5,6 +5,7 @@ sessions."""
 import loaders
 import plotly.express as px
 import streamlit as st
+from display import axis_labels
 from page_kit import downloadable_table, page_context, selected_value
 
 context = page_context()
@@ -51,7 +52,8 @@ event = st.plotly_chart(
         by_server,
         x="mcp_server",
         y="calls",
-        hover_data={"failures": True},
+        hover_data={"failures": ":,"},
+        labels=axis_labels("mcp_server", "calls", "failures"),
         title="Calls per MCP server (click one for its tools)",
     ),
     on_select="rerun",
@@ -69,8 +71,9 @@ st.plotly_chart(
         color="mcp_server",
         hover_name="mcp_tool",
         hover_data={"token_share": ":.1%"},
-        title="Tools: latency against success rate (size = calls)",
-    ),
+        labels=axis_labels("mean_duration_ms", "success_rate", "mcp_server", "calls", "token_share"),
+        title="Tools: mean latency (ms) against success rate (size = calls)",
+    ).update_yaxes(tickformat=".0%"),
     key="mcp_scatter",
 )
 downloadable_table(shown, "mcp_tools")
