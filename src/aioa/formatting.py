@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads only where a frame is formatted: `aioa --help` and reports stay light
+    import pandas as pd
 
 from aioa.metrics import METRICS
 
@@ -18,7 +20,10 @@ MISSING = "—"
 
 
 def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
+        return True
+    pandas = sys.modules.get("pandas")  # pd.NA / pd.NaT exist only if pandas made the value
+    if pandas is not None and (value is pandas.NA or value is pandas.NaT):
         return True
     return isinstance(value, float) and math.isnan(value)
 
@@ -86,8 +91,8 @@ def day(value: Any) -> str:
     if _missing(value):
         return MISSING
     if isinstance(value, str):
-        value = pd.Timestamp(value)
-    if isinstance(value, datetime | pd.Timestamp):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):  # pandas' Timestamp is a datetime
         if (value.hour, value.minute, value.second) == (0, 0, 0):
             return value.strftime("%Y-%m-%d")
         return value.strftime("%Y-%m-%d %H:%M")
@@ -100,7 +105,8 @@ def long_day(value: Any) -> str:
     """`Tue 24 Nov 2026`, for sentences."""
     if _missing(value):
         return MISSING
-    return pd.Timestamp(value).strftime("%a %d %b %Y").replace(" 0", " ")
+    value = value if isinstance(value, date) else datetime.fromisoformat(str(value))
+    return value.strftime("%a %d %b %Y").replace(" 0", " ")
 
 
 def duration(seconds: Any) -> str:
@@ -346,5 +352,7 @@ def format_value(name: str, value: Any) -> str:
 
 def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every value as text in its column's format, columns under their labels (for plain-text and CLI tables)."""
+    import pandas as pd
+
     shown = pd.DataFrame({label(name): frame[name].map(column(name).format) for name in frame.columns})
     return shown

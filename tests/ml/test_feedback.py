@@ -84,7 +84,9 @@ def trained_home(built_home, truth, tmp_path_factory):
     return settings
 
 
-def test_route_and_route_batch_score_through_the_same_function(trained_home):
+def test_route_and_route_batch_give_the_same_scores_and_routes(trained_home):
+    """route() scores one task from the fitted arrays (ml/routing/single_task.py), route_batch() through the
+    pipeline: the same numbers to float rounding, the same route for every task."""
     from ml.routing.predict import route, route_batch
     from ml.routing.train import load_handoffs
 
@@ -92,8 +94,8 @@ def test_route_and_route_batch_score_through_the_same_function(trained_home):
     records = tasks.to_dict("records") + [{"task_text": "never seen words", "task_type": "new-kind"}, {}]
     batch = route_batch(records, trained_home)
     single = [route(record, trained_home) for record in records]
-    assert np.array_equal([decision.confidence for decision in single], batch["confidence"].to_numpy())
-    assert np.array_equal([decision.routing_score for decision in single], batch["routing_score"].to_numpy())
+    assert np.allclose([decision.confidence for decision in single], batch["confidence"], rtol=0, atol=1e-12)
+    assert np.allclose([decision.routing_score for decision in single], batch["routing_score"], rtol=0, atol=1e-12)
     assert [decision.route for decision in single] == batch["route"].tolist()
 
 
