@@ -66,7 +66,8 @@ ALLOWED: dict[str, str] = {
     "src/aioa/ingest/merge.py:_reject_foreign_keys": "table and key from MERGE_RULES; the reason is bound",
     "src/aioa/ingest/quarantine.py:store_quarantine": "stage_<table> names from the source class's `tables`",
     "src/aioa/mcp/usage.py:servers_in_transcripts": "only the tenant_filter fragment (org/team/user ids bound)",
-    "src/aioa/mcp/usage.py:tool_performance": _QUERIES + "; group columns from a literal tuple, the relation a constant",
+    "src/aioa/mcp/usage.py:tool_performance": _QUERIES
+    + "; group columns from a literal tuple, the relation a constant",
     "src/aioa/mcp/usage.py:tool_recommendations": "the relation a module constant; tenant_filter fragment, ids bound",
     "src/aioa/pricing/apply.py:apply_prices": "table is a stage table name from the runner; BUCKET and cost "
     "expressions are module constants; provider/model bound",
