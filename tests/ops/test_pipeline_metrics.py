@@ -6,13 +6,12 @@ import json
 import time
 from datetime import datetime
 
-import duckdb
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from aioa.cli import app
 from aioa.settings import Settings
-from aioa.warehouse.snapshots import current_snapshot
+from aioa.warehouse.snapshots import open_snapshot
 
 
 def test_textfile_matches_the_snapshot_and_the_last_run(built_home, tmp_path):
@@ -26,8 +25,8 @@ def test_textfile_matches_the_snapshot_and_the_last_run(built_home, tmp_path):
         for family in text_string_to_metric_families(path.read_text())
         for sample in family.samples
     }
-    _, snapshot = current_snapshot(Settings(home=built_home))
-    with duckdb.connect(str(snapshot), read_only=True) as connection:
+    connection, _ = open_snapshot(Settings(home=built_home))  # the readers' configuration (other readers stay open)
+    with connection:
         calls = dict(connection.execute("select source_system, count(*) from raw.llm_calls group by all").fetchall())
         tools = dict(connection.execute("select source_system, count(*) from raw.tool_calls group by all").fetchall())
         handoffs = connection.execute("select count(*) from raw.handoffs").fetchone()[0]

@@ -48,12 +48,11 @@ def test_the_backtest_fires_on_the_labelled_error_bursts_and_on_no_other_day(bui
 
 
 def _daily_errors(settings: Settings) -> dict[str, pd.Series]:
-    import duckdb
 
-    from aioa.warehouse.snapshots import current_snapshot
+    from aioa.warehouse.snapshots import open_snapshot
 
-    _, path = current_snapshot(settings)
-    with duckdb.connect(str(path), read_only=True) as connection:
+    connection, _ = open_snapshot(settings)  # the readers' configuration: other tests' readers of it may be open
+    with connection:
         frame = connection.execute(
             "select org_id, day, sum(error_calls)::double as errors from marts.agg_usage_daily group by all"
         ).df()
@@ -100,13 +99,12 @@ def test_cron_ticks_follow_the_time_zone_and_its_daylight_saving():
 
 def test_sla_and_quarantine_triggers_give_the_warehouse_numbers(built_home: Path):
     """p95 latency per model over the week and the quarantine rate, compared with SQL on the snapshot itself."""
-    import duckdb
 
-    from aioa.warehouse.snapshots import current_snapshot
+    from aioa.warehouse.snapshots import open_snapshot
 
     settings = Settings(home=built_home)
-    _, path = current_snapshot(settings)
-    with duckdb.connect(str(path), read_only=True) as connection:
+    connection, _ = open_snapshot(settings)  # the readers' configuration: other tests' readers of it may be open
+    with connection:
         last = connection.execute("select max(day) from marts.agg_usage_daily where org_id = 'globex'").fetchone()[0]
         expected = dict(
             connection.execute(

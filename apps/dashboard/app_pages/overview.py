@@ -1,12 +1,15 @@
 """Overview: what needs attention first (budgets at risk, the latest anomalies, data freshness, quality problems),
 then the headline numbers with their change against the previous period of equal length."""
 
+from contextlib import suppress
+
 import attention
 import loaders
 import plotly.express as px
 import streamlit as st
 from display import SIGNED, axis_labels, colour_map, delta_colour
 from page_kit import downloadable_table, page_context
+from streamlit.errors import StreamlitPageNotFoundError
 
 from aioa import formatting
 from aioa.settings import get_settings
@@ -47,7 +50,8 @@ with st.container(border=True, key="attention"):
     for item in [freshness, *items]:
         text, link = st.columns([4, 1], vertical_alignment="center")
         text.markdown(f"{ICONS[item.severity]} **{item.title}**  \n{item.detail}")
-        link.page_link(item.page, label=item.link, icon=":material/arrow_forward:", query_params=item.query or None)
+        with suppress(StreamlitPageNotFoundError):  # a page this role does not have (a Viewer: no Data quality)
+            link.page_link(item.page, label=item.link, icon=":material/arrow_forward:", query_params=item.query or None)
 
 HELP = {
     "spend_usd": "Sum of cost_usd of priced calls in the period (list prices from genai-prices or your overrides; "
