@@ -159,9 +159,14 @@ class IntervalModel:
     def log_grid(self, features, models: list[str]) -> np.ndarray:
         """log_prediction for every task (rows) and every model in `models` (columns) from one product: the
         ridge is linear, so a model only shifts the task's prediction by its one-hot coefficient."""
+        if self.regression is None:
+            return np.tile(self.log_prediction(None, np.array(models)), (features.shape[0], 1))
         coef = self.regression.coef_
         shared = features @ coef[: -len(self.models)] + self.regression.intercept_
-        offsets = np.array([coef[len(coef) - len(self.models) + self.models.index(model)] for model in models])
+        first = len(coef) - len(self.models)  # a model the ridge never saw has no one-hot column: no shift
+        offsets = np.array(
+            [coef[first + self.models.index(model)] if model in self.models else 0.0 for model in models]
+        )
         return np.asarray(shared).reshape(-1, 1) + offsets.reshape(1, -1)
 
     def grid(self, features, models: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

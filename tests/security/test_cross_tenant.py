@@ -42,7 +42,7 @@ PARAMETER_VALUES: dict[str, tuple] = {
     "value": (None, "checkout-api"),
 }
 # Columns that describe the run rather than the data (when a line was quarantined, when a check ran).
-RUN_COLUMNS = {"detected_at", "checked_at", "loaded_at", "last_loaded_at", "ingest_run_id"}
+RUN_COLUMNS = {"detected_at", "checked_at", "loaded_at", "last_loaded_at", "ingest_run_id", "first_seen", "last_seen"}
 
 
 def page_queries() -> dict[str, inspect.Signature]:

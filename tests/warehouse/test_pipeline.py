@@ -74,7 +74,8 @@ def _sample_of(built_home):
     # the fixture that built this home ingested the session sample; its paths are in the manifest
     with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
         path = connection.execute(
-            "select path from raw.ingest_manifest where source_system = 'handoff_log' limit 1"
+            # the shortest: a file at the top of the sample's handoffs folder (not legacy/…)
+            "select path from raw.ingest_manifest where source_system = 'handoff_log' order by length(path), path limit 1"
         ).fetchone()[0]
     from pathlib import Path
 

@@ -13,12 +13,22 @@ def reprice_unpriced(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalo
     pending = connection.execute("select count(*) from raw.llm_calls where price_status = 'unpriced'").fetchone()[0]
     if not pending:
         return 0
-    # the run id moves to this run, so the incremental marts (rows loaded since their last build) take the new cost
+    # the run id moves to this run, so the incremental marts (rows loaded since their last build) take the new cost;
+    # rows still without a price keep theirs (else every run would hand them to the marts and the sync again)
+    connection.execute(
+        "create or replace temp table reprice_previous as"
+        " select call_key, org_id, ingest_run_id from raw.llm_calls where price_status = 'unpriced'"
+    )
     connection.execute(
         "update raw.llm_calls set price_status = 'pending', ingest_run_id = getvariable('ingest_run_id') "
         "where price_status = 'unpriced'"
     )
     still_unpriced = apply_prices(connection, "raw.llm_calls", catalog)
+    connection.execute(
+        "update raw.llm_calls as c set ingest_run_id = p.ingest_run_id from reprice_previous as p"
+        " where c.price_status = 'unpriced' and c.call_key = p.call_key and c.org_id is not distinct from p.org_id"
+    )
+    connection.execute("drop table reprice_previous")
     connection.execute(
         """
         delete from raw.quarantine as q
