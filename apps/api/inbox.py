@@ -125,7 +125,7 @@ def quarantine_batch(settings: Settings, org_id: str, kind: str, body: bytes, pr
         "problems": [problem.__dict__ for problem in problems],
         "body": body.decode("utf-8", errors="replace"),
     }
-    return _write_atomically(folder, f"{_stamp()}-{kind}-{uuid.uuid4().hex[:8]}.json", json.dumps(document))
+    return write_atomically(folder, f"{stamp()}-{kind}-{uuid.uuid4().hex[:8]}.json", json.dumps(document))
 
 
 EXCERPT_CHARS = 500
@@ -213,8 +213,8 @@ def accept(
                 if wait is not None:
                     raise QuotaRefused(wait)
             lines = [_stored_line(kind, org_id, event) for _, event in fresh]
-            path = _write_atomically(
-                folder / SOURCE_FOLDERS[kind], f"{_stamp()}-{uuid.uuid4().hex[:8]}.jsonl", "\n".join(lines) + "\n"
+            path = write_atomically(
+                folder / SOURCE_FOLDERS[kind], f"{stamp()}-{uuid.uuid4().hex[:8]}.jsonl", "\n".join(lines) + "\n"
             )
             now = datetime.now(UTC).isoformat()
             index.executemany(
@@ -307,11 +307,11 @@ def _describe(problem: Problem) -> str:
     return f"{where}{', field ' + problem.field if problem.field else ''}: {problem.message}"
 
 
-def _stamp() -> str:
+def stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _write_atomically(folder: Path, name: str, text: str) -> Path:
+def write_atomically(folder: Path, name: str, text: str) -> Path:
     """Temporary file (a name no reader matches), fsync, rename: a reader sees the whole file or none of it."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name

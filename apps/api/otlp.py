@@ -57,8 +57,8 @@ class PayloadError(ValueError):
     """The body is not an OTLP export request of this signal (the message says why)."""
 
 
-def decode(signal: Signal, body: bytes, content_type: str, content_encoding: str) -> tuple[Message, bool]:
-    """The export request, and whether it came as JSON. Raises PayloadError."""
+def decode(signal: Signal, body: bytes, content_type: str, content_encoding: str) -> tuple[Message, dict | None]:
+    """The export request, and the JSON document when it came as JSON (None for protobuf). Raises PayloadError."""
     body = _decompressed(body, content_encoding)
     is_json = "json" in content_type
     if not is_json and "protobuf" not in content_type:
@@ -69,7 +69,7 @@ def decode(signal: Signal, body: bytes, content_type: str, content_encoding: str
             message.ParseFromString(body)
         except (DecodeError, RecursionError) as error:
             raise PayloadError(f"not a protobuf {signal.request_type.__name__}: {error}") from None
-        return message, False
+        return message, None
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as error:
@@ -80,7 +80,7 @@ def decode(signal: Signal, body: bytes, content_type: str, content_encoding: str
         json_format.ParseDict(payload, message, ignore_unknown_fields=True)
     except (json_format.ParseError, RecursionError) as error:
         raise PayloadError(f"invalid OTLP/JSON {signal.request_type.__name__}: {str(error)[:300]}") from None
-    return message, True
+    return message, payload
 
 
 def count(signal: Signal, message: Message) -> int:
@@ -91,10 +91,10 @@ def count(signal: Signal, message: Message) -> int:
     return sum(len(scope.metrics) for resource in message.resource_metrics for scope in resource.scope_metrics)
 
 
-def as_otlp_json(message: Message, body: bytes, content_encoding: str, is_json: bool) -> str:
+def as_otlp_json(message: Message, payload: dict | None) -> str:
     """One line of OTLP/JSON: a JSON body as sent (compact), a protobuf one converted with hex ids."""
-    if is_json:
-        return json.dumps(json.loads(_decompressed(body, content_encoding)), separators=(",", ":"))
+    if payload is not None:
+        return json.dumps(payload, separators=(",", ":"))
     document = json_format.MessageToDict(message)
     _hex_ids(document)
     return json.dumps(document, separators=(",", ":"))
@@ -103,7 +103,7 @@ def as_otlp_json(message: Message, body: bytes, content_encoding: str, is_json: 
 def keep(settings: Settings, org_id: str, signal: Signal, line: str) -> Path:
     """Write the request atomically as a new inbox file of the org (the watcher or the next run ingests it)."""
     folder = inbox.org_folder(settings, org_id) / signal.folder
-    return inbox._write_atomically(folder, f"{inbox._stamp()}-{signal.name}-{uuid.uuid4().hex[:8]}.jsonl", line + "\n")
+    return inbox.write_atomically(folder, f"{inbox.stamp()}-{signal.name}-{uuid.uuid4().hex[:8]}.jsonl", line + "\n")
 
 
 def _decompressed(body: bytes, content_encoding: str) -> bytes:

@@ -101,7 +101,7 @@ async def _ingest(request, settings, principal, org, kind, model, id_field) -> J
         )
     try:
         accepted = await run_in_threadpool(
-            inbox.accept, settings, org_id, kind, validated, take_quota=lambda rows: _take_rows(settings, org_id, rows)
+            inbox.accept, settings, org_id, kind, validated, take_quota=lambda rows: take_rows(settings, org_id, rows)
         )
     except inbox.QuotaRefused as refused:
         raise too_many(refused.retry_after_s, f"org {org_id}'s ingest quota of rows per day is used up") from None
@@ -116,7 +116,7 @@ async def _ingest(request, settings, principal, org, kind, model, id_field) -> J
     return JSONResponse(result.model_dump(), status_code=status.HTTP_202_ACCEPTED)
 
 
-def _take_rows(settings, org_id: str, rows: int) -> float | None:
+def take_rows(settings, org_id: str, rows: int) -> float | None:
     """None when `rows` fit in the org's rows of today; else seconds until the next UTC day (or None: never fits)."""
     limit = quota_limits(settings, org_id).ingest_rows_per_day_per_tenant
     decision = take_daily_decision(settings, f"ingest-rows:{org_id}", limit, rows)

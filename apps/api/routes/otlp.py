@@ -12,7 +12,7 @@ from typing import Annotated
 
 from apps.api import inbox, otlp
 from apps.api.deps import OrgParam, SettingsDep, note, require, too_many, write_org
-from apps.api.routes.ingest import _take_rows
+from apps.api.routes.ingest import take_rows  # the org's daily row quota, as for /v1/events
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -40,8 +40,8 @@ async def _receive(request: Request, settings, principal: Principal, org: list[s
     encoding = request.headers.get("content-encoding", "")
     try:
         inbox.org_folder(settings, org_id)
-        message, is_json = otlp.decode(signal, body, content_type, encoding)
-        line = otlp.as_otlp_json(message, body, encoding, is_json)
+        message, payload = otlp.decode(signal, body, content_type, encoding)
+        line = otlp.as_otlp_json(message, payload)
     except inbox.InboxError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     except otlp.PayloadError as error:
@@ -55,7 +55,7 @@ async def _receive(request: Request, settings, principal: Principal, org: list[s
     items = otlp.count(signal, message)
     if signal.folder == "otel" and items:
         try:
-            wait = await run_in_threadpool(_take_rows, settings, org_id, items)
+            wait = await run_in_threadpool(take_rows, settings, org_id, items)
         except QuotaUnavailable as error:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"ingest quota unavailable: {error}") from None
         if wait is not None:
@@ -63,10 +63,9 @@ async def _receive(request: Request, settings, principal: Principal, org: list[s
     if items:
         await run_in_threadpool(otlp.keep, settings, org_id, signal, line)
     note(request, rows=items, org_id=org_id, signal=signal.name)
-    response = signal.response_type()
-    if is_json:
+    if payload is not None:
         return JSONResponse({})
-    return Response(response.SerializeToString(), media_type="application/x-protobuf")
+    return Response(signal.response_type().SerializeToString(), media_type="application/x-protobuf")
 
 
 @router.post("/v1/traces", summary="OTLP/HTTP traces (GenAI spans)", openapi_extra=_BODY)
