@@ -17,6 +17,9 @@ RECOMMENDATIONS = {
     "metric_threshold": "Compare with the baseline on the page linked below and find the project that moved.",
     "schedule": "Review the linked page.",
     "snapshot_published": "Review the linked page.",
+    "router_drift": "Retrain the router (`aioa route train`, or a `retrain_router` action): it promotes only past the "
+    "champion gate.",
+    "mcp_server_down": "Run `aioa mcp status` to see the server's error, then fix its command, URL or credentials.",
 }
 # The app page (Streamlit url path: the file name under app_pages/) that shows each kind; "" is the Overview.
 PAGES = {
@@ -25,6 +28,8 @@ PAGES = {
     "sla_breach": "costs",
     "metric_threshold": "costs",
     "quarantine_rate": "quality",
+    "router_drift": "routing",
+    "mcp_server_down": "mcp_tools",
 }
 
 
@@ -85,6 +90,10 @@ def _what(kind: str, facts: dict) -> str:
         return f"{facts.get('metric')} crossed its threshold on {facts.get('day')}"
     if kind == "schedule":
         return f"scheduled check at {facts.get('tick')}"
+    if kind == "router_drift":
+        return f"routed tasks drifted ({facts.get('metric')}, {facts.get('severity')}) in the window to {facts.get('as_of')}"
+    if kind == "mcp_server_down":
+        return f"MCP server {facts.get('server')} is down since {facts.get('down_since')}"
     return f"snapshot {facts.get('snapshot')} published"
 
 
@@ -106,6 +115,10 @@ def _size(kind: str, facts: dict) -> str:
         )
     if kind == "quarantine_rate":
         return f"{facts.get('rate', 0):.1%} of {_num(facts.get('lines'))} lines rejected"
+    if kind == "router_drift":
+        return str(facts.get("message"))
+    if kind == "mcp_server_down":
+        return f"{_num(facts.get('down_probes'))} failed probes in a row ({facts.get('reason')})"
     return "n/a"
 
 

@@ -94,7 +94,7 @@ def evaluate_rule(
     result = EvaluationResult(stored.name, stored.org_id, fired=False)
     state = dict(stored.state)
     context = triggers.Context(
-        stored.org_id, connection, snapshot, clock.now(), state, cache={} if cache is None else cache
+        stored.org_id, connection, snapshot, clock.now(), state, cache={} if cache is None else cache, settings=settings
     )
     try:
         with _time_limit(settings, connection):
@@ -155,7 +155,7 @@ def backtest(settings: Settings, org_id: str, rule: Rule, days: int) -> list[dic
         if last is None:
             return []
         judged = [last - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-        context = triggers.Context(org_id, connection, version, clock.now(), {})
+        context = triggers.Context(org_id, connection, version, clock.now(), {}, settings=settings)
         found = triggers.find(rule.trigger, context, judged)
     fired = []
     for day in judged:

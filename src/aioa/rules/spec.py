@@ -161,6 +161,22 @@ class MetricTrigger(_Strict):
         return _check_dimensions(value)
 
 
+class RouterDriftTrigger(_Strict):
+    """One match per drift metric of the routed tasks flagged by the latest drift run (ml.routing_drift)."""
+
+    kind: Literal["router_drift"]
+    min_severity: Literal["warn", "critical"] = "warn"
+    metrics: list[str] = Field(default=[], description="Only these metrics (e.g. success_rate); empty: every one.")
+
+
+class McpDownTrigger(_Strict):
+    """An MCP server of the org whose last `consecutive_probes` probes all failed (the MCP status store)."""
+
+    kind: Literal["mcp_server_down"]
+    servers: list[str] = Field(default=[], description="Only these server names; empty: every probed server.")
+    consecutive_probes: int = Field(default=2, ge=1, le=100)
+
+
 def _check_dimensions(value: list[str]) -> list[str]:
     unknown = [name for name in value if name not in USAGE_DIMENSIONS]
     if unknown:
@@ -169,7 +185,15 @@ def _check_dimensions(value: list[str]) -> list[str]:
 
 
 Trigger = Annotated[
-    ScheduleTrigger | SnapshotTrigger | AnomalyTrigger | BudgetTrigger | SlaTrigger | QuarantineTrigger | MetricTrigger,
+    ScheduleTrigger
+    | SnapshotTrigger
+    | AnomalyTrigger
+    | BudgetTrigger
+    | SlaTrigger
+    | QuarantineTrigger
+    | MetricTrigger
+    | RouterDriftTrigger
+    | McpDownTrigger,
     Field(discriminator="kind"),
 ]
 TRIGGER_KINDS = (
@@ -180,6 +204,8 @@ TRIGGER_KINDS = (
     "sla_breach",
     "quarantine_rate",
     "metric_threshold",
+    "router_drift",
+    "mcp_server_down",
 )
 
 
@@ -347,7 +373,7 @@ def _problem(item: dict) -> str:
             where += f".{part}" if where else str(part)
     where = re.sub(
         r"\.(schedule|snapshot_published|anomaly_detected|budget_forecast|sla_breach|quarantine_rate|"
-        r"metric_threshold|notify|webhook|pause_api_key|set_router_threshold|retrain_router)\b",
+        r"metric_threshold|router_drift|mcp_server_down|notify|webhook|pause_api_key|set_router_threshold|retrain_router)\b",
         "",
         where,
     )

@@ -17,6 +17,7 @@ from aioa.metrics import METRICS
 from aioa.rules import queries
 from aioa.rules.cron import CronExpression
 from aioa.rules.spec import USAGE_DIMENSIONS
+from aioa.settings import Settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.ml_tables import scoped_ml_table
 
@@ -56,6 +57,7 @@ class Context:
     now: datetime
     state: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)  # reads shared by the rules of one evaluation (same snapshot)
+    settings: Settings | None = None  # stores outside the snapshot (the MCP status store)
 
     def cached(self, key: tuple, read):
         """`read()` once per key and org for every rule of this evaluation."""
@@ -105,6 +107,26 @@ def example_facts(trigger) -> dict:
             "p10_usd": 1100.0,
             "p90_usd": 1300.0,
         }
+    if kind == "router_drift":
+        return common | {
+            "metric": "success_rate",
+            "drift_kind": "outcome",
+            "value": -0.08,
+            "threshold": 0.05,
+            "severity": "warn",
+            "as_of": "2026-11-20",
+            "message": "success rate of routed tasks 81.0% → 73.0%",
+        }
+    if kind == "mcp_server_down":
+        return common | {
+            "server": "github",
+            "server_key": "user:github",
+            "scope": "user",
+            "reason": "connection refused",
+            "down_probes": 2.0,
+            "down_since": "2026-11-20T08:55:00",
+            "last_probed_at": "2026-11-20T09:00:00",
+        }
     groups = {name: "x" for name in getattr(trigger, "group_by", [])}
     window = {"window_start": "2026-11-20", "window_end": "2026-11-20", "group": groups, **groups}
     if kind == "sla_breach":
@@ -122,6 +144,8 @@ def default_group(trigger) -> list[str]:
     return {
         "anomaly_detected": ["kind"],
         "budget_forecast": ["project_id"],
+        "router_drift": ["metric"],
+        "mcp_server_down": ["server"],
     }.get(trigger.kind, list(getattr(trigger, "group_by", [])))
 
 
@@ -417,6 +441,91 @@ def _quarantine(trigger, context: Context, days):
     return {day: matches if day == judged[-1] else [] for day in days}
 
 
+# --- router drift and MCP servers ------------------------------------------------------------------------------------
+
+
+def _router_drift(trigger, context: Context, days):
+    """The latest drift run's flagged metrics (`ml.routing.drift.events_from_frame`); a backtest sees each on the
+    day its window ends."""
+    from ml.routing.drift import events_from_frame
+
+    frame = scoped_ml_table(context.connection, "routing_drift", context.scope) if context.connection else None
+    events = [event for event in events_from_frame(frame, trigger.min_severity) if event.org_id == context.org_id]
+    if trigger.metrics:
+        events = [event for event in events if event.metric in trigger.metrics]
+    matches = []
+    for event in events:
+        day = date.fromisoformat(event.as_of)
+        facts = event.to_dict() | {"drift_kind": event.kind, "day": day}
+        del facts["kind"]  # `kind` names the trigger in messages; the drift's own kind is `drift_kind`
+        matches.append(Match(fingerprint("drift", context.org_id, event.metric, event.as_of), facts, day))
+    if days is None:
+        return {None: matches}
+    return {day: [match for match in matches if match.day == day] for day in days}
+
+
+def _mcp_down(trigger, context: Context, days):
+    """Servers whose last `consecutive_probes` probes failed (live), or whose run of failures reached that length
+    on a judged day (backtest). One outage, one finding: the fingerprint is the outage's first failed probe."""
+    from aioa.mcp.store import McpStore
+
+    settings = context.settings
+    if settings is None or (settings.mcp_status_url is None and not (settings.home / "mcp.db").exists()):
+        return {day: [] for day in days or [None]}
+    since = context.now - timedelta(days=(len(days) + 1) if days else 7)
+    store = McpStore(settings)
+    try:
+        history = store.history(context.org_id, since)
+    finally:
+        store.close()
+    outages = _outages(history, trigger)
+    if days is None:
+        current = [outage for outage in outages if outage["ongoing"]]
+        return {None: [_outage_match(outage, context.org_id) for outage in current]}
+    found = {day: [] for day in days}
+    for outage in outages:
+        day = outage["reached_at"].date()
+        if day in found:
+            found[day].append(_outage_match(outage, context.org_id))
+    return found
+
+
+def _outages(history: list[dict], trigger) -> list[dict]:
+    """Runs of at least `consecutive_probes` failed probes per server (probes that were skipped do not count)."""
+    runs: dict[str, list[dict]] = {}
+    outages = []
+    for row in history:  # ordered by time
+        if trigger.servers and row["name"] not in trigger.servers or row["status"] not in ("up", "down"):
+            continue
+        if row["status"] == "up":
+            runs[row["server_key"]] = []  # a new list: an outage that keeps its rows is over
+            continue
+        run = runs.setdefault(row["server_key"], [])
+        run.append(row)
+        if len(run) == trigger.consecutive_probes:
+            outages.append({"rows": run, "reached_at": row["probed_at"], "ongoing": False})
+    for outage in outages:
+        outage["ongoing"] = runs[outage["rows"][0]["server_key"]] is outage["rows"]
+    return outages
+
+
+def _outage_match(outage: dict, org_id: str) -> Match:
+    first, last = outage["rows"][0], outage["rows"][-1]
+    facts = {
+        "org_id": org_id,
+        "day": last["probed_at"].date(),
+        "server": last["name"],
+        "server_key": last["server_key"],
+        "scope": last["scope"],
+        "reason": last["reason"],
+        "down_probes": float(len(outage["rows"])),
+        "down_since": first["probed_at"].isoformat(),
+        "last_probed_at": last["probed_at"].isoformat(),
+    }
+    key = fingerprint("mcp_down", org_id, first["server_key"], first["probed_at"])
+    return Match(key, facts, facts["day"])
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
@@ -433,4 +542,6 @@ _FINDERS = {
     "sla_breach": _sla,
     "quarantine_rate": _quarantine,
     "metric_threshold": _metric,
+    "router_drift": _router_drift,
+    "mcp_server_down": _mcp_down,
 }
