@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from aioa.collab.models import COLLAB_TABLES
+from aioa.dashboards.models import DASHBOARD_TABLES
 from aioa.identity import clock, store
 from aioa.identity.models import Base
 from aioa.rules.models import RULES_TABLES
@@ -24,7 +25,7 @@ TABLES = {
     "signin_windows",
     "tenant_settings",
     "audit_log",
-} | RULES_TABLES | COLLAB_TABLES
+} | RULES_TABLES | COLLAB_TABLES | DASHBOARD_TABLES
 
 
 def test_head_revision_constant_matches_the_migrations():

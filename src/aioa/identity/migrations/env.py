@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 from aioa.collab import models as _collab_models  # noqa: F401 - annotations and saved views, same metadata
+from aioa.dashboards import models as _dashboard_models  # noqa: F401 - My dashboard layouts, same metadata
 from aioa.identity.models import Base
 from aioa.rules import models as _rules_models  # noqa: F401 - the rules engine's tables, same metadata
 

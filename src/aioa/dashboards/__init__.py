@@ -1,0 +1,1 @@
+"""Dashboards people arrange themselves: the widget layouts saved per user in the identity store."""
