@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",  # pasted into schema names: a plain identifier only
         description="Prefix for the raw/staging/marts schemas in PostgreSQL.",
     )
+    postgres_reader_work_mem: str = Field(
+        default="64MB",
+        pattern=r"^[0-9]+(kB|MB|GB)$",  # passed to the server as a session setting: a size only
+        description="work_mem of each server-mode read connection (sorts and hashes per query node).",
+    )
 
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default: SQLite at <home>/mlflow/mlflow.db."
