@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from aioa.analytics.kpi_models import KPI_TABLES
 from aioa.collab.models import COLLAB_TABLES
 from aioa.dashboards.models import DASHBOARD_TABLES
 from aioa.identity import clock, store
@@ -25,7 +26,7 @@ TABLES = {
     "signin_windows",
     "tenant_settings",
     "audit_log",
-} | RULES_TABLES | COLLAB_TABLES | DASHBOARD_TABLES
+} | RULES_TABLES | COLLAB_TABLES | DASHBOARD_TABLES | KPI_TABLES
 
 
 def test_head_revision_constant_matches_the_migrations():

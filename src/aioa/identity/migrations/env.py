@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from aioa.analytics import kpi_models as _kpi_models  # noqa: F401 - user-defined KPIs per team, same metadata
 from aioa.collab import models as _collab_models  # noqa: F401 - annotations and saved views, same metadata
 from aioa.dashboards import models as _dashboard_models  # noqa: F401 - My dashboard layouts, same metadata
 from aioa.identity.models import Base
