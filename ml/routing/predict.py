@@ -24,6 +24,7 @@ import pandas as pd
 from aioa.settings import Settings, get_settings
 from ml.routing.decisions import decision_log
 from ml.routing.model import features_frame, score, tasks_frame
+from ml.routing.tuning import threshold_for
 
 
 class RouterUnavailable(RuntimeError):
@@ -178,6 +179,17 @@ def _default_settings() -> Settings:
     return get_settings()
 
 
+def _batch_thresholds(settings: Settings, current: Champion, tasks) -> np.ndarray | float:
+    """Each task's threshold: its org's tuned one (tasks with `org_id`), else the champion's."""
+    orgs = tasks["org_id"] if isinstance(tasks, pd.DataFrame) and "org_id" in tasks else None
+    if orgs is None and not isinstance(tasks, pd.DataFrame) and any("org_id" in task for task in tasks):
+        orgs = pd.Series([task.get("org_id") for task in tasks])
+    if orgs is None:
+        return float(current.meta["threshold"])
+    by_org = {org: threshold_for(settings, current, org) for org in pd.unique(orgs)}
+    return orgs.map(by_org).fillna(float(current.meta["threshold"])).to_numpy(dtype=float)
+
+
 def _frame(tasks: list[dict]) -> pd.DataFrame:
     return tasks_frame(tasks)
 
@@ -188,6 +200,7 @@ def route_batch(
     """Greedy decisions for many tasks at once (one call of the scoring function; identical task rows scored
     once)."""
     current = champion(settings, version)
+    thresholds = _batch_thresholds(settings or _default_settings(), current, tasks)
     frame = features_frame(tasks) if isinstance(tasks, pd.DataFrame) else _frame(tasks)
     frame = frame.reset_index(drop=True)
     unique = frame.drop_duplicates()
@@ -199,7 +212,7 @@ def route_batch(
         else np.arange(len(frame))
     )
     confidence, p_strong, routing = scores.p_cheap[rows], scores.p_strong[rows], scores.routing[rows]
-    cheap = routing >= current.meta["threshold"]
+    cheap = routing >= thresholds
     meta = current.meta
     result = pd.DataFrame(
         {
@@ -245,7 +258,8 @@ def route(
     meta = current.meta
     confidence, p_strong = _score_one(current.model, task)
     routing = confidence - p_strong
-    greedy = "cheap" if routing >= meta["threshold"] else "strong"
+    threshold = threshold_for(settings, current, task.get("org_id"))  # the tuner's, for this org and champion
+    greedy = "cheap" if routing >= threshold else "strong"
     chosen, propensity = greedy, 1.0
     if explore:
         rate = settings.routing_exploration_rate
@@ -285,7 +299,7 @@ def route(
                 "router_version": current.version,
                 "p_cheap": confidence,
                 "routing_score": routing,
-                "threshold": meta["threshold"],
+                "threshold": threshold,
                 "greedy_route": greedy,
                 "route": chosen,
                 "target": target,

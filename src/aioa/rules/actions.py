@@ -139,7 +139,7 @@ def _act_once(settings: Settings, rule_id: str, action, incident) -> dict:
             raise LookupError(f"no API key {action.key_id} in org {incident.org_id}")
         revoke_key(settings, action.key_id, actor=f"rule {incident.rule_name} ({incident.id})")
         return {"action": action.type, "incident": incident.id, "status": "done", "key_id": action.key_id}
-    parameters = {"threshold": action.threshold} if action.type == "set_router_threshold" else {}
+    parameters = action.model_dump(exclude={"type"}, exclude_none=True)  # the tuner's aim and guard rails
     request = AutomationRequest(
         id="req_" + secrets.token_hex(8),
         org_id=incident.org_id,

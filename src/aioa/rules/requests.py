@@ -33,3 +33,18 @@ def pending(settings: Settings, org_id: str | None = None) -> list[dict]:
             {"id": row.id, "org_id": row.org_id, "kind": row.kind, "parameters": row.parameters, "rule_id": row.rule_id}
             for row in session.scalars(query.order_by(AutomationRequest.created_at))
         ]
+
+
+def take_pending_requests(settings: Settings, kind: str) -> list[dict]:
+    """Like `take_pending`, with each request's org and parameters (what the tuner needs)."""
+    with session_scope(settings) as session:
+        rows = list(
+            session.scalars(
+                select(AutomationRequest)
+                .where(AutomationRequest.kind == kind, AutomationRequest.status == "pending")
+                .order_by(AutomationRequest.created_at)
+            )
+        )
+        for row in rows:
+            row.status, row.done_at = "done", clock.now()
+        return [{"id": row.id, "org_id": row.org_id, "parameters": dict(row.parameters)} for row in rows]

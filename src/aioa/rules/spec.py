@@ -261,8 +261,28 @@ class PauseKeyAction(_Strict):
 
 
 class RouterThresholdAction(_Strict):
+    """Ask the threshold tuner (ml/routing/tuning.py) for one guarded step of the org's router threshold: toward a
+    given `threshold`, a `quality_floor` or a `monthly_budget_usd` (exactly one), judged by the off-policy estimate
+    on logged decisions, moving at most `max_step`, within [`min_threshold`, `max_threshold`], rolled back when the
+    observed success drops by more than `max_quality_drop`."""
+
     type: Literal["set_router_threshold"]
-    threshold: float = Field(ge=0, le=1)
+    threshold: float | None = Field(default=None, ge=-1, le=1)
+    quality_floor: float | None = Field(default=None, ge=0, le=1)
+    monthly_budget_usd: float | None = Field(default=None, gt=0)
+    monthly_tasks: float | None = Field(default=None, gt=0)
+    max_step: float = Field(default=0.05, gt=0, le=1)
+    min_threshold: float = Field(default=-0.5, ge=-1, le=1)
+    max_threshold: float = Field(default=0.5, ge=-1, le=1)
+    max_quality_drop: float = Field(default=0.03, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_aim(self) -> RouterThresholdAction:
+        if sum(aim is not None for aim in (self.threshold, self.quality_floor, self.monthly_budget_usd)) != 1:
+            raise ValueError("set_router_threshold needs exactly one of threshold, quality_floor, monthly_budget_usd")
+        if self.min_threshold > self.max_threshold:
+            raise ValueError("min_threshold must not exceed max_threshold")
+        return self
 
 
 class RetrainAction(_Strict):
