@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit:read": frozenset({"admin"}),
     "billing:export": frozenset({"admin"}),
     "privacy:manage": frozenset({"admin"}),
+    "kpis:write": frozenset({"admin", "user"}),  # user-defined KPIs: a User for their team, an Admin for any
 }
 
 # API key scope -> permissions it grants (a key has no role of its own beyond its scopes)
