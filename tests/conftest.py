@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,49 @@ def built_home(sample_dir: Path, tmp_path_factory) -> Path:
 
     run_pipeline(Settings(home=home), SourcePaths.from_sample(sample_dir), include_ml=False)
     return home
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"  # the machine's PostgreSQL (trust auth); `test` always exists
+
+
+def pg_admin(statement: str) -> None:
+    """Run one administrative statement (CREATE/DROP DATABASE run outside a transaction) on the test server."""
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(f"{PG_SERVER}/test", connect_timeout=3)
+    except psycopg2.OperationalError:  # the server is installed but stopped: start it, as CI does
+        import subprocess
+
+        version = next(Path("/etc/postgresql").iterdir()).name
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
+        connection = psycopg2.connect(f"{PG_SERVER}/test", connect_timeout=10)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+@contextmanager
+def pg_database(prefix: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database with a random name, dropped (connections and all) afterwards."""
+    import secrets
+
+    name = f"{prefix}_{secrets.token_hex(4)}"  # our own random name: safe to paste into the DDL
+    pg_admin(f"CREATE DATABASE {name}")
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        from aioa.identity import store
+
+        store.dispose_all()  # pooled identity-store connections would hold the database open
+        pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[Callable[[str], str]]:
+    """`new(prefix)` gives the URL of a fresh PostgreSQL database; every database made is dropped after the test."""
+    with ExitStack() as stack:
+        yield lambda prefix: stack.enter_context(pg_database(prefix))

@@ -3,7 +3,6 @@ fresh database, and accounts, keys, tokens and the audit chain work there, with 
 
 from __future__ import annotations
 
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
@@ -17,31 +16,14 @@ from tests.identity.conftest import PASSWORD
 from tests.identity.test_store import assert_migrated_like_the_models
 
 pytestmark = pytest.mark.postgres
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-def _admin(statement: str) -> None:
-    connection = psycopg2.connect(f"{SERVER}/test")
-    connection.autocommit = True  # CREATE/DROP DATABASE run outside a transaction
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 @pytest.fixture
-def pg(ids, monkeypatch):
+def pg(ids, monkeypatch, pg_databases):
     """Settings whose identity store is a new PostgreSQL database, dropped afterwards."""
-    name = f"aioa_identity_{secrets.token_hex(4)}"  # our own random name: safe to paste into the DDL
-    _admin(f"CREATE DATABASE {name}")
-    monkeypatch.setenv("AIOA_DATABASE_URL", f"{SERVER}/{name}")
-    settings = ids.model_copy(update={"database_url": f"{SERVER}/{name}"})
-    try:
-        yield settings
-    finally:
-        store.dispose_all()
-        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = pg_databases("aioa_identity")
+    monkeypatch.setenv("AIOA_DATABASE_URL", url)
+    return ids.model_copy(update={"database_url": url})
 
 
 def test_migrations_build_the_model_tables(pg):

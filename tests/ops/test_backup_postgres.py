@@ -4,40 +4,20 @@
 from __future__ import annotations
 
 import json
-import secrets
 
 import psycopg2
 import pytest
 
-from aioa.identity import accounts, audit, store
+from aioa.identity import accounts, audit
 from aioa.ops.backup import BackupCorrupted, BackupError, backup, restore
 from aioa.settings import Settings
 
 pytestmark = pytest.mark.postgres
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-def _admin(statement: str) -> None:
-    connection = psycopg2.connect(f"{SERVER}/test")
-    connection.autocommit = True  # CREATE/DROP DATABASE run outside a transaction
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 @pytest.fixture
-def databases():
-    names = [f"aioa_backup_{secrets.token_hex(4)}" for _ in range(3)]  # our own random names: safe in the DDL
-    for name in names:
-        _admin(f"CREATE DATABASE {name}")
-    try:
-        yield [f"{SERVER}/{name}" for name in names]
-    finally:
-        store.dispose_all()
-        for name in names:
-            _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def databases(pg_databases):
+    return [pg_databases("aioa_backup") for _ in range(3)]
 
 
 def test_identity_store_round_trips_through_pg_dump(databases, tmp_path):
