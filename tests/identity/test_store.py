@@ -15,6 +15,7 @@ from aioa.collab.models import COLLAB_TABLES
 from aioa.dashboards.models import DASHBOARD_TABLES
 from aioa.identity import clock, store
 from aioa.identity.models import Base
+from aioa.reports.render.models import REPORT_TABLES
 from aioa.rules.models import RULES_TABLES
 
 TABLES = {
@@ -26,7 +27,7 @@ TABLES = {
     "signin_windows",
     "tenant_settings",
     "audit_log",
-} | RULES_TABLES | COLLAB_TABLES | DASHBOARD_TABLES | KPI_TABLES
+} | RULES_TABLES | COLLAB_TABLES | DASHBOARD_TABLES | KPI_TABLES | REPORT_TABLES
 
 
 def test_head_revision_constant_matches_the_migrations():

@@ -9,6 +9,7 @@ from aioa.analytics import kpi_models as _kpi_models  # noqa: F401 - user-define
 from aioa.collab import models as _collab_models  # noqa: F401 - annotations and saved views, same metadata
 from aioa.dashboards import models as _dashboard_models  # noqa: F401 - My dashboard layouts, same metadata
 from aioa.identity.models import Base
+from aioa.reports.render import models as _report_models  # noqa: F401 - saved report templates, same metadata
 from aioa.rules import models as _rules_models  # noqa: F401 - the rules engine's tables, same metadata
 
 connection = context.config.attributes["connection"]
