@@ -187,3 +187,30 @@ def test_route_serves_the_applied_threshold_per_org_and_rolls_back(served):
     # and the requested value, rolled back once, is not tried again
     again = run_tuner(served, "acme", policy, decisions=pd.concat([good, worse]))
     assert again.after < wanted
+
+
+def test_a_rule_asks_and_the_dagster_bridge_applies_one_guarded_step(served, monkeypatch):
+    from dagster import RunRequest, SkipReason, build_sensor_context
+    from orchestration.defs.rules.jobs import tune_router_threshold
+    from orchestration.defs.rules.resources import RulesResource
+    from orchestration.defs.rules.sensors import rule_requested_threshold
+
+    from aioa.rules.engine import evaluate_all
+    from aioa.rules.store import save_rule
+
+    monkeypatch.setenv("AIOA_HOME", str(served.home))
+    rule = {
+        "name": "nightly-threshold",
+        "trigger": {"kind": "schedule", "cron": "* * * * *"},
+        "actions": [{"type": "set_router_threshold", "threshold": 0.9, "max_step": 0.05, "max_threshold": 0.3}],
+    }
+    save_rule(served, "acme", rule)
+    (result,) = evaluate_all(served, "acme")
+    assert result.fired and result.actions[0]["status"] == "requested"
+    resource = RulesResource(aioa_home=str(served.home))
+    request = rule_requested_threshold(build_sensor_context(resources={"rules": resource}))
+    assert isinstance(request, RunRequest)
+    run = tune_router_threshold.execute_in_process(resources={"rules": resource})
+    assert run.success and run.output_for_node("tune_router_threshold_op")["outcomes"] == ["moved"]
+    assert tuning.read_thresholds(served)["acme"]["threshold"] == pytest.approx(0.05)  # one step from 0.0
+    assert isinstance(rule_requested_threshold(build_sensor_context(resources={"rules": resource})), SkipReason)

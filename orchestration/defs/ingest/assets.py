@@ -16,6 +16,7 @@ from aioa.ingest.registry import SOURCES, LogSource, MissingPathError, check_pat
 from aioa.ingest.runner import ingest
 from orchestration.defs.ingest.resources import UsageLogsResource
 from orchestration.executor import WRITER_TAG
+from orchestration.retries import STEP_RETRY
 
 GROUP = "ingest"
 
@@ -28,7 +29,9 @@ def ingest_source(context: AssetExecutionContext, logs: UsageLogsResource, entry
     try:
         check_paths_exist(entry.name, paths)
     except MissingPathError as error:
-        raise Failure(description=str(error), metadata={"missing": MetadataValue.json(error.missing)}) from None
+        raise Failure(  # a configuration error: retrying cannot help
+            description=str(error), metadata={"missing": MetadataValue.json(error.missing)}, allow_retries=False
+        ) from None
     summary = ingest(entry.source(), paths, logs.settings(), publish=False)  # read_snapshot publishes at the end
     return MaterializeResult(
         metadata={
@@ -54,6 +57,7 @@ def ingest_asset(entry: LogSource) -> AssetsDefinition:
         kinds={"python", "duckdb"},
         op_tags=WRITER_TAG,
         description=entry.description,
+        retry_policy=STEP_RETRY,
     )
     def _ingest(context: AssetExecutionContext, usage_logs: UsageLogsResource) -> MaterializeResult:
         return ingest_source(context, usage_logs, entry)

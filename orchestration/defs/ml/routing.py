@@ -28,6 +28,7 @@ from dagster import (
 from aioa.settings import Settings
 from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.executor import WRITER_TAG
+from orchestration.retries import STEP_RETRY
 
 ROUTER_KEY = AssetKey(["ml", "router"])
 
@@ -38,6 +39,7 @@ ROUTER_KEY = AssetKey(["ml", "router"])
     kinds={"scikitlearn", "mlflow"},
     deps=[["marts", "fct_handoffs"]],
     op_tags=WRITER_TAG,
+    retry_policy=STEP_RETRY,
     description="Router (will the cheap model succeed?) trained on the snapshot's verified handoff outcomes, "
     "evaluated on a held-out split against the baselines, registered in MLflow and promoted to "
     "`champion` only if it beats the current champion and the baselines.",

@@ -4,11 +4,12 @@ deliveries that are due; each rule's evaluation is recorded in the store (`rule_
 from dagster import OpExecutionContext, job, op
 
 from orchestration.defs.rules.resources import RulesResource
+from orchestration.retries import STEP_RETRY
 
 SOURCE_TAG = "aioa/rules_source"
 
 
-@op(description="Evaluate every enabled rule now; deliver due webhooks.")
+@op(description="Evaluate every enabled rule now; deliver due webhooks.", retry_policy=STEP_RETRY)
 def evaluate_rules_op(context: OpExecutionContext, rules: RulesResource) -> dict:
     from aioa.rules.engine import evaluate_all
     from aioa.webhooks.delivery import process_due
@@ -32,3 +33,20 @@ def evaluate_rules_op(context: OpExecutionContext, rules: RulesResource) -> dict
 @job(description="Evaluate the rules (alerts and automations) and deliver due webhooks.")
 def evaluate_rules():
     evaluate_rules_op()
+
+
+@op(description="Carry out the rules' router-threshold requests: one guarded tuner step per request.")
+def tune_router_threshold_op(context: OpExecutionContext, rules: RulesResource) -> dict:
+    from ml.routing.tuning import apply_requests
+
+    steps = apply_requests(rules.settings())
+    for step in steps:
+        context.log.info(f"{step.org_id}: {step.before:+.3f} -> {step.after:+.3f} ({step.outcome}): {step.reason}")
+    summary = {"steps": len(steps), "outcomes": [step.outcome for step in steps]}
+    context.add_output_metadata(summary)
+    return summary
+
+
+@job(description="Tune the router's threshold per org as rules asked (guard rails in ml/routing/tuning.py).")
+def tune_router_threshold():
+    tune_router_threshold_op()

@@ -3,7 +3,7 @@ retraining job when a rule asked for it."""
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from orchestration.defs.rules.jobs import SOURCE_TAG, evaluate_rules
+from orchestration.defs.rules.jobs import SOURCE_TAG, evaluate_rules, tune_router_threshold
 from orchestration.defs.rules.resources import RulesResource
 
 
@@ -41,3 +41,18 @@ def rule_requested_retraining(context: SensorEvaluationContext, rules: RulesReso
     return RunRequest(
         run_key="rules-retrain-" + taken[0], tags={"aioa/trigger": "rule", "aioa/requests": ",".join(taken)}
     )
+
+
+@sensor(
+    job=tune_router_threshold,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Runs the threshold tuner when a rule asked to set or tune the router's threshold.",
+)
+def rule_requested_threshold(context: SensorEvaluationContext, rules: RulesResource):
+    from aioa.rules.requests import pending
+
+    waiting = [item["id"] for item in pending(rules.settings()) if item["kind"] == "set_router_threshold"]
+    if not waiting:
+        return SkipReason("no threshold change requested by a rule")
+    return RunRequest(run_key="rules-threshold-" + waiting[-1], tags={"aioa/trigger": "rule"})

@@ -19,6 +19,8 @@ RECOMMENDATIONS = {
     "snapshot_published": "Review the linked page.",
     "router_drift": "Retrain the router (`aioa route train`, or a `retrain_router` action): it promotes only past the "
     "champion gate.",
+    "pipeline_step_failing": "Open the run in Dagster (or `aioa doctor`): the step failed after its retries; fix the "
+    "cause and re-run the pipeline.",
     "mcp_server_down": "Run `aioa mcp status` to see the server's error, then fix its command, URL or credentials.",
 }
 # The app page (Streamlit url path: the file name under app_pages/) that shows each kind; "" is the Overview.
@@ -94,6 +96,8 @@ def _what(kind: str, facts: dict) -> str:
         return f"routed tasks drifted ({facts.get('metric')}, {facts.get('severity')}) in the window to {facts.get('as_of')}"
     if kind == "mcp_server_down":
         return f"MCP server {facts.get('server')} is down since {facts.get('down_since')}"
+    if kind == "pipeline_step_failing":
+        return f"step {facts.get('step')} of {facts.get('job')} keeps failing"
     return f"snapshot {facts.get('snapshot')} published"
 
 
@@ -119,6 +123,8 @@ def _size(kind: str, facts: dict) -> str:
         return str(facts.get("message"))
     if kind == "mcp_server_down":
         return f"{_num(facts.get('down_probes'))} failed probes in a row ({facts.get('reason')})"
+    if kind == "pipeline_step_failing":
+        return f"failed in {_num(facts.get('failures'))} runs in a row since {facts.get('first_failed_at')}: {facts.get('last_error')}"
     return "n/a"
 
 

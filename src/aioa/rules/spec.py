@@ -177,6 +177,14 @@ class McpDownTrigger(_Strict):
     consecutive_probes: int = Field(default=2, ge=1, le=100)
 
 
+class StepFailingTrigger(_Strict):
+    """A pipeline step that failed (after its retries) in its last `consecutive_runs` runs of a watched job."""
+
+    kind: Literal["pipeline_step_failing"]
+    jobs: list[str] = ["usage_pipeline", "router_retraining"]
+    consecutive_runs: int = Field(default=3, ge=1, le=20)
+
+
 def _check_dimensions(value: list[str]) -> list[str]:
     unknown = [name for name in value if name not in USAGE_DIMENSIONS]
     if unknown:
@@ -193,7 +201,8 @@ Trigger = Annotated[
     | QuarantineTrigger
     | MetricTrigger
     | RouterDriftTrigger
-    | McpDownTrigger,
+    | McpDownTrigger
+    | StepFailingTrigger,
     Field(discriminator="kind"),
 ]
 TRIGGER_KINDS = (
@@ -206,6 +215,7 @@ TRIGGER_KINDS = (
     "metric_threshold",
     "router_drift",
     "mcp_server_down",
+    "pipeline_step_failing",
 )
 
 
@@ -393,7 +403,7 @@ def _problem(item: dict) -> str:
             where += f".{part}" if where else str(part)
     where = re.sub(
         r"\.(schedule|snapshot_published|anomaly_detected|budget_forecast|sla_breach|quarantine_rate|"
-        r"metric_threshold|router_drift|mcp_server_down|notify|webhook|pause_api_key|set_router_threshold|retrain_router)\b",
+        r"metric_threshold|router_drift|mcp_server_down|pipeline_step_failing|notify|webhook|pause_api_key|set_router_threshold|retrain_router)\b",
         "",
         where,
     )

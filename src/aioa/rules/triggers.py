@@ -127,6 +127,15 @@ def example_facts(trigger) -> dict:
             "down_since": "2026-11-20T08:55:00",
             "last_probed_at": "2026-11-20T09:00:00",
         }
+    if kind == "pipeline_step_failing":
+        return common | {
+            "job": "usage_pipeline",
+            "step": "dbt build",
+            "failures": 3.0,
+            "last_error": "Runtime Error",
+            "first_failed_at": "2026-11-20T02:00:00+00:00",
+            "last_failed_at": "2026-11-20T04:00:00+00:00",
+        }
     groups = {name: "x" for name in getattr(trigger, "group_by", [])}
     window = {"window_start": "2026-11-20", "window_end": "2026-11-20", "group": groups, **groups}
     if kind == "sla_breach":
@@ -146,6 +155,7 @@ def default_group(trigger) -> list[str]:
         "budget_forecast": ["project_id"],
         "router_drift": ["metric"],
         "mcp_server_down": ["server"],
+        "pipeline_step_failing": ["job", "step"],
     }.get(trigger.kind, list(getattr(trigger, "group_by", [])))
 
 
@@ -526,6 +536,31 @@ def _outage_match(outage: dict, org_id: str) -> Match:
     return Match(key, facts, facts["day"])
 
 
+def _step_failing(trigger, context: Context, days):
+    """Pipeline steps that keep failing (`aioa.ops.step_failures`): the shared pipeline, not one org's rows. One
+    failure streak is one finding; a backtest sees it on the day of its latest failure."""
+    from aioa.ops.step_failures import failing_steps
+
+    if context.settings is None:
+        return {day: [] for day in days or [None]}
+    matches = []
+    for streak in failing_steps(context.settings, trigger.jobs, trigger.consecutive_runs):
+        facts = {name: value for name, value in streak.items() if name != "first_run_id"}
+        day = streak["last_failed_at"].date()
+        facts |= {
+            "org_id": context.org_id,
+            "day": day,
+            "first_failed_at": streak["first_failed_at"].isoformat(),
+            "last_failed_at": streak["last_failed_at"].isoformat(),
+        }
+        matches.append(
+            Match(fingerprint("step_failing", streak["job"], streak["step"], streak["first_run_id"]), facts, day)
+        )
+    if days is None:
+        return {None: matches}
+    return {day: [match for match in matches if match.day == day] for day in days}
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
@@ -544,4 +579,5 @@ _FINDERS = {
     "metric_threshold": _metric,
     "router_drift": _router_drift,
     "mcp_server_down": _mcp_down,
+    "pipeline_step_failing": _step_failing,
 }
