@@ -30,6 +30,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "billing:export": frozenset({"admin"}),
     "privacy:manage": frozenset({"admin"}),
     "kpis:write": frozenset({"admin", "user"}),  # user-defined KPIs: a User for their team, an Admin for any
+    "rules:read": frozenset({"admin", "user", "viewer"}),  # rules, their backtests and incidents (Automations)
+    "rules:write": frozenset({"admin"}),  # create, edit, enable and disable rules
+    "incidents:act": frozenset({"admin", "user"}),  # acknowledge and resolve incidents
+    "annotations:write": frozenset({"admin", "user"}),  # comments on days, metrics and incidents
+    "views:write": frozenset({"admin", "user"}),  # saved views shared with the team
 }
 
 # API key scope -> permissions it grants (a key has no role of its own beyond its scopes)
