@@ -128,6 +128,10 @@ def _webhook(settings: Settings, action, outcome: Outcome) -> dict:
 
 
 def _act_once(settings: Settings, rule_id: str, action, incident) -> dict:
+    if action.type == "send_report":
+        from aioa.reports.render.deliver import run_send_report
+
+        return run_send_report(settings, action, incident)
     if action.type == "pause_api_key":
         from aioa.identity.api_keys import revoke_key
 

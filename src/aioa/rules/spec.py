@@ -26,6 +26,7 @@ EVENT_TYPES = (
     "incident.acknowledged",
     "incident.resolved",
     "webhook.test",
+    "report.ready",
 )
 ANOMALY_KINDS = ("cost_spike", "usage_surge", "error_burst", "runaway_agent", "latency_degradation")
 SLA_METRICS = ("latency_p95_ms", "error_rate")
@@ -299,15 +300,45 @@ class RetrainAction(_Strict):
     type: Literal["retrain_router"]
 
 
+class SendReportAction(_Strict):
+    """Render a report template (aioa.reports.render) for the rule's org and send it: attached to `email`, and/or as
+    a signed `report.ready` event to a webhook endpoint of the org (`url` or `endpoint`). With a `schedule` trigger
+    and `group_by: [tick]` it is a scheduled report (each tick opens its own incident, so each tick sends)."""
+
+    type: Literal["send_report"]
+    template: str = Field(min_length=1, max_length=100)
+    format: Literal["pdf", "html", "xlsx", "csv", "json", "parquet"] = "pdf"
+    email: list[str] = []
+    url: str | None = None
+    endpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _targets(self) -> SendReportAction:
+        from aioa.webhooks.urls import check_url
+
+        if not self.email and self.url is None and self.endpoint is None:
+            raise ValueError("send_report needs `email` (addresses) and/or a webhook `url` or `endpoint`")
+        if self.url is not None and self.endpoint is not None:
+            raise ValueError("send_report takes a webhook `url` or an `endpoint`, not both")
+        for address in self.email:
+            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
+                raise ValueError(f"{address!r} is not an email address")
+        if self.url is not None:
+            self.url = check_url(self.url)
+        return self
+
+
 ACTION_MODELS = {
     "notify": NotifyAction,
     "webhook": WebhookAction,
     "pause_api_key": PauseKeyAction,
     "set_router_threshold": RouterThresholdAction,
     "retrain_router": RetrainAction,
+    "send_report": SendReportAction,
 }
 Action = Annotated[
-    NotifyAction | WebhookAction | PauseKeyAction | RouterThresholdAction | RetrainAction, Field(discriminator="type")
+    NotifyAction | WebhookAction | PauseKeyAction | RouterThresholdAction | RetrainAction | SendReportAction,
+    Field(discriminator="type"),
 ]
 
 
@@ -403,7 +434,7 @@ def _problem(item: dict) -> str:
             where += f".{part}" if where else str(part)
     where = re.sub(
         r"\.(schedule|snapshot_published|anomaly_detected|budget_forecast|sla_breach|quarantine_rate|"
-        r"metric_threshold|router_drift|mcp_server_down|pipeline_step_failing|notify|webhook|pause_api_key|set_router_threshold|retrain_router)\b",
+        r"metric_threshold|router_drift|mcp_server_down|pipeline_step_failing|notify|webhook|pause_api_key|set_router_threshold|retrain_router|send_report)\b",
         "",
         where,
     )
