@@ -65,6 +65,16 @@ def detail_calls(
 
 
 @st.cache_data(**CACHE)
+def calls_behind(
+    version: str, filters: Filters, scope: TenantScope, drill: tuple[tuple[str, str], ...], page: int, page_size: int
+) -> tuple[pd.DataFrame, int]:
+    """One page of the calls behind a chart's point (drill-down) and how many there are."""
+    from aioa.analytics.drilldown import calls_behind
+
+    return calls_behind(_reader(version), filters, scope, drill, page=page, page_size=page_size)
+
+
+@st.cache_data(**CACHE)
 def projects_overview(version: str, filters: Filters, scope: TenantScope) -> pd.DataFrame:
     return queries.projects_overview(_reader(version), filters, scope)
 
