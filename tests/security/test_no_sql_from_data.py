@@ -38,6 +38,17 @@ SQL_KEYWORDS = {"sql", "query", "statement", "operation"}
 _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses whose values are bound `$` parameters"
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
+    "src/aioa/analytics/drilldown.py:calls_behind": _QUERIES + "; drill columns from DRILL_COLUMNS (a literal map), "
+    "drill values, page size and offset bound",
+    "src/aioa/analytics/behaviour.py:active_hours": _QUERIES + "; member column from MEMBER_COLUMNS, its id bound",
+    "src/aioa/analytics/behaviour.py:behaviour_by": _QUERIES + "; member column from MEMBER_COLUMNS (a literal map)",
+    "src/aioa/analytics/behaviour.py:models_used": _QUERIES + "; member column from MEMBER_COLUMNS (a literal map)",
+    "src/aioa/analytics/behaviour.py:tools_used": _QUERIES + "; member column from MEMBER_COLUMNS (a literal map)",
+    "src/aioa/analytics/behaviour.py:project_phases": _QUERIES,
+    "src/aioa/analytics/behaviour.py:workflow_patterns": _QUERIES + "; kind, lengths, thresholds and limit bound",
+    "src/aioa/analytics/compare.py:session_costs": _QUERIES + "; group column from GROUP_COLUMNS, its values bound",
+    "src/aioa/analytics/kpi_formula.py:kpi_values": _QUERIES + "; metric SQL, names and marts from the metrics "
+    "registry (a formula's names are checked against it by parse_formula)",
     "src/aioa/analytics/queries.py:filter_options": _QUERIES,
     "src/aioa/analytics/queries.py:kpis": _QUERIES + "; measures from the metrics registry, periods bound",
     "src/aioa/analytics/queries.py:spend_by": _QUERIES,

@@ -1,10 +1,11 @@
-"""Costs: spend by org, team, user, project, model or day; click a bar to see the calls behind it."""
+"""Costs: spend by org, team, user, project, model or day; click a bar to see the calls behind it (drill-down)."""
 
 import loaders
 import plotly.express as px
 import streamlit as st
 from display import PALETTES, axis_labels, colour_map
-from page_kit import downloadable_table, page_context, selected_value
+from drilldown import drillable_chart
+from page_kit import downloadable_table, page_context
 
 from aioa.analytics import DIMENSIONS
 
@@ -30,12 +31,5 @@ figure = px.bar(
 )
 figure.update_yaxes(tickprefix="$")
 figure.update_layout(showlegend=False)
-event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"costs_{dimension}")
+drillable_chart(figure, key=f"costs_{dimension}", fields={dimension: "x"})
 downloadable_table(totals, f"spend_by_{dimension}")
-
-picked = selected_value(event, "x")
-st.subheader(f"Calls behind {dimension} = {picked}" if picked else "Latest calls (click a bar to drill down)")
-detail = loaders.detail_calls(
-    context.version, context.filters, context.scope, dimension=dimension if picked else None, value=picked
-)
-downloadable_table(detail, "calls", key="costs_detail")

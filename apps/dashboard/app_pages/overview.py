@@ -8,6 +8,7 @@ import loaders
 import plotly.express as px
 import streamlit as st
 from display import SIGNED, axis_labels, colour_map, delta_colour
+from drilldown import drillable_chart
 from page_kit import downloadable_table, page_context
 from streamlit.errors import StreamlitPageNotFoundError
 
@@ -100,8 +101,8 @@ figure = px.area(
     color_discrete_map=colour_map("org", daily.get("series")),
     labels=axis_labels("day", "cost_usd") | {"series": "Org"},
     hover_data={"total_tokens": ":,.0f", "calls": ":,"},
-    title="Daily spend by org (USD)",
+    title="Daily spend by org (USD; click a point for its calls)",
 )
 figure.update_yaxes(tickprefix="$")
-st.plotly_chart(figure, key="overview_daily")
+drillable_chart(figure, key="overview_daily", fields={"day": "x", "org": "legendgroup"})
 downloadable_table(daily, "daily_spend_by_org")

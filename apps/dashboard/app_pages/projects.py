@@ -4,6 +4,7 @@ import loaders
 import plotly.express as px
 import streamlit as st
 from display import axis_labels, colour_map
+from drilldown import drillable_chart
 from page_kit import downloadable_table, page_context
 
 context = page_context()
@@ -25,7 +26,7 @@ figure = px.treemap(
 st.plotly_chart(figure, key="projects_treemap")
 downloadable_table(overview, "projects")
 life = loaders.project_lifecycle(context.version, context.filters, context.scope)
-st.plotly_chart(
+drillable_chart(
     px.line(
         life,
         x="life_week",
@@ -34,9 +35,11 @@ st.plotly_chart(
         color_discrete_map=colour_map("project", life["project_id"]),
         line_dash="org_id",
         markers=True,
+        custom_data=["org_id", "project_id"],
         labels=axis_labels("life_week", "cost_usd", "project_id", "org_id"),
-        title="Weekly spend (USD) over each project's life",
+        title="Weekly spend (USD) over each project's life (click a point for the project's calls)",
     ).update_yaxes(tickprefix="$"),
     key="projects_life",
+    fields={"org": "customdata.0", "project": "customdata.1"},
 )
 downloadable_table(life, "project_lifecycle")

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 from display import axis_labels, colour_map
+from drilldown import drillable_chart
 from page_kit import downloadable_table, page_context, selected_value
 
 from aioa import formatting
@@ -54,13 +55,14 @@ else:
         y="item",
         color="project_id",
         color_discrete_map=colour_map("project", that_day["project_id"]),
+        custom_data=["item"],
         hover_data={"user_id": True, "calls": ":,", "subagents": True, "cost_usd": ":$.2f", "errors": True},
         labels=axis_labels("project_id", "user_id", "calls", "subagents", "cost_usd", "errors"),
-        title=f"Sessions on {formatting.long_day(day)} (UTC; drag to zoom, double-click to reset)",
+        title=f"Sessions on {formatting.long_day(day)} (UTC; click a session for its calls, drag to zoom)",
     )
     figure.update_yaxes(autorange="reversed", showticklabels=False, title="session")
     figure.update_xaxes(range=[pd.Timestamp(day), pd.Timestamp(day) + pd.Timedelta(days=1)], tickformat="%H:%M")
-    st.plotly_chart(figure, key="sessions_timeline")
+    drillable_chart(figure, key="sessions_timeline", fields={"session": "customdata.0"})
     downloadable_table(sessions.drop(columns=["day"]), "sessions")
 st.subheader("Handoffs")
 handoffs = loaders.handoff_summary(context.version, context.filters, context.scope)
