@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     reader_statement_timeout_s: float = Field(
         default=30.0, gt=0, description="Seconds a query on a read connection (app, API, questions) may run."
     )
+    dashboard_refresh_s: int = Field(
+        default=30,
+        ge=0,
+        description="Seconds between an open dashboard page's checks for a newly published snapshot (0: no live "
+        "refresh). A check reads the snapshot pointer only; the page's data is re-read when the snapshot changed.",
+    )
 
     # Identity, API and tenants (see docs/security.md).
     database_url: str | None = Field(
