@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from aioa.privacy.cli import privacy_app
 from aioa.reports.output import OutputFormat, chosen_format
@@ -385,7 +386,47 @@ def ask_command(
         raise typer.Exit(4)
 
 
-@app.command()
+class _ReportGroup(TyperGroup):
+    """`aioa report KIND` (usage tables on stdout) beside `aioa report render TEMPLATE` (report files): a first word
+    that names no subcommand is the KIND of `aioa report usage`."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands:
+            args = ["usage", *args]
+        return super().resolve_command(ctx, args)
+
+
+report_app = typer.Typer(
+    cls=_ReportGroup,
+    no_args_is_help=True,
+    context_settings={"ignore_unknown_options": True},  # `aioa report --json daily`: the options are usage's
+    help="Usage tables (`aioa report daily|monthly|session|project|model`) and report files "
+    "(`aioa report render TEMPLATE --format pdf --out FILE`).",
+)
+app.add_typer(report_app, name="report")
+
+
+def _add_report_render_command() -> None:
+    """`aioa report render`: templates, charts and file formats load only inside the command."""
+    from aioa.reports.render.cli import render_command
+
+    report_app.command("render")(render_command)
+
+
+_add_report_render_command()
+
+
+def _add_recommendations_command() -> None:
+    """`aioa recommendations`: the engine and its models load only inside the command."""
+    from aioa.recommendations.cli import recommendations_command
+
+    app.command("recommendations")(recommendations_command)
+
+
+_add_recommendations_command()
+
+
+@report_app.command("usage")
 def report(
     kind: Annotated[str, typer.Argument(help="daily, monthly, session, project or model")],
     as_json: JsonFlag = False,

@@ -58,4 +58,4 @@ def phrase(items: list[Recommendation], chat_model=None) -> list[Recommendation]
 
 
 def _numbers(text: str) -> set[str]:
-    return set(re.findall(r"\d[\d,.]*%?", text.replace("$", "")))
+    return set(re.findall(r"\d+(?:[.,]\d+)*%?", text))
