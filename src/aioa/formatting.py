@@ -331,6 +331,67 @@ COLUMNS: dict[str, Column] = {
     "success": Column("Passed", "Whether the expectation held.", "text"),
     "lines": Column("Lines", "Input lines with this reason.", "count"),
     "files": Column("Files", "Files with such lines.", "count"),
+    # behaviour, lifecycle, workflow patterns and comparisons (aioa.analytics.behaviour / compare / kpi_formula)
+    "median_session_minutes": Column(
+        "Median session (min)", "Half of the sessions are shorter: minutes from the first to the last call.", "number"
+    ),
+    "p90_session_minutes": Column("90% of sessions under (min)", "Nine sessions in ten are shorter.", "number"),
+    "cost_per_session_usd": Column("Cost per session", "Spend ÷ sessions with a known cost.", "usd"),
+    "median_session_cost_usd": Column("Median cost per session", "Half of the sessions cost less.", "usd"),
+    "p90_session_cost_usd": Column("90% of sessions cost under", "Nine sessions in ten cost less.", "usd"),
+    "calls_per_session": Column("Calls per session", "Model calls in an average session.", "number"),
+    "tool_calls_per_session": Column("Tool calls per session", "Tool uses in an average session.", "number"),
+    "active_days": Column("Active days", "Days with at least one session.", "count"),
+    "models_used": Column("Models used", "Distinct models called.", "count"),
+    "top_model": Column("Most used model", "The model with the most calls.", "text"),
+    "tools_used": Column("Tools used", "Distinct tools called (built-in and MCP).", "count"),
+    "top_tool": Column("Most used tool", "The tool called most often.", "text"),
+    "busiest_hour": Column("Busiest hour (UTC)", "The hour of day with the most calls.", "count"),
+    "weekday": Column("Weekday", "Day of the week (1 = Monday).", "count"),
+    "hour_of_day": Column("Hour (UTC)", "Hour of the day, UTC.", "count"),
+    "share_of_calls": Column("Share of calls", "This model's share of the member's calls.", "ratio"),
+    "tool_name": Column("Tool", "The tool's name (MCP tools as mcp__server__tool).", "text"),
+    "share_of_tool_calls": Column("Share of tool calls", "This tool's share of the member's tool calls.", "ratio"),
+    "week_start": Column("Week", "The week's first day (Monday).", "date"),
+    "phase": Column(
+        "Phase",
+        "ramp-up, steady or wind-down: steady from the first to the last week whose 3-week average usage reaches "
+        "half of the project's peak; weeks before are ramp-up, weeks after wind-down.",
+        "text",
+    ),
+    "phase_since": Column("In this phase since", "First week of the current phase.", "date"),
+    "peak_week": Column("Peak week", "The week with the highest 3-week average usage.", "date"),
+    "life_weeks": Column("Weeks of life", "Weeks since the project's first call.", "count"),
+    "share_of_peak": Column("Share of peak", "3-week average usage ÷ the project's peak.", "ratio"),
+    "rolling_tokens": Column("Tokens (3-week average)", "Mean weekly tokens over the last 3 weeks.", "tokens"),
+    "days_covered": Column(
+        "Days with data", "Days of the week inside the data (the latest week may be short).", "count"
+    ),
+    "pattern": Column("Sequence", "Consecutive steps in a session (a run of the same step counts once).", "text"),
+    "steps": Column("Steps", "Steps in the sequence.", "count"),
+    "support": Column("Support", "Share of sessions that contain the sequence.", "ratio"),
+    "occurrences": Column("Occurrences", "Times the sequence occurs (a session may repeat it).", "count"),
+    "failure_after_share": Column("Failed next step", "Share of occurrences whose next step failed.", "ratio"),
+    "error_session_share": Column(
+        "Sessions with errors", "Share of the sessions with the sequence that had an error.", "ratio"
+    ),
+    "error_lift": Column(
+        "Error lift",
+        "Error rate of sessions with the sequence ÷ error rate of all sessions (above 1: errors are more common).",
+        "score",
+    ),
+    "expensive_session_share": Column(
+        "Expensive sessions", "Share of the sessions with the sequence whose cost is in the top 10%.", "ratio"
+    ),
+    "expensive_lift": Column(
+        "Expensive lift",
+        "Share of expensive sessions among those with the sequence ÷ 10% (above 1: they cost more; longer sessions "
+        "hold more sequences, so read it beside their length).",
+        "score",
+    ),
+    "population_sessions": Column("Sessions compared", "Sessions with steps of this kind in the selection.", "count"),
+    "group": Column("Group", "The side of the comparison.", "text"),
+    "value": Column("Value", "The KPI's value (its formula over the metrics beside it).", "number"),
 }
 
 

@@ -38,6 +38,9 @@ MART_TABLES = frozenset(
         "agg_mcp_tools_daily",
         "agg_mcp_tool_usage_daily",
         "mcp_tool_recommendations",
+        "agg_tool_usage_daily",
+        "fct_session_sequences",
+        "agg_project_lifecycle_weekly",
         "time_spine_daily",
     }
 )

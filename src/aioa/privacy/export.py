@@ -32,6 +32,8 @@ MART_TABLES = (
     "agg_mcp_tool_usage_daily",
     "agg_mcp_tools_daily",
     "dim_users",
+    "agg_tool_usage_daily",
+    "fct_session_sequences",
 )
 PAIRS_VIEW = "privacy_pairs"  # (org_id, user_id) of the subject, registered on the connection
 
