@@ -21,6 +21,8 @@ PAGES = {
         ("app_pages/projects.py", "Projects", ":material/folder:", "usage:read"),
         ("app_pages/sessions.py", "Sessions & agents", ":material/timeline:", "usage:read"),
         ("app_pages/mcp_tools.py", "MCP & tools", ":material/build:", "usage:read"),
+        ("app_pages/behaviour.py", "Behaviour & patterns", ":material/psychology:", "usage:read"),
+        ("app_pages/comparisons.py", "Comparisons & KPIs", ":material/compare_arrows:", "usage:read"),
     ],
     "Intelligence": [
         ("app_pages/routing.py", "Routing", ":material/alt_route:", "ml:read"),
@@ -37,7 +39,16 @@ PAGES = {
 }
 
 # Pages whose numbers follow the sidebar's date range, org, team, project and model filters.
-FILTERED_PAGES = {"Overview", "Costs", "Projects", "Sessions & agents", "MCP & tools", "Routing"}
+FILTERED_PAGES = {
+    "Overview",
+    "Costs",
+    "Projects",
+    "Sessions & agents",
+    "MCP & tools",
+    "Routing",
+    "Behaviour & patterns",
+    "Comparisons & KPIs",
+}
 # Pages that need no published snapshot.
 SNAPSHOT_FREE_PAGES = {"Admin"}
 
