@@ -40,7 +40,7 @@ def active_hours(
     return _frame(
         connection,
         f"""
-        select isodow(hour) as weekday, extract('hour' from hour) as hour_of_day, sum(calls) as calls,
+        select extract(isodow from hour) as weekday, extract(hour from hour) as hour_of_day, sum(calls) as calls,
                sum(cost_usd) as cost_usd, count(distinct user_id) as users
         from marts.agg_usage_hourly {clause}
         group by all order by weekday, hour_of_day""",
@@ -81,10 +81,13 @@ def behaviour_by(connection: Connection, filters: Filters, scope, dimension: str
             group by all),
         hours as (
             select {column} as member, arg_max(hour_of_day, calls) as busiest_hour
-            from (select {column}, extract('hour' from hour) as hour_of_day, sum(calls) as calls
+            from (select {column}, extract(hour from hour) as hour_of_day, sum(calls) as calls
                   from marts.agg_usage_hourly {hours_clause} group by all)
             group by all)
-        select sessions.member as {dimension}, sessions.* exclude (member), models.models_used, models.top_model,
+        select sessions.member as {dimension}, sessions.sessions, sessions.median_session_minutes,
+               sessions.p90_session_minutes, sessions.cost_usd, sessions.median_session_cost_usd,
+               sessions.cost_per_session_usd, sessions.p90_session_cost_usd, sessions.calls_per_session,
+               sessions.tool_calls_per_session, sessions.active_days, models.models_used, models.top_model,
                tools.tools_used, tools.top_tool, hours.busiest_hour
         from sessions
         left join models on models.member is not distinct from sessions.member
