@@ -35,7 +35,7 @@ def test_all_assets_materialise_with_checks_and_publish_a_snapshot(sample_dir, t
     )
     assert result.success
     checks = {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
-    assert checks["raw_schema_drift"] and checks["usage_vs_trailing_window"]
+    assert checks["raw_schema_drift"] and checks["usage_volume"]
     assert checks["unique_fct_llm_calls_call_key"]  # dbt tests show up as asset checks too
     snapshot = result.asset_materializations_for_node("read_snapshot")[0].metadata["snapshot_version"].value
     connection, version = open_snapshot(Settings(home=home))

@@ -46,5 +46,9 @@ def mart_quality_checks(context: AssetCheckExecutionContext, warehouse: Warehous
                 "expectations": len(result.expectations),
                 "failed": len(failed),
                 "failures": MetadataValue.json(failed[:10]),
+                # what each column was measured as or against (e.g. the volume's baseline per org)
+                "observed": MetadataValue.json(
+                    {item["column"]: item["observed"] for item in result.expectations if item["observed"] is not None}
+                ),
             },
         )

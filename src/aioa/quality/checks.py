@@ -55,8 +55,10 @@ def run_quality_checks(warehouse: WarehouseSession, freshness_hours: int = 26) -
     source = context.data_sources.add_pandas("marts")
     results = []
     threshold = stale_before(freshness_hours)
+    has_forecasts = warehouse.has_table("ml", "forecasts")
     for suite in SUITES:
-        frame = _naive_times(warehouse.frame(suite.sql))
+        sql = suite.sql if has_forecasts or suite.sql_without_forecasts is None else suite.sql_without_forecasts
+        frame = _naive_times(warehouse.frame(sql))
         batch = (
             source.add_dataframe_asset(suite.name)
             .add_batch_definition_whole_dataframe("all")
@@ -66,7 +68,8 @@ def run_quality_checks(warehouse: WarehouseSession, freshness_hours: int = 26) -
             gx.ExpectationSuite(name=suite.name, expectations=suite.expectations(gx.expectations, threshold)),
             result_format="SUMMARY",
         )
-        expectations = [_summary(item) for item in outcome.results]
+        observed = suite.observe(frame) if suite.observe else {}
+        expectations = [_summary(item, observed) for item in outcome.results]
         results.append(
             CheckResult(
                 suite.name,
@@ -91,14 +94,16 @@ def _naive_times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _summary(item) -> dict:
+def _summary(item, observed_by_column: dict[str, str]) -> dict:
     config = item.expectation_config
     result = item.result or {}
+    column = config.kwargs.get("column") or config.kwargs.get("column_A")
     observed = result.get("observed_value")
+    observed = observed_by_column.get(column) if observed is None else observed
     error = (item.exception_info or {}).get("exception_message") if item.exception_info else None
     return {
         "expectation": config.type,
-        "column": config.kwargs.get("column") or config.kwargs.get("column_A"),
+        "column": column,
         "success": bool(item.success),
         "observed": None if observed is None else str(observed)[:200],
         "unexpected_count": result.get("unexpected_count"),

@@ -8,9 +8,11 @@ whole, against its own recent past and against time:
   fields, missing or wrong-typed fields): a changed log format must not reach the app as silently wrong numbers.
 - `raw_contract_versions` (warn): every raw row follows the current contract version.
 - `freshness` (warn): the last ingest and the newest event are younger than `freshness_hours`.
-- `usage_vs_trailing_window` (warn): per org, calls and cost of the last 7 days against the 28 days before, and
-  the share of unpriced calls against that window; an org whose baseline holds too few calls for a ratio to mean
-  anything (a handful of sessions) is not judged.
+- `usage_volume` (warn): per org, cost and tokens of the last 7 days' complete days against the stored forecast
+  for those days (`ml.forecasts`, the previous run's), and where no stored forecast covers them, calls and cost
+  of the last 7 days against the 28 days before; the `baseline` column says which an org was judged against. The
+  share of unpriced calls is judged against the trailing window. An org whose trailing window holds too few calls
+  for a ratio to mean anything (a handful of sessions) is not judged.
 
 Each suite reads one small frame computed in the warehouse (portable SQL: DuckDB and PostgreSQL), so the suites cost
 the same on ten thousand or ten million calls. A failing `error` suite blocks publication of the read snapshot.
@@ -21,8 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aioa.contracts import CONTRACT_VERSION
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ERROR = "error"  # blocks publishing the snapshot
 WARN = "warn"  # shown on the Data quality page and in Dagster, does not block
@@ -31,8 +37,10 @@ WARN = "warn"  # shown on the Data quality page and in Dagster, does not block
 # lines that count (one odd line in a small increment is not a changed format).
 MAX_DRIFTED_SHARE = 0.05
 MIN_DRIFTED_LINES = 10
-# Usage against the trailing window: recent (7 days) per-day mean over the baseline (28 days before) per-day mean.
+# Usage volume: recent (7 days) against the stored forecast of those days (its complete days: today is still being
+# written), else the recent per-day mean over the baseline (28 days before) per-day mean.
 RECENT_DAYS, BASELINE_DAYS = 7, 28
+FORECAST, TRAILING_WINDOW = "forecast", "trailing_window"  # the `baseline` an org's volume was judged against
 MIN_RATIO, MAX_RATIO = 0.25, 4.0
 # Fewest baseline calls (28 days) an org needs to be judged: calls come in sessions of ~8, so below this a week
 # expects under ~6 sessions and one session more or less swings the ratio past the bounds (noise, not a change).
@@ -50,10 +58,116 @@ class Suite:
     sql: str
     expectations: Callable  # (gx.expectations module, stale_before) -> list of expectations; GE imports lazily
     severity: str = ERROR
+    # The SQL to run instead when the warehouse holds no stored forecast (`ml.forecasts` not built yet).
+    sql_without_forecasts: str | None = None
+    # What the suite observed per column, stored where an expectation reports no observed value of its own.
+    observe: Callable[[pd.DataFrame], dict[str, str]] | None = None
 
 
 def stale_before(freshness_hours: int) -> datetime:
     return (datetime.now(UTC) - timedelta(hours=freshness_hours)).replace(tzinfo=None)
+
+
+def usage_volume_sql(*, with_forecasts: bool) -> str:
+    """Per org: the ratios the `usage_volume` suite judges and the `baseline` they were measured against. With
+    forecasts, an org whose stored org-level forecast covers complete days of the recent window is judged against
+    it (cost and tokens: what is forecast); the others against the trailing window (calls and cost)."""
+    forecast_ctes = f"""
+        forecast_days as (
+            -- complete days (not today) of the recent window that the stored forecast covers
+            select forecasts.org_id, forecasts.day,
+                   sum(case when forecasts.metric = 'cost_usd' then forecasts.forecast end) as forecast_cost,
+                   sum(case when forecasts.metric = 'total_tokens' then forecasts.forecast end) as forecast_tokens
+            from {{ml}}.forecasts as forecasts
+            cross join bounds
+            where forecasts.kind = 'forecast' and forecasts.project_id is null
+              and forecasts.day > bounds.last_day - {RECENT_DAYS} and forecasts.day <= bounds.last_day
+              and forecasts.day < current_date
+            group by forecasts.org_id, forecasts.day
+        ),
+        actual_days as (
+            select org_id, day, sum(coalesce(cost_usd, 0)) as cost, sum(total_tokens) as tokens
+            from {{marts}}.agg_usage_daily
+            group by org_id, day
+        ),
+        against_forecast as (
+            select forecast_days.org_id,
+                   sum(coalesce(actual_days.cost, 0)) as actual_cost,
+                   sum(coalesce(actual_days.tokens, 0)) as actual_tokens,
+                   sum(forecast_days.forecast_cost) as forecast_cost,
+                   sum(forecast_days.forecast_tokens) as forecast_tokens
+            from forecast_days
+            left join actual_days
+                on actual_days.org_id = forecast_days.org_id and actual_days.day = forecast_days.day
+            group by forecast_days.org_id
+        ),"""
+    judged = f"windows.baseline_calls >= {MIN_BASELINE_CALLS}"
+    trailing_calls = (
+        f"(cast(windows.recent_calls as double precision) / {RECENT_DAYS})"
+        f" / (cast(windows.baseline_calls as double precision) / {BASELINE_DAYS})"
+    )
+    trailing_cost = (
+        f"(cast(windows.recent_cost as double precision) / {RECENT_DAYS})"
+        f" / (cast(windows.baseline_cost as double precision) / {BASELINE_DAYS})"
+    )
+    if with_forecasts:
+        on_forecast = "against_forecast.org_id is not null"
+        select = f"""
+               case when {on_forecast} then '{FORECAST}' else '{TRAILING_WINDOW}' end as baseline,
+               case when {judged} and not {on_forecast} then {trailing_calls} end as calls_ratio,
+               case when {judged} and {on_forecast} and against_forecast.forecast_cost > 0
+                    then cast(against_forecast.actual_cost as double precision) / against_forecast.forecast_cost
+                    when {judged} and not {on_forecast} and windows.baseline_cost > 0
+                    then {trailing_cost} end as cost_ratio,
+               case when {judged} and {on_forecast} and against_forecast.forecast_tokens > 0
+                    then cast(against_forecast.actual_tokens as double precision) / against_forecast.forecast_tokens
+                    end as tokens_ratio,"""
+        joined = "left join against_forecast on against_forecast.org_id = windows.org_id"
+    else:
+        select = f"""
+               '{TRAILING_WINDOW}' as baseline,
+               case when {judged} then {trailing_calls} end as calls_ratio,
+               case when {judged} and windows.baseline_cost > 0 then {trailing_cost} end as cost_ratio,
+               cast(null as double precision) as tokens_ratio,"""
+        joined = ""
+    return f"""
+        with bounds as (
+            select max(day) as last_day from {{marts}}.agg_usage_daily
+        ),{forecast_ctes if with_forecasts else ""}
+        windows as (
+            select usage.org_id,
+                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS} then usage.calls else 0 end) as recent_calls,
+                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS} then usage.calls else 0 end)
+                       as baseline_calls,
+                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS}
+                            then coalesce(usage.cost_usd, 0) else 0 end) as recent_cost,
+                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS}
+                            then coalesce(usage.cost_usd, 0) else 0 end) as baseline_cost,
+                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS} then usage.unpriced_calls else 0 end)
+                       as recent_unpriced,
+                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS} then usage.unpriced_calls else 0 end)
+                       as baseline_unpriced
+            from {{marts}}.agg_usage_daily as usage
+            cross join bounds
+            where usage.day > bounds.last_day - {RECENT_DAYS + BASELINE_DAYS}
+            group by usage.org_id
+        )
+        select windows.org_id, windows.recent_calls, windows.baseline_calls,{select}
+               case when {judged} and windows.recent_calls > 0
+                    then cast(windows.recent_unpriced as double precision) / windows.recent_calls
+                         - cast(windows.baseline_unpriced as double precision) / windows.baseline_calls
+                    end as unpriced_share_rise
+        from windows
+        {joined}
+        """
+
+
+def baselines_by_org(frame: pd.DataFrame) -> str:
+    """Which orgs were judged against which baseline, e.g. `forecast: acme; trailing_window: beta, gamma`."""
+    return "; ".join(
+        f"{baseline}: {', '.join(sorted(map(str, group['org_id'])))}"
+        for baseline, group in sorted(frame.groupby("baseline"), key=lambda item: item[0])
+    )
 
 
 _SHAPE_CONDITION = " or ".join(f"reason like '{pattern}'" for pattern in SHAPE_REASONS)
@@ -124,51 +238,24 @@ SUITES: list[Suite] = [
         severity=WARN,
     ),
     Suite(
-        "usage_vs_trailing_window",
+        "usage_volume",
         "marts/agg_usage_daily",
-        f"Per org, calls and cost per day over the last {RECENT_DAYS} days lie within {MIN_RATIO}× to {MAX_RATIO:.0f}× "
-        f"of the {BASELINE_DAYS} days before, and the share of unpriced calls rose by at most "
-        f"{MAX_UNPRICED_SHARE_RISE:.0%} (orgs with fewer than {MIN_BASELINE_CALLS} calls in the baseline are not "
-        "judged: a ratio of a few sessions is noise).",
-        f"""
-        with bounds as (
-            select max(day) as last_day from {{marts}}.agg_usage_daily
-        ),
-        windows as (
-            select usage.org_id,
-                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS} then usage.calls else 0 end) as recent_calls,
-                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS} then usage.calls else 0 end)
-                       as baseline_calls,
-                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS}
-                            then coalesce(usage.cost_usd, 0) else 0 end) as recent_cost,
-                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS}
-                            then coalesce(usage.cost_usd, 0) else 0 end) as baseline_cost,
-                   sum(case when usage.day > bounds.last_day - {RECENT_DAYS} then usage.unpriced_calls else 0 end)
-                       as recent_unpriced,
-                   sum(case when usage.day <= bounds.last_day - {RECENT_DAYS} then usage.unpriced_calls else 0 end)
-                       as baseline_unpriced
-            from {{marts}}.agg_usage_daily as usage
-            cross join bounds
-            where usage.day > bounds.last_day - {RECENT_DAYS + BASELINE_DAYS}
-            group by usage.org_id
-        )
-        select org_id, recent_calls, baseline_calls,
-               case when baseline_calls >= {MIN_BASELINE_CALLS}
-                    then (cast(recent_calls as double precision) / {RECENT_DAYS})
-                         / (cast(baseline_calls as double precision) / {BASELINE_DAYS}) end as calls_ratio,
-               case when baseline_calls >= {MIN_BASELINE_CALLS} and baseline_cost > 0
-                    then (cast(recent_cost as double precision) / {RECENT_DAYS})
-                         / (cast(baseline_cost as double precision) / {BASELINE_DAYS}) end as cost_ratio,
-               case when baseline_calls >= {MIN_BASELINE_CALLS} and recent_calls > 0
-                    then cast(recent_unpriced as double precision) / recent_calls
-                         - cast(baseline_unpriced as double precision) / baseline_calls end as unpriced_share_rise
-        from windows
-        """,
+        f"Per org, cost and tokens of the last {RECENT_DAYS} days' complete days lie within {MIN_RATIO}× to "
+        f"{MAX_RATIO:.0f}× of the stored forecast for those days; without a stored forecast for them, calls and cost "
+        f"per day over the last {RECENT_DAYS} days lie within those bounds of the {BASELINE_DAYS} days before (the "
+        f"`baseline` column says which). The share of unpriced calls rose by at most {MAX_UNPRICED_SHARE_RISE:.0%} "
+        f"against the trailing window. Orgs with fewer than {MIN_BASELINE_CALLS} calls in the {BASELINE_DAYS} days "
+        "are not judged: a ratio of a few sessions is noise.",
+        usage_volume_sql(with_forecasts=True),
         lambda e, stale_before: [
             e.ExpectColumnValuesToBeBetween(column="calls_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
             e.ExpectColumnValuesToBeBetween(column="cost_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
+            e.ExpectColumnValuesToBeBetween(column="tokens_ratio", min_value=MIN_RATIO, max_value=MAX_RATIO),
             e.ExpectColumnValuesToBeBetween(column="unpriced_share_rise", max_value=MAX_UNPRICED_SHARE_RISE),
+            e.ExpectColumnValuesToBeInSet(column="baseline", value_set=[FORECAST, TRAILING_WINDOW]),
         ],
         severity=WARN,
+        sql_without_forecasts=usage_volume_sql(with_forecasts=False),
+        observe=lambda frame: {"baseline": baselines_by_org(frame)},
     ),
 ]

@@ -1,7 +1,7 @@
 """The pipeline's writer-side view of the warehouse, the same for DuckDB (working file) and PostgreSQL.
 
-SQL passed to `frame` may name `{raw}`, `{marts}` and `{quality}`; they resolve to the backend's schema names
-(PostgreSQL deployments may prefix them).
+SQL passed to `frame` may name `{raw}`, `{marts}`, `{quality}` and `{ml}`; they resolve to the backend's schema
+names (PostgreSQL deployments may prefix them).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from aioa.settings import Settings
 class WarehouseSession(Protocol):
     def frame(self, sql: str) -> pd.DataFrame: ...
 
+    def has_table(self, schema: str, table: str) -> bool: ...
+
     def store_check_results(self, rows: list[tuple]) -> None: ...
 
 
@@ -27,7 +29,14 @@ class DuckDBSession:
         self.connection = connection
 
     def frame(self, sql: str) -> pd.DataFrame:
-        return self.connection.execute(sql.format(raw="raw", marts="marts", quality="quality")).df()
+        return self.connection.execute(sql.format(raw="raw", marts="marts", quality="quality", ml="ml")).df()
+
+    def has_table(self, schema: str, table: str) -> bool:
+        """Whether `{schema}.table` exists (`schema` one of the placeholders' names: raw, marts, quality, ml)."""
+        found = self.connection.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchall()
+        return bool(found[0][0])
 
     def store_check_results(self, rows: list[tuple]) -> None:
         self.connection.execute("create schema if not exists quality")
@@ -39,7 +48,7 @@ class PostgresSession:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         prefix = settings.postgres_schema_prefix
-        self.schemas = {"raw": f"{prefix}raw", "marts": f"{prefix}marts", "quality": f"{prefix}quality"}
+        self.schemas = {name: f"{prefix}{name}" for name in ("raw", "marts", "quality", "ml")}
 
     def frame(self, sql: str) -> pd.DataFrame:
         from aioa.warehouse.postgres import pg_connect
@@ -48,6 +57,16 @@ class PostgresSession:
             cursor.execute(sql.format(**self.schemas))
             columns = [column.name for column in cursor.description]
             return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def has_table(self, schema: str, table: str) -> bool:
+        from aioa.warehouse.postgres import pg_connect
+
+        with closing(pg_connect(self.settings)) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
+                (self.schemas[schema], table),
+            )
+            return bool(cursor.fetchone()[0])
 
     def store_check_results(self, rows: list[tuple]) -> None:
         from aioa.warehouse.postgres import pg_connect
