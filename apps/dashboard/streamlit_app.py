@@ -3,6 +3,7 @@ see, checks the snapshot, draws the shared filters and hands all of it to the pa
 pages live in app_pages/ and only render."""
 
 import streamlit as st
+from live import watch
 from page_kit import draw_branding, prepare_page_context
 from signin import current_principal, may
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -16,6 +17,7 @@ st.set_page_config(page_title="AI Orchestration Analytics", page_icon=":material
 PAGES = {
     "Usage": [
         ("app_pages/my_usage.py", "My usage", ":material/person:", "usage:read"),
+        ("app_pages/my_dashboard.py", "My dashboard", ":material/space_dashboard:", "usage:read"),
         ("app_pages/overview.py", "Overview", ":material/dashboard:", "usage:read"),
         ("app_pages/costs.py", "Costs", ":material/payments:", "usage:read"),
         ("app_pages/projects.py", "Projects", ":material/folder:", "usage:read"),
@@ -52,6 +54,10 @@ FILTERED_PAGES = {
 # Pages that need no published snapshot.
 SNAPSHOT_FREE_PAGES = {"Admin"}
 
+FILTERED_PAGES |= {"My dashboard"}
+# Pages that stay current while open: data age, and a re-read when a new snapshot is published (live.watch).
+LIVE_PAGES = {"Overview", "My usage", "My dashboard", "Costs", "Sessions & agents", "MCP & tools"}
+
 principal = current_principal()
 draw_branding(principal)
 # A person with their own usage ids opens on their personal dashboard; everyone else on the Overview.
@@ -68,6 +74,8 @@ page = st.navigation({section: pages for section, pages in navigation.items() if
 try:
     if page.title not in SNAPSHOT_FREE_PAGES:
         context = prepare_page_context(principal, with_filters=page.title in FILTERED_PAGES)
+        if page.title in LIVE_PAGES:
+            watch(context)
     page.run()
     if page.title not in SNAPSHOT_FREE_PAGES:
         from aioa.identity import audit
