@@ -30,6 +30,7 @@ PAGES = {
         ("app_pages/routing.py", "Routing", ":material/alt_route:", "ml:read"),
         ("app_pages/forecasts.py", "Forecasts & budgets", ":material/trending_up:", "ml:read"),
         ("app_pages/anomalies.py", "Anomalies", ":material/warning:", "ml:read"),
+        ("app_pages/automations.py", "Automations", ":material/bolt:", "rules:read"),
     ],
     "Data": [
         ("app_pages/quality.py", "Data quality", ":material/fact_check:", "quarantine:read"),
@@ -52,7 +53,7 @@ FILTERED_PAGES = {
     "Comparisons & KPIs",
 }
 # Pages that need no published snapshot.
-SNAPSHOT_FREE_PAGES = {"Admin"}
+SNAPSHOT_FREE_PAGES = {"Admin", "Automations"}
 
 FILTERED_PAGES |= {"My dashboard"}
 # Pages that stay current while open: data age, and a re-read when a new snapshot is published (live.watch).
