@@ -405,10 +405,15 @@ def parse_rule(document: Any) -> Rule:
 
 
 def load_rule_file(path: Path) -> Rule:
+    return parse_rule_yaml(Path(path).read_text(encoding="utf-8"), source=str(path))
+
+
+def parse_rule_yaml(text: str, *, source: str = "the rule") -> Rule:
+    """A rule from YAML text (a file, or the app's editor), with the same messages either way."""
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise RuleError([f"{path} is not valid YAML: {error}"]) from None
+        raise RuleError([f"{source} is not valid YAML: {error}"]) from None
     return parse_rule(document)
 
 
