@@ -69,10 +69,10 @@ def metrics_rows(name: str, evaluation, seconds: float) -> list[dict]:
     return rows
 
 
-def latency(settings, tasks: list[dict], calls: int) -> dict:
-    from ml.routing.predict import champion, route
+def single_call_times(settings, tasks: list[dict], calls: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wall and thread-CPU milliseconds of `calls` single route() calls (after 50 warm-up calls)."""
+    from ml.routing.predict import route
 
-    champion(settings)  # loading and compiling the champion is a one-off cost, not part of a call
     for task in tasks[:50]:
         route(task, settings)
     timings, cpu = [], []
@@ -81,7 +81,33 @@ def latency(settings, tasks: list[dict], calls: int) -> dict:
         route(tasks[index % len(tasks)], settings)
         timings.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)
-    timings, cpu = np.array(timings) * 1000, np.array(cpu) * 1000
+    return np.array(timings) * 1000, np.array(cpu) * 1000
+
+
+def pipeline_latency(settings, tasks: list[dict], calls: int) -> dict:
+    """Single route() calls scored through the fitted scikit-learn pipeline (`model.score`, the path route_batch()
+    takes) instead of `ml/routing/single_task.py`'s copy of its arithmetic: what removing the copy would cost."""
+    import ml.routing.single_task as single_task
+
+    kept = single_task.scorer_for
+    single_task.scorer_for = lambda model: None  # route() falls back to the pipeline
+    try:
+        timings, cpu = single_call_times(settings, tasks, calls)
+    finally:
+        single_task.scorer_for = kept
+    return {
+        "pipeline_single_p50_ms": round(float(np.percentile(timings, 50)), 3),
+        "pipeline_single_p99_ms": round(float(np.percentile(timings, 99)), 3),
+        "pipeline_single_cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
+        "pipeline_single_cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
+    }
+
+
+def latency(settings, tasks: list[dict], calls: int) -> dict:
+    from ml.routing.predict import champion, route
+
+    champion(settings)  # loading and compiling the champion is a one-off cost, not part of a call
+    timings, cpu = single_call_times(settings, tasks, calls)
     logged = []
     for index in range(calls):
         start = time.perf_counter()
@@ -114,6 +140,12 @@ def main() -> None:
     parser.add_argument("--skip-mmlu", action="store_true", help="Leave out RouteLLM's MMLU outcomes.")
     parser.add_argument("--calls", type=int, default=2_000, help="Single route() calls to time.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="Only route() speed (single calls through single_task and through the pipeline, batches): no "
+        "router comparisons.",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "routing.json")
     args = parser.parse_args()
     console = Console(width=170)
@@ -133,12 +165,13 @@ def main() -> None:
         settings = Settings(home=work / "home")
         handoffs, truth = generated_handoffs(work / "small", "small", args.seed)
         data = attach_templates(from_handoffs(handoffs), truth)  # generated data: held-out templates
-        start = time.perf_counter()
-        evaluation = evaluate(data, truth, 42, split="template")
-        rows += metrics_rows("generated small (3,000 handoffs)", evaluation, time.perf_counter() - start)
-        start = time.perf_counter()
-        evaluation = evaluate(data, None, 42, split="template")
-        rows += metrics_rows("generated small, observed outcomes only", evaluation, time.perf_counter() - start)
+        if not args.speed_only:
+            start = time.perf_counter()
+            evaluation = evaluate(data, truth, 42, split="template")
+            rows += metrics_rows("generated small (3,000 handoffs)", evaluation, time.perf_counter() - start)
+            start = time.perf_counter()
+            evaluation = evaluate(data, None, 42, split="template")
+            rows += metrics_rows("generated small, observed outcomes only", evaluation, time.perf_counter() - start)
         start = time.perf_counter()
         outcome, _ = train_router(settings, data, truth)  # the champion that route() serves
         speed["train_and_register_small_seconds"] = round(time.perf_counter() - start, 2)
@@ -146,6 +179,7 @@ def main() -> None:
         console.print(f"champion: {outcome.reason}")
         tasks = handoffs[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records")
         speed |= latency(settings, tasks, args.calls)
+        speed |= pipeline_latency(settings, tasks, args.calls)
         generated_batch = (tasks * (10_000 // len(tasks) + 1))[:10_000]
         speed["batch_10k_generated_seconds"] = batch_seconds(settings, generated_batch)
         speed["batch_10k_generated_unique_texts"] = len({task["task_text"] for task in generated_batch})
@@ -156,14 +190,14 @@ def main() -> None:
             speed["batch_10k_unique_prompts_seconds"] = batch_seconds(
                 settings, prompts[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records")
             )
-        if not args.skip_large:
+        if not args.skip_large and not args.speed_only:
             start = time.perf_counter()
             large, large_truth = generated_handoffs(work / "large", "large", args.seed)
             speed["generate_large_handoffs_seconds"] = round(time.perf_counter() - start, 1)
             start = time.perf_counter()
             evaluation = evaluate(from_handoffs(large), large_truth, 42, split="template")
             rows += metrics_rows("generated large (200,000 handoffs)", evaluation, time.perf_counter() - start)
-        if mmlu is not None:
+        if mmlu is not None and not args.speed_only:
             for split, name in (
                 ("task", "RouteLLM MMLU, split by prompt"),
                 ("group", "RouteLLM MMLU, 17 of 57 subjects held out"),
