@@ -38,8 +38,6 @@ SQL_KEYWORDS = {"sql", "query", "statement", "operation"}
 _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses whose values are bound `$` parameters"
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
-    "src/aioa/recommendations/data.py:read_inputs": _QUERIES + " (analytics.filters.where, tenant_filter); the short-call "
-    "limit bound",
     "src/aioa/analytics/drilldown.py:calls_behind": _QUERIES + "; drill columns from DRILL_COLUMNS (a literal map), "
     "drill values, page size and offset bound",
     "src/aioa/analytics/behaviour.py:active_hours": _QUERIES + "; member column from MEMBER_COLUMNS, its id bound",
@@ -103,6 +101,9 @@ ALLOWED: dict[str, str] = {
     "src/aioa/warehouse/postgres.py:sync_raw_to_postgres": _PG,
     "src/aioa/warehouse/postgres.py:_upsert": _PG + "; the where clause is a constant of the caller",
     "src/aioa/warehouse/postgres.py:_replace": _PG,
+    "src/aioa/warehouse/postgres.py:_ensure_month_partitions": _PG + "; the staging table from _upsert; partition "
+    "names through psycopg2.sql.Identifier, month bounds bound",
+    "src/aioa/warehouse/pg_reader.py:publish_postgres": _PG + "; the version is bound",
     "src/aioa/warehouse/session.py:DuckDBSession.frame": "schema placeholders filled with constant schema names; "
     "callers pass suite SQL constants",
     "src/aioa/warehouse/session.py:DuckDBSession.store_check_results": "RESULTS_COLUMNS constant; rows bound",

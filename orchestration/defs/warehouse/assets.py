@@ -81,9 +81,9 @@ def aioa_dbt_models(
     kinds={"duckdb"},
     deps=[aioa_dbt_models, *ML_OUTPUTS],
     op_tags=WRITER_TAG,
-    description="Publishes one immutable read snapshot of the warehouse (DuckDB mode) per run, once the marts are "
-    "built and tested, the error-severity quality checks passed and the ML tables are written; readers "
-    "switch to it atomically.",
+    description="Publishes one immutable read snapshot of the warehouse (DuckDB mode; in PostgreSQL mode a row in "
+    "serving.publications) per run, once the marts are built and tested, the error-severity quality checks passed "
+    "and the ML tables are written; readers switch to it atomically.",
 )
 def read_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     from aioa.quality.gate import failed_error_checks
@@ -96,8 +96,10 @@ def read_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) 
             description=f"not publishing: quality checks failed ({', '.join(failed)}); "
             "the previous snapshot stays readable"
         )
-    if settings.warehouse != "duckdb":
-        return MaterializeResult(metadata={"skipped": "PostgreSQL mode: readers query the server directly"})
+    if settings.warehouse == "postgres":  # readers query the server; they move to the version published here
+        from aioa.warehouse.pg_reader import publish_postgres
+
+        return MaterializeResult(metadata={"snapshot_version": publish_postgres(settings), "warehouse": "postgres"})
     version = publish_snapshot(settings)
     return MaterializeResult(
         metadata={"snapshot_version": version, "warehouse": MetadataValue.path(str(settings.warehouse_path))}

@@ -4,12 +4,18 @@ Ingestion stays in DuckDB (one reader implementation, set-based parsing); what a
 warehouse itself on PostgreSQL, where readers never block (MVCC) and dbt swaps each rebuilt table atomically.
 Only rows of ingest runs PostgreSQL has not seen are copied; updated rows (a later, more complete snapshot of a
 call) replace theirs by key.
+
+The fact tables are partitioned by month of `ts_utc` (declarative range partitions, created for the months a sync
+brings) with a BRIN index on `ts_utc`: a date-bounded read touches only its months, and the index stays tiny on
+rows that arrive in time order. Tables created before partitioning stay as they are (re-sync into a new
+`postgres_schema_prefix` to partition them).
 """
 
 from __future__ import annotations
 
 import io
 from contextlib import closing
+from datetime import date
 
 import duckdb
 
@@ -58,14 +64,31 @@ def _pg_type(sql_type: str) -> str:
     return "numeric" + sql_type[7:] if sql_type.startswith("DECIMAL") else _TYPES[sql_type]
 
 
-def _table_ddl(schema: str, contract: Contract) -> str:
+PARTITION_COLUMN = "ts_utc"  # every fact contract's event time
+
+
+def _table_ddl(schema: str, contract: Contract, *, partitioned: bool = False) -> str:
     columns = ", ".join(f"{c.name} {_pg_type(c.sql_type)}{'' if c.nullable else ' not null'}" for c in contract.columns)
-    return f"create table if not exists {schema}.{contract.table} ({columns}, primary key ({', '.join(contract.key)}))"
+    if not partitioned:
+        return (
+            f"create table if not exists {schema}.{contract.table} ({columns}, primary key ({', '.join(contract.key)}))"
+        )
+    key = ", ".join((*contract.key, PARTITION_COLUMN))  # a partitioned table's keys include the partition column
+    return (
+        f"create table if not exists {schema}.{contract.table} ({columns}, primary key ({key})) "
+        f"partition by range ({PARTITION_COLUMN})"
+    )
 
 
 def ensure_pg_schema(cursor, schema: str) -> None:
     cursor.execute(f"create schema if not exists {schema}")
-    for contract in (*FACT_CONTRACTS, *ENTITY_CONTRACTS):
+    for contract in FACT_CONTRACTS:
+        cursor.execute(_table_ddl(schema, contract, partitioned=True))
+        cursor.execute(
+            f"create index if not exists {contract.table}_{PARTITION_COLUMN}_brin "
+            f"on {schema}.{contract.table} using brin ({PARTITION_COLUMN})"
+        )
+    for contract in ENTITY_CONTRACTS:
         cursor.execute(_table_ddl(schema, contract))
     for table, columns in _BOOKKEEPING.items():
         cursor.execute(f"create table if not exists {schema}.{table} ({columns})")
@@ -130,12 +153,39 @@ def _upsert(source, cursor, schema: str, contract: Contract, where: str) -> int:
     _copy_query(
         source, cursor, f"select {', '.join(columns)} from raw.{contract.table} where {where}", staging, columns
     )
-    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in contract.key)
-    cursor.execute(
-        f"insert into {schema}.{contract.table} select * from {staging} "
-        f"on conflict ({', '.join(contract.key)}) do update set {updates}"
-    )
+    _ensure_month_partitions(cursor, schema, contract.table, staging)
+    # delete then insert, not `on conflict`: a partitioned table's unique key includes ts_utc, and a later snapshot
+    # of a call may carry another timestamp than the row it replaces
+    same_key = " and ".join(f"target.{name} = incoming.{name}" for name in contract.key)
+    cursor.execute(f"delete from {schema}.{contract.table} as target using {staging} as incoming where {same_key}")
+    cursor.execute(f"insert into {schema}.{contract.table} select * from {staging}")
     return count
+
+
+def _ensure_month_partitions(cursor, schema: str, table: str, staging: str) -> None:
+    """One partition per calendar month the incoming rows cover (a table created before partitioning: none)."""
+    from psycopg2 import sql
+
+    cursor.execute(
+        "select exists (select 1 from pg_partitioned_table p join pg_class c on c.oid = p.partrelid "
+        "join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s)",
+        (schema, table),
+    )
+    if not cursor.fetchone()[0]:
+        return
+    cursor.execute(
+        f"select date_trunc('month', min({PARTITION_COLUMN}))::date, date_trunc('month', max({PARTITION_COLUMN}))::date "
+        f"from {staging}"
+    )
+    first, last = cursor.fetchone()
+    month = first
+    while month is not None and month <= last:
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        statement = sql.SQL("create table if not exists {} partition of {} for values from (%s) to (%s)").format(
+            sql.Identifier(schema, f"{table}_p{month:%Y%m}"), sql.Identifier(schema, table)
+        )
+        cursor.execute(statement, (month, following))  # psycopg2 quotes the bounds client-side (DDL takes no binds)
+        month = following
 
 
 def _replace(source, cursor, schema: str, table: str, columns: list[str]) -> int:

@@ -3,6 +3,9 @@
 DuckDB allows one writer process. After each committed ingest the writer copies the (checkpointed) warehouse to
 `snapshots/warehouse-<version>.duckdb` and swaps the `CURRENT` pointer atomically (`os.replace`). Readers open the
 version `CURRENT` names, read-only; the version doubles as a cache key for the app.
+
+In server mode (`warehouse = "postgres"`) there is no file: `open_snapshot` and `current_version` answer from
+PostgreSQL (`aioa.warehouse.pg_reader`), with the version the pipeline published there last.
 """
 
 from __future__ import annotations
@@ -58,9 +61,39 @@ def current_snapshot(settings: Settings) -> tuple[str, Path]:
     return current["version"], snapshot_dir(settings) / current["file"]
 
 
+def current_version(settings: Settings) -> str:
+    """The version readers see now (DuckDB: the current snapshot's; PostgreSQL: the last publication's)."""
+    if settings.warehouse == "postgres":
+        from aioa.warehouse.pg_reader import connect_postgres_reader
+
+        with connect_postgres_reader(settings) as reader:
+            return _published_or_raise(reader)
+    return current_snapshot(settings)[0]
+
+
+def _published_or_raise(reader) -> str:
+    from aioa.warehouse.pg_reader import published_version
+
+    version = published_version(reader)
+    if version is None:
+        raise NoSnapshotError("nothing published in PostgreSQL yet: run the pipeline (`aioa run`) first")
+    return version
+
+
 def open_snapshot(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """A locked-down read connection (`connect_reader`) to the current snapshot, and its version."""
+    """A locked-down read connection (`connect_reader`) to the current snapshot, and its version; in server mode a
+    read-only PostgreSQL reader with the same calls (`PostgresReader`)."""
     from aioa.warehouse.connection import connect_reader
+
+    if settings.warehouse == "postgres":
+        from aioa.warehouse.pg_reader import connect_postgres_reader
+
+        reader = connect_postgres_reader(settings)
+        try:
+            return reader, _published_or_raise(reader)
+        except BaseException:
+            reader.close()
+            raise
 
     for attempt in range(3):
         version, path = current_snapshot(settings)
@@ -79,6 +112,10 @@ def open_marts(settings: Settings, *, published: bool = True) -> tuple[duckdb.Du
     once, after its ML assets, so they must not read the previous snapshot."""
     if published:
         return open_snapshot(settings)
+    if settings.warehouse == "postgres":  # the server's marts are what this run built: no snapshot in between
+        from aioa.warehouse.pg_reader import connect_postgres_reader
+
+        return connect_postgres_reader(settings), "working"
     from aioa.warehouse.connection import connect_reader
 
     if not settings.warehouse_path.exists():
