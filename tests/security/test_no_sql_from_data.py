@@ -38,7 +38,8 @@ SQL_KEYWORDS = {"sql", "query", "statement", "operation"}
 _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses whose values are bound `$` parameters"
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
-    "src/aioa/recommendations/data.py:read_inputs": _QUERIES + " (analytics.filters.where, tenant_filter); the short-call "
+    "src/aioa/recommendations/data.py:read_inputs": _QUERIES
+    + " (analytics.filters.where, tenant_filter); the short-call "
     "limit bound",
     "src/aioa/analytics/drilldown.py:calls_behind": _QUERIES + "; drill columns from DRILL_COLUMNS (a literal map), "
     "drill values, page size and offset bound",
