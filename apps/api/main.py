@@ -7,7 +7,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from apps.api.audit import AuditRequests
-from apps.api.cache import SnapshotCache
+from apps.api.cache import answer_cache
 from apps.api.observability import install_observability
 from apps.api.routes import ROUTERS
 from fastapi import FastAPI, Request, status
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.answer_cache = SnapshotCache()
+    app.state.answer_cache = answer_cache(settings)
     app.state.audit_writer = AuditWriter(settings)  # every /v1 request's entry, appended off the request path
     if settings.auth == "off":
         log.warning("AIOA_AUTH=off: every request is the local operator (all orgs, admin); serve on 127.0.0.1 only")

@@ -2,7 +2,8 @@
 
 Each loader is keyed by the snapshot version (a new snapshot is a new key, so nothing stale is served), the filters
 and the tenant scope, and calls its `aioa.analytics` query through the snapshot's locked-down reader connection with
-the statement timeout. Pages call these functions; they never open a connection, build SQL or filter tenants.
+the statement timeout (in server mode: the read-only PostgreSQL reader, keyed by the version published there).
+Pages call these functions; they never open a connection, build SQL or filter tenants.
 """
 
 from __future__ import annotations
@@ -18,14 +19,40 @@ from aioa.warehouse.connection import TimedReader
 CACHE = {"show_spinner": False, "max_entries": 256}
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(version: str):
+    """The read connection for `version`: the snapshot file's (DuckDB), or the server's (PostgreSQL mode)."""
+    if get_settings().warehouse == "postgres":
+        return _server_reader()
+    return _snapshot_connection(version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _snapshot_connection(version: str):
     """One locked-down read connection per snapshot version (queries use their own cursors)."""
     from aioa.warehouse.connection import connect_reader
     from aioa.warehouse.snapshots import snapshot_dir
 
     settings = get_settings()
     return connect_reader(snapshot_dir(settings) / f"warehouse-{version}.duckdb", settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _server_reader():
+    """Server mode: one read-only PostgreSQL connection for the app (every version reads the same server)."""
+    from aioa.warehouse.pg_reader import connect_postgres_reader
+
+    return connect_postgres_reader(get_settings())
+
+
+def server_version() -> str | None:
+    """Server mode's snapshot version: the last publication in PostgreSQL (None before the first)."""
+    from aioa.warehouse.pg_reader import published_version
+
+    reader = _server_reader()
+    if reader.closed:  # the server dropped it: open a new one
+        _server_reader.clear()
+        reader = _server_reader()
+    return published_version(reader)
 
 
 def _reader(version: str) -> TimedReader:

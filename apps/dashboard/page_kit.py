@@ -49,6 +49,10 @@ def draw_branding(principal: Principal) -> None:
 def snapshot_version() -> str | None:
     from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot
 
+    if get_settings().warehouse == "postgres":
+        from apps.dashboard.loaders import server_version
+
+        return server_version()
     try:
         return current_snapshot(get_settings())[0]
     except NoSnapshotError:

@@ -6,7 +6,7 @@ from apps.api.deps import SettingsDep
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot
+from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot, current_version
 
 router = APIRouter(tags=["health"])
 
@@ -20,8 +20,11 @@ def healthz() -> dict[str, str]:
 def readyz(settings: SettingsDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        version, path = current_snapshot(settings)
-        checks["snapshot"] = version if path.exists() else f"missing file {path.name}"
+        if settings.warehouse == "postgres":  # server mode: the version PostgreSQL last published
+            checks["snapshot"] = current_version(settings)
+        else:
+            version, path = current_snapshot(settings)
+            checks["snapshot"] = version if path.exists() else f"missing file {path.name}"
     except NoSnapshotError as error:
         checks["snapshot"] = f"not ready: {error}"
     try:
