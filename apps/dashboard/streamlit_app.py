@@ -5,6 +5,7 @@ pages live in app_pages/ and only render."""
 import streamlit as st
 from live import watch
 from page_kit import draw_branding, prepare_page_context
+from saved_views import saved_views_sidebar
 from signin import current_principal, may
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
@@ -75,6 +76,8 @@ page = st.navigation({section: pages for section, pages in navigation.items() if
 try:
     if page.title not in SNAPSHOT_FREE_PAGES:
         context = prepare_page_context(principal, with_filters=page.title in FILTERED_PAGES)
+        if page.title in FILTERED_PAGES:
+            saved_views_sidebar(principal, page, navigation)  # the team's named filter sets, by URL
         if page.title in LIVE_PAGES:
             watch(context)
     page.run()

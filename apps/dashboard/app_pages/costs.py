@@ -3,6 +3,7 @@
 import loaders
 import plotly.express as px
 import streamlit as st
+from annotations import annotate
 from display import PALETTES, axis_labels, colour_map
 from drilldown import drillable_chart
 from page_kit import downloadable_table, page_context
@@ -31,5 +32,7 @@ figure = px.bar(
 )
 figure.update_yaxes(tickprefix="$")
 figure.update_layout(showlegend=False)
+if dimension == "day":  # a time chart: the team's notes on days
+    figure = annotate(figure, context, metric="spend", key="costs_day")
 drillable_chart(figure, key=f"costs_{dimension}", fields={dimension: "x"})
 downloadable_table(totals, f"spend_by_{dimension}")

@@ -7,6 +7,7 @@ import attention
 import loaders
 import plotly.express as px
 import streamlit as st
+from annotations import annotate
 from display import SIGNED, axis_labels, colour_map, delta_colour
 from drilldown import drillable_chart
 from page_kit import downloadable_table, page_context
@@ -104,5 +105,6 @@ figure = px.area(
     title="Daily spend by org (USD; click a point for its calls)",
 )
 figure.update_yaxes(tickprefix="$")
+figure = annotate(figure, context, metric="spend", key="overview_daily")  # the team's notes on days
 drillable_chart(figure, key="overview_daily", fields={"day": "x", "org": "legendgroup"})
 downloadable_table(daily, "daily_spend_by_org")

@@ -39,7 +39,7 @@ class SavedView(Base):
     org_id: Mapped[str] = mapped_column(String(200), index=True)
     team_id: Mapped[str | None] = mapped_column(String(200))  # None: shared with the whole org
     name: Mapped[str] = mapped_column(String(200))
-    page: Mapped[str] = mapped_column(String(200))  # the page's URL path, e.g. costs
+    page: Mapped[str] = mapped_column(String(200))  # the page's title in the app, e.g. Costs
     query: Mapped[str] = mapped_column(Text)  # the URL's query string without '?'
     created_by: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -162,8 +162,8 @@ def save_view(
     name = name.strip()
     if not name or len(name) > 200:
         raise ValueError("a view needs a name of 1 to 200 characters")
-    if not page.replace("_", "").replace("-", "").isalnum() and page != "":
-        raise ValueError(f"{page!r} is not a page of the app")
+    if not page.strip() or len(page) > 200:
+        raise ValueError("a view names the app page it shows (its title)")
     query = urlencode(parse_qsl(query.lstrip("?"), keep_blank_values=False))  # normalised; nothing but key=value
     team = principal.team_id
     with session_scope(settings) as session:
@@ -195,9 +195,9 @@ def views(settings: Settings, principal: Principal, *, org_id: str | None = None
         return [_view(row) for row in session.scalars(query)]
 
 
-def view_url(view: dict) -> str:
-    """The view's relative link in the app: its page with the saved query string."""
-    return f"/{view['page']}" + (f"?{view['query']}" if view["query"] else "")
+def view_url(view: dict, url_path: str) -> str:
+    """The view's relative link in the app: its page's URL path with the saved query string."""
+    return f"/{url_path}" + (f"?{view['query']}" if view["query"] else "")
 
 
 def _view(row: SavedView) -> dict:
