@@ -76,6 +76,9 @@ def _add_rules_commands() -> None:
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(webhooks_app, name="webhooks")
+    from aioa.collab.cli import annotate_app
+
+    app.add_typer(annotate_app, name="annotate")
 
 
 _add_rules_commands()
