@@ -244,11 +244,10 @@ def tune_step(
 
 def run_tuner(settings: Settings, org_id: str, policy: TunerPolicy, *, decisions: pd.DataFrame | None = None) -> Step:
     """One step for the org against the serving champion, applied (and recorded in the entry's history)."""
-    from ml.routing.decisions import decisions_with_outcomes
     from ml.routing.predict import champion
 
     current_champion = champion(settings)
-    frame = decisions_with_outcomes(settings) if decisions is None else decisions
+    frame = _logged(settings) if decisions is None else decisions
     frame = frame[(frame["org_id"] == org_id) & (frame["router_version"].astype(str) == current_champion.version)]
     frame = frame.dropna(subset=["routing_score", "propensity", "success", "cost_usd"])
     frame = frame.assign(action=(frame["target"] != current_champion.meta["cheap_model"]).astype(int))
@@ -271,6 +270,17 @@ def run_tuner(settings: Settings, org_id: str, policy: TunerPolicy, *, decisions
     return step
 
 
+def _logged(settings: Settings) -> pd.DataFrame:
+    """The decisions log joined to outcomes; without a snapshot, the decisions alone (no outcomes yet)."""
+    from aioa.warehouse.snapshots import NoSnapshotError
+    from ml.routing.decisions import decisions_with_outcomes, read_decisions
+
+    try:
+        return decisions_with_outcomes(settings)
+    except NoSnapshotError:
+        return read_decisions(settings).assign(success=float("nan"), cost_usd=float("nan"))
+
+
 def _monthly_tasks(frame: pd.DataFrame) -> float:
     """Tasks per month from the logged decisions' own rate (decisions per day over their span × 30)."""
     if frame.empty:
@@ -283,8 +293,12 @@ def _monthly_tasks(frame: pd.DataFrame) -> float:
 def apply_requests(settings: Settings) -> list[Step]:
     """Carry out the rules' pending `set_router_threshold` requests (one tuner step per request, in order)."""
     from aioa.rules.requests import take_pending_requests
+    from ml.routing.predict import RouterUnavailable
 
     steps = []
     for request in take_pending_requests(settings, "set_router_threshold"):
-        steps.append(run_tuner(settings, request["org_id"], TunerPolicy.from_parameters(request["parameters"])))
+        try:
+            steps.append(run_tuner(settings, request["org_id"], TunerPolicy.from_parameters(request["parameters"])))
+        except RouterUnavailable as error:  # nothing to tune yet: said, not retried
+            steps.append(Step(request["org_id"], float("nan"), float("nan"), "skipped", str(error)))
     return steps
