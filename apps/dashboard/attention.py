@@ -1,6 +1,7 @@
 """What needs action, for the top of the Overview: budgets at risk (chance and day of the overrun, from the stored
-forecast tables), the latest anomalies with their drivers, data freshness and the pipeline's last run, quality
-problems. Each item links to the page that explains it, with that page's filters in the URL."""
+forecast tables), the latest anomalies with their drivers, the top recommendations (aioa.recommendations: what to
+change and its monthly saving), data freshness and the pipeline's last run, quality problems. Each item links to the
+page that explains it, with that page's filters in the URL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aioa import formatting
 
 AT_RISK = 0.2  # a budget is "at risk" from this chance of overrun on
 LATEST_ANOMALIES = 3
+TOP_RECOMMENDATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,25 @@ def anomaly_items(anomalies: pd.DataFrame | None, orgs=(), limit: int = LATEST_A
             )
         )
     return items
+
+
+def recommendation_items(recommendations, orgs=(), limit: int = TOP_RECOMMENDATIONS) -> list[Item]:
+    """The largest savings first (`aioa.recommendations.model.Recommendation`s), each with its summary and the page
+    that shows its evidence."""
+    chosen = [item for item in recommendations if not orgs or item.org_id in orgs]
+    chosen = sorted(chosen, key=lambda item: -item.monthly_saving_usd)[:limit]
+    return [
+        Item(
+            "warning",
+            f"{item.org_id}: {item.title.lower()} ({item.subject}), about "
+            f"{formatting.money(item.monthly_saving_usd)} a month",
+            f"{item.summary} {item.action}",
+            item.page,
+            "Evidence",
+            dict(item.query),
+        )
+        for item in chosen
+    ]
 
 
 def freshness_item(last_day, run) -> Item:

@@ -147,6 +147,32 @@ def ml_table(version: str, scope: TenantScope, table: str) -> pd.DataFrame | Non
 
 
 @st.cache_data(**CACHE)
+def recommendations(version: str, scope: TenantScope) -> list:
+    """What to change and its monthly saving (aioa.recommendations), largest first, summaries from templates."""
+    from aioa.recommendations.engine import recommend
+
+    return recommend(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
+def report(version: str, scope: TenantScope, filters: Filters, template_json: str):
+    """A report template's numbers over the filters (aioa.reports.render), ready for any format."""
+    from aioa.reports.render.build import build_report
+    from aioa.reports.render.templates import ReportTemplate
+
+    template = ReportTemplate.model_validate_json(template_json)
+    return build_report(_reader(version), scope, template, filters=filters, snapshot=version)
+
+
+@st.cache_data(**CACHE)
+def report_html(version: str, scope: TenantScope, filters: Filters, template_json: str) -> str:
+    """The report as HTML with its charts (the page's preview)."""
+    from aioa.reports.render.formats import to_html
+
+    return to_html(report(version, scope, filters, template_json))
+
+
+@st.cache_data(**CACHE)
 def recent_model_usage(version: str, scope: TenantScope) -> pd.DataFrame:
     return queries.recent_model_usage(_reader(version), scope)
 

@@ -26,6 +26,7 @@ PAGES = {
         ("app_pages/mcp_tools.py", "MCP & tools", ":material/build:", "usage:read"),
         ("app_pages/behaviour.py", "Behaviour & patterns", ":material/psychology:", "usage:read"),
         ("app_pages/comparisons.py", "Comparisons & KPIs", ":material/compare_arrows:", "usage:read"),
+        ("app_pages/reports.py", "Reports", ":material/summarize:", "usage:read"),
     ],
     "Intelligence": [
         ("app_pages/routing.py", "Routing", ":material/alt_route:", "ml:read"),
@@ -52,6 +53,7 @@ FILTERED_PAGES = {
     "Routing",
     "Behaviour & patterns",
     "Comparisons & KPIs",
+    "Reports",
 }
 # Pages that need no published snapshot.
 SNAPSHOT_FREE_PAGES = {"Admin", "Automations"}

@@ -22,7 +22,8 @@ numbers = loaders.kpis(context.version, context.filters, context.scope)
 now, before = numbers["current"], numbers["previous"]
 orgs = context.filters.orgs
 
-# What needs action: from the stored forecast and anomaly tables, the run record and the quality results.
+# What needs action: from the stored forecast and anomaly tables, the recommendations, the run record and the quality
+# results.
 items = [
     *attention.budget_items(
         loaders.ml_table(context.version, context.scope, "budget_projections"),
@@ -30,6 +31,7 @@ items = [
         orgs,
     ),
     *attention.anomaly_items(loaders.ml_table(context.version, context.scope, "anomalies"), orgs),
+    *attention.recommendation_items(loaders.recommendations(context.version, context.scope), orgs),
     *attention.quality_items(
         loaders.latest_quality_checks(context.version, context.scope),
         loaders.quarantine_reasons(context.version, context.scope),
