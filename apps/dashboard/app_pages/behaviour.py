@@ -2,7 +2,6 @@
 each project is in its life, and which tool and task sequences recur and precede errors or expensive sessions."""
 
 import analysis_loaders as analysis
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 from display import axis_labels, colour_map
@@ -191,8 +190,7 @@ else:
     risky = risky.assign(worst_lift=risky[["error_lift", "expensive_lift"]].max(axis=1))
     st.markdown("**Sequences that precede errors or expensive sessions** (highest lift first)")
     downloadable_table(
-        pd.DataFrame(risky.sort_values("worst_lift", ascending=False).drop(columns=["worst_lift"]).head(20)),
-        "risky_sequences",
+        risky.sort_values("worst_lift", ascending=False).drop(columns=["worst_lift"]).head(20), "risky_sequences"
     )
     with st.expander("All sequences"):
         downloadable_table(patterns, "workflow_patterns")

@@ -18,6 +18,8 @@ from aioa.identity.permissions import Forbidden
 from aioa.metrics import METRICS
 from aioa.settings import get_settings
 
+UNIT_NAMES = {"usd": "US dollars", "ratio": "Percentage", "count": "Count", "number": "Number"}
+
 context = page_context()
 version, filters, scope, principal = context.version, context.filters, context.scope, context.principal
 st.title("Comparisons & KPIs")
@@ -112,13 +114,12 @@ if not saved:
     st.info("No KPIs saved for your team yet." + (" Define one below." if may(principal, "kpis:write") else ""))
 for kpi in saved:
     values = analysis.kpi_values(version, kpi.formula, filters, scope, None if by == "none" else by)
-    kind = {"usd": "usd", "ratio": "ratio", "count": "count"}.get(kpi.unit, "number")
     owner = "whole org" if kpi.team_id == kpi_store.ORG_WIDE else f"team {kpi.team_id}"
     if by == "none":
         value = values["value"].iloc[0] if len(values) else None
         st.metric(
             f"{kpi.name} ({owner})",
-            formatting.FORMATTERS[kind](value),
+            formatting.FORMATTERS[kpi.unit](value),
             help=f"`{kpi.formula}`" + (f" — {kpi.description}" if kpi.description else ""),
         )
     else:
@@ -151,7 +152,7 @@ if may(principal, "kpis:write"):
             help="Metric names, numbers, + - * / and brackets.",
             key="kpi_formula",
         )
-        unit = st.selectbox("Reads as", kpi_store.UNITS, format_func=formatting.label, key="kpi_unit")
+        unit = st.selectbox("Reads as", kpi_store.UNITS, format_func=UNIT_NAMES.get, key="kpi_unit")
         writable = (kpi_store.ORG_WIDE, *kpi_teams) if principal.is_operator or principal.role == "admin" else kpi_teams
         team = st.selectbox(
             "For",
