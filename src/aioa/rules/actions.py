@@ -1,7 +1,7 @@
 """What a rule does for an incident that speaks: notify, send a signed webhook, pause an API key, ask for a router
-threshold or a retraining. Notifications go on every message (opened, repeat, escalation); the other actions only
-when the incident opens. Each action's result is returned for the evaluation record; a failing action does not stop
-the others."""
+threshold or a retraining, open an issue in GitHub, Jira or Linear. Notifications go on every message (opened,
+repeat, escalation); the other actions only when the incident opens. Each action's result is returned for the
+evaluation record; a failing action does not stop the others."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def run_actions(settings: Settings, rule_id: str, rule: Rule, outcome: Outcome) 
                 results += _notify(settings, rule, action, outcome)
             elif action.type == "webhook":
                 results.append(_webhook(settings, action, outcome))
+            elif action.type == "open_issue" and reason == "opened":  # one issue per incident
+                from aioa.integrations.issue_actions import open_issue
+
+                message = compose(settings, incident, rule, reason=reason)
+                results.append({"incident": incident.id, **open_issue(action, message.title, message.body)})
             elif reason == "opened":
                 results.append(_act_once(settings, rule_id, action, incident))
         except Exception as error:  # noqa: BLE001 - one failing action is recorded, the others still run

@@ -328,6 +328,25 @@ class SendReportAction(_Strict):
         return self
 
 
+class OpenIssueAction(_Strict):
+    """Open one issue per incident, when it opens: in GitHub (`repo: owner/name`), Jira (`project: KEY`) or Linear
+    (`team`: the team's id), through their APIs as configured (AIOA_GITHUB_*, AIOA_JIRA_*, AIOA_LINEAR_*)."""
+
+    type: Literal["open_issue"]
+    tracker: Literal["github", "jira", "linear"]
+    repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]+$")
+    team: str | None = None
+    labels: list[str] = []  # GitHub labels
+
+    @model_validator(mode="after")
+    def _target(self) -> OpenIssueAction:
+        needed = {"github": "repo", "jira": "project", "linear": "team"}[self.tracker]
+        if not getattr(self, needed):
+            raise ValueError(f"open_issue in {self.tracker} needs `{needed}`")
+        return self
+
+
 ACTION_MODELS = {
     "notify": NotifyAction,
     "webhook": WebhookAction,
@@ -335,9 +354,16 @@ ACTION_MODELS = {
     "set_router_threshold": RouterThresholdAction,
     "retrain_router": RetrainAction,
     "send_report": SendReportAction,
+    "open_issue": OpenIssueAction,
 }
 Action = Annotated[
-    NotifyAction | WebhookAction | PauseKeyAction | RouterThresholdAction | RetrainAction | SendReportAction,
+    NotifyAction
+    | WebhookAction
+    | PauseKeyAction
+    | RouterThresholdAction
+    | RetrainAction
+    | SendReportAction
+    | OpenIssueAction,
     Field(discriminator="type"),
 ]
 
