@@ -12,7 +12,9 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from aioa.errors import report_error
 from aioa.settings import get_settings
 
-st.set_page_config(page_title="AI Orchestration Analytics", page_icon=":material/insights:", layout="wide")
+# An emoji favicon is drawn in the browser; a ":material/...:" one is fetched from fonts.gstatic.com (the app must
+# not reach the internet).
+st.set_page_config(page_title="AI Orchestration Analytics", page_icon="📊", layout="wide")
 
 # section -> (file, title, icon, permission the page needs)
 PAGES = {
