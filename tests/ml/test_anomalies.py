@@ -231,7 +231,8 @@ def test_cli_without_a_snapshot_exits_2_with_a_message(settings):
 
 def test_the_dagster_asset_and_its_checks(cli_payload, anomaly_home):
     import dagster
-    from orchestration.defs.ml.anomalies import anomalies, anomalies_match_labels, anomalies_name_their_drivers
+    from orchestration.defs.ml.assets import anomalies
+    from orchestration.defs.ml.checks import anomalies_match_labels, anomalies_name_their_drivers
     from orchestration.defs.warehouse.resources import WarehouseResource
 
     warehouse = WarehouseResource(aioa_home=str(anomaly_home))

@@ -21,8 +21,8 @@ from ml.forecasting.whatif import (
     parse_mix,
     routing_cost_ratio,
 )
-from orchestration.defs.ml.forecasting import forecasts as forecasts_asset
-from orchestration.defs.ml.forecasting import forecasts_beat_baselines
+from orchestration.defs.ml.assets import forecasts as forecasts_asset
+from orchestration.defs.ml.checks import forecasts_beat_baselines
 from orchestration.defs.warehouse.assets import read_snapshot
 from orchestration.defs.warehouse.resources import WarehouseResource
 from typer.testing import CliRunner

@@ -7,8 +7,7 @@ import shutil
 
 from dagster import materialize
 from ml.routing import performance
-from orchestration.defs.ml.drift import routing_drift
-from orchestration.defs.ml.performance import capacity_forecast, performance_predictor
+from orchestration.defs.ml.assets import capacity_forecast, performance_predictor, routing_drift
 from orchestration.defs.warehouse.resources import WarehouseResource
 
 from aioa.settings import Settings

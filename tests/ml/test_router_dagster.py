@@ -10,12 +10,9 @@ import shutil
 import numpy as np
 import pytest
 from dagster import AssetCheckSeverity, RunRequest, SkipReason, build_sensor_context, materialize
-from orchestration.defs.ml.routing import (
-    new_routing_feedback,
-    router,
-    router_beats_champion_and_baselines,
-    router_check_result,
-)
+from orchestration.defs.ml.assets import router
+from orchestration.defs.ml.checks import router_beats_champion_and_baselines, router_check_result
+from orchestration.defs.ml.sensors import new_routing_feedback
 from orchestration.defs.warehouse.resources import WarehouseResource
 
 from aioa.settings import Settings

@@ -20,7 +20,7 @@ QUICK_RETRY = RetryPolicy(max_retries=2)  # STEP_RETRY's count without its 10 s 
 
 def test_ingest_and_router_steps_retry():
     from orchestration.defs.ingest.assets import INGEST_ASSETS
-    from orchestration.defs.ml.routing import router
+    from orchestration.defs.ml.assets import router
     from orchestration.defs.rules.jobs import evaluate_rules_op
 
     for asset in [*INGEST_ASSETS.values(), router]:

@@ -3,6 +3,33 @@ performance prediction, capacity planning and routing drift."""
 
 from dagster import Definitions
 
-from orchestration.defs.ml import anomalies, drift, forecasting, performance, routing
+from orchestration.defs.ml.assets import (
+    anomalies,
+    capacity_forecast,
+    forecasts,
+    performance_predictor,
+    router,
+    routing_drift,
+)
+from orchestration.defs.ml.checks import (
+    anomalies_match_labels,
+    anomalies_name_their_drivers,
+    forecasts_beat_baselines,
+    router_beats_champion_and_baselines,
+)
+from orchestration.defs.ml.jobs import router_job
+from orchestration.defs.ml.schedules import weekly_router_retraining
+from orchestration.defs.ml.sensors import new_routing_feedback
 
-defs = Definitions.merge(routing.defs, forecasting.defs, anomalies.defs, performance.defs, drift.defs)
+defs = Definitions(
+    assets=[router, forecasts, anomalies, performance_predictor, capacity_forecast, routing_drift],
+    asset_checks=[
+        router_beats_champion_and_baselines,
+        forecasts_beat_baselines,
+        anomalies_match_labels,
+        anomalies_name_their_drivers,
+    ],
+    jobs=[router_job],
+    schedules=[weekly_router_retraining],
+    sensors=[new_routing_feedback],
+)

@@ -1,56 +1,85 @@
-"""Anomaly detection as a Dagster asset (ml.anomalies, logged to MLflow) with checks on its quality: against the
-sample's labelled anomalies precision and recall of the anomalies of at least 3x must reach 0.9; without labels
-(real data) the alert volume per org-month and its stability are reported and a volume out of band warns; every
-anomaly must name what drove it."""
+"""The ML domain's asset checks: the router version just trained is the champion; forecasts were backtested and ship
+their lowest-MASE model (error), Prophet beats the best baseline on at least half of the series (warning); anomalies
+match the sample's labels (precision, and recall of the anomalies of at least 3x, reach 0.9) or, without labels
+(real data), their alert volume per org-month is reported and out of band warns; every anomaly names what drove it."""
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetExecutionContext,
-    Definitions,
-    MaterializeResult,
     MetadataValue,
-    asset,
     asset_check,
 )
 
+from aioa.settings import Settings
+from orchestration.defs.ml.assets import ROUTER_KEY, anomalies, forecasts, router
 from orchestration.defs.warehouse.resources import WarehouseResource
-from orchestration.executor import WRITER_TAG
 
 QUALITY_BAR = 0.9
 STRONG = 3.0  # issue 14: recall >= 0.9 is the target for anomalies of at least 3x (smaller ones are reported)
 
 
-@asset(
-    key=["ml", "anomalies"],
-    group_name="ml",
-    kinds={"pandas", "mlflow"},
-    deps=[["marts", "agg_usage_hourly"], ["marts", "agg_usage_daily"]],
-    op_tags=WRITER_TAG,
-    description="Cost spikes, usage surges, error bursts, runaway agents (hourly and daily) and latency "
-    "degradation (daily) per org, from robust seasonal scores, each with the project, model and user "
-    "that drove it; stored in ml.anomalies and logged to MLflow (experiment aioa-anomalies).",
+def router_check_result(settings: Settings, version: str) -> AssetCheckResult:
+    """Passed when `version` is the champion; an error when it does not beat the baselines, a warning when it only
+    does not beat the current champion (which keeps serving). The rule is `ml.routing.tracking`'s."""
+    from ml.routing.tracking import promotion_status
+
+    status = promotion_status(settings, version)
+    severity = AssetCheckSeverity.WARN if status.severity == "warn" else AssetCheckSeverity.ERROR
+    return AssetCheckResult(
+        passed=status.passed, severity=severity, metadata=status.metadata, description=status.description
+    )
+
+
+# Not blocking: the read snapshot is downstream, and a router that does not ship must not hold back the marts.
+@asset_check(
+    asset=router,
+    blocking=False,
+    description="The version trained by the latest materialisation is the champion: it beat the previous "
+    "champion and the baselines (random, keyword heuristic) on the holdout.",
 )
-def anomalies(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    from ml.anomalies.data import AnomalyDataError
-    from ml.anomalies.run import default_labels, run_detection
+def router_beats_champion_and_baselines(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(ROUTER_KEY)
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    if not metadata.get("trained") or not metadata["trained"].value:
+        message = metadata["message"].value if "message" in metadata else "the router was never materialised"
+        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description=message)
+    return router_check_result(warehouse.settings(), str(metadata["version"].value))
+
+
+@asset_check(
+    asset=forecasts,
+    description="Every stored forecast series has a backtest and ships its lowest-MASE model (error); Prophet beats "
+    "the best baseline's MASE on at least half of the backtested series (warning: the baselines ship otherwise).",
+)
+def forecasts_beat_baselines(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    from ml.forecasting.run import quality_verdict, shipping_problems
+
+    from aioa.warehouse.access import TenantScope
+    from aioa.warehouse.ml_tables import read_ml_table
 
     settings = warehouse.settings()
-    try:
-        run = run_detection(settings, labels=default_labels(settings), publish=False)  # the run publishes, at the end
-    except AnomalyDataError as error:
-        context.log.warning(f"no anomaly detection: {error}")
-        return MaterializeResult(metadata={"skipped": str(error)})
+    backtests = read_ml_table(settings, "forecast_backtests", TenantScope.all_orgs(), published=False)
+    if backtests is None:
+        return AssetCheckResult(passed=False, description="no backtests stored yet")
+    stored = read_ml_table(settings, "forecasts", TenantScope.all_orgs(), published=False)
+    problems = shipping_problems(stored, backtests)
+    verdict = quality_verdict(backtests)
     metadata = {
-        "anomalies": len(run.anomalies),
-        "snapshot_version": run.snapshot or "",
-        "mlflow_run_id": run.run_id or "",
-        "by_kind": MetadataValue.json(run.anomalies["kind"].value_counts().to_dict()),
+        "series_backtested": verdict.series,
+        "series_prophet_beats_best_baseline": verdict.model_wins,
+        "series_prophet_15pct_better": verdict.target_met,
     }
-    if run.evaluation is not None:
-        metadata |= {"precision": run.evaluation.precision, "recall": run.evaluation.recall}
-    return MaterializeResult(metadata=metadata)
+    if problems:
+        return AssetCheckResult(passed=False, description="; ".join(problems[:5]), metadata=metadata)
+    return AssetCheckResult(
+        passed=verdict.passed,
+        severity=AssetCheckSeverity.WARN,
+        description=verdict.reason,
+        metadata=metadata,
+    )
 
 
 @asset_check(
@@ -130,6 +159,3 @@ def anomalies_name_their_drivers(context: AssetCheckExecutionContext, warehouse:
         description=f"{len(missing)} of {len(stored)} without drivers",
         metadata={"without_drivers": len(missing)},
     )
-
-
-defs = Definitions(assets=[anomalies], asset_checks=[anomalies_match_labels, anomalies_name_their_drivers])
