@@ -51,6 +51,8 @@ def snapshot_connection(settings: Settings) -> tuple[duckdb.DuckDBPyConnection |
 
 def _server_connection(settings: Settings) -> tuple[PostgresReader, str]:
     """This thread's PostgreSQL reader (reopened if the server dropped it) and the published version."""
+    import psycopg2
+
     from aioa.warehouse.pg_reader import connect_postgres_reader
     from aioa.warehouse.snapshots import NoSnapshotError
 
@@ -59,7 +61,12 @@ def _server_connection(settings: Settings) -> tuple[PostgresReader, str]:
     reader = servers.get(key)
     if reader is None or reader.closed:
         reader = servers[key] = connect_postgres_reader(settings)
-    version = published_version(reader)
+    try:
+        version = published_version(reader)
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):  # the server restarted: one new connection
+        reader.close()
+        reader = servers[key] = connect_postgres_reader(settings)
+        version = published_version(reader)
     if version is None:
         raise NoSnapshotError("nothing published in PostgreSQL yet: run the pipeline (`aioa run`) first")
     return reader, version
