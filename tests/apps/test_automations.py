@@ -123,3 +123,20 @@ def test_viewer_only_reads(home):
     assert list(_table(app, "severity")["rule"]) == ["runaway"]
     app.button(key="new_test").click().run()  # a viewer may still test a template on the data
     assert not app.exception
+
+
+def test_the_local_operator_picks_the_org(tmp_path, monkeypatch):
+    import yaml
+
+    monkeypatch.setenv("AIOA_HOME", str(tmp_path / "home"))  # no snapshot at all: the page needs none
+    settings = Settings()
+    save_rule(settings, "acme", yaml.safe_load(RUNAWAY))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, [item.value for item in app.exception]
+    assert app.selectbox(key="automations_org").options == ["acme", "default"]
+    app.selectbox(key="automations_org").select("acme").run()
+    assert list(_table(app, "trigger")["name"]) == ["runaway"]
+    app.button(key="rule_runaway_test").click().run()
+    assert any("No data to test on yet" in item.value for item in app.info)
