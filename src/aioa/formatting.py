@@ -363,7 +363,7 @@ COLUMNS: dict[str, Column] = {
     "peak_week": Column("Peak week", "The week with the highest 3-week average usage.", "date"),
     "life_weeks": Column("Weeks of life", "Weeks since the project's first call.", "count"),
     "share_of_peak": Column("Share of peak", "3-week average usage ÷ the project's peak.", "ratio"),
-    "rolling_tokens": Column("Tokens (3-week average)", "Mean weekly tokens over the last 3 weeks.", "tokens"),
+    "rolling_tokens": Column("Usage, 3-week average", "Mean weekly tokens over the last 3 weeks.", "tokens"),
     "days_covered": Column(
         "Days with data", "Days of the week inside the data (the latest week may be short).", "count"
     ),

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from aioa.analytics import Filters
-from aioa.analytics.behaviour import current_phases, project_phases, workflow_patterns
+from aioa.analytics.behaviour import current_phases, phase_spans, project_phases, workflow_patterns
 from aioa.settings import Settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.dbt.runner import run_dbt
@@ -216,3 +216,11 @@ def test_task_sequences_come_from_an_orchestrators_handoffs(warehouse):
     assert set(tasks["error_session_share"]) == {1.0}  # the session had a failed handoff
     with pytest.raises(ValueError, match="unknown sequence kind"):
         workflow_patterns(warehouse, Filters(), ADMIN, kind="commit")
+
+
+def test_phase_spans_lay_out_each_projects_life(warehouse):
+    spans = phase_spans(project_phases(warehouse, Filters(), ADMIN)).query("project_id == 'grow'")
+    assert list(spans["phase"]) == ["ramp-up", "steady", "wind-down"]
+    assert list(spans["weeks"]) == [4, 5, 3]
+    assert list(spans["start"]) == [pd.Timestamp(MONDAY + timedelta(weeks=week)) for week in (0, 4, 9)]
+    assert spans["finish"].iloc[-1] == pd.Timestamp(MONDAY + timedelta(weeks=12))

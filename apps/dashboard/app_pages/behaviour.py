@@ -8,9 +8,10 @@ from display import axis_labels, colour_map
 from page_kit import downloadable_table, page_context
 
 from aioa import formatting
-from aioa.analytics.behaviour import current_phases
+from aioa.analytics.behaviour import current_phases, phase_spans
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+PHASE_COLOURS = {"ramp-up": "#4c78a8", "steady": "#54a24b", "wind-down": "#e45756"}
 
 context = page_context()
 version, filters, scope = context.version, context.filters, context.scope
@@ -129,8 +130,24 @@ if phases.empty:
     )
 else:
     st.caption(formatting.column("phase").help)
+    spans = phase_spans(phases)
+    spans = spans.assign(project=spans["org_id"] + " / " + spans["project_id"])
+    st.plotly_chart(
+        px.timeline(
+            spans,
+            x_start="start",
+            x_end="finish",
+            y="project",
+            color="phase",
+            color_discrete_map=PHASE_COLOURS,
+            category_orders={"phase": list(PHASE_COLOURS)},
+            hover_data={"weeks": True},
+            labels={**axis_labels("phase"), "project": "Project", "weeks": "Weeks"},
+            title="Each project's life: ramp-up, steady and wind-down weeks",
+        ).update_yaxes(autorange="reversed", title=None),
+        key="behaviour_phases",
+    )
     downloadable_table(current_phases(phases), "project_phases")
-    phases = phases.assign(project=phases["org_id"] + " / " + phases["project_id"])
     st.plotly_chart(
         px.line(
             phases,
@@ -138,11 +155,10 @@ else:
             y="rolling_tokens",
             color="project_id",
             line_dash="org_id",
-            symbol="phase",
             color_discrete_map=colour_map("project", phases["project_id"]),
             hover_data={"phase": True, "share_of_peak": ":.0%", "total_tokens": ":,"},
             labels=axis_labels("week_start", "rolling_tokens", "project_id", "org_id", "phase", "share_of_peak"),
-            title="Usage per week (3-week average, tokens) and phase of each project",
+            title="Usage per week (3-week average, tokens) of each project",
         ),
         key="behaviour_lifecycle",
     )

@@ -50,7 +50,7 @@ def show(compared: Compared, key: str) -> None:
                 y="cost_usd",
                 color="group",
                 points="outliers",
-                labels=axis_labels("group", "cost_usd"),
+                labels={**axis_labels("group"), "cost_usd": "Cost per session (USD, log scale)"},
                 title="Cost per session (USD)",
             )
             .update_yaxes(tickprefix="$", type="log")

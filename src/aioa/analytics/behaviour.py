@@ -169,6 +169,25 @@ def current_phases(phases: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def phase_spans(phases: pd.DataFrame) -> pd.DataFrame:
+    """Each project's phases as spans (from `project_phases`): phase, first week, the day after its last week, and
+    its weeks, in order (a timeline of the project's life)."""
+    columns = ["org_id", "project_id", "phase", "start", "finish", "weeks"]
+    if phases.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = phases.sort_values(["org_id", "project_id", "week_start"])
+    keys = [ordered["org_id"], ordered["project_id"]]
+    run = (ordered["phase"] != ordered.groupby(keys)["phase"].shift()).groupby(keys).cumsum()
+    spans = (
+        ordered.assign(run=run)
+        .groupby(["org_id", "project_id", "run"], as_index=False)
+        .agg(phase=("phase", "first"), start=("week_start", "min"), last=("week_start", "max"), weeks=("phase", "size"))
+    )
+    spans["start"] = pd.to_datetime(spans["start"])
+    spans["finish"] = pd.to_datetime(spans["last"]) + pd.Timedelta(days=7)
+    return spans[columns]
+
+
 def workflow_patterns(
     connection: Connection,
     filters: Filters,
