@@ -92,7 +92,9 @@ def timed(args: list[str], env: dict, *, stdout: bool = True) -> dict:
     wrapper = ["/usr/bin/time", "-f", "%U %S %M", "-o", usage_file] if Path("/usr/bin/time").exists() else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    # Its own process group, so that a run past the time limit is stopped with everything it started.
+    # Its own process group, so that a run past the time limit is stopped with everything it started; the same
+    # session (not start_new_session), so the children share the benchmark's scheduling group (autogroup) and its
+    # priority on a shared machine.
     child = subprocess.Popen(
         wrapper + args,
         env=env,
@@ -100,7 +102,7 @@ def timed(args: list[str], env: dict, *, stdout: bool = True) -> dict:
         stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,
+        process_group=0,
     )
     try:
         output, errors = child.communicate(timeout=TIME_LIMIT_S)

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,20 +110,16 @@ def ingest(
         limits = LineLimits(settings.max_line_bytes, settings.max_json_depth, json_lines=not source.whole_files)
         total_bytes = sum(plan.size_bytes - plan.start_byte for plan in plans)
         done_bytes = 0
-        for batch in _batches(plans, settings.batch_bytes, settings.batch_files):
-            slices, unreadable = [], []
-            for plan in batch:
-                try:
-                    slices.append(read_new_lines(plan.path, plan.start_byte, plan.start_line, limits=limits))
-                except Exception as error:  # whatever goes wrong reading one file is that file's problem
-                    unreadable.append((plan, _failure("file could not be read", error)))
-            _quarantine_files(connection, source, unreadable, summary, reasons)
-            readable = [plan for plan in batch if plan not in {failed for failed, _ in unreadable}]
-            context = (discovered, config, catalog)
-            _load_or_quarantine(connection, source, readable, slices, context, summary, reasons)
-            done_bytes += sum(plan.size_bytes - plan.start_byte for plan in batch)
-            if on_progress:
-                on_progress(done_bytes, total_bytes)
+        batches = list(_batches(plans, settings.batch_bytes, settings.batch_files))
+        with contextlib.closing(_read_ahead(batches, limits)) as read_batches:
+            for batch, slices, unreadable in read_batches:
+                _quarantine_files(connection, source, unreadable, summary, reasons)
+                readable = [plan for plan in batch if plan not in {failed for failed, _ in unreadable}]
+                context = (discovered, config, catalog)
+                _load_or_quarantine(connection, source, readable, slices, context, summary, reasons)
+                done_bytes += sum(plan.size_bytes - plan.start_byte for plan in batch)
+                if on_progress:
+                    on_progress(done_bytes, total_bytes)
         refresh_model_prices(connection, catalog)
         summary.quarantine_reasons = dict(reasons.most_common(20))
         summary.seconds = round(time.perf_counter() - started, 3)
@@ -139,6 +136,35 @@ def ingest(
         raise
     finally:
         connection.close()
+
+
+def _read_batch(batch: list[FilePlan], limits: LineLimits) -> tuple[list[FileSlice], list[tuple[FilePlan, str]]]:
+    """The new lines of each file of the batch, and the files that could not be read (with why)."""
+    slices, unreadable = [], []
+    for plan in batch:
+        try:
+            slices.append(read_new_lines(plan.path, plan.start_byte, plan.start_line, limits=limits))
+        except Exception as error:  # whatever goes wrong reading one file is that file's problem
+            unreadable.append((plan, _failure("file could not be read", error)))
+    return slices, unreadable
+
+
+def _read_ahead(batches: list[list[FilePlan]], limits: LineLimits):
+    """Yield (batch, slices, unreadable) in order, reading the next batch in a thread while the caller loads this
+    one: DuckDB releases the GIL while it stages, so reading (file I/O, numpy, SHA-256) uses the other core.
+    At most two batches are held at once. Close the generator to stop (the read in flight finishes first)."""
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aioa-ingest-read") as pool:
+        pending = pool.submit(_read_batch, batches[0], limits)
+        try:
+            for index, batch in enumerate(batches):
+                slices, unreadable = pending.result()
+                pending = pool.submit(_read_batch, batches[index + 1], limits) if index + 1 < len(batches) else None
+                yield batch, slices, unreadable
+        finally:
+            if pending is not None:
+                pending.cancel()
 
 
 def _load_or_quarantine(connection, source, batch, slices, context, summary, reasons) -> None:
@@ -278,6 +304,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
     lines = pa.concat_tables([slice_.lines for slice_ in slices]).combine_chunks()
     file_idx = np.repeat(np.arange(len(slices), dtype=np.int32), [slice_.lines.num_rows for slice_ in slices])
     lines = lines.append_column("file_idx", int_column(file_idx, pa.int32()))
+    lines = _in_parts(lines, _duckdb_threads(connection))
     files = pa.Table.from_arrays(
         [
             int_column(np.arange(len(slices)), pa.int32()),
@@ -342,6 +369,23 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
     finally:
         connection.unregister("batch_lines")
         connection.unregister("batch_files")
+
+
+def _in_parts(lines: pa.Table, parts: int) -> pa.Table:
+    """The batch's lines as `parts` chunks of about equal bytes (zero-copy slices): DuckDB scans an Arrow table one
+    chunk per thread, so one chunk parses on one core, and thousands of small ones (one per file) cost more than
+    they gain. The order of the lines is unchanged."""
+    if parts <= 1 or lines.num_rows < 2 * parts:
+        return lines
+    offsets = np.frombuffer(lines.column("text").chunk(0).buffers()[1], dtype=np.int64)
+    offsets = offsets[lines.column("text").chunk(0).offset :][: lines.num_rows + 1]
+    targets = offsets[0] + (offsets[-1] - offsets[0]) * np.arange(1, parts) / parts
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(offsets, targets), [lines.num_rows]]))
+    return pa.concat_tables([lines.slice(start, end - start) for start, end in zip(cuts[:-1], cuts[1:], strict=True)])
+
+
+def _duckdb_threads(connection: duckdb.DuckDBPyConnection) -> int:
+    return int(connection.execute("select current_setting('threads')").fetchall()[0][0])
 
 
 def _flag_unpriced(connection: duckdb.DuckDBPyConnection, source_name: str) -> None:
