@@ -40,4 +40,3 @@ def test_the_builder_previews_offers_the_file_and_saves_a_template(reports_page)
     (saved,) = saved_templates(settings, org)
     assert saved.name == "platform-weekly" and saved.title == "Platform weekly"
     assert [section.kind for section in saved.sections] == ["kpis", "trend", "breakdown", "breakdown"]
-
