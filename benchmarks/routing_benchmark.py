@@ -84,25 +84,6 @@ def single_call_times(settings, tasks: list[dict], calls: int) -> tuple[np.ndarr
     return np.array(timings) * 1000, np.array(cpu) * 1000
 
 
-def pipeline_latency(settings, tasks: list[dict], calls: int) -> dict:
-    """Single route() calls scored through the fitted scikit-learn pipeline (`model.score`, the path route_batch()
-    takes) instead of `ml/routing/single_task.py`'s copy of its arithmetic: what removing the copy would cost."""
-    import ml.routing.single_task as single_task
-
-    kept = single_task.scorer_for
-    single_task.scorer_for = lambda model: None  # route() falls back to the pipeline
-    try:
-        timings, cpu = single_call_times(settings, tasks, calls)
-    finally:
-        single_task.scorer_for = kept
-    return {
-        "pipeline_single_p50_ms": round(float(np.percentile(timings, 50)), 3),
-        "pipeline_single_p99_ms": round(float(np.percentile(timings, 99)), 3),
-        "pipeline_single_cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
-        "pipeline_single_cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
-    }
-
-
 def latency(settings, tasks: list[dict], calls: int) -> dict:
     from ml.routing.predict import champion, route
 
@@ -143,8 +124,7 @@ def main() -> None:
     parser.add_argument(
         "--speed-only",
         action="store_true",
-        help="Only route() speed (single calls through single_task and through the pipeline, batches): no "
-        "router comparisons.",
+        help="Only route() speed (single calls and batches): no router comparisons.",
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "routing.json")
     args = parser.parse_args()
@@ -179,7 +159,6 @@ def main() -> None:
         console.print(f"champion: {outcome.reason}")
         tasks = handoffs[["task_text", "task_type", "project_id", "input_tokens"]].to_dict("records")
         speed |= latency(settings, tasks, args.calls)
-        speed |= pipeline_latency(settings, tasks, args.calls)
         generated_batch = (tasks * (10_000 // len(tasks) + 1))[:10_000]
         speed["batch_10k_generated_seconds"] = batch_seconds(settings, generated_batch)
         speed["batch_10k_generated_unique_texts"] = len({task["task_text"] for task in generated_batch})

@@ -343,13 +343,7 @@ def _text(value, default: str) -> str:
 
 
 def _score_one(model, task: dict) -> tuple[float, float]:
-    """(P(cheap succeeds), P(strong succeeds)): the fitted pipeline's arrays applied to one task when they agree
-    with the pipeline (`single_task`), else the pipeline itself."""
-    from ml.routing.single_task import scorer_for
-
-    scorer = scorer_for(model)
-    if scorer is not None:
-        return scorer.score(task)
+    """(P(cheap succeeds), P(strong succeeds)) of one task, through the same scoring function as route_batch()."""
     scores = score(model, _frame([task]))
     return float(scores.p_cheap[0]), float(scores.p_strong[0])
 

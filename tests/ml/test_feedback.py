@@ -85,8 +85,8 @@ def trained_home(built_home, truth, tmp_path_factory):
 
 
 def test_route_and_route_batch_give_the_same_scores_and_routes(trained_home):
-    """route() scores one task from the fitted arrays (ml/routing/single_task.py), route_batch() through the
-    pipeline: the same numbers to float rounding, the same route for every task."""
+    """route() and route_batch() score through the same pipeline (`model.score`): the same numbers to float rounding,
+    the same route for every task."""
     from ml.routing.predict import route, route_batch
     from ml.routing.train import load_handoffs
 
