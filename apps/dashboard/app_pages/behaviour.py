@@ -1,7 +1,7 @@
 """Behaviour & patterns: how teams and people work (active hours, session length and cost, models and tools), where
 each project is in its life, and which tool and task sequences recur and precede errors or expensive sessions."""
 
-import analysis_loaders as analysis
+import loaders
 import plotly.express as px
 import streamlit as st
 from display import axis_labels, colour_map
@@ -27,7 +27,7 @@ dimension = st.segmented_control(
     "Per", ["team", "user"], default="team", format_func=formatting.label, key="behaviour_dimension"
 )
 dimension = dimension or "team"
-members = analysis.behaviour_by(version, filters, scope, dimension)
+members = loaders.behaviour_by(version, filters, scope, dimension)
 if members.empty:
     st.info("No sessions in this selection.")
 else:
@@ -62,7 +62,7 @@ else:
         key="behaviour_whose_hours",
     )
     member = None if whose in ("everyone", "(none)") else (dimension, whose)
-    hours = analysis.active_hours(version, filters, scope, member)
+    hours = loaders.active_hours(version, filters, scope, member)
     if not hours.empty:
         grid = (
             hours.pivot_table(index="weekday", columns="hour_of_day", values="calls", aggfunc="sum")
@@ -81,8 +81,8 @@ else:
             key="behaviour_hours",
         )
 
-    models = analysis.models_used(version, filters, scope, dimension)
-    tools = analysis.tools_used(version, filters, scope, dimension)
+    models = loaders.models_used(version, filters, scope, dimension)
+    tools = loaders.tools_used(version, filters, scope, dimension)
     left, right = st.columns(2)
     with left:
         if not models.empty:
@@ -120,7 +120,7 @@ else:
 
 # --- project lifecycle ---------------------------------------------------------------------------------------------
 st.subheader("Project lifecycle")
-phases = analysis.project_phases(version, filters, scope)
+phases = loaders.project_phases(version, filters, scope)
 if phases.empty:
     st.info(
         "No project lifecycles to show. They are judged on each project's whole usage (every team's calls), so "
@@ -176,7 +176,7 @@ kind = controls[0].segmented_control(
 kind = kind or "tool"
 lengths = controls[1].select_slider("Sequence length", options=[1, 2, 3], value=(2, 3), key="patterns_lengths")
 min_sessions = controls[2].number_input("In at least … sessions", min_value=1, value=5, key="patterns_min_sessions")
-patterns = analysis.workflow_patterns(version, filters, scope, kind, tuple(lengths), int(min_sessions))
+patterns = loaders.workflow_patterns(version, filters, scope, kind, tuple(lengths), int(min_sessions))
 if patterns.empty:
     st.info("No sequences that frequent in this selection (lower the session count or widen the dates).")
 else:

@@ -1,7 +1,6 @@
 """Comparisons & KPIs: this period against the one before, a team or project against another (per-session cost,
 with a significance test), and the KPIs teams defined as formulas over the registered metrics."""
 
-import analysis_loaders as analysis
 import loaders
 import pandas as pd
 import plotly.express as px
@@ -69,7 +68,7 @@ else:
         f"{formatting.day(filters.start)} to {formatting.day(filters.end)} against "
         f"{formatting.day(before.start)} to {formatting.day(before.end)}."
     )
-    show(analysis.compare_periods(version, filters, scope), "compare_periods")
+    show(loaders.compare_periods(version, filters, scope), "compare_periods")
 
 # --- group against group -------------------------------------------------------------------------------------------
 st.subheader("Team against team, project against project")
@@ -88,7 +87,7 @@ else:
     if first == second:
         st.info(f"Pick two different {group}s.")
     else:
-        show(analysis.compare_groups(version, filters, scope, group, first, second), "compare_groups")
+        show(loaders.compare_groups(version, filters, scope, group, first, second), "compare_groups")
 
 # --- user-defined KPIs ---------------------------------------------------------------------------------------------
 st.subheader("Team KPIs")
@@ -113,7 +112,7 @@ by = st.selectbox(
 if not saved:
     st.info("No KPIs saved for your team yet." + (" Define one below." if may(principal, "kpis:write") else ""))
 for kpi in saved:
-    values = analysis.kpi_values(version, kpi.formula, filters, scope, None if by == "none" else by)
+    values = loaders.kpi_values(version, kpi.formula, filters, scope, None if by == "none" else by)
     owner = "whole org" if kpi.team_id == kpi_store.ORG_WIDE else f"team {kpi.team_id}"
     if by == "none":
         value = values["value"].iloc[0] if len(values) else None
