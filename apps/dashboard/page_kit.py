@@ -50,9 +50,7 @@ def snapshot_version() -> str | None:
     from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot
 
     if get_settings().warehouse == "postgres":
-        from apps.dashboard.loaders import server_version
-
-        return server_version()
+        return loaders.server_version()
     try:
         return current_snapshot(get_settings())[0]
     except NoSnapshotError:

@@ -23,7 +23,7 @@ from aioa.ask.service import EXAMPLES
 from aioa.reports import REPORT_KINDS, usage_report
 from aioa.settings import Settings
 from aioa.warehouse.access import TenantScope
-from aioa.warehouse.snapshots import open_snapshot
+from aioa.warehouse.snapshots import current_version, open_snapshot
 from tests.ask.test_offline_golden import GOLDEN, TODAY
 from tests.conftest import pg_database
 
@@ -182,6 +182,28 @@ def test_every_ask_template_matches_duckdb(readers, server, built_home):
             if expected.rows is not None:
                 assert _same(_rows(got.rows, ordered=False), _rows(expected.rows, ordered=False)), question
     assert len(questions) > 150
+
+
+def test_the_app_loaders_read_postgres(server, readers, monkeypatch):
+    from aioa.settings import PROJECT_ROOT
+
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "apps" / "dashboard"))  # the app imports its modules by name
+    import loaders
+    from page_kit import snapshot_version
+
+    for name, value in _environment(server).items():
+        monkeypatch.setenv(name, value)
+    loaders._server_reader.clear()
+    version = snapshot_version()
+    assert version == current_version(server)
+    duck, _ = readers
+    scope, filters = TenantScope.for_orgs("acme"), Filters(date(2026, 11, 1), date(2026, 11, 20))
+    assert loaders.marts_built(version)
+    assert _same(loaders.kpis(version, filters, scope), queries.kpis(duck, filters, scope))
+    got, expected = loaders.spend_by(version, filters, scope, "model"), queries.spend_by(duck, filters, scope, "model")
+    assert _same(_rows(got, ordered=True), _rows(expected, ordered=True))
+    loaders._server_reader().close()
+    loaders._server_reader.clear()
 
 
 def _environment(settings: Settings, **more: str) -> dict[str, str]:
