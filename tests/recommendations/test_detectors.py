@@ -64,6 +64,13 @@ def test_route_to_cheaper_stays_silent_when_the_cheap_model_fails_explored_tasks
     assert detectors.route_to_cheaper(_handoffs(cheap_success_when_explored=0.5), window_days=90) == []
 
 
+def test_route_to_cheaper_counts_every_handoff_of_the_type_in_the_volume():
+    unknown = _handoffs(0.9).head(60).assign(success=np.nan, propensity=np.nan)  # 60 more without an outcome
+    (item,) = detectors.route_to_cheaper(pd.concat([_handoffs(0.9), unknown]), window_days=90)
+    assert item.evidence["handoffs"] == 360 and item.evidence["handoffs_estimated_on"] == 300
+    assert item.monthly_saving_usd == pytest.approx((82 / 300 - 0.02) * 360 / 3)
+
+
 def test_route_to_cheaper_needs_logged_propensities():
     assert detectors.route_to_cheaper(_handoffs(0.9).assign(propensity=np.nan), window_days=90) == []
 

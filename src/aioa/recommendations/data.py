@@ -27,7 +27,7 @@ class Inputs:
     routing_days: int
     cache: pd.DataFrame  # org_id, project_id, model, input_tokens, cache_read_tokens, cache_write_tokens
     short_calls: pd.DataFrame  # org_id, project_id, model, calls, *tokens, cost_usd of calls with few output tokens
-    handoffs: pd.DataFrame  # org_id, task_type, target_model, propensity, success, cost_usd
+    handoffs: pd.DataFrame  # org_id, task_type, target_model, propensity, success (NULL: unknown), cost_usd
     prices: pd.DataFrame  # org_id, model, provider, input/output/cache_read/cache_write_5m price per Mtok
     spend: pd.DataFrame  # org_id, cost_usd, calls over the window
     anomalies: pd.DataFrame | None
@@ -84,7 +84,7 @@ def read_inputs(
             f"""
             select org_id, task_type, target_model, propensity, cast(success as double) as success, cost_usd, day
             from marts.fct_handoffs {handoff_clause}
-              and task_type is not null and success is not null and cost_usd is not null
+              and task_type is not null and cost_usd is not null
             order by org_id, task_type, ts_utc, handoff_id""",
             handoff_params,
         ),

@@ -29,9 +29,10 @@ def route_to_cheaper(handoffs: pd.DataFrame, window_days: int) -> list[Recommend
 
     if handoffs.empty:
         return []
-    logged = handoffs[handoffs["propensity"].notna()]
     found = []
-    for (org_id, task_type), group in logged.groupby(["org_id", "task_type"], sort=True):
+    for (org_id, task_type), every in handoffs.groupby(["org_id", "task_type"], sort=True):
+        # estimated on the decisions logged with a propensity and a known outcome; the volume is every handoff
+        group = every[every["propensity"].notna() & every["success"].notna()]
         per_task = group.groupby("target_model")["cost_usd"].mean()
         if len(per_task) < 2 or len(group) < MIN_LOGGED_HANDOFFS:
             continue
@@ -45,7 +46,7 @@ def route_to_cheaper(handoffs: pd.DataFrame, window_days: int) -> list[Recommend
             continue
         success_now, cost_now = float(group["success"].mean()), float(group["cost_usd"].mean())
         quality_change = success_cheap.value - success_now
-        saving = per_month((cost_now - cost_cheap.value) * len(group), window_days)
+        saving = per_month((cost_now - cost_cheap.value) * len(every), window_days)
         if saving < MIN_MONTHLY_SAVING_USD or quality_change < -MAX_QUALITY_DROP:
             continue
         found.append(
@@ -57,7 +58,8 @@ def route_to_cheaper(handoffs: pd.DataFrame, window_days: int) -> list[Recommend
                 action=f"Route {task_type} tasks to {cheap}.",
                 evidence={
                     "cheap_model": cheap,
-                    "handoffs": len(group),
+                    "handoffs": len(every),
+                    "handoffs_estimated_on": len(group),
                     "window_days": window_days,
                     "share_to_dearer_models": float(action.mean()),
                     "success_rate_now": success_now,

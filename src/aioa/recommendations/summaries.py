@@ -16,7 +16,7 @@ def template_summary(item: Recommendation) -> str:
             f"{item.org_id}: {formatting.percent(e['share_to_dearer_models'], 0)} of {item.subject} tasks go to dearer "
             f"models; sending all of them to {e['cheap_model']} saves about {saving} a month, with success "
             f"{formatting.percent(e['success_rate_now'], 1)} → {formatting.percent(e['success_rate_if_cheap'], 1)} "
-            f"(off-policy estimate over {e['handoffs']} handoffs)."
+            f"(off-policy estimate over {e['handoffs_estimated_on']} logged handoffs)."
         )
     if item.kind == "low_cache_hit":
         return (
