@@ -5,6 +5,7 @@ number the others show."""
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import zipfile
@@ -114,7 +115,7 @@ def to_html(report: Report, *, charts: bool = True) -> str:
                 "chart": _data_uri(chart_png(section)) if charts else None,
                 "sentences": section.sentences,
                 "empty": table is None or table.frame.empty,
-                "table_html": _readable(table.frame).to_html(index=False, border=0) if show_table else None,
+                "table_html": _table_html(table.frame) if show_table else None,
             }
         )
     orgs = ", ".join(report.filters.orgs) or "all orgs you may see"
@@ -133,15 +134,30 @@ def _data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns under their labels, numbers in their column's format (aioa.formatting), text as it is."""
-    shown = {}
+def _table_html(frame: pd.DataFrame) -> str:
+    """The table under its labels: numbers in their column's format (aioa.formatting; `*_usd` as money) and
+    right-aligned, text as it is and left-aligned."""
+    columns = []
     for name in frame.columns:
         column = formatting.column(name)
         numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
-        render = column.format if numeric or column.kind in ("date", "datetime") else formatting.FORMATTERS["text"]
-        shown[column.label] = frame[name].map(render)
-    return pd.DataFrame(shown)
+        if numeric and name.endswith("_usd") and column.kind != "usd":
+            render = formatting.money
+        elif numeric or column.kind in ("date", "datetime"):
+            render = column.format
+        else:
+            render = formatting.FORMATTERS["text"]
+        columns.append((column.label, render, "num" if numeric else "text", frame[name].tolist()))
+    head = "".join(f'<th class="{kind}">{html.escape(label)}</th>' for label, _, kind, _ in columns)
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{kind}">{html.escape(render(values[index]))}</td>' for _, render, kind, values in columns
+        )
+        + "</tr>"
+        for index in range(len(frame))
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def to_pdf(report: Report) -> bytes:
