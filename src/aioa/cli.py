@@ -94,6 +94,16 @@ def _add_mcp_commands() -> None:
 _add_mcp_commands()
 
 
+def _add_integrations_commands() -> None:
+    """`aioa integrations`: pygit2, DuckDB and the HTTP clients load only inside a command."""
+    from aioa.integrations.cli import integrations_app
+
+    app.add_typer(integrations_app, name="integrations")
+
+
+_add_integrations_commands()
+
+
 def _add_ops_commands() -> None:
     """`aioa backup`, `aioa restore`: backup code loads only inside a command."""
     from aioa.ops.cli import backup_app, metrics_app, restore_command
@@ -410,10 +420,11 @@ app.add_typer(report_app, name="report")
 
 
 def _add_report_render_command() -> None:
-    """`aioa report render`: templates, charts and file formats load only inside the command."""
-    from aioa.reports.render.cli import render_command
+    """`aioa report render` and `aioa report templates`: templates, charts and formats load only inside them."""
+    from aioa.reports.render.cli import render_command, templates_command
 
     report_app.command("render")(render_command)
+    report_app.command("templates")(templates_command)
 
 
 _add_report_render_command()

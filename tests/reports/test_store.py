@@ -42,3 +42,22 @@ def test_sections_accept_only_the_metrics_their_queries_return():
         Section(kind="kpis", metrics=["happiness"])
     with pytest.raises(ValidationError, match="needs `by`"):
         Section(kind="breakdown")
+
+
+def test_the_cli_lists_builtin_and_saved_templates(settings):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    save_template(settings, "acme", _template("cost-review", "Org review"))
+    done = subprocess.run(
+        [sys.executable, "-m", "aioa.cli", "report", "templates", "--json", "--org", "acme"],
+        env=os.environ | {"AIOA_HOME": str(settings.home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed = {row["name"]: row for row in json.loads(done.stdout)}
+    assert set(listed) == {*BUILTIN, "cost-review"}
+    assert listed["cost-review"]["saved"] and listed["cost-review"]["sections"] == ["Headline numbers"]

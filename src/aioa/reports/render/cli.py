@@ -92,3 +92,35 @@ def _day(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError as error:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-11-24") from error
+
+
+def templates_command(
+    org: Annotated[str | None, typer.Option(help="Also the templates this org saved.")] = None,
+    team: Annotated[str | None, typer.Option(help="And this team's own (with --org).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+) -> None:
+    """The report templates: the built-in ones and those saved for an org (and team), with their sections."""
+    from aioa.reports.output import Field, OutputFormat, emit
+    from aioa.reports.render.store import saved_templates
+    from aioa.reports.render.templates import BUILTIN
+    from aioa.settings import get_settings
+
+    saved = saved_templates(get_settings(), org, team_id=team) if org else []
+    rows = [
+        {
+            "name": template.name,
+            "title": template.title,
+            "period": template.period,
+            "saved": template.name not in BUILTIN,
+            "sections": [section.heading for section in template.sections],
+        }
+        for template in [*BUILTIN.values(), *saved]
+    ]
+    fields = [
+        Field("name", "name", align="left"),
+        Field("title", "title", align="left"),
+        Field("period", "period", align="left"),
+        Field("saved", "saved", lambda value: "yes" if value else "built-in", align="left"),
+        Field("sections", "sections", lambda value: "; ".join(value), align="left"),
+    ]
+    emit(rows, fields, OutputFormat.json if as_json else OutputFormat.table, title="Report templates", totals=False)
