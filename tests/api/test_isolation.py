@@ -121,6 +121,8 @@ TESTED_ELSEWHERE = {
     "/v1/settings": "tests/tenants/test_api.py",
     "/v1/billing/usage": "tests/tenants/test_api.py",
     "/v1/incidents/{incident_id}/{action}": "tests/rules/test_incidents.py (a signed token, no principal)",
+    "/v1/integrations/slack/commands": "tests/integrations/test_chat_bot.py (a Slack signature, a linked account)",
+    "/v1/integrations/teams/messages": "tests/integrations/test_chat_bot.py (a Teams HMAC, a linked account)",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from apps.api.routes import (
     ask,
     auth,
+    chat,
     health,
     incidents,
     ingest,
@@ -35,4 +36,5 @@ ROUTERS = [
     otlp.router,  # OTLP/HTTP receiver: /v1/traces, /v1/logs, /v1/metrics
     tenants.router,
     incidents.router,  # signed acknowledge/resolve links of notifications
+    chat.router,  # Slack and Teams bots (request signatures verified)
 ]
