@@ -21,6 +21,9 @@ MART_TOTALS = {
     "agg_usage_daily": ("calls", "error_calls", "total_tokens", "cost_usd", "sessions"),
     "agg_usage_hourly": ("calls", "error_calls", "total_tokens", "cost_usd", "latency_ms_sum"),
     "agg_mcp_tools_daily": ("calls", "failures", "duration_ms_sum", "attributed_tokens"),
+    "agg_tool_usage_daily": ("tool_calls", "failures", "sessions"),
+    "fct_session_sequences": ("pattern_length", "occurrences", "followed_by_failure", "session_cost_usd"),
+    "agg_project_lifecycle_weekly": ("life_week", "days_covered", "calls", "total_tokens"),
 }
 
 
