@@ -3,6 +3,7 @@
 from dagster import Definitions
 
 from orchestration.defs.ingest import definitions as ingest
+from orchestration.defs.integrations import definitions as integrations
 from orchestration.defs.mcp import definitions as mcp
 from orchestration.defs.ml import definitions as ml
 from orchestration.defs.ops import definitions as ops
@@ -11,5 +12,12 @@ from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.executor import executor
 
 defs = Definitions.merge(
-    ingest.defs, mcp.defs, warehouse.defs, ml.defs, rules.defs, ops.defs, Definitions(executor=executor())
+    ingest.defs,
+    integrations.defs,
+    mcp.defs,
+    warehouse.defs,
+    ml.defs,
+    rules.defs,
+    ops.defs,
+    Definitions(executor=executor()),
 )

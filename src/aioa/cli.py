@@ -94,6 +94,16 @@ def _add_mcp_commands() -> None:
 _add_mcp_commands()
 
 
+def _add_integrations_commands() -> None:
+    """`aioa integrations`: pygit2, DuckDB and the HTTP clients load only inside a command."""
+    from aioa.integrations.cli import integrations_app
+
+    app.add_typer(integrations_app, name="integrations")
+
+
+_add_integrations_commands()
+
+
 def _add_ops_commands() -> None:
     """`aioa backup`, `aioa restore`: backup code loads only inside a command."""
     from aioa.ops.cli import backup_app, metrics_app, restore_command

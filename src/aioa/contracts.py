@@ -212,6 +212,47 @@ PROJECT = Contract(
     ),
 )
 
+GIT_COMMIT = Contract(
+    name="git_commit",
+    table="git_commits",
+    version=CONTRACT_VERSION,
+    key=("org_id", "repo_path", "branch", "commit_sha"),
+    description="A commit on a branch of a local repository that an org's sessions worked in (found from the calls' "
+    "cwd and git branch by `aioa integrations link-git`). Authors are not stored.",
+    columns=(
+        Column("org_id", "VARCHAR", "Org whose calls ran in this repository.", False),
+        Column("repo_path", "VARCHAR", "Working-tree root of the repository on the machine that ran the agent.", False),
+        Column("remote_url", "VARCHAR", "URL of the `origin` remote, credentials removed; NULL without one."),
+        Column("branch", "VARCHAR", "Local branch the commit is reachable from.", False),
+        Column("commit_sha", "VARCHAR", "Full commit id.", False),
+        Column("committed_at", "TIMESTAMP", "Committer time, UTC.", False),
+        Column("message", "VARCHAR", "Commit message (issue keys are read from it)."),
+        Column("parent_count", "BIGINT", "Number of parents (2 or more: a merge).", False),
+        Column("linked_at", "TIMESTAMP", "When the repository was read.", False),
+    ),
+)
+LINKED_ITEM = Contract(
+    name="linked_item",
+    table="linked_items",
+    version=CONTRACT_VERSION,
+    key=("org_id", "tracker", "item_key"),
+    description="A pull request (GitHub) or an issue (Jira, Linear) fetched from its tracker's API for a branch or an "
+    "issue key the org's work mentions.",
+    columns=(
+        Column("org_id", "VARCHAR", "Org whose work links to the item.", False),
+        Column("tracker", "VARCHAR", "github, jira or linear.", False),
+        Column("item_kind", "VARCHAR", "pull_request or issue.", False),
+        Column("item_key", "VARCHAR", "`owner/name#123` for a pull request, `ABC-123` for an issue.", False),
+        Column("repo", "VARCHAR", "GitHub `owner/name` of a pull request."),
+        Column("head_branch", "VARCHAR", "Head branch of a pull request."),
+        Column("title", "VARCHAR", "Title as the tracker shows it."),
+        Column("status", "VARCHAR", "open, closed, merged (pull requests) or the tracker's status name (issues)."),
+        Column("url", "VARCHAR", "Link to the item."),
+        Column("fetched_at", "TIMESTAMP", "When the tracker was asked.", False),
+    ),
+)
+
 FACT_CONTRACTS = (LLM_CALL, TOOL_CALL, HANDOFF)
 ENTITY_CONTRACTS = (ORG, TEAM, USER, PROJECT)
-ALL_CONTRACTS = FACT_CONTRACTS + ENTITY_CONTRACTS
+LINK_CONTRACTS = (GIT_COMMIT, LINKED_ITEM)  # written by `aioa integrations`, not by the log readers
+ALL_CONTRACTS = FACT_CONTRACTS + ENTITY_CONTRACTS + LINK_CONTRACTS

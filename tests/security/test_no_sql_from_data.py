@@ -38,6 +38,8 @@ SQL_KEYWORDS = {"sql", "query", "statement", "operation"}
 _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses whose values are bound `$` parameters"
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
+    "src/aioa/integrations/cli.py:costs_command": "mart and label columns from COST_TABLES (a literal map), the "
+    "tenant_filter fragment; org ids and the limit bound",
     "src/aioa/recommendations/data.py:read_inputs": _QUERIES
     + " (analytics.filters.where, tenant_filter); the short-call "
     "limit bound",

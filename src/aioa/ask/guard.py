@@ -41,6 +41,9 @@ MART_TABLES = frozenset(
         "agg_tool_usage_daily",
         "fct_session_sequences",
         "agg_project_lifecycle_weekly",
+        "fct_commit_costs",
+        "agg_issue_costs",
+        "agg_pull_request_costs",
         "time_spine_daily",
     }
 )

@@ -34,6 +34,9 @@ MART_TABLES = (
     "dim_users",
     "agg_tool_usage_daily",
     "fct_session_sequences",
+    "fct_commit_costs",
+    "agg_issue_costs",
+    "agg_pull_request_costs",
 )
 PAIRS_VIEW = "privacy_pairs"  # (org_id, user_id) of the subject, registered on the connection
 

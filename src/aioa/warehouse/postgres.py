@@ -19,7 +19,7 @@ from datetime import date
 
 import duckdb
 
-from aioa.contracts import ENTITY_CONTRACTS, FACT_CONTRACTS, Contract
+from aioa.contracts import ENTITY_CONTRACTS, FACT_CONTRACTS, LINK_CONTRACTS, Contract
 from aioa.settings import Settings
 
 _TYPES = {
@@ -88,7 +88,7 @@ def ensure_pg_schema(cursor, schema: str) -> None:
             f"create index if not exists {contract.table}_{PARTITION_COLUMN}_brin "
             f"on {schema}.{contract.table} using brin ({PARTITION_COLUMN})"
         )
-    for contract in ENTITY_CONTRACTS:
+    for contract in (*ENTITY_CONTRACTS, *LINK_CONTRACTS):
         cursor.execute(_table_ddl(schema, contract))
     for table, columns in _BOOKKEEPING.items():
         cursor.execute(f"create table if not exists {schema}.{table} ({columns})")
@@ -115,7 +115,7 @@ def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
         for contract in FACT_CONTRACTS:
             where = "ingest_run_id not in (select ingest_run_id from synced_runs)"
             copied[contract.table] = _upsert(source, cursor, schema, contract, where)
-        for contract in ENTITY_CONTRACTS:
+        for contract in (*ENTITY_CONTRACTS, *LINK_CONTRACTS):  # small: replaced whole
             copied[contract.table] = _replace(source, cursor, schema, contract.table, contract.column_names)
         for table in _BOOKKEEPING:
             columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]

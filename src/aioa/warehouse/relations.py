@@ -31,6 +31,9 @@ RELATION_COLUMNS: dict[str, frozenset[str]] = {
     "marts.agg_tool_usage_daily": _NO_MODEL,
     "marts.fct_session_sequences": _NO_MODEL,
     "marts.agg_project_lifecycle_weekly": frozenset({"org_id", "project_id"}),  # org totals: no team/user rows
+    "marts.fct_commit_costs": _NO_MODEL,
+    "marts.agg_issue_costs": _NO_MODEL,
+    "marts.agg_pull_request_costs": _NO_MODEL,
     "marts.dim_orgs": frozenset({"org_id"}),
     "marts.dim_teams": frozenset({"org_id", "team_id"}),
     "marts.dim_users": frozenset({"org_id", "team_id", "user_id"}),
