@@ -7,18 +7,54 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+from plotly.colors import unlabel_rgb
 
 from aioa import formatting
 from aioa.formatting import column
 
+# The app's two themes' backgrounds (.streamlit/config.toml): chart colours must read on both.
+BACKGROUNDS = {"light": "#ffffff", "dark": "#0e1117"}
+MIN_CONTRAST = 3.0  # WCAG's minimum for graphical objects
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of #rrggbb."""
+    channels = [int(colour[index : index + 2], 16) / 255 for index in (1, 3, 5)]
+    linear = [value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4 for value in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    light, dark = sorted((_luminance(first.lower()), _luminance(second.lower())), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _hex(colour: str) -> str:
+    """#rrggbb for '#RRGGBB' or 'rgb(r, g, b)' (plotly's palettes use both)."""
+    if colour.startswith("rgb"):
+        return "#{:02x}{:02x}{:02x}".format(*(int(float(part)) for part in unlabel_rgb(colour)))
+    return colour.lower()
+
+
+def legible(*palettes: list[str]) -> list[str]:
+    """The palettes' colours (in order, once each) that keep MIN_CONTRAST against the light and the dark
+    background: mid-tones, neither pastel (lost on white) nor near-black (lost on the dark theme)."""
+    colours = dict.fromkeys(_hex(colour) for palette in palettes for colour in palette)
+    return [
+        colour for colour in colours if all(contrast(colour, ground) >= MIN_CONTRAST for ground in BACKGROUNDS.values())
+    ]
+
+
 # Palettes per dimension: an org, a model or a project keeps its colour on every page (its index in the sorted list
-# of that dimension's values the reader may see), and the three dimensions use different palettes.
+# of that dimension's values the reader may see), and the dimensions use different palettes.
+qualitative = px.colors.qualitative
 PALETTES = {
-    "org": px.colors.qualitative.Bold,
-    "model": px.colors.qualitative.Safe,
-    "project": px.colors.qualitative.Dark24,
-    "team": px.colors.qualitative.Pastel,
-    "user": px.colors.qualitative.Alphabet,
+    "org": legible(qualitative.Bold, qualitative.Vivid),
+    "model": legible(qualitative.Safe, qualitative.Dark2, qualitative.D3),
+    "project": legible(qualitative.Dark24),
+    "team": legible(qualitative.T10, qualitative.G10),
+    "user": legible(qualitative.Alphabet, qualitative.Light24),
 }
 _OPTION_KEYS = {"org": "orgs", "model": "models", "project": "projects", "team": "teams"}
 
@@ -28,7 +64,7 @@ _NUMBER_FORMATS = {"usd": "dollar", "count": "localized", "tokens": "localized",
 def colour_map(dimension: str, values=None) -> dict[str, str]:
     """{value: colour} for one dimension: stable across pages because it follows the sorted list of every value the
     reader may see (the filter options), not the values one chart happens to draw."""
-    palette = PALETTES.get(dimension, px.colors.qualitative.Plotly)
+    palette = PALETTES.get(dimension, PALETTES["org"])
     known: list[str] = []
     if dimension in _OPTION_KEYS:
         import loaders

@@ -43,7 +43,8 @@ def data_age(version: str, now: datetime) -> str:
 def watch(context: PageContext) -> None:
     """Draw the data age and, while the page is open, check for a new snapshot every `dashboard_refresh_s`."""
     interval = get_settings().dashboard_refresh_s
-    suffix = f" · checks for new data every {formatting.duration(interval)}" if interval else ""
+    every = f"{interval} s" if interval < 60 else formatting.duration(interval)
+    suffix = f" · checks for new data every {every}" if interval else ""
 
     @st.fragment(run_every=interval or None)
     def _data_age() -> None:

@@ -95,7 +95,7 @@ def _serving(home: Path, tmp_path: Path):
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=60)  # a loaded machine (2 cores, parallel tests) stops it slowly
 
 
 def _need_chromium() -> None:

@@ -11,6 +11,12 @@ from aioa.identity import accounts
 from aioa.settings import Settings
 from tests.apps.test_sign_in import PASSWORD, _metrics, _sign_in, _total, _window, signed_home  # noqa: F401 - fixture
 
+
+@pytest.fixture
+def home(signed_home):  # noqa: F811 - the sign-in tests' home: acme's admin, user and viewer accounts
+    return signed_home
+
+
 SCOPES = {  # who signs in -> the rows their role reads
     "boss@acme.example": "org_id = 'acme'",
     "alice@acme.example": "org_id = 'acme' and (team_id = 'acme-platform' or user_id = 'alice')",
@@ -28,17 +34,17 @@ def _my_dashboard(email: str) -> AppTest:
 
 
 @pytest.mark.parametrize("email", list(SCOPES))
-def test_each_role_sees_its_own_scope_and_only_the_widgets_it_may_add(signed_home, email):
+def test_each_role_sees_its_own_scope_and_only_the_widgets_it_may_add(home, email):
     app = _my_dashboard(email)
-    spend = _total(signed_home, f"select sum(cost_usd) from marts.agg_usage_daily where {_window(SCOPES[email])}")
+    spend = _total(home, f"select sum(cost_usd) from marts.agg_usage_daily where {_window(SCOPES[email])}")
     assert spend > 0 and _metrics(app)["Spend"] == f"${spend:,.2f}"  # the starter layout's first number
-    calls = _total(signed_home, f"select sum(calls) from marts.agg_usage_daily where {_window(SCOPES[email])}")
+    calls = _total(home, f"select sum(calls) from marts.agg_usage_daily where {_window(SCOPES[email])}")
     assert _metrics(app)["Calls"] == f"{calls:,.0f}"
     kinds = app.segmented_control(key="my_add_kind").options
     assert ("Saved question" in kinds) == (email != "amara@acme.example")  # Viewers have no Ask
 
 
-def test_a_viewer_sees_a_saved_question_as_a_note_not_an_answer(signed_home):
+def test_a_viewer_sees_a_saved_question_as_a_note_not_an_answer(home):
     settings = Settings()
     viewer = accounts.sign_in(settings, "amara@acme.example", PASSWORD)
     save_layout(settings, viewer, [{"kind": "question", "question": "spend by org"}])
@@ -47,7 +53,7 @@ def test_a_viewer_sees_a_saved_question_as_a_note_not_an_answer(signed_home):
     assert not app.dataframe  # nothing answered
 
 
-def test_a_layout_is_arranged_saved_and_restored_in_a_new_session(signed_home):
+def test_a_layout_is_arranged_saved_and_restored_in_a_new_session(home):
     app = _my_dashboard("alice@acme.example")
     app.segmented_control(key="my_add_kind").set_value("Saved question").run()
     app.text_input(key="my_add_question").input("spend by model").run()

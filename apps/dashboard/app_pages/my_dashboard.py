@@ -72,7 +72,7 @@ with st.expander("Arrange widgets", icon=":material/tune:", expanded=not saved):
     layout = validated(draft)
     for index, widget in enumerate(layout):
         name, up, down, remove = st.columns([6, 1, 1, 1], vertical_alignment="center")
-        name.write(f"{index + 1}. {widgets.title(widget)}")
+        name.markdown(f"{index + 1}\\. {widgets.title(widget)}")  # escaped: not a Markdown list
         up.button(
             "",
             icon=":material/arrow_upward:",
