@@ -12,7 +12,7 @@ from apps.api.deps import ReaderDep, ScopeDep, note, require
 from apps.api.schemas import MAX_ROWS, Page, PageParams, UsageFilters, filter_frame, page_of, records
 from fastapi import APIRouter, Query, Request
 
-from aioa.analytics import queries
+from aioa.analytics import behaviour, queries
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.connection import TimedReader
 
@@ -61,6 +61,36 @@ LISTS = (
         "usage",
         "Per MCP server and tool: calls, success rate, mean latency, share of tokens",
         lambda reader, filters, scope: queries.mcp_tools(reader, filters.to_filters(), scope),
+    ),
+    ListEndpoint(
+        "/team-behaviour",
+        "usage:read",
+        "usage",
+        "Per team: sessions, session length and cost, calls and tools per session, models and tools used",
+        lambda reader, filters, scope: behaviour.behaviour_by(reader, filters.to_filters(), scope, "team"),
+    ),
+    ListEndpoint(
+        "/user-behaviour",
+        "usage:read",
+        "usage",
+        "Per user: sessions, session length and cost, calls and tools per session, models and tools used",
+        lambda reader, filters, scope: behaviour.behaviour_by(reader, filters.to_filters(), scope, "user"),
+    ),
+    ListEndpoint(
+        "/workflow-patterns",
+        "usage:read",
+        "usage",
+        "Frequent sequences of 2-3 tool calls with support, error lift and expensive-session lift",
+        lambda reader, filters, scope: behaviour.workflow_patterns(reader, filters.to_filters(), scope),
+        "Sequences in at least 3 sessions of the selection; see docs/analytics.md for the definitions.",
+    ),
+    ListEndpoint(
+        "/project-phases",
+        "usage:read",
+        "usage",
+        "Each project's weekly usage and lifecycle phase (ramp-up, steady, wind-down) over its whole life",
+        lambda reader, filters, scope: behaviour.project_phases(reader, filters.to_filters(), scope),
+        "Org-level totals: a key or an Admin reads them; a User's or Viewer's narrowed rows give none.",
     ),
     ListEndpoint(
         "/forecasts",
