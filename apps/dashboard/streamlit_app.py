@@ -21,6 +21,7 @@ PAGES = {
     "Usage": [
         ("app_pages/my_usage.py", "My usage", ":material/person:", "usage:read"),
         ("app_pages/my_dashboard.py", "My dashboard", ":material/space_dashboard:", "usage:read"),
+        ("app_pages/usage_map.py", "Usage map", ":material/map:", "usage:read"),
         ("app_pages/overview.py", "Overview", ":material/dashboard:", "usage:read"),
         ("app_pages/costs.py", "Costs", ":material/payments:", "usage:read"),
         ("app_pages/projects.py", "Projects", ":material/folder:", "usage:read"),
@@ -60,7 +61,7 @@ FILTERED_PAGES = {
 # Pages that need no published snapshot.
 SNAPSHOT_FREE_PAGES = {"Admin", "Automations"}
 
-FILTERED_PAGES |= {"My dashboard"}
+FILTERED_PAGES |= {"My dashboard", "Usage map"}
 # Pages that stay current while open: data age, and a re-read when a new snapshot is published (live.watch).
 LIVE_PAGES = {"Overview", "My usage", "My dashboard", "Costs", "Sessions & agents", "MCP & tools"}
 

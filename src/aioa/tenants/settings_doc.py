@@ -116,6 +116,15 @@ class AttributionRules(_Strict):
         return self
 
 
+class TeamLocation(_Strict):
+    """Where a team works, for the app's usage map (a place name and its coordinates)."""
+
+    team: str = Field(min_length=1)
+    location: str = Field(min_length=1, max_length=120)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
 class TenantSettings(_Strict):
     """One org's settings. Every section is optional in a stored document; `tenant_settings()` fills the gaps."""
 
@@ -126,6 +135,17 @@ class TenantSettings(_Strict):
     retention: Retention = Field(default_factory=Retention)
     branding: Branding = Field(default_factory=Branding)
     quotas: Quotas = Field(default_factory=Quotas)
+    # One entry per team; the app's "Usage map" draws each team's usage at its place (none: no map).
+    team_locations: list[TeamLocation] = []
+
+    @field_validator("team_locations")
+    @classmethod
+    def _one_location_per_team(cls, value: list[TeamLocation]) -> list[TeamLocation]:
+        teams = [entry.team for entry in value]
+        repeated = sorted({team for team in teams if teams.count(team) > 1})
+        if repeated:
+            raise ValueError(f"one location per team; repeated: {', '.join(repeated)}")
+        return value
 
 
 class InvalidTenantSettings(ValueError):
