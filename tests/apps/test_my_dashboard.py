@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aioa.dashboards.layouts import load_layout, save_layout
+from aioa.dashboards.layouts import STARTER, load_layout, save_layout
 from aioa.identity import accounts
 from aioa.settings import Settings
 from tests.apps.test_sign_in import PASSWORD, _metrics, _sign_in, _total, _window, signed_home  # noqa: F401 - fixture
@@ -75,3 +75,20 @@ def test_a_layout_is_arranged_saved_and_restored_in_a_new_session(home):
     settings = Settings()
     alice = accounts.sign_in(settings, "alice@acme.example", PASSWORD)
     assert [widget.model_dump() for widget in load_layout(settings, alice)] == arranged
+
+
+def test_a_question_pinned_on_the_ask_page_shows_on_my_dashboard(home):
+    app = _sign_in("alice@acme.example")
+    app.switch_page("app_pages/ask.py")
+    app.run()
+    app.text_input(key="ask_question").input("spend by model").run()
+    app.button(key="ask_pin").click().run()
+    assert not app.exception, [item.value for item in app.exception]
+    app.switch_page("app_pages/my_dashboard.py")
+    app.run()
+    pinned = {"kind": "question", "question": "spend by model"}
+    assert app.session_state["my_dashboard_draft"] == [*STARTER, pinned]  # the starter, then the question
+    assert any(item.value == "**spend by model**" for item in app.markdown)
+    settings = Settings()
+    alice = accounts.sign_in(settings, "alice@acme.example", PASSWORD)
+    assert [widget.model_dump() for widget in load_layout(settings, alice)] == [*STARTER, pinned]

@@ -6,6 +6,7 @@ import streamlit as st
 from page_kit import downloadable_table, page_context
 
 from aioa.ask.service import EXAMPLES
+from aioa.settings import get_settings
 
 context = page_context()
 st.title("Ask")
@@ -34,6 +35,15 @@ if question:
         if result.chart is not None and not result.rows.empty:
             st.plotly_chart(result.chart.figure(result.rows), key="ask_chart")
         downloadable_table(result.rows, "answer")
+        if st.button("Add to My dashboard", icon=":material/push_pin:", key="ask_pin"):
+            from aioa.dashboards.layouts import pin_question
+
+            pin_question(get_settings(), context.principal, question)
+            for name in ("my_dashboard_draft", "my_dashboard_saved"):  # My dashboard reads the stored layout again
+                st.session_state.pop(name, None)
+            st.toast(
+                "Added to My dashboard: it answers this question again each time it opens.", icon=":material/check:"
+            )
     if result.sql:
         with st.expander("SQL and its parameters"):
             st.code(result.sql, language="sql")

@@ -7,17 +7,12 @@ from page_kit import page_context
 from signin import may
 
 from aioa.dashboards.layouts import MAX_WIDGETS, QuestionWidget, load_layout, save_layout, validated
+from aioa.dashboards.layouts import STARTER as LAYOUT_STARTER
 from aioa.settings import get_settings
 
 DRAFT = "my_dashboard_draft"  # the layout being arranged (saved when the user says so)
-SAVED = "my_dashboard_saved"
-STARTER = [
-    {"kind": "kpi", "metric": "spend_usd"},
-    {"kind": "kpi", "metric": "calls"},
-    {"kind": "kpi", "metric": "error_rate"},
-    {"kind": "chart", "chart": "daily_spend", "by": "project"},
-    {"kind": "table", "table": "spend_by", "by": "model"},
-]
+SAVED = "my_dashboard_saved"  # the stored layout as last read (the Ask page's pin drops both to re-read)
+STARTER = list(LAYOUT_STARTER)
 
 context = page_context()
 settings = get_settings()

@@ -19,6 +19,14 @@ from aioa.settings import Settings
 MAX_WIDGETS = 24
 KPI_METRICS = ("spend_usd", "tokens", "calls", "cache_hit_rate", "error_rate", "savings_usd")
 GROUPS = ("org", "team", "user", "project", "model")
+# What "My dashboard" shows until its owner saves a layout of their own.
+STARTER = (
+    {"kind": "kpi", "metric": "spend_usd"},
+    {"kind": "kpi", "metric": "calls"},
+    {"kind": "kpi", "metric": "error_rate"},
+    {"kind": "chart", "chart": "daily_spend", "by": "project"},
+    {"kind": "table", "table": "spend_by", "by": "model"},
+)
 
 
 class _Widget(BaseModel):
@@ -87,3 +95,10 @@ def save_layout(settings: Settings, principal: Principal, widgets: list) -> list
             session.add(row)
         row.org_id, row.widgets, row.updated_at = principal.org_id, stored, clock.now()
     return layout
+
+
+def pin_question(settings: Settings, principal: Principal, question: str) -> list[Widget]:
+    """Add a saved question at the end of the principal's layout (the starter one if they saved none) and save it."""
+    current = load_layout(settings, principal)
+    widgets = list(STARTER) if current is None else [widget.model_dump() for widget in current]
+    return save_layout(settings, principal, [*widgets, {"kind": "question", "question": question}])
