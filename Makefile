@@ -6,7 +6,7 @@ UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SIZE ?= small
 SEED ?= 42
 
-.PHONY: env demo pipeline test browser pdftools lint api bench bench-tree bench-pipeline bench-app bench-api bench-routing dagster app mlflow notebooks
+.PHONY: env demo pipeline test browser lint api bench bench-tree bench-pipeline bench-app bench-api bench-routing dagster app mlflow notebooks
 
 env:  ## create the environment (installs uv with pip if it is missing); once per `make` (sub-makes get ENV_READY=1)
 ifndef ENV_READY
@@ -36,18 +36,13 @@ pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `
 	@$(DAGSTER_INSTANCE)
 	$(SAMPLE_ENV); MLFLOW_LOGGING_LEVEL=WARNING $(UV) run aioa run  # one line per step, with its duration
 
-test: env browser pdftools lint  ## lint, then the whole test suite
+test: env browser lint  ## lint, then the whole test suite
 	$(UV) run pytest -q -n 2 --dist loadfile --durations=15  # two workers, one test file per worker at a time
 
 browser:  ## Debian's Chromium for the real-browser test (skipped with a message when it cannot be installed)
 	@test -x /usr/bin/chromium || (apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
 	  echo "chromium could not be installed: the browser test will skip"
-
-pdftools:  ## Debian's poppler-utils (pdftotext, pdfinfo): the report tests read the rendered PDFs back with them
-	@test -x /usr/bin/pdftotext || (apt-get install -y -qq poppler-utils >/dev/null 2>&1 || \
-	  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq poppler-utils >/dev/null 2>&1)) || \
-	  echo "poppler-utils could not be installed: the PDF report tests will skip"
 
 app: env  ## the Streamlit app on 127.0.0.1:$${PORT:-8501}, reading the published snapshot under AIOA_HOME
 	$(UV) run streamlit run apps/dashboard/streamlit_app.py --server.address 127.0.0.1 \
