@@ -51,11 +51,14 @@ figure = px.scatter(
     custom_data=["team"],
     hover_data={"org_id": True, "calls": ":,", "cost_usd": ":$,.2f", "lat": False, "lon": False},
     labels=axis_labels("cost_usd", "calls", "org_id") | {"lon": "Longitude", "lat": "Latitude", "location": "Place"},
-    title="Spend (USD) by team and place (longitude × latitude; click a team for its calls)",
+    title="Spend (USD) by team and place",
     size_max=48,
 )
 figure.update_traces(textposition="top center")
 figure.update_xaxes(range=[-180, 180], zeroline=False)
 figure.update_yaxes(range=[-90, 90], zeroline=False, scaleanchor="x", scaleratio=1)
+st.caption(
+    "Longitude × latitude, without a base map (the app fetches nothing from the internet). Click a team for its calls."
+)
 drillable_chart(figure, key="usage_map", fields={"team": "customdata.0"})
 downloadable_table(usage.drop(columns=["lat", "lon"]), "usage_by_team_location")
