@@ -1,6 +1,8 @@
 """Comparisons & KPIs: this period against the one before, a team or project against another (per-session cost,
 with a significance test), and the KPIs teams defined as formulas over the registered metrics."""
 
+from dataclasses import replace
+
 import loaders
 import pandas as pd
 import plotly.express as px
@@ -109,10 +111,13 @@ by = st.selectbox(
     format_func=lambda name: "Nothing (one number)" if name == "none" else formatting.label(name),
     key="kpi_by",
 )
+by_value = None if by == "none" else by
 if not saved:
     st.info("No KPIs saved for your team yet." + (" Define one below." if may(principal, "kpis:write") else ""))
 for kpi in saved:
-    values = loaders.kpi_values(version, kpi.formula, filters, scope, None if by == "none" else by)
+    # a team's KPI reads that team's rows; an org-wide one the reader's rows of the org
+    kpi_filters = replace(filters, teams=(kpi.team_id,)) if kpi.team_id != kpi_store.ORG_WIDE else filters
+    values = loaders.kpi_values(version, kpi.formula, kpi_filters, scope.narrowed_to(org_id), by_value)
     owner = "whole org" if kpi.team_id == kpi_store.ORG_WIDE else f"team {kpi.team_id}"
     if by == "none":
         value = values["value"].iloc[0] if len(values) else None
