@@ -206,6 +206,23 @@ def test_the_app_loaders_read_postgres(server, readers, monkeypatch):
     loaders._server_reader.clear()
 
 
+@pytest.mark.parametrize("name", ["cost_deep_dive", "sql_starter"])
+def test_the_notebooks_read_postgres(name, server, built_home):
+    from tests.notebooks.test_notebooks import NOTEBOOK_DIR, _execute, _read, _summary
+
+    summaries = {}
+    for backend, environment in (("duckdb", {"AIOA_HOME": str(built_home)}), ("postgres", _environment(server))):
+        notebook = _read(NOTEBOOK_DIR / f"{name}.ipynb")
+        with pytest.MonkeyPatch.context() as patch:
+            for variable in ("AIOA_WAREHOUSE", "AIOA_POSTGRES_DSN", "AIOA_POSTGRES_SCHEMA_PREFIX"):
+                patch.delenv(variable, raising=False)
+            for variable, value in environment.items():
+                patch.setenv(variable, value)
+            _execute(notebook, Path(environment["AIOA_HOME"]), patch)
+        summaries[backend] = {key: value for key, value in _summary(notebook).items() if key != "snapshot"}
+    assert _same(summaries["postgres"], summaries["duckdb"])
+
+
 def _environment(settings: Settings, **more: str) -> dict[str, str]:
     environment = os.environ | {
         "AIOA_HOME": str(settings.home),
