@@ -123,6 +123,8 @@ def test_a_user_saves_a_team_kpi_that_their_team_reads(signed_home):
     assert {metric.label: metric.value for metric in admin.metric}["Cost per session (team acme-platform)"] == (
         f"${spend / sessions:,.2f}"
     )
+    app.button(key="kpi_remove").click().run()  # its team's User removes it
+    assert not app.exception and not app.metric
 
 
 def test_a_formula_that_is_not_arithmetic_is_refused_on_the_page(signed_home):

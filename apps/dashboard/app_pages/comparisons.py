@@ -14,7 +14,7 @@ from signin import may
 from aioa import formatting
 from aioa.analytics import kpi_store
 from aioa.analytics.compare import Compared
-from aioa.analytics.kpi_formula import BREAKDOWNS, FormulaError, parse_formula
+from aioa.analytics.kpi_formula import BREAKDOWNS, FormulaError
 from aioa.identity.permissions import Forbidden
 from aioa.metrics import METRICS
 from aioa.settings import get_settings
@@ -24,6 +24,10 @@ UNIT_NAMES = {"usd": "US dollars", "ratio": "Percentage", "count": "Count", "num
 context = page_context()
 version, filters, scope, principal = context.version, context.filters, context.scope, context.principal
 st.title("Comparisons & KPIs")
+
+
+def owner_of(team_id: str) -> str:
+    return "whole org" if team_id == kpi_store.ORG_WIDE else f"team {team_id}"
 
 
 def show(compared: Compared, key: str) -> None:
@@ -118,7 +122,7 @@ for kpi in saved:
     # a team's KPI reads that team's rows; an org-wide one the reader's rows of the org
     kpi_filters = replace(filters, teams=(kpi.team_id,)) if kpi.team_id != kpi_store.ORG_WIDE else filters
     values = loaders.kpi_values(version, kpi.formula, kpi_filters, scope.narrowed_to(org_id), by_value)
-    owner = "whole org" if kpi.team_id == kpi_store.ORG_WIDE else f"team {kpi.team_id}"
+    owner = owner_of(kpi.team_id)
     if by == "none":
         value = values["value"].iloc[0] if len(values) else None
         st.metric(
@@ -161,14 +165,13 @@ if may(principal, "kpis:write"):
         team = st.selectbox(
             "For",
             writable,
-            format_func=lambda team: "the whole org" if team == kpi_store.ORG_WIDE else f"team {team}",
+            format_func=lambda team: "the " + owner_of(team) if team == kpi_store.ORG_WIDE else owner_of(team),
             key="kpi_team",
         )
         description = st.text_input("What it tells (optional)", key="kpi_description")
         submitted = st.form_submit_button("Save KPI")
     if submitted:
         try:
-            parse_formula(formula)
             kpi_store.save_kpi(
                 settings,
                 principal,
@@ -184,3 +187,12 @@ if may(principal, "kpis:write"):
         else:
             st.success(f"Saved KPI {name.strip()!r}.", icon=":material/check:")
             st.rerun()
+    removable = [kpi for kpi in saved if kpi.team_id in writable]
+    if removable:
+        with st.expander("Remove a KPI"):
+            picked = st.selectbox(
+                "KPI", removable, format_func=lambda kpi: f"{kpi.name} ({owner_of(kpi.team_id)})", key="kpi_remove_pick"
+            )
+            if st.button("Remove KPI", key="kpi_remove"):
+                kpi_store.delete_kpi(settings, principal, team_id=picked.team_id, name=picked.name, org_id=org_id)
+                st.rerun()
