@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, start_http_server, write_to_tex
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from aioa.ops.service_metrics import ServiceCollector
 from aioa.settings import Settings
 from aioa.warehouse.snapshots import NoSnapshotError, current_snapshot, snapshot_dir
 
@@ -108,6 +109,7 @@ class PipelineCollector(Collector):
 def pipeline_registry(settings: Settings) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(PipelineCollector(settings))
+    registry.register(ServiceCollector(settings))  # MCP server status, notification deliveries
     return registry
 
 
