@@ -43,6 +43,7 @@ PAGES = {
     ],
     "Admin": [
         ("app_pages/admin.py", "Admin", ":material/admin_panel_settings:", "users:manage"),
+        ("app_pages/health.py", "Health", ":material/monitor_heart:", "audit:read"),
     ],
 }
 
@@ -59,7 +60,7 @@ FILTERED_PAGES = {
     "Reports",
 }
 # Pages that need no published snapshot.
-SNAPSHOT_FREE_PAGES = {"Admin", "Automations"}
+SNAPSHOT_FREE_PAGES = {"Admin", "Automations", "Health"}
 
 FILTERED_PAGES |= {"My dashboard", "Usage map"}
 # Pages that stay current while open: data age, and a re-read when a new snapshot is published (live.watch).
