@@ -12,8 +12,9 @@ import pandas as pd
 from ml.anomalies import data
 from ml.anomalies.config import DEFAULT_THRESHOLDS, GRAINS, Thresholds
 from ml.anomalies.drivers import driver_columns, usage_drivers
-from ml.anomalies.latency import latency_drivers, latency_scores
+from ml.anomalies.latency import latency_drivers, latency_scores, window_latency
 from ml.anomalies.score import STEP, complete_grid, seasonal_scores
+from ml.anomalies.sessions import session_drivers, session_scores
 
 METRICS = ("calls", "sessions", "error_calls", "cost_usd")
 LEVELS = (["org_id"], ["org_id", "user_id"])  # an org's total, and each of its users (a surge may hide in the total)
@@ -73,6 +74,8 @@ def detect(
     if "day" in grains:
         anomalies, _ = _detect_latency(connection, thresholds)
         frames.append(anomalies)
+    if "hour" in grains:  # a session lasts hours: its incidents are reported at the hourly grain
+        frames.append(_detect_sessions(connection, thresholds))
     frames = [frame for frame in frames if len(frame)]
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     result = result.sort_values(["start", "org_id", "grain"], ignore_index=True)[COLUMNS]
@@ -81,31 +84,10 @@ def detect(
 
 def _detect_grain(connection, grain: str, thresholds: Thresholds) -> tuple[pd.DataFrame, int, int, list[str]]:
     """Anomalies, periods scored, periods with enough history (scored or constant), notes."""
-    usage = data.usage(connection, grain)
-    sessions = data.sessions(connection, grain)
+    usage, sessions, scores = usage_scores(connection, grain, thresholds)
     if usage.empty:
         return pd.DataFrame(columns=COLUMNS), 0, 0, [f"{grain}: no usage in the warehouse"]
-    session_counts = sessions.groupby(["period", "org_id", "user_id"], as_index=False).agg(
-        sessions=("session_id", "nunique")
-    )
-    per_user = (
-        usage.groupby(["period", "org_id", "user_id"], as_index=False)[["calls", "error_calls", "cost_usd"]]
-        .sum()
-        .merge(session_counts, how="left")
-        .fillna({"sessions": 0.0})
-    )
-    start, end = per_user["period"].min(), per_user["period"].max()
-    scores = []
-    for keys in LEVELS:
-        grid = complete_grid(per_user, keys, list(METRICS), grain, start, end)
-        for metric in METRICS:
-            scores.append(
-                seasonal_scores(grid, keys, metric, grain, thresholds).assign(
-                    level="org" if keys == ["org_id"] else "user"
-                )
-            )
-    scores = pd.concat(scores, ignore_index=True)
-    scores["user_id"] = scores["user_id"].where(scores["level"] == "user")
+    start, end = scores["period"].min(), scores["period"].max()
     points, history = int(scores["score"].notna().sum()), int(scores["expected"].notna().sum())
     if not points:
         return (
@@ -131,6 +113,42 @@ def _detect_grain(connection, grain: str, thresholds: Thresholds) -> tuple[pd.Da
         for incident, group in flagged.groupby(incidents)
     ]
     return pd.DataFrame(rows, columns=COLUMNS), points, history, notes
+
+
+def usage_scores(connection, grain: str, thresholds: Thresholds) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Usage, sessions and the seasonal scores of every org's and user's calls, sessions, errors and cost."""
+    usage = data.usage(connection, grain)
+    sessions = data.sessions(connection, grain)
+    if usage.empty:
+        return usage, sessions, pd.DataFrame(columns=["period", "org_id", "user_id", "metric", "score", "level"])
+    session_counts = sessions.groupby(["period", "org_id", "user_id"], as_index=False).agg(
+        sessions=("session_id", "nunique")
+    )
+    per_user = (
+        usage.groupby(["period", "org_id", "user_id"], as_index=False)[["calls", "error_calls", "cost_usd"]]
+        .sum()
+        .merge(session_counts, how="left")
+        .fillna({"sessions": 0.0})
+    )
+    start, end = per_user["period"].min(), per_user["period"].max()
+    scores = []
+    for keys in LEVELS:
+        grid = complete_grid(per_user, keys, list(METRICS), grain, start, end)
+        for metric in METRICS:
+            scores.append(
+                seasonal_scores(grid, keys, metric, grain, thresholds).assign(
+                    level="org" if keys == ["org_id"] else "user"
+                )
+            )
+    scores = pd.concat(scores, ignore_index=True)
+    scores["user_id"] = scores["user_id"].where(scores["level"] == "user")
+    return usage, sessions, scores
+
+
+def incident_count(scores: pd.DataFrame, grain: str, threshold: float) -> int:
+    """How many incidents the usage scores raise at `threshold` (what the threshold's choice counts)."""
+    flagged = scores[scores["score"] >= threshold]
+    return int(_incidents(flagged, grain).nunique()) if len(flagged) else 0
 
 
 def _incidents(flagged: pd.DataFrame, grain: str) -> pd.Series:
@@ -214,6 +232,7 @@ def _kind(fired: set[str], excess: dict, totals: dict, top_session: float, thres
 
 
 def _detect_latency(connection, thresholds: Thresholds) -> tuple[pd.DataFrame, int]:
+    """Flagged windows (one or two days) of one series that overlap or touch form one incident."""
     scores = latency_scores(connection, thresholds)
     flagged = scores[
         (scores["score"] >= thresholds.latency_score)
@@ -221,14 +240,16 @@ def _detect_latency(connection, thresholds: Thresholds) -> tuple[pd.DataFrame, i
     ].copy()
     rows = []
     if len(flagged):
-        flagged = flagged.sort_values(["org_id", "model", "period"])
-        series = flagged[["org_id", "model"]].astype(str).agg("|".join, axis=1)
-        gap = (flagged["period"].diff() > STEP["day"]) | (series != series.shift())
-        for _, group in flagged.groupby(gap.cumsum()):
-            org, model = group["org_id"].iloc[0], group["model"].iloc[0]
-            start, end = group["period"].min(), group["period"].max() + STEP["day"]
-            expected = float(np.average(group["expected"], weights=group["calls"]))
-            excess = latency_drivers(connection, org, model, start, end, expected)
+        flagged["last"] = flagged["period"] + pd.to_timedelta(flagged["days"], unit="D")  # the window's end
+        flagged = flagged.sort_values(["org_id", "model", "source_system", "period"], ignore_index=True)
+        series = flagged[["org_id", "model", "source_system"]].astype(str).agg("|".join, axis=1)
+        reach = flagged.groupby(series)["last"].cummax().groupby(series).shift()
+        new = (series != series.shift()) | (flagged["period"] > reach)
+        for _, group in flagged.groupby(new.cumsum()):
+            org, model, source = group["org_id"].iloc[0], group["model"].iloc[0], group["source_system"].iloc[0]
+            start, end = group["period"].min(), group["last"].max()
+            expected = float(group.sort_values("period")["expected"].iloc[0])  # the reference before the incident
+            excess = latency_drivers(connection, org, model, source, start, end, expected)
             drivers = driver_columns(
                 {
                     "project_id": excess[excess["dimension"] == "project_id"].set_index("member")["excess"],
@@ -244,11 +265,46 @@ def _detect_latency(connection, thresholds: Thresholds) -> tuple[pd.DataFrame, i
                     "start": start,
                     "end": end,
                     "metric": "latency_ms",
-                    "observed": float(np.average(group["observed"], weights=group["calls"])),
+                    "observed": float(window_latency(connection, org, model, source, start, end)),
                     "expected": expected,
                     "score": float(group["score"].max()),
                     **drivers,
-                    "evidence": f"org {model} latency_ms",
+                    "evidence": f"org {model} {source} latency_ms",
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS), int(scores["score"].notna().sum())
+
+
+def _detect_sessions(connection, thresholds: Thresholds) -> pd.DataFrame:
+    """One incident per session far dearer per call (a cost spike) or far larger than the org's sessions: an error
+    burst when failed calls make at least `error_share` of its excess calls, else a runaway agent."""
+    scores = session_scores(connection, thresholds)
+    dearer = scores["cost_per_call_score"] >= thresholds.session_cost_per_call_score
+    larger = scores["size_score"] >= thresholds.session_size_score
+    rows = []
+    for session in scores[dearer | larger].itertuples():
+        if session.cost_per_call_score >= thresholds.session_cost_per_call_score:
+            kind, metric, observed, expected = "cost_spike", "cost_usd", session.cost_usd, session.usual_cost
+            score = session.cost_per_call_score
+        elif session.error_calls >= thresholds.error_share * max(session.calls - session.usual_calls, 1.0):
+            kind, metric, observed, expected = "error_burst", "error_calls", session.error_calls, 0.0
+            score = session.size_score
+        else:
+            kind, metric, observed, expected = "runaway_agent", "calls", session.calls, session.usual_calls
+            score = session.size_score
+        rows.append(
+            {
+                "org_id": session.org_id,
+                "kind": kind,
+                "grain": "hour",
+                "start": pd.Timestamp(session.first_call).floor("h"),
+                "end": pd.Timestamp(session.last_call).floor("h") + STEP["hour"],
+                "metric": metric,
+                "observed": float(observed),
+                "expected": float(expected),
+                "score": float(score),
+                **driver_columns(session_drivers(connection, session.org_id, session.session_id, metric)),
+                "evidence": f"session {session.session_id} {metric}",
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from ml.anomalies.config import DEFAULT_THRESHOLDS
 from ml.anomalies.data import AnomalyDataError
 from ml.anomalies.detect import detect
 from ml.anomalies.score import score_series
@@ -133,14 +134,21 @@ def test_observed_values_equal_the_marts(cli_payload, anomaly_home):
             )
             checked += 1
         for latency in _some(cli_payload, "latency_degradation", "day"):
+            source = latency["evidence"].split()[2]  # "org <model> <source system> latency_ms": one series
             assert latency["observed"] == pytest.approx(
                 connection.execute(
                     "select avg(latency_ms) from marts.fct_llm_calls where org_id = ? and model = ? "
-                    "and ts_utc >= ? and ts_utc < ?",
-                    [latency["org_id"], latency["driver_model"], _when(latency["start"]), _when(latency["end"])],
+                    "and source_system = ? and ts_utc >= ? and ts_utc < ?",
+                    [
+                        latency["org_id"],
+                        latency["driver_model"],
+                        source,
+                        _when(latency["start"]),
+                        _when(latency["end"]),
+                    ],
                 ).fetchone()[0]
             )
-            assert latency["observed"] >= 2 * latency["expected"]  # the detector's own floor (latency_min_ratio)
+            assert latency["observed"] >= DEFAULT_THRESHOLDS.latency_min_ratio * latency["expected"]  # its floor
             checked += 1
         assert checked >= 2
 
@@ -160,7 +168,8 @@ def test_the_stored_table_is_tenant_scoped_and_the_run_is_in_mlflow(cli_payload,
         acme = analytics.ml_table(connection, TenantScope.for_orgs("acme"), table="anomalies")
     assert len(acme) == (stored["org_id"] == "acme").sum() > 0 and set(acme["org_id"]) == {"acme"}
     run = MlflowClient(settings.mlflow_uri).get_run(cli_payload["mlflow_run_id"])
-    assert run.data.params["score"] == "6.0" and run.data.params["latency_score"] == "4.0"
+    assert run.data.params["score"] == str(DEFAULT_THRESHOLDS.score)
+    assert run.data.params["latency_score"] == str(DEFAULT_THRESHOLDS.latency_score)
     assert run.data.metrics["precision"] == cli_payload["evaluation"]["precision"]
     assert run.data.metrics["anomalies"] == len(stored)
 
