@@ -2,11 +2,12 @@
 per org-month on anomaly-free data.
 
 Each dataset is the small sample (`aioa generate`, 120 days) of one seed, with or without anomalies, read by the
-production ingest (attribution, pricing, de-duplication) into a fresh home. The dbt build is skipped: the three
-marts the detector reads (`fct_llm_calls`, `agg_usage_hourly`, `agg_usage_daily`) are made from `raw.llm_calls` by
-the same renames, de-duplication and sums (`MARTS_SQL`; `tests/ml/test_anomaly_measurement.py` checks them against
-the marts dbt builds). The detector then gets a connection holding only those marts: no label, magnitude or
-generator truth can reach it or its thresholds. Labels are read afterwards, only to score.
+production ingest (attribution, pricing, de-duplication) into a fresh home, whose marts the production dbt models
+build (`dbt run` through the `aioa-dbt` launcher, selecting the three marts the detector reads and what they are
+made from: `fct_llm_calls`, `agg_usage_hourly`, `agg_usage_daily`). Those three tables are copied whole into a file
+of their own; the detector gets a read-only connection to it: no label, magnitude or generator truth can reach it
+or its thresholds. The sample is written in an anonymous temporary folder, so that no path a mart keeps
+(`source_file`) says whether the seed has anomalies. Labels are read afterwards, only to score.
 
 Recall counts the labels whose anomaly changed something observable; a latency label whose model had no span in
 its window (a quiet day) changed nothing, is reported apart (`unobservable_labels`) and also counted as a miss in
@@ -39,26 +40,14 @@ TARGETS = {  # issue 14: recall >= 0.9 at >= 3x and >= 0.5 at 1.5-2x, precision 
 }
 DAYS_PER_MONTH = 30.4375
 UNSCORED_DAYS = 28  # the first four weeks give the daily series their history; nothing can be flagged in them
-# The marts the detector reads, as dbt builds them for these rows (stg_raw__llm_calls renames and types,
-# int_llm_calls__deduplicated keeps one row per call_key, every generated call has a logged session id,
-# agg_usage_* sum calls, error calls and cost).
-MARTS_SQL = """
+MARTS_BUILT_BY = "dbt"  # a cached dataset built otherwise (an older shortcut copy of the SQL) is rebuilt
+MARTS = ("fct_llm_calls", "agg_usage_hourly", "agg_usage_daily")  # what the detector reads
+# the marts copied whole (production columns) into the detector's input; the names are the fixed ones above
+COPY_MARTS_SQL = """
 create schema marts;
-create table marts.fct_llm_calls as
-select call_key, org_id, team_id, user_id, project_id, coalesce(session_id, 'gap:' || call_key) as session_id,
-       provider, model, cast(ts_utc as timestamp) as ts_utc, cast(ts_utc as date) as day,
-       date_trunc('hour', cast(ts_utc as timestamp)) as hour, cast(cost_usd as double) as cost_usd, price_status,
-       latency_ms, status = 'error' as is_error, source_system
-from source.raw.llm_calls
-qualify row_number() over (partition by call_key order by source_line) = 1;
-create table marts.agg_usage_hourly as
-select hour, day, org_id, team_id, user_id, project_id, provider, model, count(*) as calls,
-       sum(case when is_error then 1 else 0 end) as error_calls, sum(cost_usd) as cost_usd
-from marts.fct_llm_calls group by all;
-create table marts.agg_usage_daily as
-select day, org_id, team_id, user_id, project_id, provider, model, count(*) as calls,
-       sum(case when is_error then 1 else 0 end) as error_calls, sum(cost_usd) as cost_usd
-from marts.fct_llm_calls group by all;
+create table marts.fct_llm_calls as select * from source.marts.fct_llm_calls;
+create table marts.agg_usage_hourly as select * from source.marts.agg_usage_hourly;
+create table marts.agg_usage_daily as select * from source.marts.agg_usage_daily;
 """
 
 Detector = Callable[[duckdb.DuckDBPyConnection], pd.DataFrame]
@@ -84,39 +73,48 @@ def build_dataset(seed: int, work: Path, *, with_anomalies: bool = True) -> Data
     """Generate, ingest and build the detector's marts for one seed; reuses a dataset already built in `work`."""
     folder = Path(work) / f"seed-{seed}-{'anomalies' if with_anomalies else 'clean'}"
     marts, labels, meta = folder / "detector_input.duckdb", folder / "anomalies.json", folder / "dataset.json"
-    if not meta.exists():
+    if not (meta.exists() and json.loads(meta.read_text()).get("marts") == MARTS_BUILT_BY):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        with tempfile.TemporaryDirectory(dir=folder) as scratch:
-            raw = _generate_and_ingest(seed, Path(scratch), with_anomalies)
+        with tempfile.TemporaryDirectory() as scratch:  # an anonymous path: marts keep the source files' paths
+            warehouse = _generate_and_build(seed, Path(scratch), with_anomalies)
             shutil.copy(Path(scratch) / "sample" / "labels" / "anomalies.json", labels)
+            marts.unlink(missing_ok=True)
             connection = duckdb.connect(str(marts))
             with connection:
-                connection.execute("attach ? as source (read_only)", [str(raw)])
-                execute_script(connection, MARTS_SQL)
+                connection.execute("attach ? as source (read_only)", [str(warehouse)])
+                execute_script(connection, COPY_MARTS_SQL)
                 connection.execute("detach source")
                 orgs, days = connection.execute(
                     "select count(distinct org_id), count(distinct day) from marts.fct_llm_calls"
                 ).fetchone()
-        meta.write_text(json.dumps({"org_months": orgs * max(days - UNSCORED_DAYS, 0) / DAYS_PER_MONTH}))
+        meta.write_text(
+            json.dumps({"org_months": orgs * max(days - UNSCORED_DAYS, 0) / DAYS_PER_MONTH, "marts": MARTS_BUILT_BY})
+        )
     org_months = json.loads(meta.read_text())["org_months"]
     return Dataset(seed, with_anomalies, marts, labels, org_months)
 
 
-def _generate_and_ingest(seed: int, scratch: Path, with_anomalies: bool) -> Path:
+def _generate_and_build(seed: int, scratch: Path, with_anomalies: bool) -> Path:
+    """Generate the sample, ingest the sources whose rows are calls, build the detector's marts with dbt; returns
+    the warehouse file."""
     from aioa.generate import generate
     from aioa.ingest.registry import BY_NAME
     from aioa.ingest.runner import ingest
     from aioa.pipeline import SourcePaths
     from aioa.settings import Settings
+    from aioa.warehouse.dbt.runner import run_dbt
 
     sample, home = scratch / "sample", scratch / "home"
     generate(sample, size="small", seed=seed, with_anomalies=with_anomalies)
     home.mkdir()
     shutil.copy(sample / "attribution.yaml", home / "attribution.yaml")
-    settings, sources = Settings(home=home), SourcePaths.from_sample(sample)
+    settings, sources = Settings(home=home, warehouse="duckdb"), SourcePaths.from_sample(sample)
     for name in ("claude_code", "otel"):  # the sources the marts' calls come from (handoffs are not calls)
         ingest(BY_NAME[name].source(), getattr(sources, name), settings, publish=False)
+    result = run_dbt(settings, "run", "--select", " ".join(f"+{name}" for name in MARTS))
+    if not result.ok:
+        raise RuntimeError(f"dbt could not build the detector's marts for seed {seed}:\n{result.log_tail}")
     return settings.warehouse_path
 
 

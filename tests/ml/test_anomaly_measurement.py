@@ -1,7 +1,7 @@
 """The anomaly detector measured over several generated seeds (the 20-seed run is benchmarks/ml_quality.py): recall
 per magnitude bucket, precision, false alarms per org-month on anomaly-free data; the detector's input holds no
 label; a detector that never fires or fires every day fails the same measurement; the marts built for the
-measurement equal the ones dbt builds."""
+measurement (production ingest and dbt models) equal the pipeline's."""
 
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def test_the_detector_sees_only_the_marts_and_no_label(datasets):
 @pytest.mark.parametrize("broken", ["never_fires", "fires_every_day"])
 def test_a_broken_detector_fails_the_measurement(datasets, production, broken):
     def never_fires(connection):
-        return detect(connection, thresholds=Thresholds(score=1e9, latency_score=1e9)).anomalies
+        muted = Thresholds(score=1e9, latency_score=1e9, session_size_score=1e9, session_cost_per_call_score=1e9)
+        return detect(connection, thresholds=muted).anomalies
 
     def fires_every_day(connection):
         days = connection.execute("select distinct org_id, day from marts.agg_usage_daily").df()
@@ -113,36 +114,34 @@ def test_a_broken_detector_fails_the_measurement(datasets, production, broken):
         assert summary["clean"]["per_org_month"] > 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: measure.MARTS_SQL (a shortcut copy of the dbt marts) does not attribute Claude Code's "
-    "<synthetic> API errors to the failed model as int_llm_calls__sessionised now does; fix by building the "
-    "measurement marts with dbt instead of a second copy of its SQL",
-)
-def test_the_measurement_marts_equal_the_marts_dbt_builds(built_home, tmp_path):
-    """The shortcut (marts from raw.llm_calls, no dbt) against the pipeline's marts of the same warehouse."""
+def test_the_measurement_marts_equal_the_marts_the_pipeline_builds(built_home, tmp_path):
+    """The measurement's dataset of the sample's seed (ingest + dbt, no Dagster) against the pipeline's marts of the
+    same sample: the same calls, errors (Claude Code's <synthetic> errors attributed to the failed model), cost,
+    sessions and latency, so the detector is measured on what production gives it."""
     import duckdb
 
     from aioa.settings import Settings
 
-    connection = duckdb.connect(str(tmp_path / "shortcut.duckdb"))
-    connection.execute(f"attach '{Settings(home=built_home).warehouse_path}' as source (read_only)")
-    connection.execute(measure.MARTS_SQL)
+    dataset = measure.build_dataset(7, tmp_path)  # conftest's sample_dir: the small sample of seed 7
+    connection = duckdb.connect()
+    connection.execute("attach ? as ours (read_only)", [str(dataset.marts)])
+    connection.execute("attach ? as theirs (read_only)", [str(Settings(home=built_home).warehouse_path)])
     for table, period in (("agg_usage_daily", "day"), ("agg_usage_hourly", "hour")):
         query = (
             f"select {period}, org_id, coalesce(user_id, '') as user_id, model, sum(calls) as calls, "
-            f"sum(error_calls) as errors, sum(cost_usd) as cost from {{}}.{table} group by all order by all"
+            f"sum(error_calls) as errors, sum(cost_usd) as cost from {{}}.marts.{table} group by all order by all"
         )
-        ours = connection.execute(query.format("marts")).df()
-        theirs = connection.execute(query.format("source.marts")).df()
+        ours = connection.execute(query.format("ours")).df()
+        theirs = connection.execute(query.format("theirs")).df()
+        assert len(ours) > 100
         pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, check_exact=False, rtol=1e-9)  # sum order
     query = (
         "select org_id, user_id, session_id, day, hour, count(*), count(latency_ms), sum(latency_ms) "
-        "from {}.fct_llm_calls group by all order by all"
+        "from {}.marts.fct_llm_calls group by all order by all"
     )
     pd.testing.assert_frame_equal(
-        connection.execute(query.format("marts")).df(),
-        connection.execute(query.format("source.marts")).df(),
+        connection.execute(query.format("ours")).df(),
+        connection.execute(query.format("theirs")).df(),
         check_dtype=False,
     )
 
