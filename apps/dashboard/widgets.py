@@ -15,7 +15,7 @@ from aioa import formatting
 from aioa.analytics import DIMENSIONS
 from aioa.dashboards.layouts import GROUPS, KPI_METRICS, ChartWidget, KpiWidget, QuestionWidget, TableWidget, Widget
 
-CHARTS = {"daily_spend": "Daily spend", "spend_by": "Spend by"}
+CHARTS = {"daily_spend": "Daily spend", "spend_by": "Spend"}
 TABLES = {"spend_by": "Spend by", "projects": "Projects", "sessions": "Most expensive sessions"}
 TOP_SESSIONS = 20
 
@@ -25,11 +25,7 @@ def title(widget: Widget) -> str:
     if isinstance(widget, KpiWidget):
         return f"Number: {formatting.column(widget.metric).label}"
     if isinstance(widget, ChartWidget):
-        return (
-            f"Chart: {CHARTS[widget.chart]} {widget.by}"
-            if widget.chart == "spend_by"
-            else f"Chart: Daily spend by {widget.by}"
-        )
+        return f"Chart: {CHARTS[widget.chart]} by {widget.by}"
     if isinstance(widget, TableWidget):
         return f"Table: Spend by {widget.by}" if widget.table == "spend_by" else f"Table: {TABLES[widget.table]}"
     return f"Question: {widget.question}"
