@@ -29,7 +29,7 @@ def data_age(version: str, now: datetime) -> str:
     published = published_at(version)
     if published is None:
         return f"Data from snapshot {version}"
-    minutes = round(max(0.0, (now - published).total_seconds()) / 60)
+    minutes = int(max(0.0, (now - published).total_seconds()) // 60)
     ago = (
         "just now"
         if minutes < 1
