@@ -193,3 +193,32 @@ def test_metrics_are_kept_for_replay_but_not_read_as_calls(receiver):
     assert answer.status_code == 200
     kept = list(Path(settings.home / "inbox" / ORG / "otel_metrics").glob("*.jsonl"))
     assert len(kept) == 1 and json.loads(kept[0].read_text())["resourceMetrics"][0]["scopeMetrics"]
+
+
+def test_a_log_event_with_trace_ids_sent_as_protobuf_and_as_json_is_one_row(receiver):
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    settings, base, key = receiver
+    headers = {"authorization": f"Bearer {key}"}
+    request = ExportLogsServiceRequest()
+    record = request.resource_logs.add().scope_logs.add().log_records.add()
+    record.time_unix_nano = time.time_ns()
+    record.trace_id, record.span_id = bytes(range(16)), bytes(range(8))
+    event = {"event.name": "api_request", "model": "claude-opus-4-1", "request_id": "req_both_ways"}
+    for name, value in (event | {"input_tokens": "55", "output_tokens": "5"}).items():
+        attribute = record.attributes.add()
+        attribute.key, attribute.value.string_value = name, value
+    sent = httpx.post(
+        f"{base}/v1/logs",
+        content=request.SerializeToString(),
+        headers=headers | {"content-type": "application/x-protobuf"},
+    )
+    assert sent.status_code == 200
+    as_json = json_format.MessageToDict(request)
+    json_record = as_json["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    json_record["traceId"], json_record["spanId"] = bytes(range(16)).hex(), bytes(range(8)).hex()
+    assert httpx.post(f"{base}/v1/logs", json=as_json, headers=headers).status_code == 200
+    kept = [json.loads(path.read_text()) for path in (settings.home / "inbox" / ORG / "otel").glob("*-logs-*.jsonl")]
+    assert any(line.get("signal") == "logs" and "protobuf" in line for line in kept)  # protobuf kept as sent
+    rows = [row for row in ingest_inbox(settings) if row[1] == "req_both_ways"]
+    assert rows == [(ORG, "req_both_ways", 55, 5)]

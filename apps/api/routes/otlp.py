@@ -40,8 +40,8 @@ async def _receive(request: Request, settings, principal: Principal, org: list[s
     encoding = request.headers.get("content-encoding", "")
     try:
         inbox.org_folder(settings, org_id)
-        message, payload = otlp.decode(signal, body, content_type, encoding)
-        line = otlp.as_otlp_json(message, payload)
+        message, payload, plain = otlp.decode(signal, body, content_type, encoding)
+        line = otlp.as_line(signal, plain, message, payload)
     except inbox.InboxError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     except otlp.PayloadError as error:

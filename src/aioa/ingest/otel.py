@@ -1,4 +1,6 @@
-"""OpenTelemetry: OTLP/JSON trace files (GenAI spans) and Claude Code's OTel log events, parsed with the proto types."""
+"""OpenTelemetry: OTLP/JSON trace files (GenAI spans) and Claude Code's OTel log events, parsed with the proto types.
+
+The receiver's inbox lines are OTLP/JSON or, for protobuf requests, the request as sent in a JSON envelope."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -17,6 +20,7 @@ from aioa.ingest.lines import json_depth, max_json_depth
 from aioa.ingest.sources import DiscoveredFile, Source, find_files
 from aioa.warehouse.sql import execute_script
 
+PROTOBUF_SIGNALS = {"traces": ExportTraceServiceRequest, "logs": ExportLogsServiceRequest}
 ERROR_STATUS = 2  # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
 
 CALL_COLUMNS = (
@@ -74,9 +78,13 @@ def _int(value) -> int | None:
     return number if number >= 0 else None
 
 
-def _id(raw: bytes) -> str:
+def _id_from_json(raw: bytes) -> str:
     # OTLP/JSON writes ids as hex; the generic proto JSON parser reads them as base64: re-encoding restores the text.
     return base64.b64encode(raw).decode()
+
+
+def _id_from_protobuf(raw: bytes) -> str:
+    return raw.hex()  # the same text as the OTLP/JSON of the same span
 
 
 def _hints(attributes: dict) -> dict:
@@ -101,15 +109,15 @@ class OtelSource(Source):
         problems: list[tuple] = []
         max_depth = max_json_depth(connection)
         for file_idx, line_no, text in _records(connection):
-            request, problem = _parse(text, max_depth)
+            request, problem, id_text = _parse(text, max_depth)
             if problem:
                 problems.append((file_idx, line_no, "rejected" if request is None else "flagged", problem, text[:500]))
             if request is None:
                 continue
             if isinstance(request, ExportTraceServiceRequest):
-                _spans(request, file_idx, line_no, calls, tools)
+                _spans(request, file_idx, line_no, calls, tools, id_text)
             else:
-                _log_events(request, file_idx, line_no, calls, tools)
+                _log_events(request, file_idx, line_no, calls, tools, id_text)
         connection.register("otel_calls", pa.table(calls, schema=_schema(CALL_COLUMNS)))
         connection.register("otel_tools", pa.table(tools, schema=_schema(TOOL_COLUMNS)))
         connection.register(
@@ -151,38 +159,53 @@ def _records(connection):
 
 
 def _parse(text: str, max_depth: int):
+    """(request or None, problem or None, how its ids become text): an OTLP/JSON line or a kept protobuf request."""
     # Lines were measured by the line reader; a pretty-printed file joined into one record is measured here.
     if text.count("[") + text.count("{") > max_depth and json_depth(text.encode())[0] > max_depth:
-        return None, f"JSON nested deeper than {max_depth} levels"
+        return None, f"JSON nested deeper than {max_depth} levels", None
     try:
         payload = json.loads(text)
     except ValueError as error:
-        return None, f"malformed JSON: {error.msg}"
+        return None, f"malformed JSON: {error.msg}", None
     except RecursionError:
-        return None, f"JSON nested deeper than Python's parser allows (limit {max_depth} levels)"
+        return None, f"JSON nested deeper than Python's parser allows (limit {max_depth} levels)", None
+    if isinstance(payload, dict) and payload.get("signal") in PROTOBUF_SIGNALS and "protobuf" in payload:
+        return _protobuf(payload)
     if not isinstance(payload, dict) or not ({"resourceSpans", "resourceLogs"} & payload.keys()):
-        return None, "not an OTLP export request (no resourceSpans or resourceLogs)"
+        return None, "not an OTLP export request (no resourceSpans or resourceLogs)", None
     message_type = ExportTraceServiceRequest if "resourceSpans" in payload else ExportLogsServiceRequest
     try:
-        return json_format.ParseDict(payload, message_type()), None
+        return json_format.ParseDict(payload, message_type()), None, _id_from_json
     except RecursionError:
-        return None, "invalid OTLP: nested too deep"
+        return None, "invalid OTLP: nested too deep", None
     except json_format.ParseError as strict_error:
         try:
-            return json_format.ParseDict(
-                payload, message_type(), ignore_unknown_fields=True
-            ), f"unknown fields ignored: {str(strict_error)[:200]}"
+            return (
+                json_format.ParseDict(payload, message_type(), ignore_unknown_fields=True),
+                f"unknown fields ignored: {str(strict_error)[:200]}",
+                _id_from_json,
+            )
         except json_format.ParseError as error:
-            return None, f"invalid OTLP: {str(error)[:200]}"
+            return None, f"invalid OTLP: {str(error)[:200]}", None
 
 
-def _spans(request, file_idx, line_no, calls, tools) -> None:
+def _protobuf(payload: dict):
+    """A protobuf request the receiver kept as sent (`apps/api/otlp.py`: `{"signal": …, "protobuf": base64}`)."""
+    message = PROTOBUF_SIGNALS[payload["signal"]]()
+    try:
+        message.ParseFromString(base64.b64decode(payload["protobuf"], validate=True))
+    except (ValueError, TypeError, DecodeError, RecursionError) as error:
+        return None, f"invalid OTLP protobuf: {str(error)[:200]}", None
+    return message, None, _id_from_protobuf
+
+
+def _spans(request, file_idx, line_no, calls, tools, id_text) -> None:
     for resource_spans in request.resource_spans:
         resource = _attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 attributes = {**resource, **_attributes(span.attributes)}
-                key = f"otel:{_id(span.trace_id)}:{_id(span.span_id)}"
+                key = f"otel:{id_text(span.trace_id)}:{id_text(span.span_id)}"
                 session = attributes.get("session.id") or attributes.get("gen_ai.conversation.id")
                 if attributes.get("gen_ai.operation.name") == "execute_tool":
                     _append(
@@ -224,14 +247,14 @@ def _spans(request, file_idx, line_no, calls, tools) -> None:
                 )
 
 
-def _log_events(request, file_idx, line_no, calls, tools) -> None:
+def _log_events(request, file_idx, line_no, calls, tools, id_text) -> None:
     for resource_logs in request.resource_logs:
         resource = _attributes(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
             for record in scope_logs.log_records:
                 attributes = {**resource, **_attributes(record.attributes)}
                 event = str(attributes.get("event.name") or _value(record.body) or "")
-                key = "otel:log:" + hashlib.sha256(record.SerializeToString(deterministic=True)).hexdigest()[:32]
+                key = _log_key(record, id_text)
                 ts_nanos = record.time_unix_nano or record.observed_time_unix_nano
                 if event.endswith("api_request"):
                     # Claude Code reports Anthropic's additive counts: input_tokens excludes cache tokens.
@@ -268,6 +291,19 @@ def _log_events(request, file_idx, line_no, calls, tools) -> None:
                         duration_ms=_int(attributes.get("duration_ms")),
                         **_hints(attributes),
                     )
+
+
+def _log_key(record, id_text) -> str:
+    """A hash of the record as the OTLP/JSON reader holds it, so a record sent as protobuf and as JSON is one row."""
+    if id_text is _id_from_protobuf and (record.trace_id or record.span_id):
+        as_from_json = type(record)()
+        as_from_json.CopyFrom(record)
+        for field in ("trace_id", "span_id"):
+            raw = getattr(record, field)
+            if raw:  # the JSON reader reads the hex text as base64 (see _id_from_json)
+                setattr(as_from_json, field, base64.b64decode(raw.hex()))
+        record = as_from_json
+    return "otel:log:" + hashlib.sha256(record.SerializeToString(deterministic=True)).hexdigest()[:32]
 
 
 def _append(columns: dict, **values) -> None:
