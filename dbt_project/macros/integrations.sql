@@ -18,9 +18,9 @@
 {%- endmacro %}
 
 {% macro default__github_repo(column) -%}
-    nullif(substring({{ column }} from 'github\.com[:/]+([^/]+/[^/]+?)(?:\.git)?/?$'), '')
+    nullif(regexp_replace(substring({{ column }} from 'github\.com[:/]+([^/]+/[^/]+)/?$'), '\.git$', ''), '')
 {%- endmacro %}
 
 {% macro duckdb__github_repo(column) -%}
-    nullif(regexp_extract({{ column }}, 'github\.com[:/]+([^/]+/[^/]+?)(?:\.git)?/?$', 1), '')
+    nullif(regexp_replace(regexp_extract({{ column }}, 'github\.com[:/]+([^/]+/[^/]+)/?$', 1), '\.git$', ''), '')
 {%- endmacro %}

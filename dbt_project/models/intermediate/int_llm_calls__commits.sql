@@ -1,17 +1,7 @@
 -- Each call that ran in a linked repository, with the commit its cost goes to (docs/integrations.md): the first
 -- commit on the call's branch made at or after the call and no later than `commit_grace_minutes` after the last
 -- call of its session. Calls after a session's last commit stay unattributed (commit_sha NULL).
-with calls as (
-    select
-        facts.call_key, facts.org_id, facts.team_id, facts.user_id, facts.project_id, facts.session_id,
-        facts.ts_utc, context.cwd, facts.git_branch, facts.cost_usd, facts.price_status
-    from {{ ref('fct_llm_calls') }} as facts
-    -- the working directory is kept in the deduplicated calls, not in the fact table
-    inner join {{ ref('int_llm_calls__deduplicated') }} as context on context.call_key = facts.call_key
-    where context.cwd is not null and facts.git_branch is not null
-),
-
-commits as (
+with commits as (
     select * from {{ ref('stg_raw__git_commits') }}
 ),
 
@@ -19,22 +9,37 @@ repositories as (
     select distinct org_id, repo_path from commits
 ),
 
-session_ends as (
-    select org_id, session_id, max(ts_utc) as session_end
-    from calls
-    group by org_id, session_id
+-- the innermost repository whose working tree holds the call's cwd (the working directory is kept in the
+-- deduplicated calls, not in the fact table); an org without linked repositories joins nothing
+located as (
+    select
+        context.call_key,
+        repositories.repo_path,
+        row_number() over (partition by context.call_key order by length(repositories.repo_path) desc) as depth_rank
+    from {{ ref('int_llm_calls__deduplicated') }} as context
+    inner join repositories
+        on repositories.org_id = context.org_id
+        and (context.cwd = repositories.repo_path or left(context.cwd, length(repositories.repo_path) + 1) = repositories.repo_path || '/')
+    where context.git_branch is not null
 ),
 
--- the innermost repository whose working tree holds the call's cwd
 calls_in_repositories as (
     select
-        calls.*,
-        repositories.repo_path,
-        row_number() over (partition by calls.call_key order by length(repositories.repo_path) desc) as depth_rank
-    from calls
-    inner join repositories
-        on repositories.org_id = calls.org_id
-        and (calls.cwd = repositories.repo_path or left(calls.cwd, length(repositories.repo_path) + 1) = repositories.repo_path || '/')
+        facts.call_key, facts.org_id, facts.team_id, facts.user_id, facts.project_id, facts.session_id,
+        facts.ts_utc, facts.git_branch, facts.cost_usd, facts.price_status, located.repo_path
+    from {{ ref('fct_llm_calls') }} as facts
+    inner join located on located.call_key = facts.call_key and located.depth_rank = 1
+),
+
+-- a session ends at its last call anywhere, not only in the repository
+session_ends as (
+    select facts.org_id, facts.session_id, max(facts.ts_utc) as session_end
+    from {{ ref('fct_llm_calls') }} as facts
+    where exists (
+        select 1 from calls_in_repositories as linked
+        where linked.org_id = facts.org_id and linked.session_id = facts.session_id
+    )
+    group by facts.org_id, facts.session_id
 ),
 
 candidate_commits as (
@@ -46,14 +51,13 @@ candidate_commits as (
     from calls_in_repositories as located
     inner join session_ends
         on session_ends.org_id = located.org_id
-        and session_ends.session_id is not distinct from located.session_id
+        and session_ends.session_id = located.session_id
     inner join commits
         on commits.org_id = located.org_id
         and commits.repo_path = located.repo_path
         and commits.branch = located.git_branch
         and commits.committed_at >= located.ts_utc
         and commits.committed_at <= session_ends.session_end + interval '{{ var("commit_grace_minutes") }} minutes'
-    where located.depth_rank = 1
 ),
 
 attributed as (
@@ -78,7 +82,6 @@ attributed as (
     left join candidate_commits as first_commit
         on first_commit.call_key = located.call_key
         and first_commit.commit_rank = 1
-    where located.depth_rank = 1
 )
 
 select * from attributed

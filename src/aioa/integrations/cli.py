@@ -132,7 +132,7 @@ def costs_command(
     try:
         connection, _ = open_snapshot(_settings())
     except NoSnapshotError as error:
-        raise typer.BadParameter(f"{error}; run `aioa run` first") from None
+        raise typer.BadParameter(str(error)) from None
     with connection:
         frame = connection.execute(sql, {**params, "limit": limit}).df()
     if as_json:
