@@ -181,6 +181,13 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(default=None, description="Where the scheduled backup writes (outside AIOA_HOME).")
     backup_keep_daily: int = Field(default=7, ge=1, description="Scheduled backups kept: the newest of each day.")
     backup_keep_weekly: int = Field(default=4, ge=0, description="… and the newest of each ISO week, beyond those.")
+    celery_broker_url: str | None = Field(
+        default=None,
+        description="Background jobs (report rendering, notifications, MCP probes) on Celery workers: a Redis "
+        "(redis://…) or RabbitMQ (amqp://…) URL. Unset: the work runs in the calling process.",
+    )
+    celery_queue: str = Field(default="aioa", description="The Celery queue aioa's jobs go to and its workers read.")
+    celery_timeout_s: float = Field(default=120.0, gt=0, description="How long a caller waits for a job's outcome.")
 
     # Rules, notifications and webhooks out (docs/automation.md).
     app_url: str = Field(default="http://127.0.0.1:8501", description="The app's address, for links in messages.")

@@ -1,0 +1,43 @@
+"""The jobs themselves: plain functions of (settings, keyword arguments) returning JSON-ready results, the same
+whether a Celery worker or the calling process runs them. Each calls the module that owns the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aioa.settings import Settings
+
+
+def render_report(
+    settings: Settings,
+    *,
+    org_id: str,
+    template: str,
+    output_format: str = "pdf",
+    month: str | None = None,
+    email: list[str] | None = None,
+) -> dict:
+    """Render one org's report (its own rows only) and email it when addresses are given."""
+    from aioa.reports.render.deliver import send_report
+
+    return send_report(
+        settings, org_id, template, output_format=output_format, email=email or [], month=month
+    ).to_dict()
+
+
+def notify(settings: Settings, *, url: str, title: str, body: str) -> dict:
+    """One message to one Apprise channel; raises when it was not delivered (the caller records the failure)."""
+    from aioa.notify.channels import redact, send_apprise
+
+    send_apprise(url, title, body)
+    return {"channel": redact(url), "status": "sent"}
+
+
+def probe_mcp(settings: Settings, *, org_id: str, names: list[str] | None = None) -> list[dict]:
+    """One monitoring pass over the configured MCP servers (stored under the org), as `aioa mcp status --json`."""
+    from aioa.mcp.monitor import monitor
+
+    return [result.public() for result in monitor(settings, org_id, names=names).results]
+
+
+JOBS: dict[str, Callable[..., object]] = {"render_report": render_report, "notify": notify, "probe_mcp": probe_mcp}

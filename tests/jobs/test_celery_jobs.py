@@ -1,0 +1,89 @@
+"""Background jobs on a real Celery worker process, against the real Redis and RabbitMQ on this machine (a queue of
+its own per test, the worker always stopped): a report rendered on the worker equals one rendered in-process, a
+notification reaches a real HTTP receiver, a failed one raises at the caller; without a broker the job runs here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from aioa.jobs.run import run_job
+from aioa.settings import PROJECT_ROOT, Settings
+from tests.webhooks.receiver import Receiver
+
+BROKERS = {"redis": "redis://127.0.0.1:6379/3", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def worker(request, built_home, tmp_path):
+    """A Celery worker on its own queue of the broker, over the built home; yields the submitting settings."""
+    queue = f"aioa-test-{uuid.uuid4().hex[:12]}"
+    environment = {
+        **os.environ,
+        "AIOA_HOME": str(built_home),
+        "AIOA_DATABASE_URL": f"sqlite:///{tmp_path / 'identity.db'}",
+        "AIOA_CELERY_BROKER_URL": BROKERS[request.param],
+        "AIOA_CELERY_QUEUE": queue,
+    }
+    command = [
+        str(Path(sys.executable).with_name("celery")),
+        *("-A", "aioa.jobs.worker", "worker", "-Q", queue, "-n", f"{queue}@localhost"),
+        *("--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "warning"),
+    ]
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield Settings(
+            home=built_home,
+            database_url=environment["AIOA_DATABASE_URL"],
+            celery_broker_url=BROKERS[request.param],
+            celery_queue=queue,
+            celery_timeout_s=90,
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+    assert process.returncode is not None
+
+
+def test_a_report_rendered_on_the_worker_equals_one_rendered_here(worker):
+    arguments = {"org_id": "acme", "template": "team-weekly", "output_format": "json"}
+    remote = run_job(worker, "render_report", **arguments)
+    local = run_job(worker.model_copy(update={"celery_broker_url": None}), "render_report", **arguments)
+    assert {key: remote[key] for key in ("file_name", "start", "end")} == {
+        key: local[key] for key in ("file_name", "start", "end")
+    }
+    assert abs(remote["size"] - local["size"]) <= 8  # the same JSON but its generated_at stamp
+    assert remote["size"] > 500
+
+
+def test_a_notification_is_delivered_by_the_worker_and_a_failure_raises_here(worker):
+    with Receiver() as receiver:
+        url = receiver.url.replace("http", "json", 1)
+        outcome = run_job(worker, "notify", url=url, title="Spend spike", body="acme spent 3x its usual")
+    assert outcome["status"] == "sent" and outcome["channel"].startswith("json://127.0.0.1")
+    assert len(receiver.requests) == 1 and "Spend spike" in receiver.requests[0][1]
+    with pytest.raises(Exception, match="127.0.0.1"):  # noqa: PT011 - Celery rebuilds the worker's exception
+        run_job(worker, "notify", url="json://127.0.0.1:9/never", title="t", body="b")
+
+
+def test_without_a_broker_the_job_runs_in_this_process(tmp_path):
+    with Receiver() as receiver:
+        outcome = run_job(
+            Settings(home=tmp_path, celery_broker_url=None),
+            "notify",
+            url=receiver.url.replace("http", "json", 1),
+            title="here",
+            body="in-process",
+        )
+    assert outcome["status"] == "sent" and len(receiver.requests) == 1
