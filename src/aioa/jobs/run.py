@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-
-from celery import Celery
+from typing import TYPE_CHECKING
 
 from aioa.jobs.tasks import JOBS
 from aioa.settings import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 TASK_PREFIX = "aioa."
 _lock = threading.Lock()
@@ -34,6 +36,8 @@ def run_job(settings: Settings, name: str, **arguments):
 def celery_app(broker_url: str, queue: str) -> Celery:
     """A Celery app for this broker: results in Redis for a Redis broker, over the broker itself (rpc) for RabbitMQ;
     JSON messages only; a job is acknowledged after it ran, so a worker that dies mid-job leaves it to another."""
+    from celery import Celery  # not imported by callers that run jobs in-process
+
     backend = broker_url if broker_url.startswith(("redis://", "rediss://")) else "rpc://"
     app = Celery("aioa", broker=broker_url, backend=backend, set_as_current=False)
     app.conf.update(

@@ -9,7 +9,8 @@ import secrets
 
 from aioa.identity import clock
 from aioa.identity.store import session_scope
-from aioa.notify.channels import redact, send_apprise, send_email
+from aioa.jobs.run import run_job
+from aioa.notify.channels import redact, send_email
 from aioa.notify.message import compose
 from aioa.rules.incidents import Outcome, incident_data
 from aioa.rules.models import AutomationRequest, NotificationRow
@@ -57,7 +58,9 @@ def _notify(settings: Settings, rule: Rule, action, outcome: Outcome) -> list[di
                 incident,
                 reason,
                 redact(channel),
-                lambda c=channel: send_apprise(c, message.title, message.body),
+                lambda c=channel: run_job(
+                    settings, "notify", url=c, title=message.title, body=message.body
+                ),  # a worker's, with a broker
             )
         )
     if emails:
