@@ -65,6 +65,16 @@ def marts_built(version: str) -> bool:
 
 
 @st.cache_data(**CACHE)
+def archived_ranges(version: str, scope: TenantScope) -> list[tuple]:
+    """(org, first day, last day, calls) served from the Parquet archive (none in server mode)."""
+    if get_settings().warehouse == "postgres":
+        return []
+    from aioa.archive.snapshot import archived_ranges as ranges
+
+    return ranges(_reader(version), scope)
+
+
+@st.cache_data(**CACHE)
 def filter_options(version: str, scope: TenantScope) -> dict:
     return queries.filter_options(_reader(version), scope)
 

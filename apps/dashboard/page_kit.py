@@ -122,6 +122,11 @@ def sidebar_filters(version: str, scope: TenantScope) -> Filters:
             chosen[name] = st.multiselect(label, options[name], default=defaults, key=f"filter_{name}")
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
+    for org_id, _, archived_until, calls in loaders.archived_ranges(version, scope):
+        if start <= archived_until:
+            st.sidebar.caption(
+                f"Calls of {org_id} up to {archived_until} ({calls:,}) come from the archive (Parquet, by retention)."
+            )
     filters = Filters(start, end, *(tuple(chosen[name]) for name in ("orgs", "teams", "projects", "models")))
     st.query_params.update(
         {"start": str(start), "end": str(end), **{name: ",".join(values) for name, values in chosen.items()}}

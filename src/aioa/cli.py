@@ -114,6 +114,16 @@ def _add_ops_commands() -> None:
 
 
 _add_ops_commands()
+
+
+def _add_archive_commands() -> None:
+    """`aioa archive run`: archival code loads only inside a command."""
+    from aioa.archive.cli import archive_app
+
+    app.add_typer(archive_app, name="archive")
+
+
+_add_archive_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 FormatOption = Annotated[

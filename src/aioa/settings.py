@@ -188,6 +188,11 @@ class Settings(BaseSettings):
     )
     celery_queue: str = Field(default="aioa", description="The Celery queue aioa's jobs go to and its workers read.")
     celery_timeout_s: float = Field(default=120.0, gt=0, description="How long a caller waits for a job's outcome.")
+    archive_url: str | None = Field(
+        default=None,
+        description="Where rows past a tenant's retention go as Hive-partitioned Parquet: a local folder or any "
+        "fsspec URL (default: <home>/archive).",
+    )
 
     # Rules, notifications and webhooks out (docs/automation.md).
     app_url: str = Field(default="http://127.0.0.1:8501", description="The app's address, for links in messages.")
@@ -235,6 +240,10 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def resolved_archive_url(self) -> str:
+        return self.archive_url or str(self.home / "archive")
 
     @property
     def identity_url(self) -> str:

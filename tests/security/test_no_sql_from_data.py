@@ -38,6 +38,7 @@ SQL_KEYWORDS = {"sql", "query", "statement", "operation"}
 _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses whose values are bound `$` parameters"
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
+    "src/aioa/archive/snapshot.py:archived_ranges": "only the tenant filter fragment; org ids bound",
     "src/aioa/integrations/cli.py:costs_command": "mart and label columns from COST_TABLES (a literal map), the "
     "tenant_filter fragment; org ids and the limit bound",
     "src/aioa/recommendations/data.py:read_inputs": _QUERIES
@@ -95,8 +96,8 @@ ALLOWED: dict[str, str] = {
     "from the registry's dimensions (rules.spec.USAGE_DIMENSIONS), dates bound",
     "src/aioa/rules/queries.py:latency_p95": _QUERIES + "; group columns from rules.spec.USAGE_DIMENSIONS",
     "src/aioa/rules/queries.py:quarantine_counts": "TenantScope.filter_sql fragments with bound org ids; since bound",
-    "src/aioa/reports/usage.py:usage_report": "key and measures from REPORT_KINDS/_MEASURES; tenant, dates, "
-    "time zone bound",
+    "src/aioa/reports/usage.py:usage_report": "key and measures from REPORT_KINDS/_MEASURES, the `<synthetic>` rule "
+    "from the dbt macro file (constant text); tenant, dates, time zone bound",
     "src/aioa/tenants/billing.py:billing_rows": "the constant _EXPORT template with the TenantScope.filter_sql "
     "fragment (org ids bound) and the constant _PERIOD (month bounds bound)",
     "src/aioa/warehouse/ml_tables.py:write_ml_tables": "table names checked against the ML_TABLES registry",

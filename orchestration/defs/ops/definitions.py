@@ -1,9 +1,13 @@
-"""The operations domain: scheduled backups with retention."""
+"""The operations domain: scheduled backups with retention, and archival by tenants' retention."""
 
 from dagster import Definitions
 
-from orchestration.defs.ops.jobs import scheduled_backup_job
-from orchestration.defs.ops.resources import BackupResource
-from orchestration.defs.ops.schedules import nightly_backup
+from orchestration.defs.ops.jobs import scheduled_archive_job, scheduled_backup_job
+from orchestration.defs.ops.resources import ArchiveResource, BackupResource
+from orchestration.defs.ops.schedules import nightly_archive, nightly_backup
 
-defs = Definitions(jobs=[scheduled_backup_job], schedules=[nightly_backup], resources={"backups": BackupResource()})
+defs = Definitions(
+    jobs=[scheduled_backup_job, scheduled_archive_job],
+    schedules=[nightly_backup, nightly_archive],
+    resources={"backups": BackupResource(), "archive": ArchiveResource()},
+)

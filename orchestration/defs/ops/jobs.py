@@ -3,7 +3,7 @@
 from dagster import MetadataValue, OpExecutionContext, job, op
 
 from aioa.ops.retention import scheduled_backup
-from orchestration.defs.ops.resources import BackupResource
+from orchestration.defs.ops.resources import ArchiveResource, BackupResource
 
 BACKUP_TAGS = {"aioa/backup": "scheduled"}  # a run queue allows one at a time (deploy/dagster/dagster.yaml)
 
@@ -27,3 +27,24 @@ def backup_home(context: OpExecutionContext, backups: BackupResource) -> dict:
 @job(description="Consistent, checksummed backup of AIOA_HOME with retention.", tags=BACKUP_TAGS)
 def scheduled_backup_job() -> None:
     backup_home()
+
+
+@op(description="Move calls past each org's retention (`retention.calls_days`) to the Parquet archive.")
+def archive_calls(context: OpExecutionContext, archive: ArchiveResource) -> dict:
+    from aioa.archive.run import archive_run
+
+    report = archive_run(archive.settings())
+    context.add_output_metadata(
+        {
+            "archive_url": report.archive_url,
+            "calls": MetadataValue.json(report.calls),
+            "cutoffs": MetadataValue.json(report.cutoffs),
+            "partitions_written": len(report.partitions_written),
+        }
+    )
+    return report.to_dict()
+
+
+@job(description="Archival by retention: old calls to Hive-partitioned Parquet, still queryable.")
+def scheduled_archive_job() -> None:
+    archive_calls()

@@ -7,3 +7,7 @@ from orchestration.settings_resource import SettingsResource
 
 class BackupResource(SettingsResource):
     """Where and how many: read from the AIOA_* settings (or the fields a caller set, in tests)."""
+
+
+class ArchiveResource(SettingsResource):
+    """Where the archive lives (AIOA_ARCHIVE_URL) and the home whose tenants' retention applies."""

@@ -545,6 +545,9 @@ def _install_warehouse(staged_home: Path, manifest: BackupManifest) -> None:
     """The snapshot becomes both the current read snapshot and the working warehouse (identical content)."""
     snapshots = staged_home / "snapshots"
     shutil.copyfile(snapshots / manifest.snapshot_file, staged_home / "warehouse.duckdb")
+    from aioa.archive.snapshot import snapshot_to_warehouse
+
+    snapshot_to_warehouse(staged_home / "warehouse.duckdb")  # archived calls: a view in snapshots, not in the warehouse
     pointer = {
         "version": manifest.snapshot_version,
         "file": manifest.snapshot_file,

@@ -9,7 +9,8 @@
    are compared before commit and must be equal.
 2. The pipeline job without sources and ML (`run_pipeline` with no paths, `include_ml=False`, full refresh) rebuilds
    every mart from raw and publishes a snapshot; the warehouse file is then rewritten to a fresh file (DuckDB keeps
-   old values in freed blocks) and published once more, and every older snapshot file is removed.
+   old values in freed blocks) and published once more, and every older snapshot file is removed. Archived calls
+   of their orgs (the Parquet archive, `aioa.archive`) are rewritten from the rebuilt marts, partition by partition.
 3. The identity account (if any) is disabled and anonymised, its refresh tokens deleted and the API keys it
    created revoked; the deletion is recorded in the audit log with counts and the email's hash only.
 """
@@ -75,6 +76,7 @@ class DeleteReport:
     snapshot_version: str | None = None
     snapshots_removed: list[str] = field(default_factory=list)
     identity: dict = field(default_factory=dict)
+    archive: dict = field(default_factory=dict)  # archived calls of their orgs rewritten from the rebuilt marts
     audited: bool = False
     # left for the operator: sources outside the warehouse that still name the person
     attribution_users: list[str] = field(default_factory=list)
@@ -128,6 +130,8 @@ def delete_subject(settings: Settings, email: str, *, org: str | None = None, ac
     if any(report.rows.values()) or any(report.mentions.values()) or marts_hold_them:
         report.snapshot_version = _rebuild_and_publish(settings)
         report.rebuilt = True
+        report.archive = _rewrite_archive(settings, subject)
+        report.snapshot_version = report.archive.get("snapshot_version") or report.snapshot_version
     report.snapshots_removed = remove_older_snapshots(settings)
     report.identity = _forget_account(settings, subject)
     report.files_mentioning = files_mentioning(settings, subject)
@@ -309,6 +313,14 @@ def _rebuild_and_publish(settings: Settings) -> str | None:
     run_pipeline(settings, SourcePaths(), full_refresh=True, include_ml=False)
     compact_warehouse(settings)
     return publish_snapshot(settings)
+
+
+def _rewrite_archive(settings: Settings, subject: Subject) -> dict:
+    """The Parquet archive's calls of their orgs, rewritten from the rebuilt (pseudonymised) marts: the rebuild
+    starts from raw, which keeps every call, so each archived call has its new version (`aioa.archive.run`)."""
+    from aioa.archive.run import rewrite_archived_calls
+
+    return rewrite_archived_calls(settings, subject.orgs)
 
 
 def compact_warehouse(settings: Settings) -> None:

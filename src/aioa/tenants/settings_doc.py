@@ -65,6 +65,9 @@ class Retention(_Strict):
     """How long data of the org is kept, in days (None: kept until deleted)."""
 
     raw_rows_days: int | None = Field(default=None, ge=1)
+    calls_days: int | None = Field(
+        default=None, ge=1, description="Calls older than this move to the Parquet archive (`aioa archive run`)."
+    )
     snapshots_days: int | None = Field(default=None, ge=1)
     audit_days: int | None = Field(default=None, ge=365, description="At least a year: the audit trail is evidence.")
 

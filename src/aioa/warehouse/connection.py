@@ -37,11 +37,11 @@ def connect(settings: Settings | None = None, *, read_only: bool = False, path: 
 def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """Read-only, no file/network access, no extension installs or loads, and the configuration locked so a query
     cannot undo any of it (`SET`, `RESET`, `ATTACH`, `COPY`, `read_csv`, `glob`, `INSTALL`/`LOAD` all fail).
-    Extensions compiled in (JSON) keep working."""
+    Extensions compiled in (JSON) keep working. The one exception: the Parquet archive, registered read-only
+    under `aioaarchive://` (see `aioa.archive.snapshot`), which the snapshot's `marts.fct_llm_calls` unions."""
     settings = settings or get_settings()
     config = {
         "memory_limit": settings.duckdb_memory_limit,
-        "enable_external_access": "false",
         "autoinstall_known_extensions": "false",
         "autoload_known_extensions": "false",
     }
@@ -53,10 +53,16 @@ def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckD
     external, locked = connection.execute(
         "select current_setting('enable_external_access'), current_setting('lock_configuration')"
     ).fetchone()
-    if external:
+    if locked and external:
         connection.close()
         raise RuntimeError(f"{path} is already open in this process with external access enabled")
     if not locked:
+        # External access goes off by SET, not by config: the archive's read-only file system must be allowed
+        # first (`allowed_directories` cannot change once external access is off). No query has run before.
+        from aioa.archive.snapshot import allow_archive
+
+        allow_archive(connection, settings)
+        connection.execute("set enable_external_access = false")
         connection.execute("set lock_configuration = true")  # last: it freezes every setting above
     return connection
 

@@ -41,6 +41,9 @@ def publish_snapshot(settings: Settings) -> str:
     target = folder / f"warehouse-{version}.duckdb"
     partial = target.with_suffix(".partial")
     shutil.copyfile(settings.warehouse_path, partial)
+    from aioa.archive.snapshot import add_archive_to_snapshot
+
+    add_archive_to_snapshot(settings, partial)  # archived calls stay queryable (a view over the Parquet archive)
     with partial.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(partial, target)
