@@ -4,44 +4,49 @@ notification reaches a real HTTP receiver, a failed one raises at the caller; wi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from aioa.jobs.run import run_job
 from aioa.settings import PROJECT_ROOT, Settings
+from tests.mcp.conftest import FAKE
 from tests.webhooks.receiver import Receiver
 
 BROKERS = {"redis": "redis://127.0.0.1:6379/3", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
 
 
-@pytest.fixture(params=sorted(BROKERS))
-def worker(request, built_home, tmp_path):
-    """A Celery worker on its own queue of the broker, over the built home; yields the submitting settings."""
+@contextmanager
+def celery_worker(broker: str, home: Path, tmp_path: Path, **environment: str) -> Iterator[Settings]:
+    """A Celery worker process on a queue of its own, over `home`; yields the submitting settings; always stopped."""
     queue = f"aioa-test-{uuid.uuid4().hex[:12]}"
     environment = {
         **os.environ,
-        "AIOA_HOME": str(built_home),
+        "AIOA_HOME": str(home),
         "AIOA_DATABASE_URL": f"sqlite:///{tmp_path / 'identity.db'}",
-        "AIOA_CELERY_BROKER_URL": BROKERS[request.param],
+        "AIOA_CELERY_BROKER_URL": broker,
         "AIOA_CELERY_QUEUE": queue,
+        **environment,
     }
     command = [
         str(Path(sys.executable).with_name("celery")),
         *("-A", "aioa.jobs.worker", "worker", "-Q", queue, "-n", f"{queue}@localhost"),
         *("--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "warning"),
     ]
-    log = (tmp_path / "worker.log").open("w")
+    log = (tmp_path / f"{queue}.log").open("w")
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield Settings(
-            home=built_home,
+            home=home,
             database_url=environment["AIOA_DATABASE_URL"],
-            celery_broker_url=BROKERS[request.param],
+            celery_broker_url=broker,
             celery_queue=queue,
             celery_timeout_s=90,
         )
@@ -53,7 +58,12 @@ def worker(request, built_home, tmp_path):
             process.kill()
             process.wait()
         log.close()
-    assert process.returncode is not None
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def worker(request, built_home, tmp_path):
+    with celery_worker(BROKERS[request.param], built_home, tmp_path) as settings:
+        yield settings
 
 
 def test_a_report_rendered_on_the_worker_equals_one_rendered_here(worker):
@@ -87,3 +97,33 @@ def test_without_a_broker_the_job_runs_in_this_process(tmp_path):
             body="in-process",
         )
     assert outcome["status"] == "sent" and len(receiver.requests) == 1
+
+
+def test_the_dagster_mcp_probe_job_probes_on_the_worker(tmp_path, monkeypatch):
+    """The probe job submits the pass; the worker (its own AIOA_MCP_USER_HOME) probes and stores under the org."""
+    from orchestration.defs.mcp.jobs import mcp_probe_job
+    from orchestration.defs.mcp.resources import McpMonitorResource
+
+    from aioa.mcp.store import McpStore
+
+    user = tmp_path / "user"
+    user.mkdir()
+    servers = {"fake-stdio": {"command": sys.executable, "args": [str(FAKE), "stdio"]}}
+    (user / ".claude.json").write_text(json.dumps({"mcpServers": servers}))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    home = tmp_path / "home"
+    with celery_worker(BROKERS["redis"], home, tmp_path, AIOA_MCP_USER_HOME=str(user)) as settings:
+        for name, value in {"AIOA_HOME": str(home), "AIOA_DATABASE_URL": settings.database_url}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AIOA_CELERY_BROKER_URL", settings.celery_broker_url)
+        monkeypatch.setenv("AIOA_CELERY_QUEUE", settings.celery_queue)
+        monkeypatch.setenv("AIOA_MCP_USER_HOME", str(tmp_path / "nobody"))  # this process knows no servers
+        resource = McpMonitorResource.for_settings(Settings(), org_id="acme")
+        result = mcp_probe_job.execute_in_process(resources={"mcp_monitor": resource})
+    assert result.success
+    assert result.output_for_node("probe_mcp_servers") == {"up": 1, "down": 0, "skipped": 0, "tool_changes": 0}
+    store = McpStore(Settings(home=home))
+    try:
+        assert {row["name"]: row["last_status"] for row in store.summary("acme")} == {"fake-stdio": "up"}
+    finally:
+        store.close()

@@ -33,11 +33,17 @@ def notify(settings: Settings, *, url: str, title: str, body: str) -> dict:
     return {"channel": redact(url), "status": "sent"}
 
 
-def probe_mcp(settings: Settings, *, org_id: str, names: list[str] | None = None) -> list[dict]:
-    """One monitoring pass over the configured MCP servers (stored under the org), as `aioa mcp status --json`."""
+def probe_mcp(settings: Settings, *, org_id: str, names: list[str] | None = None) -> dict:
+    """One monitoring pass over the configured MCP servers, stored under the org: each server's result (as
+    `aioa mcp status --json`) and the tool-list changes it found."""
     from aioa.mcp.monitor import monitor
 
-    return [result.public() for result in monitor(settings, org_id, names=names).results]
+    run = monitor(settings, org_id, names=names)
+    return {
+        "results": [result.public() for result in run.results],
+        "changes": [change.public() for change in run.changes],
+        "notes": run.notes,
+    }
 
 
 JOBS: dict[str, Callable[..., object]] = {"render_report": render_report, "notify": notify, "probe_mcp": probe_mcp}
