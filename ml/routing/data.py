@@ -41,6 +41,18 @@ class RoutingData:
     strong_model: str
 
 
+def _require_task_text(rows: pd.DataFrame) -> None:
+    """The router learns from the task's words: refuse handoffs whose text was not stored (AIOA_STORE_TEXT)."""
+    from aioa.ingest.stored_text import REDACTED_PREFIX
+
+    texts = rows["task_text"].dropna().astype(str)
+    if not rows.empty and (texts.empty or texts.str.startswith(REDACTED_PREFIX).all()):
+        raise RoutingDataError(
+            "the handoffs' task text is not stored (AIOA_STORE_TEXT=none or redacted): the router learns from the "
+            "task's words and cannot train on it; ingest handoff logs with AIOA_STORE_TEXT=full to train one"
+        )
+
+
 def from_handoffs(
     handoffs: pd.DataFrame, cheap_model: str | None = None, strong_model: str | None = None
 ) -> RoutingData:
@@ -62,6 +74,7 @@ def from_handoffs(
     rows = handoffs[handoffs["success"].notna()].copy()
     if "outcome_verified" in rows:
         rows = rows[rows["outcome_verified"].fillna(False)]
+    _require_task_text(rows)
     outcomes = {model: rows["success"].where(rows["target_model"] == model) for model in (cheap_model, strong_model)}
     alternatives = rows["alternatives_json"].map(_parse_alternatives)
     for model in (cheap_model, strong_model):

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         default=16 * 1024 * 1024, ge=1024, description="Longer log lines are quarantined, never read whole."
     )
     max_json_depth: int = Field(default=1000, ge=16, description="Log lines with JSON nested deeper are quarantined.")
+    store_text: Literal["full", "redacted", "none"] = Field(
+        default="full",
+        description="Prompt and task text kept at ingest: full, redacted (length and hash only) or none (NULL).",
+    )
     duckdb_memory_limit: str = "1GB"
     duckdb_threads: int | None = None
 

@@ -25,6 +25,7 @@ from aioa.ingest.manifest import FilePlan, plan_files, record_files
 from aioa.ingest.merge import apply_tool_results, merge_staged
 from aioa.ingest.quarantine import store_quarantine
 from aioa.ingest.sources import Source, read_sql
+from aioa.ingest.stored_text import limit_staged_text, set_store_text
 from aioa.ops.tracing import traced
 from aioa.pricing import PriceCatalog, apply_prices
 from aioa.pricing.model_prices import refresh_model_prices
@@ -82,6 +83,7 @@ def ingest(
         connection.execute("set variable ingest_run_id = ?", [summary.run_id])
         connection.execute("set variable contract_version = ?", [CONTRACT_VERSION])
         connection.execute("set variable max_json_depth = ?", [settings.max_json_depth])
+        set_store_text(connection, settings.store_text)
         execute_script(connection, read_sql("macros.sql"))
         # budgets set in the tenant settings (identity store) win over the YAML's: sync_entities writes raw.orgs
         config = load_attribution(settings.resolved_attribution_file, settings.default_org)
@@ -332,6 +334,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
         if "llm_calls" in source.tables:
             summary.unpriced += apply_prices(connection, "stage_llm_calls", catalog)
             _flag_unpriced(connection, source.name)
+        limit_staged_text(connection, source.tables)  # AIOA_STORE_TEXT, before anything is stored
         for table in source.tables:
             counts = merge_staged(connection, table)
             summary.rows_added[table] = summary.rows_added.get(table, 0) + counts.added

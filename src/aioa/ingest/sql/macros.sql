@@ -23,3 +23,8 @@ create or replace temp macro mcp_server(name) as
          when length(mcp_plugin_part(name)) > length(mcp_plugin(name))
               then substr(mcp_plugin_part(name), length(mcp_plugin(name)) + 2)
          else mcp_plugin(name) end;
+-- Prompt and task text as AIOA_STORE_TEXT keeps it: full, redacted (length and hash: joinable, not readable) or none.
+create or replace temp macro stored_text(text, mode) as
+    case when text is null or mode = 'full' then text
+         when mode = 'redacted' then '[redacted: ' || length(text) || ' chars, sha256 ' || left(sha256(text), 16) || ']'
+    end;
