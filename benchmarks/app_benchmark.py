@@ -1,11 +1,12 @@
 """App benchmark: every query the dashboard pages run, timed on a published snapshot (p50/p95 over N runs, target
 p95 < 100 ms), then each page's first full render with cold caches (streamlit AppTest, target < 2 s).
 
-The query list is taken from the pages themselves (`loaders.<name>(…)` calls in apps/dashboard/app_pages/, plus the
-loaders the entrypoint calls for every page): a page query this script has no case for stops the run, so the
-benchmark cannot silently miss one. Each case times the loader's query exactly as the loader calls it (through the
-snapshot's timed reader), without Streamlit's cache. Each query runs with the
-pages' default filters (last 30 days, all orgs) and with one org, one project and one model picked.
+The query list is taken from the pages themselves (`loaders.<name>(…)` calls in apps/dashboard/app_pages/ and in the
+dashboard modules they import: page_kit's for every page, drilldown's, widgets' …): a page query this script has no
+case for stops the run, so the benchmark cannot silently miss one. Each case runs the loader's own function
+(apps/dashboard/loaders.py, its Streamlit cache bypassed) on the snapshot's locked-down reader, as the app does.
+Each query runs with the pages' default filters (last 30 days, all orgs) and with one org, one project and one model
+picked; a query without filters for all orgs and for one org's app.
 
     uv run python benchmarks/app_benchmark.py --home /work/bench/pipeline-large/home
 
@@ -15,6 +16,7 @@ Prints a table and writes benchmarks/results/app.json. Not a test: timings depen
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import re
@@ -26,29 +28,56 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES_DIR = ROOT / "apps" / "dashboard" / "app_pages"
-APP = ROOT / "apps" / "dashboard" / "streamlit_app.py"
-# Loaders the entrypoint calls before a page runs (`page_kit.prepare_page_context`): the snapshot check on every
-# page, the filter choices on pages with the sidebar filters.
-ENTRYPOINT_LOADERS = {"marts_built": "all pages", "filter_options": "filtered pages"}
+DASHBOARD = ROOT / "apps" / "dashboard"
+PAGES_DIR = DASHBOARD / "app_pages"
+APP = DASHBOARD / "streamlit_app.py"
+EVERY_PAGE = "page_kit"  # the module that prepares every page (snapshot check, sidebar filters)
+# Loaders the pages call that this benchmark does not time, and why (a deliberate choice, not a missing case).
+NOT_TIMED = {"server_version": "server mode only (PostgreSQL); this benchmark reads a DuckDB snapshot"}
 RESULTS = ROOT / "benchmarks" / "results"
 QUERY_TARGET_MS = 100.0
 PAGE_TARGET_S = 2.0
 ASK_QUESTIONS = ("spend by org", "top 5 projects by spend last month")  # the Ask page runs what the user types
 
-# Keyword arguments each page passes (read from the page source); a list means the page offers each of them.
+# Keyword arguments each page passes besides version, filters, scope and home (read from the page source, its
+# defaults first); a list means the page offers each of them. "<…>" stands for a value picked from the data.
 PAGE_KWARGS: dict[str, list[dict]] = {
     "filter_options": [{}],
     "marts_built": [{}],
+    "archived_ranges": [{}],
+    "latest_pipeline_run": [{}],
+    "calls_behind": [
+        {"drill": (("project", "<top project>"),), "page": 0, "page_size": 50},
+        {"drill": (("day", "<last day>"), ("org", "<top org>")), "page": 0, "page_size": 50},
+    ],
+    "recommendations": [{}],
+    "quarantine_reasons": [{}],
+    "report": [{"template_json": "<first built-in report>"}],
+    "report_html": [{"template_json": "<first built-in report>"}],
+    "mcp_live_status": [{}],
+    "mcp_tool_performance": [{"by": ()}],
+    "mcp_tool_recommendations": [{}],
+    "behaviour_by": [{"dimension": "team"}, {"dimension": "user"}],
+    "active_hours": [{"member": None}, {"member": ("team", "<first team>")}],
+    "models_used": [{"dimension": "team"}],
+    "tools_used": [{"dimension": "team"}],
+    "project_phases": [{}],
+    "workflow_patterns": [
+        {"kind": "tool", "lengths": (2, 3), "min_sessions": 5},
+        {"kind": "task", "lengths": (2, 3), "min_sessions": 5},
+    ],
+    "compare_periods": [{}],
+    "compare_groups": [{"group": "team", "first": "<first team>", "second": "<second team>"}],
+    "kpi_values": [{"formula": "spend / sessions", "by": None}, {"formula": "100 * error_calls / calls", "by": "team"}],
     "kpis": [{}],
     "daily_usage": [{"by": "org"}],
     "spend_by": [{"dimension": name} for name in ("project", "org", "team", "user", "model", "day")],
-    "detail_calls": [{"dimension": None, "value": None}, {"dimension": "project", "value": "<top project>"}],
     "projects_overview": [{}],
     "project_lifecycle": [{}],
     "sessions_timeline": [{}],
@@ -59,8 +88,6 @@ PAGE_KWARGS: dict[str, list[dict]] = {
     "latest_quality_checks": [{}],
     "quarantined_input": [{}],
     "recent_model_usage": [{}],
-    "spend_vs_budget": [{}],
-    "token_mix": [{"dimension": "project"}],
 }
 
 
@@ -91,38 +118,58 @@ class Case:
 
 
 def page_queries() -> dict[str, list[str]]:
-    """Loader name → the pages that call it (from the `loaders.<name>(` calls in the page files and the entrypoint)."""
-    used: dict[str, list[str]] = {name: [pages] for name, pages in ENTRYPOINT_LOADERS.items()}
-    for page in sorted(PAGES_DIR.glob("*.py")):
-        for name in sorted(set(re.findall(r"\bloaders\.(\w+)\(", page.read_text()))):
-            used.setdefault(name, []).append(page.stem)
+    """Loader name → the pages that call it: `loaders.<name>(` in a page file or in a dashboard module the page
+    imports (directly or through another); page_kit's loaders run on every page."""
+    sources = {path.stem: path.read_text() for path in DASHBOARD.glob("*.py") if path.stem != "loaders"}
+    pages = {path.stem: path.read_text() for path in sorted(PAGES_DIR.glob("*.py"))}
+
+    def reached(text: str, seen: set[str]) -> set[str]:
+        for module in re.findall(r"^\s*(?:import|from) (\w+)", text, flags=re.MULTILINE):
+            if module in sources and module not in seen:
+                seen.add(module)
+                reached(sources[module], seen)
+        return seen
+
+    def called(text: str) -> set[str]:
+        return set(re.findall(r"\bloaders\.(\w+)\(", text))
+
+    used: dict[str, list[str]] = {name: ["all pages"] for name in sorted(called(sources[EVERY_PAGE]))}
+    for page, text in pages.items():
+        names = called(text).union(*(called(sources[module]) for module in reached(text, set())))
+        for name in sorted(names):
+            if used.get(name) != ["all pages"]:
+                used.setdefault(name, []).append(page)
     return used
 
 
-def build_cases(connection, used: dict[str, list[str]]) -> list[Case]:
-    from aioa import analytics
+def build_cases(version: str, raw_connection, used: dict[str, list[str]]) -> list[Case]:
     from aioa.analytics import Filters
-    from aioa.settings import get_settings
+    from aioa.reports.render.templates import BUILTIN
     from aioa.warehouse.access import TenantScope
-    from aioa.warehouse.connection import TimedReader
 
-    raw_connection = connection
-    connection = TimedReader(raw_connection, get_settings().reader_statement_timeout_s)  # as the loaders read
-
+    loaders = _loaders()
     pages_text = "".join(path.read_text() for path in PAGES_DIR.glob("*.py"))
     PAGE_KWARGS["ml_table"] = [
         {"table": name} for name in sorted(set(re.findall(r"""loaders\.ml_table\(.*?["'](\w+)["']\)""", pages_text)))
     ]
-    missing = sorted(set(used) - set(PAGE_KWARGS))
+    missing = sorted(set(used) - set(PAGE_KWARGS) - set(NOT_TIMED))
     if missing:
         raise SystemExit(f"pages call data functions this benchmark has no case for: {', '.join(missing)}")
     everyone = TenantScope.all_orgs()
-    options = analytics.filter_options(connection, everyone)
+    options = loaders.filter_options.__wrapped__(version, everyone)
     last = options["last_day"]
     default = Filters(max(options["first_day"], last - timedelta(days=29)), last)  # the pages' default window
     top = {
-        dimension: _top(analytics.spend_by(connection, default, everyone, dimension))
+        dimension: _top(loaders.spend_by.__wrapped__(version, default, everyone, dimension))
         for dimension in ("org", "project", "model")
+    }
+    picked = {
+        "<top project>": top["project"],
+        "<top org>": top["org"],
+        "<last day>": str(last),
+        "<first team>": options["teams"][0] if options["teams"] else "",
+        "<second team>": options["teams"][1] if len(options["teams"]) > 1 else "",
+        "<first built-in report>": next(iter(BUILTIN.values())).model_dump_json(),
     }
     variants = {
         "30 days, all orgs": default,
@@ -130,38 +177,38 @@ def build_cases(connection, used: dict[str, list[str]]) -> list[Case]:
         f"project {top['project']}": Filters(default.start, default.end, projects=(top["project"],)),
         f"model {top['model']}": Filters(default.start, default.end, models=(top["model"],)),
     }
+    scopes = {"all orgs": everyone, f"app for org {top['org']}": TenantScope.for_orgs(top["org"])}
+    given = {"version": version, "home": str(_home())}
 
     cases = []
     for name, pages in sorted(used.items()):
-        if name == "marts_built":
-            cases.append(
-                Case(
-                    "marts_built()",
-                    "operator",
-                    pages,
-                    lambda: analytics.table_exists(raw_connection, "marts", "agg_usage_daily"),
-                )
-            )
+        if name in NOT_TIMED:
             continue
-        function = getattr(analytics, name)
-        arguments = function.__code__.co_varnames[: function.__code__.co_argcount]
-        for kwargs in PAGE_KWARGS[name]:
-            kwargs = {key: top["project"] if value == "<top project>" else value for key, value in kwargs.items()}
-            shown = ", ".join(f"{key}={value}" for key, value in kwargs.items() if value is not None)
+        function = getattr(loaders, name).__wrapped__  # the loader's own code, without Streamlit's cache
+        arguments = set(inspect.signature(function).parameters)
+        for index, kwargs in enumerate(PAGE_KWARGS[name]):
+            kwargs = {key: _pick(value, picked) for key, value in kwargs.items()}
+            raw = PAGE_KWARGS[name][index]  # a template's JSON is shown by its placeholder
+            shown = ", ".join(
+                f"{key}={raw[key] if key == 'template_json' else value}"
+                for key, value in kwargs.items()
+                if value is not None
+            )
             label = f"{name}({shown})"
+            fixed = {key: value for key, value in given.items() if key in arguments}
             if "filters" in arguments:
-                # spend_by offers six dimensions; the filtered variants are timed for its default (project)
-                extra = variants if kwargs.get("dimension") in (None, "project") else {"30 days, all orgs": default}
+                # the first of a loader's choices (and a project drill) with every variant, the others as shown
+                extra = (
+                    variants if index == 0 or kwargs.get("dimension") == "project" else {"30 days, all orgs": default}
+                )
                 for variant, filters in extra.items():
-                    cases.append(Case(label, variant, pages, _bind(function, connection, filters, everyone, kwargs)))
+                    bound = {**fixed, "filters": filters, "scope": everyone, **kwargs}
+                    cases.append(Case(label, variant, pages, _bind(function, bound)))
             elif "scope" in arguments:
-                for variant, scope in (
-                    ("all orgs", everyone),
-                    (f"app for org {top['org']}", TenantScope.for_orgs(top["org"])),
-                ):
-                    cases.append(Case(label, variant, pages, _bind(function, connection, None, scope, kwargs)))
+                for variant, scope in scopes.items():
+                    cases.append(Case(label, variant, pages, _bind(function, {**fixed, "scope": scope, **kwargs})))
             else:
-                cases.append(Case(label, "operator", pages, _bind(function, connection, None, None, kwargs)))
+                cases.append(Case(label, "operator", pages, _bind(function, {**fixed, **kwargs})))
     from aioa.ask import ask
 
     for question in ASK_QUESTIONS:
@@ -176,17 +223,45 @@ def build_cases(connection, used: dict[str, list[str]]) -> list[Case]:
     return cases
 
 
+def _loaders():
+    """apps/dashboard/loaders.py, imported as the app does (its directory on the path), without the cache warnings."""
+    import sys
+
+    from streamlit.logger import set_log_level
+
+    set_log_level("error")  # st.cache_* outside a server warns once per decorated function
+    if str(DASHBOARD) not in sys.path:
+        sys.path.insert(0, str(DASHBOARD))
+    import loaders
+
+    return loaders
+
+
+def _home() -> Path:
+    return Path(os.environ["AIOA_HOME"])
+
+
+def _pick(value, picked: dict[str, str]):
+    """A kwarg with its "<…>" placeholders replaced by the values picked from the data (also inside tuples)."""
+    if isinstance(value, tuple):
+        return tuple(_pick(item, picked) for item in value)
+    return picked.get(value, value) if isinstance(value, str) else value
+
+
 def _top(frame) -> str:
     return str(frame.iloc[0, 0])
 
 
-def _bind(function, connection, filters, scope, kwargs) -> Callable[[], object]:
-    """The query exactly as its loader (apps/dashboard/loaders.py) calls it."""
-    if filters is not None:
-        return lambda: function(connection, filters, scope, **kwargs)
-    if scope is not None:
-        return lambda: function(connection, scope, **kwargs)
-    return lambda: function(connection, **kwargs)
+def _bind(function, kwargs: dict) -> Callable[[], object]:
+    """The query exactly as the page's loader call runs it. A loader that calls another (report_html → report) finds
+    that one cached, as on the page, which called it first."""
+    return lambda: function(**kwargs)
+
+
+def _rows(result) -> int | None:
+    if isinstance(result, tuple) and result and isinstance(result[0], pd.DataFrame):
+        result = result[0]  # (one page of rows, their total)
+    return len(result) if isinstance(result, pd.DataFrame | list) else None
 
 
 def time_cases(cases: list[Case], runs: int) -> None:
@@ -196,7 +271,7 @@ def time_cases(cases: list[Case], runs: int) -> None:
             result = case.run()
             case.times_ms.append((time.perf_counter() - started) * 1000)
             case.cpu_ms.append((time.process_time() - cpu_started) * 1000)
-        case.rows = len(result) if hasattr(result, "__len__") and not isinstance(result, dict) else None
+        case.rows = _rows(result)
 
 
 def time_pages(home: Path, runs: int) -> tuple[float, list[dict]]:
@@ -208,6 +283,7 @@ def time_pages(home: Path, runs: int) -> tuple[float, list[dict]]:
     set_log_level("error")  # AppTest outside a server warns on every cache clear
 
     os.environ["AIOA_HOME"] = str(home)
+    os.environ["AIOA_AUTH"] = "off"  # the one local operator (every org), as tests/apps render pages; else: sign-in
     os.environ.pop("AIOA_APP_ORGS", None)
 
     def render(page: str) -> tuple[float, float, AppTest]:
@@ -262,11 +338,13 @@ def main() -> None:
     from aioa.settings import Settings
     from aioa.warehouse.snapshots import open_snapshot
 
+    os.environ["AIOA_HOME"] = str(args.home)  # the loaders read the snapshot of the app's home
     connection, version = open_snapshot(Settings(home=args.home))
     calls, usage_rows = connection.execute(
         "select (select count(*) from marts.fct_llm_calls), (select count(*) from marts.agg_usage_daily)"
     ).fetchone()
-    cases = build_cases(connection, page_queries())
+    used = page_queries()
+    cases = build_cases(version, connection, used)
     time_cases(cases, args.runs)
     connection.close()
     queries = [case.summary() for case in cases]
@@ -331,6 +409,9 @@ def main() -> None:
             )
         console.print(page_table)
 
+    not_timed = {name: reason for name, reason in NOT_TIMED.items() if name in used}
+    for name, reason in not_timed.items():
+        console.print(f"not timed: {name} ({reason})")
     failed = [f"{row['query']} [{row['variant']}]" for row in queries if not row["passed"]]
     failed += [f"page {row['page']}" for row in pages if not row["passed"]]
     console.print(
@@ -358,6 +439,7 @@ def main() -> None:
                 "process_first_render_s": process_first,
                 "pages": pages,
                 "over_target": failed,
+                "not_timed": not_timed,
             },
             indent=2,
             default=str,
