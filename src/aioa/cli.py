@@ -54,6 +54,9 @@ def _add_identity_commands() -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
+    from aioa.identity.secrets_cli import secrets_app
+
+    app.add_typer(secrets_app, name="secrets")
 
 
 _add_identity_commands()

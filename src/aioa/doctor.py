@@ -109,12 +109,25 @@ def _config_checks(settings: Settings) -> list[Check]:
         checks += _trusted_source_checks(settings, config)
     except Exception as error:  # noqa: BLE001 - any parse or validation problem is reported, not raised
         checks.append(Check("attribution", "error", str(error)[:300], "fix the attribution YAML"))
+    checks.append(_secret_keys_check(settings))
     try:
         overrides, _ = load_overrides(settings.resolved_price_overrides_file)
         checks.append(Check("price overrides", "ok", f"{len(overrides)} override(s)"))
     except Exception as error:  # noqa: BLE001
         checks.append(Check("price overrides", "error", str(error)[:300], "fix the price override YAML"))
     return checks
+
+
+def _secret_keys_check(settings: Settings) -> Check:
+    if settings.secret_keys is None:
+        return Check(
+            "secrets at rest",
+            "warn",
+            "AIOA_SECRET_KEYS is not set: signing keys and webhook secrets are stored in the clear",
+            "set AIOA_SECRET_KEYS to a Fernet key and run `aioa secrets rotate` (docs/operations.md)",
+        )
+    count = len([key for key in settings.secret_keys.get_secret_value().split(",") if key.strip()])
+    return Check("secrets at rest", "ok", f"identity store secrets encrypted ({count} key(s) configured)")
 
 
 def _trusted_source_checks(settings: Settings, config: AttributionConfig) -> list[Check]:

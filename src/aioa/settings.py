@@ -168,6 +168,12 @@ class Settings(BaseSettings):
         description="Signs short-lived sign-in cookies (pending single sign-on, the app's st.login cookie); default: "
         "a random key kept in <home>/session-secret. Set the same value on every API/app host.",
     )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys, comma-separated, newest first, that encrypt the identity store's secrets (signing "
+        "keys, webhook secrets); unset: stored in the clear. Rotate: new key in front, `aioa secrets rotate`, drop "
+        "the old one.",
+    )
 
     # Operations (docs/operations.md): tracing, logs, metrics port, scheduled backups.
     otel_exporter_endpoint: str | None = Field(

@@ -2,8 +2,8 @@
 
 Times are stored as UTC and read back timezone-aware on SQLite and PostgreSQL alike (`UTCDateTime`). Secrets are
 never stored in the clear: passwords as argon2 hashes, API keys and refresh tokens as SHA-256 digests. The private
-signing keys are stored as PEM: the operator must protect the store (file permissions, disk or database
-encryption at rest), as for any token-signing secret.
+signing keys are stored as PEM, encrypted with AIOA_SECRET_KEYS when set (`secret_box`); without keys the operator
+must protect the store (file permissions, disk or database encryption at rest), as for any token-signing secret.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from aioa.identity.secret_box import EncryptedText
 
 
 class UTCDateTime(TypeDecorator):
@@ -108,7 +110,7 @@ class SigningKey(Base):
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     algorithm: Mapped[str] = mapped_column(String(16))
-    private_pem: Mapped[str] = mapped_column(Text)
+    private_pem: Mapped[str] = mapped_column(EncryptedText)  # sealed with AIOA_SECRET_KEYS when set
     public_jwk: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aioa.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD_REVISION = "0006"  # the newest file in migrations/versions (a test checks); a store there skips Alembic's import
+HEAD_REVISION = "0007"  # the newest file in migrations/versions (a test checks); a store there skips Alembic's import
 WRITE_LOCK = "aioa_write_lock"  # execution option: start the SQLite transaction with BEGIN IMMEDIATE
 _MIGRATION_LOCK_ID = 0x41494F41  # PostgreSQL advisory lock key ("AIOA") held while migrating
 

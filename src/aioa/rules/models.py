@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aioa.identity.models import Base, UTCDateTime
+from aioa.identity.secret_box import EncryptedText
 
 
 class RuleRow(Base):
@@ -139,8 +140,8 @@ class WebhookEndpoint(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(200), index=True)
     url: Mapped[str] = mapped_column(String(2000))
-    secret: Mapped[str] = mapped_column(String(200))  # whsec_…
-    previous_secret: Mapped[str | None] = mapped_column(String(200))  # also signs until previous_secret_until
+    secret: Mapped[str] = mapped_column(EncryptedText)  # whsec_…, sealed with AIOA_SECRET_KEYS when set
+    previous_secret: Mapped[str | None] = mapped_column(EncryptedText)  # also signs until previous_secret_until
     previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     events: Mapped[list] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
