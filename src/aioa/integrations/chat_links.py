@@ -89,3 +89,18 @@ def principal_for_chat(settings: Settings, provider: str, workspace_id: str, cha
 def list_links(settings: Settings) -> list[dict]:
     with _engine(settings).connect() as connection:
         return [dict(row._mapping) for row in connection.execute(sa.select(chat_links)).fetchall()]
+
+
+def links_of_account(settings: Settings, account_id: str, *, delete: bool = False) -> list[dict]:
+    """The chat users linked to one account (privacy export); with `delete` they are also unlinked. Never creates
+    the store: no store, no links."""
+    from aioa.integrations.config import IntegrationSettings
+
+    if not IntegrationSettings().integrations_store_url and not (settings.home / "integrations.db").exists():
+        return []
+    with _engine(settings).begin() as connection:
+        theirs = chat_links.c.account_id == account_id
+        links = [dict(row._mapping) for row in connection.execute(sa.select(chat_links).where(theirs)).fetchall()]
+        if delete:
+            connection.execute(sa.delete(chat_links).where(theirs))
+    return links

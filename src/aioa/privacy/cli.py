@@ -79,6 +79,7 @@ def delete_command(
     if report.snapshot_version:
         console.print(f"marts rebuilt, snapshot {report.snapshot_version} published")
     console.print(f"older snapshots removed: {len(report.snapshots_removed)}; identity: {report.identity or 'none'}")
+    console.print(f"saved items and chat links (removed or authorship pseudonymised): {report.items or 'none'}")
     console.print(f"audit log: {'recorded' if report.audited else 'not available'}")
     if report.attribution_users:
         console.print(

@@ -11,8 +11,9 @@
    every mart from raw and publishes a snapshot; the warehouse file is then rewritten to a fresh file (DuckDB keeps
    old values in freed blocks) and published once more, and every older snapshot file is removed. Archived calls
    of their orgs (the Parquet archive, `aioa.archive`) are rewritten from the rebuilt marts, partition by partition.
-3. The identity account (if any) is disabled and anonymised, its refresh tokens deleted and the API keys it
-   created revoked; the deletion is recorded in the audit log with counts and the email's hash only.
+3. Their private saved items (dashboard layout) and chat links are removed, the authorship of their shared ones
+   (annotations, saved views, team KPIs, report templates) pseudonymised (aioa.privacy.items); the identity account
+   (if any) is disabled and anonymised, its refresh tokens deleted and the API keys it created revoked; the deletion is recorded in the audit log with counts and the email's hash only.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from aioa.privacy.export import (
     ml_tables_with_users,
     registered_pairs,
 )
+from aioa.privacy.items import forget_items
 from aioa.privacy.subjects import Subject, email_hash, identity_store_in_use, pseudonym, resolve_subject
 from aioa.settings import Settings
 
@@ -76,6 +78,7 @@ class DeleteReport:
     snapshot_version: str | None = None
     snapshots_removed: list[str] = field(default_factory=list)
     identity: dict = field(default_factory=dict)
+    items: dict = field(default_factory=dict)  # their saved items and chat links removed or pseudonymised, per table
     archive: dict = field(default_factory=dict)  # archived calls of their orgs rewritten from the rebuilt marts
     audited: bool = False
     # left for the operator: sources outside the warehouse that still name the person
@@ -92,6 +95,7 @@ class DeleteReport:
             or self.rebuilt
             or bool(self.snapshots_removed)
             or any(self.identity.values())
+            or any(self.items.values())
         )
 
     def to_dict(self) -> dict:
@@ -133,6 +137,7 @@ def delete_subject(settings: Settings, email: str, *, org: str | None = None, ac
         report.archive = _rewrite_archive(settings, subject)
         report.snapshot_version = report.archive.get("snapshot_version") or report.snapshot_version
     report.snapshots_removed = remove_older_snapshots(settings)
+    report.items = forget_items(settings, subject)
     report.identity = _forget_account(settings, subject)
     report.files_mentioning = files_mentioning(settings, subject)
     report.audited = _audit(settings, subject, report, actor)
@@ -437,6 +442,7 @@ def _audit(settings: Settings, subject: Subject, report: DeleteReport, actor) ->
         "rows": {name: count for name, count in report.rows.items() if count},
         "mentions": {name: count for name, count in report.mentions.items() if count},
         "identity": report.identity,
+        "items": {name: count for name, count in report.items.items() if count},
         "rebuilt": report.rebuilt,
         "snapshot_version": report.snapshot_version,
         "snapshots_removed": len(report.snapshots_removed),

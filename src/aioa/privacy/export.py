@@ -1,7 +1,7 @@
 """`aioa privacy export`: everything stored about one person, as one JSON document.
 
 The account (no password hash), the API keys they created (no key hash), the audit entries where they are actor or
-target, and every warehouse row that carries their user ids (raw tables, marts, ML tables) or, for quarantined
+target, what they saved in the identity store and their chat links (`items`, see aioa.privacy.items), and every warehouse row that carries their user ids (raw tables, marts, ML tables) or, for quarantined
 lines and ingest bookkeeping, mentions them: each under its table's name. Reads the working warehouse read-only
 (the published snapshot is a copy of it).
 """
@@ -61,6 +61,8 @@ _RAW_SELECTIONS = {
 
 def export_subject(settings: Settings, email: str, *, org: str | None = None) -> dict:
     """The JSON-ready export of the person behind `email` (optionally only within `org`)."""
+    from aioa.privacy.items import export_items
+
     with _warehouse_reader(settings) as connection:
         subject = resolve_subject(settings, email, connection, org=org)
         tables = subject_rows(connection, subject) if connection is not None else {}
@@ -70,6 +72,7 @@ def export_subject(settings: Settings, email: str, *, org: str | None = None) ->
         "account": subject.account,
         "api_keys": _api_keys(settings, subject),
         "audit_entries": _audit_entries(settings, subject),
+        "items": export_items(settings, subject),
         "warehouse": {
             "path": str(settings.warehouse_path),
             "row_counts": {name: len(rows) for name, rows in tables.items()},
