@@ -71,3 +71,21 @@ def test_synthetic_errors_count_against_the_model_that_failed(built_home):
     assert attributed["user_id"].tolist() == synthetic.set_index("call_key").loc[list(expected), "user_id"].tolist()
     # every error (of every source) is counted once, under a real model
     assert sum(errors.values()) == raw_errors
+
+
+def test_usage_reports_attribute_errors_as_the_marts_do(built_home):
+    """`aioa report model` renders dbt's rule (one macro): per model, its errors and tokens are the marts'."""
+    from aioa.reports import usage_report
+    from aioa.warehouse.access import TenantScope
+
+    settings = Settings(home=built_home)
+    with connect_reader(current_snapshot(settings)[1], settings) as connection:
+        report = usage_report(connection, "model", scope=TenantScope.all_orgs())
+        marts = {
+            model: (int(errors), int(tokens))
+            for model, errors, tokens in connection.execute(
+                "select model, sum(error_calls), sum(total_tokens) from marts.agg_usage_daily group by 1"
+            ).fetchall()
+        }
+    assert {row["model"]: (row["errors"], row["total_tokens"]) for row in report} == marts
+    assert "<synthetic>" not in marts and sum(errors for errors, _ in marts.values()) > 10

@@ -1,13 +1,19 @@
-"""Token and cost totals per period, session, project or model, each with a per-model breakdown."""
+"""Token and cost totals per period, session, project or model, each with a per-model breakdown.
+
+An API error Claude Code logged under the pseudo-model `<synthetic>` is an error of the model that failed, by the
+rule dbt uses (dbt_project/macros/synthetic_errors.sql, rendered here): it adds to that model's `errors` and never
+shows as a model. Its tokens (zero) and cost (none) change no total."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 
 import duckdb
 
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.dbt.runner import DBT_PROJECT_DIR
 from aioa.warehouse.relations import tenant_filter
 
 # report kind -> (output key, SQL expression over the local timestamp / columns)
@@ -34,6 +40,21 @@ _MEASURES = {
     "calls": "count(*) filter (where status = 'ok')",
     "errors": "count(*) filter (where status = 'error')",
 }
+# the columns of raw.llm_calls the report reads besides the model (the keys and the measures' inputs)
+_CALL_COLUMNS = (
+    "ts_utc, session_id, project_id, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+    "cache_read_tokens, cost_usd, price_status, status"
+)
+
+
+@functools.cache
+def synthetic_attribution_sql(calls: str) -> str:
+    """dbt's rule for `<synthetic>` errors (its macro, rendered with jinja2) over the relation or CTE `calls`: one
+    row (call_key, attributed_model) per such error that has a model to go to."""
+    import jinja2
+
+    text = (DBT_PROJECT_DIR / "macros" / "synthetic_errors.sql").read_text()
+    return str(jinja2.Environment(autoescape=False).from_string(text).module.synthetic_attribution(calls))
 
 
 def usage_report(
@@ -63,11 +84,28 @@ def usage_report(
     )
     model_struct = ", ".join(f"{name} := {name}" for name in ("model", *_MEASURES))
     sql = f"""
-        with buckets as (
-            select time_bucket(interval 15 minutes, ts_utc) as bucket_utc, {key_column}model, {per_bucket},
-                   max(ts_utc) as last_activity_utc
+        with calls as (  -- what the `<synthetic>` rule reads
+            select call_key, session_id as session_key, org_id, user_id, ts_utc, model
             from raw.llm_calls
             where {tenant_sql}
+        ),
+        attribution as materialized (  -- computed once, however the planner joins it
+            {synthetic_attribution_sql("calls")}
+        ),
+        attributed as (  -- only the few `<synthetic>` rows are joined to their attribution
+            select {_CALL_COLUMNS}, model
+            from raw.llm_calls
+            where {tenant_sql} and model is distinct from '<synthetic>'
+            union all
+            select {_CALL_COLUMNS}, coalesce(attribution.attributed_model, llm_calls.model) as model
+            from raw.llm_calls
+            left join attribution on attribution.call_key = llm_calls.call_key
+            where {tenant_sql} and llm_calls.model = '<synthetic>'
+        ),
+        buckets as (
+            select time_bucket(interval 15 minutes, ts_utc) as bucket_utc, {key_column}model, {per_bucket},
+                   max(ts_utc) as last_activity_utc
+            from attributed
             group by all
         ),
         localized as (
