@@ -34,6 +34,9 @@ def connect(settings: Settings | None = None, *, read_only: bool = False, path: 
     return connection
 
 
+_READER_OPEN_LOCK = threading.Lock()
+
+
 def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """Read-only, no file/network access, no extension installs or loads, and the configuration locked so a query
     cannot undo any of it (`SET`, `RESET`, `ATTACH`, `COPY`, `read_csv`, `glob`, `INSTALL`/`LOAD` all fail).
@@ -47,23 +50,26 @@ def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckD
     }
     if settings.duckdb_threads:
         config["threads"] = settings.duckdb_threads
-    connection = duckdb.connect(str(path), read_only=True, config=config)
     # DuckDB shares one database instance per file within a process: a second reader joins the first one's
     # (already locked) instance, so lock only once, and check the lock holds external access off either way.
-    external, locked = connection.execute(
-        "select current_setting('enable_external_access'), current_setting('lock_configuration')"
-    ).fetchone()
-    if locked and external:
-        connection.close()
-        raise RuntimeError(f"{path} is already open in this process with external access enabled")
-    if not locked:
-        # External access goes off by SET, not by config: the archive's read-only file system must be allowed
-        # first (`allowed_directories` cannot change once external access is off). No query has run before.
-        from aioa.archive.snapshot import allow_archive
+    # Opening and locking are one step per process: two threads opening the same file at once would both see it
+    # unlocked and the second one's SET would fail on the first one's lock.
+    with _READER_OPEN_LOCK:
+        connection = duckdb.connect(str(path), read_only=True, config=config)
+        external, locked = connection.execute(
+            "select current_setting('enable_external_access'), current_setting('lock_configuration')"
+        ).fetchall()[0]
+        if locked and external:
+            connection.close()
+            raise RuntimeError(f"{path} is already open in this process with external access enabled")
+        if not locked:
+            # External access goes off by SET, not by config: the archive's read-only file system must be allowed
+            # first (`allowed_directories` cannot change once external access is off). No query has run before.
+            from aioa.archive.snapshot import allow_archive
 
-        allow_archive(connection, settings)
-        connection.execute("set enable_external_access = false")
-        connection.execute("set lock_configuration = true")  # last: it freezes every setting above
+            allow_archive(connection, settings)
+            connection.execute("set enable_external_access = false")
+            connection.execute("set lock_configuration = true")  # last: it freezes every setting above
     return connection
 
 
