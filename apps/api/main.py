@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 from apps.api.audit import AuditRequests
 from apps.api.cache import answer_cache
+from apps.api.json_response import OrjsonResponse
 from apps.api.observability import install_observability
 from apps.api.routes import ROUTERS
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from aioa.identity.audit_writer import AuditWriter
 from aioa.identity.permissions import Forbidden
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="Usage, cost, questions, routing and ingest for your org; every answer is scoped to the caller.",
         docs_url="/docs",
-        default_response_class=ORJSONResponse,  # ~10x faster than the standard encoder on report-sized answers
+        default_response_class=OrjsonResponse,
         lifespan=_lifespan,
     )
     app.state.settings = settings

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apps.api.cache import cached
 from apps.api.deps import ReaderDep, ScopeDep, note, require
+from apps.api.json_response import OrjsonResponse
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import ORJSONResponse
 
 from aioa.reports import REPORT_KINDS, usage_report
 
@@ -34,7 +34,7 @@ def report(
     timezone: Annotated[str, Query(description="Time zone for days and months (IANA name).")] = "UTC",
     limit: Annotated[int | None, Query(ge=1, description="Rows to return (default: all, as the CLI).")] = None,
     offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
-) -> ORJSONResponse:
+) -> OrjsonResponse:
     """The body is the CLI's JSON list itself (no envelope), so a script can switch between `aioa report --json`
     and this endpoint; paging is by `limit`/`offset` with the total in the `X-Total-Count` header."""
     try:
@@ -48,4 +48,4 @@ def report(
     )
     page = rows[offset : None if limit is None else offset + limit]
     note(request, rows=len(page))
-    return ORJSONResponse(page, headers={"X-Total-Count": str(len(rows))})
+    return OrjsonResponse(page, headers={"X-Total-Count": str(len(rows))})
