@@ -3,7 +3,6 @@ see, checks the snapshot, draws the shared filters and hands all of it to the pa
 pages live in app_pages/ and only render."""
 
 import streamlit as st
-from live import watch
 from page_kit import draw_branding, prepare_page_context
 from saved_views import saved_views_sidebar
 from signin import current_principal, may
@@ -11,6 +10,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 
 from aioa.errors import report_error
 from aioa.settings import get_settings
+from live import watch
 
 # An emoji favicon is drawn in the browser; a ":material/...:" one is fetched from fonts.gstatic.com (the app must
 # not reach the internet).

@@ -13,10 +13,10 @@ be attributed. Plain SQL only (no dbt functions), read by DuckDB and PostgreSQL.
         where model = '<synthetic>'
     ),
 
-    real_calls as (
+    real_calls as (  -- only the sessions with an error: a semi-join, not a join of every call
         select call_key, session_key, org_id, user_id, ts_utc, model
         from {{ calls }}
-        where model <> '<synthetic>'
+        where model <> '<synthetic>' and session_key in (select session_key from synthetic)
     ),
 
     -- the session's nearest real call: the latest at or before the error, else the first after it
@@ -61,9 +61,10 @@ be attributed. Plain SQL only (no dbt functions), read by DuckDB and PostgreSQL.
             cast(real_calls.ts_utc as date) as day,
             real_calls.model,
             count(*) as calls
-        from real_calls
+        from {{ calls }} as real_calls  -- every session of the user, not only those with an error
         inner join error_users
             on error_users.org_id = real_calls.org_id and error_users.user_id = real_calls.user_id
+        where real_calls.model <> '<synthetic>'
         group by real_calls.org_id, real_calls.user_id, cast(real_calls.ts_utc as date), real_calls.model
     ),
 

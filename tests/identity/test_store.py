@@ -18,16 +18,23 @@ from aioa.identity.models import Base
 from aioa.reports.render.models import REPORT_TABLES
 from aioa.rules.models import RULES_TABLES
 
-TABLES = {
-    "users",
-    "teams",
-    "api_keys",
-    "refresh_tokens",
-    "signing_keys",
-    "signin_windows",
-    "tenant_settings",
-    "audit_log",
-} | RULES_TABLES | COLLAB_TABLES | DASHBOARD_TABLES | KPI_TABLES | REPORT_TABLES
+TABLES = (
+    {
+        "users",
+        "teams",
+        "api_keys",
+        "refresh_tokens",
+        "signing_keys",
+        "signin_windows",
+        "tenant_settings",
+        "audit_log",
+    }
+    | RULES_TABLES
+    | COLLAB_TABLES
+    | DASHBOARD_TABLES
+    | KPI_TABLES
+    | REPORT_TABLES
+)
 
 
 def test_head_revision_constant_matches_the_migrations():

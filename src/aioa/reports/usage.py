@@ -84,7 +84,7 @@ def usage_report(
     )
     model_struct = ", ".join(f"{name} := {name}" for name in ("model", *_MEASURES))
     sql = f"""
-        with calls as (  -- what the `<synthetic>` rule reads
+        with calls as not materialized (  -- what the `<synthetic>` rule reads (inlined: a copy of every call costs seconds)
             select call_key, session_id as session_key, org_id, user_id, ts_utc, model
             from raw.llm_calls
             where {tenant_sql}
