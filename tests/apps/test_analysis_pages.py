@@ -11,13 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from aioa.analytics import Filters
 from aioa.analytics.compare import compare_periods
-from aioa.identity import accounts
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.snapshots import open_snapshot
+from tests.apps.conftest import PASSWORD
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
-PASSWORD = "correct horse battery"
 PAGES = ("behaviour", "comparisons")
 
 
@@ -62,28 +61,6 @@ def test_the_operator_sees_every_section(page, built_home, monkeypatch):
         with connection:
             verdict = compare_periods(connection, _window(built_home), TenantScope.all_orgs()).test.verdict
         assert verdict in [item.value for item in [*app.info, *app.success]]
-
-
-@pytest.fixture
-def signed_home(built_home, tmp_path, monkeypatch):
-    monkeypatch.setenv("AIOA_HOME", str(built_home))
-    monkeypatch.setenv("AIOA_AUTH", "on")
-    monkeypatch.setenv("AIOA_DATABASE_URL", f"sqlite:///{tmp_path / 'identity.db'}")
-    settings = Settings()
-    accounts.create_user(settings, "boss@acme.example", org_id="acme", role="admin", password=PASSWORD)
-    accounts.create_user(
-        settings,
-        "alice@acme.example",
-        org_id="acme",
-        role="user",
-        team_id="acme-platform",
-        password=PASSWORD,
-        usage_user_ids=("alice",),
-    )
-    accounts.create_user(
-        settings, "amara@acme.example", org_id="acme", role="viewer", team_id="acme-web", password=PASSWORD
-    )
-    return built_home
 
 
 @pytest.mark.parametrize("email", ["boss@acme.example", "alice@acme.example", "amara@acme.example"])

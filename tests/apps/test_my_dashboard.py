@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from aioa.dashboards.layouts import STARTER, load_layout, save_layout
 from aioa.identity import accounts
 from aioa.settings import Settings
-from tests.apps.test_sign_in import PASSWORD, _metrics, _sign_in, _total, _window, signed_home  # noqa: F401 - fixture
+from tests.apps.test_sign_in import PASSWORD, _metrics, _sign_in, _total, _window
 
 
 @pytest.fixture

@@ -9,31 +9,9 @@ from streamlit.testing.v1 import AppTest
 from aioa.identity import accounts
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.snapshots import open_snapshot
+from tests.apps.conftest import PASSWORD
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def signed_home(built_home, tmp_path, monkeypatch):
-    monkeypatch.setenv("AIOA_HOME", str(built_home))
-    monkeypatch.setenv("AIOA_AUTH", "on")
-    monkeypatch.setenv("AIOA_DATABASE_URL", f"sqlite:///{tmp_path / 'identity.db'}")
-    settings = Settings()
-    accounts.create_user(settings, "boss@acme.example", org_id="acme", role="admin", password=PASSWORD)
-    accounts.create_user(
-        settings,
-        "alice@acme.example",
-        org_id="acme",
-        role="user",
-        team_id="acme-platform",
-        password=PASSWORD,
-        usage_user_ids=("alice",),
-    )
-    accounts.create_user(
-        settings, "amara@acme.example", org_id="acme", role="viewer", team_id="acme-web", password=PASSWORD
-    )
-    return built_home
 
 
 def _sign_in(email: str, password: str = PASSWORD) -> AppTest:
