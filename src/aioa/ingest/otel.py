@@ -109,7 +109,7 @@ class OtelSource(Source):
         problems: list[tuple] = []
         max_depth = max_json_depth(connection)
         for file_idx, line_no, text in _records(connection):
-            request, problem, id_text = _parse(text, max_depth)
+            request, problem, id_text = parse_line(text, max_depth)
             if problem:
                 problems.append((file_idx, line_no, "rejected" if request is None else "flagged", problem, text[:500]))
             if request is None:
@@ -158,7 +158,7 @@ def _records(connection):
                 yield file_idx, line_no, text
 
 
-def _parse(text: str, max_depth: int):
+def parse_line(text: str, max_depth: int):
     """(request or None, problem or None, how its ids become text): an OTLP/JSON line or a kept protobuf request."""
     # Lines were measured by the line reader; a pretty-printed file joined into one record is measured here.
     if text.count("[") + text.count("{") > max_depth and json_depth(text.encode())[0] > max_depth:

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from aioa.ingest.lines import LineLimits
-from aioa.ingest.otel import _parse as parse_inbox_line  # the reader's own parser: JSON lines and kept protobuf
+from aioa.ingest.otel import parse_line as parse_inbox_line  # the reader's own parser: JSON lines and kept protobuf
 from aioa.settings import Settings
 
 NAMESPACE = "aioa"  # `service.namespace` of every tracer provider aioa.ops.tracing builds
