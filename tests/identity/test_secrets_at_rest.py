@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 from aioa.doctor import _secret_keys_check
 from aioa.identity import store
 from aioa.identity.models import SigningKey
+from aioa.identity.rotation import rotate_secrets
 from aioa.identity.secret_box import SecretKeyError
-from aioa.identity.secrets_cli import rotate_secrets
 from aioa.identity.tokens import rotate_signing_key
 from aioa.settings import Settings
 from aioa.webhooks.endpoints import add_endpoint, endpoint_row, new_secret
