@@ -32,16 +32,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 APP = PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"
-# The Viewer's pages (usage:read, ml:read); Ask, Data quality and Admin need permissions a Viewer lacks.
+# The Viewer's pages (usage:read, ml:read, rules:read); Ask, Data quality, Admin and Health need permissions a
+# Viewer lacks, and "My usage" needs usage ids, which this SSO account has none of.
 VIEWER_PAGES = {
     "Overview",
+    "My dashboard",
+    "Usage map",
     "Costs",
     "Projects",
     "Sessions & agents",
     "MCP & tools",
+    "Behaviour & patterns",
+    "Comparisons & KPIs",
+    "Reports",
     "Routing",
     "Forecasts & budgets",
     "Anomalies",
+    "Automations",
 }
 # The acme-web team's spend in the 30 days up to its last day of usage (the Overview's default period).
 TEAM_SPEND_SQL = (

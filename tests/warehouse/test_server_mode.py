@@ -162,6 +162,9 @@ def test_every_page_query_matches_duckdb(readers):
         for filters in (Filters(), october):
             for name, query, ordered in _page_queries(filters, scope):
                 expected, got = query(duck), query(pg)
+                if name == "latest_quality_checks":  # usage_volume judges against the forecast where one exists:
+                    # the DuckDB home has forecasts, the PostgreSQL build does not, so its inputs differ by design
+                    expected, got = (frame[frame["suite"] != "usage_volume"] for frame in (expected, got))
                 if isinstance(expected, pd.DataFrame):
                     assert list(got.columns) == list(expected.columns), name
                     assert _same(_rows(got, ordered=ordered), _rows(expected, ordered=ordered)), name
