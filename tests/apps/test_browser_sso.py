@@ -220,6 +220,10 @@ def _metric_value(page, label: str) -> str:
 
 
 def _offered_pages(page) -> set[str]:
+    more = page.locator("[data-testid='stSidebarNavViewButton']")  # Streamlit folds a long page list: "View more"
+    if more.count() and "more" in more.first.inner_text().lower():
+        more.first.click()
+        page.wait_for_timeout(500)
     links = page.locator("[data-testid='stSidebarNavLink']").all_inner_texts()
     return {text.strip().splitlines()[-1] for text in links}  # each link reads "<icon name>\n\n<title>"
 
