@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aioa.metrics import METRICS
 from aioa.recommendations.model import Recommendation, per_month
 
 MIN_MONTHLY_SAVING_USD = 1.0  # below this a recommendation is noise
@@ -83,14 +84,16 @@ def low_cache_hit(cache: pd.DataFrame, prices: pd.DataFrame, window_days: int) -
     if cache.empty:
         return []
     rows = cache.merge(prices, on=["org_id", "model"], how="left")
-    rows["side_tokens"] = rows["input_tokens"] + rows["cache_read_tokens"] + rows["cache_write_tokens"]
+    hit_rate = METRICS["cache_hit_rate"]  # the registry's formula, not a second copy of it
+    rows["side_tokens"] = rows.eval(hit_rate.denominator.expr)
+    rows["hit_tokens"] = rows.eval(hit_rate.numerator.expr)
     rows["price_gap"] = (rows["input_price_per_mtok"] - rows["cache_read_price_per_mtok"]) / MTOK
     found = []
     for (org_id, project_id), group in rows.groupby(["org_id", "project_id"], sort=True):
         side = float(group["side_tokens"].sum())
         if side < MIN_INPUT_SIDE_TOKENS:
             continue
-        hit = float(group["cache_read_tokens"].sum()) / side
+        hit = float(group["hit_tokens"].sum()) / side
         if hit >= LOW_CACHE_HIT:
             continue
         priced = group[group["price_gap"].notna()]
