@@ -23,3 +23,20 @@ def write_step(read: dict) -> dict:
 @job(executor_def=celery_steps_executor)
 def two_steps():
     write_step(read_step())
+
+
+def _rules_definitions():
+    """The code location's real rules job (`evaluate_rules`), bound as its Definitions bind it, on the Celery steps
+    executor, without loading the whole code location (dbt's manifest and every asset) in the test."""
+    from dagster import Definitions, EnvVar
+    from orchestration.defs.rules.jobs import evaluate_rules
+    from orchestration.defs.rules.resources import RulesResource
+
+    return Definitions(
+        jobs=[evaluate_rules],
+        resources={"rules": RulesResource(aioa_home=EnvVar("AIOA_HOME"))},
+        executor=celery_steps_executor,
+    )
+
+
+rules_definitions = _rules_definitions()

@@ -55,7 +55,9 @@ def run_job(settings: Settings, name: str, **arguments):
             + " ".join(str(error).split())
         ) from error
     try:
-        return result.get(timeout=settings.celery_timeout_s)
+        # a caller may itself be a Celery task (a Dagster step on a step worker evaluating rules): waiting is safe
+        # there, the job runs on the jobs' queue and workers, never on the caller's own
+        return result.get(timeout=settings.celery_timeout_s, disable_sync_subtasks=False)
     except CeleryTimeout as error:
         raise NoWorkerAnswered(
             f"no Celery worker on queue {settings.celery_queue!r} finished job {name!r} within "
