@@ -84,8 +84,11 @@ def detect(
     return DetectionResult(result, scored, notes, every)
 
 
-# which detection of one event speaks for it: the most specific kind, then the finest window, then the top score
-KIND_PRIORITY = {"error_burst": 0, "cost_spike": 1, "runaway_agent": 2, "usage_surge": 3, "latency_degradation": 4}
+# which detection of one event speaks for it: the kind in the order `_kind` decides an incident's (errors, one very
+# long session, cost per call, more usage), then the finest window, then the top score. A runaway session's cost
+# per call climbs with its context, so its session or hour may also read as a cost spike; a cost spike's session is
+# short (about 8 turns) and does not read as a runaway agent.
+KIND_PRIORITY = {"error_burst": 0, "runaway_agent": 1, "cost_spike": 2, "usage_surge": 3, "latency_degradation": 4}
 
 
 def alerts(detections: pd.DataFrame) -> pd.DataFrame:
