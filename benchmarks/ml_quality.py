@@ -9,9 +9,10 @@ Sections:
   detector costs only the detection.
 - `forecasts`: every usable series (org and project level, cost and tokens) of the small sample (seed 7, or
   --forecast-home, a built home) backtested exactly as `aioa forecast` does (ml/forecasting/run.py): Prophet,
-  seasonal-naive, the median of the last four same weekdays and ETS on one cleaned history; per series MASE and
-  WAPE of each, 80% interval coverage (target 75-85%), month-total error, which model ships, and whether Prophet's
-  MASE is >= 15% below the best baseline's (issue 14's target).
+  the combination (mean of Prophet, ETS and weekday median, conformal interval), seasonal-naive, the median of the
+  last four same weekdays and ETS on one cleaned history; per series MASE and WAPE of each, 80% interval coverage
+  (target 75-85%), month-total error, which model ships, and whether the better of Prophet and the combination has
+  a MASE >= 15% below the best baseline's (issue 14's target). Prophet's settings: benchmarks/forecast_tuning.py.
 - `performance`, `drift`, `capacity`: performance prediction, routing drift and rate-limit planning on the same
   sample (benchmarks/performance_quality.py).
 
