@@ -152,7 +152,9 @@ class SeedOutcome:
 
 def alert_source(alert) -> str:
     """Which detector raised an alert (its speaking detection: the first part of its evidence)."""
-    first = str(alert["evidence"]).split("; ")[0]
+    first = str(alert.get("evidence", "")).split("; ")[0]  # a stand-in detector may leave evidence out
+    if not first:
+        return "unknown"
     if first.startswith("session "):
         return f"session {first.split()[-1]}"
     if alert["kind"] == "latency_degradation":
@@ -160,7 +162,7 @@ def alert_source(alert) -> str:
     parts = first.split(", ")
     level = "org" if any(part.startswith("org ") for part in parts) else "user"
     metrics = "+".join(sorted({part.split()[-1] for part in parts}))
-    return f"{alert['grain']} {level} {metrics}"
+    return f"{alert.get('grain', '?')} {level} {metrics}"
 
 
 def score_dataset(dataset: Dataset, detector: Detector = production_detector) -> SeedOutcome:
@@ -215,7 +217,7 @@ def score_dataset(dataset: Dataset, detector: Detector = production_detector) ->
             {
                 "kind": alert["kind"],
                 "source": alert_source(alert),
-                "score": float(alert["score"]),
+                "score": float(alert.get("score", float("nan"))),
                 # a label of the same org within a day: another kind, or the event's spill, rather than noise
                 "near_label": ",".join(near["kind"]) if len(near) else "",
             }
