@@ -148,11 +148,23 @@ def predict(
     ] = None,
 ) -> None:
     """Route one task with the stored champion: target, P(success) per model, and the task's cost and latency
-    with 80% intervals (the stored performance predictor; nothing is trained on call)."""
+    with 80% intervals (the stored performance predictor; nothing is trained on call). With AIOA_API_TOKEN set it
+    asks the running API (`aioa serve`, AIOA_API_URL), whose models are already loaded."""
     from aioa.settings import get_settings
-    from ml.routing.predict import RouterUnavailable, performance_predictor, route
 
     settings = get_settings()
+    if settings.api_token is not None:
+        from ml.routing.remote import RemoteRouteError, predict_remote
+
+        try:
+            decision = predict_remote(settings, task, task_type)
+        except RemoteRouteError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from None
+        _print_decision(decision, as_json)
+        return
+    from ml.routing.predict import RouterUnavailable, performance_predictor, route
+
     predictor = performance_predictor(settings)
     if task_type is not None and predictor is not None and task_type not in predictor.task_types:
         console.print(
@@ -170,10 +182,18 @@ def predict(
             "[yellow]No performance predictor yet: cost and latency are the route's mean (run `aioa route train`; "
             "the task type was not checked).[/yellow]"
         )
+    _print_decision(decision.__dict__, as_json)
+
+
+def _print_decision(decision: dict, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(_finite_json(decision.__dict__), indent=2))
+        typer.echo(json.dumps(_finite_json(decision), indent=2))
         return
+    from types import SimpleNamespace
+
     from aioa.reports.output import stdout_console
+
+    decision = SimpleNamespace(**decision)
 
     out = stdout_console()  # the answer on stdout, messages on stderr
     out.print(

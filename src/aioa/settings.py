@@ -208,7 +208,14 @@ class Settings(BaseSettings):
 
     # Rules, notifications and webhooks out (docs/automation.md).
     app_url: str = Field(default="http://127.0.0.1:8501", description="The app's address, for links in messages.")
-    api_url: str = Field(default="http://127.0.0.1:8000", description="The API's address, for acknowledge links.")
+    api_url: str = Field(
+        default="http://127.0.0.1:8000", description="The API's address: acknowledge links, and the CLI's client calls."
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="An API key (`aioa keys create --scope route`): `aioa route predict` then asks the running API at "
+        "AIOA_API_URL (milliseconds, models already loaded) instead of loading the models in a fresh process.",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for email notifications (none: no email).")
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None

@@ -59,6 +59,7 @@ class RouteAnswer(BaseModel):
     route: str = Field(description="cheap or strong.")
     confidence: float | None = Field(description="Calibrated probability that the cheap model succeeds.")
     p_strong: float | None = Field(description="Calibrated probability that the strong model succeeds.")
+    routing_score: float | None = Field(None, description="confidence − p_strong: cheap when ≥ the threshold.")
     expected_cost_usd: float | None
     expected_latency_ms: float | None
     propensity: float = Field(description="Probability with which this route was chosen (exploration).")
@@ -82,10 +83,16 @@ async def route_task(
     settings: SettingsDep,
     principal: Annotated[Principal, require("route:run")],
     scope: ScopeDep,
+    dry_run: Annotated[
+        bool,
+        Query(
+            description="Score only (what `aioa route predict` asks): the greedy decision, no exploration, not logged."
+        ),
+    ] = False,
 ) -> RouteAnswer:
     """The decision is logged under the caller's org. 503 until a router is trained (`aioa route train`, `aioa run`)."""
     org_id = principal.org_id or (scope.org_ids[0] if scope.org_ids and len(scope.org_ids) == 1 else None)
-    decide = partial(_decide, {**task.model_dump(exclude_none=True), "org_id": org_id}, settings)
+    decide = partial(_decide, {**task.model_dump(exclude_none=True), "org_id": org_id}, settings, live=not dry_run)
     # Scoring is a few milliseconds of CPU-bound Python: a thread-pool hop adds wake-ups and GIL hand-offs, not
     # parallelism, so a router already in memory scores on the event loop (p99 at 1 client 15-18 ms instead of
     # 21-26 ms on 2 busy cores); a call that may import scikit-learn or load models from disk goes to a thread.
@@ -97,6 +104,7 @@ async def route_task(
         route=decision.route,
         confidence=_finite(decision.confidence),
         p_strong=_finite(decision.p_strong),
+        routing_score=_finite(decision.routing_score),
         expected_cost_usd=_finite(decision.expected_cost_usd),
         expected_latency_ms=_finite(decision.expected_latency_ms),
         propensity=decision.propensity,
@@ -112,11 +120,11 @@ async def route_task(
     )
 
 
-def _decide(task: dict, settings: Settings):
+def _decide(task: dict, settings: Settings, *, live: bool = True):
     from ml.routing.predict import RouterUnavailable, route
 
     try:
-        return route(task, settings, explore=True, log=True)
+        return route(task, settings, explore=live, log=live)
     except RouterUnavailable as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no router is trained: {error}") from None
 

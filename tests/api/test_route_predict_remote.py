@@ -1,0 +1,118 @@
+"""`aioa route predict` with AIOA_API_TOKEN asks a running `aioa serve` (uvicorn in a subprocess on a free loopback
+port) instead of loading the models: the CLI's JSON equals the in-process greedy decision, the CLI process imports no
+scikit-learn, the dry run logs no decision, and a refused key or an API that is down is a clear exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aioa.identity import api_keys
+from aioa.settings import Settings
+from tests.api.conftest import ORG
+from tests.api.test_route_api import TASKS, routed  # noqa: F401 - the fixture: a home with a trained champion
+from tests.api.test_serve import _free_port
+
+AIOA = str(Path(sys.executable).with_name("aioa"))
+PROBE = """
+import json, sys
+sys.argv = ["aioa", *sys.argv[1:]]
+from aioa.cli import main
+try:
+    main()
+except SystemExit as done:
+    code = done.code
+else:
+    code = 0
+print("\\n" + json.dumps({"code": code, "sklearn": "sklearn" in sys.modules}), file=sys.stderr)
+"""
+
+
+def _predict(environment: dict, *args: str) -> tuple[dict, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "route", "predict", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def served(routed):  # noqa: F811 - the imported fixture
+    home = routed.home
+    environment = os.environ | {"AIOA_HOME": str(home), "AIOA_AUTH": "on", "AIOA_ROUTING_EXPLORATION_RATE": "0"}
+    environment.pop("AIOA_DATABASE_URL", None)
+    port = _free_port()
+    server = subprocess.Popen(
+        [AIOA, "serve", "--port", str(port)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "aioa serve did not start in 90 s"
+                time.sleep(0.3)
+        yield environment | {"AIOA_API_URL": base}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _same(remote: dict, local: dict) -> None:
+    for field in ("target", "route", "confidence", "p_strong", "routing_score", "expected_cost_usd"):
+        if isinstance(local[field], float):
+            assert remote[field] == pytest.approx(local[field], rel=1e-9), field
+        else:
+            assert remote[field] == local[field], field
+    assert [row["model"] for row in remote["predictions"]] == [row["model"] for row in local["predictions"]]
+
+
+def test_predict_asks_the_running_api(served, routed):  # noqa: F811
+    from ml.routing.decisions import read_decisions
+
+    settings = Settings(home=routed.home)
+    _info, key = api_keys.create_key(settings, org_id=ORG, scopes=["route"], name="cli-predict")
+    logged_before = len(read_decisions(settings))
+    for task in TASKS[:2]:
+        args = (task["task_text"], "--task-type", task["task_type"], "--json")
+        probe, out, err = _predict(served | {"AIOA_API_TOKEN": key}, *args)
+        assert probe["code"] == 0, err
+        assert probe["sklearn"] is False  # the models stay in the server
+        in_process, local_out, local_err = _predict(served, *args)  # the same command without the token
+        assert in_process["code"] == 0 and in_process["sklearn"] is True, local_err
+        _same(json.loads(out), json.loads(local_out))
+    probe, out, err = _predict(served | {"AIOA_API_TOKEN": key}, TASKS[0]["task_text"])
+    assert probe["code"] == 0, err
+    assert "→" in out and "P(success)" in out  # the same table as in process
+    assert len(read_decisions(settings)) == logged_before  # a prediction is not a decision: nothing logged
+
+
+def test_unknown_task_type_refused_key_and_api_down_exit_2(served, routed):  # noqa: F811
+    settings = Settings(home=routed.home)
+    _info, route_key = api_keys.create_key(settings, org_id=ORG, scopes=["route"], name="cli-predict-2")
+    _info, read_key = api_keys.create_key(settings, org_id=ORG, scopes=["read"], name="cli-predict-read")
+    probe, _, err = _predict(served | {"AIOA_API_TOKEN": route_key}, "x", "--task-type", "no-such-kind")
+    assert probe["code"] == 2 and "Unknown task type 'no-such-kind'" in err
+    probe, _, err = _predict(served | {"AIOA_API_TOKEN": read_key}, "rename a variable")
+    assert probe["code"] == 2 and "route scope" in err
+    down = served | {"AIOA_API_TOKEN": route_key, "AIOA_API_URL": f"http://127.0.0.1:{_free_port()}"}
+    probe, _, err = _predict(down, "rename a variable")
+    assert probe["code"] == 2 and "aioa serve" in err and probe["sklearn"] is False
