@@ -6,8 +6,8 @@ every request.
 Routes whose answer is one JSON document (`/v1/kpis`, `/v1/reports/{kind}`) cache it encoded (`EncodedAnswer`: the
 JSON bytes, their gzip copy and an ETag), so a cached answer is a dictionary lookup and a send (`cached_answer`):
 no thread hop for a reader, no query, no encoding. A client that sends the ETag back (`If-None-Match`) gets
-`304 Not Modified`; one that accepts gzip gets the stored gzip copy. Responses say `Cache-Control: private,
-no-cache` and `Vary: Authorization`: no shared cache may hand one caller's answer to another.
+`304 Not Modified`; one that accepts gzip (from another host) gets the stored gzip copy. Responses say
+`Cache-Control: private, no-cache` and `Vary: Authorization`: no shared cache may hand one caller's answer to another.
 
 With `AIOA_REDIS_URL` the answers live in Redis instead, so every API replica shares them: the key is the snapshot
 version (in server mode the version PostgreSQL last published), the scope, the route and its parameters, hashed; the
@@ -243,9 +243,15 @@ def respond(request: Request, answer: EncodedAnswer) -> Response:
     if _matches(request.headers.get("if-none-match"), answer.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     body = answer.body
-    if answer.gzipped is not None and _accepts_gzip(request.headers.get("accept-encoding")):
+    if answer.gzipped is not None and not _loopback(request) and _accepts_gzip(request.headers.get("accept-encoding")):
         body, headers["content-encoding"] = answer.gzipped, "gzip"
     return Response(body, media_type="application/json", headers=headers | answer.headers)
+
+
+def _loopback(request: Request) -> bool:
+    """A client on this host: no network to save, and un-gzipping 391 KB costs it more CPU than reading it (measured:
+    2.3 vs 1.7 ms per daily report on the 10M-call home)."""
+    return request.client is not None and request.client.host in ("127.0.0.1", "::1")
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

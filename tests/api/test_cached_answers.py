@@ -76,6 +76,10 @@ def test_gzip_only_when_the_client_accepts_it(api):
     assert zipped.headers["etag"] == plain.headers["etag"]
     small = api.client.get("/v1/kpis", headers=api.headers["admin"] | {"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers  # a few hundred bytes: not worth compressing
+    local = TestClient(api.client.app, client=("127.0.0.1", 50000))
+    on_this_host = local.get("/v1/reports/daily", headers=api.headers["admin"] | {"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in on_this_host.headers  # loopback: no network to save
+    assert on_this_host.content == plain.content
 
 
 def test_a_new_snapshot_is_a_new_answer_and_hits_are_not_computed(built_home, tmp_path, monkeypatch):
