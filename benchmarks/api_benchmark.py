@@ -6,7 +6,7 @@ For each number of clients, one bounded run (`--seconds` or `--requests`, whiche
 key, and `POST /v1/route` with an API key (when the home has a trained router; else "no router"). Each row gives
 p50/p95/p99 latency, requests/s, errors (anything but 200), the server's CPU seconds and the targets (2 cores):
 p95 < 50 ms at 10 clients and >= 200 requests/s (warm: the same request repeated, answered from the API's
-per-snapshot answer cache; httpx asks for gzip) for the report and KPIs, and `POST /v1/route` p99 < 20 ms (judged
+per-snapshot answer cache, sent plain on loopback) for the report and KPIs, and `POST /v1/route` p99 < 20 ms (judged
 at 1 client: one decision's latency).
 
 The identity store is a throwaway SQLite file (AIOA_DATABASE_URL) with one admin account and one API key (scopes
