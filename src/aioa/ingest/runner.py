@@ -293,12 +293,12 @@ def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) 
         connection.unregister("batch_line_problems")
 
 
-@traced(  # a span per batch transaction; attributes read after it: rest[4] is the batch's IngestSummary
+@traced(  # a span per batch transaction; attributes read after it, from the batch's IngestSummary
     "aioa.ingest.batch",
     lambda _connection, source, batch, *rest: {
         "source": source.name,
         "files": len(batch),
-        "rows_added": sum(rest[4].rows_added.values()),
+        "rows_added": sum(next(a for a in rest if isinstance(a, IngestSummary)).rows_added.values()),
     },
 )
 def _load_batch(connection, source, batch, slices, discovered, config, catalog, settings, summary, reasons) -> None:
