@@ -17,8 +17,9 @@ from pathlib import Path
 import duckdb
 
 from aioa.archive.store import CALLS_DIR, PROTOCOL, archive_filesystem, has_archived_calls, register
-from aioa.settings import Settings
+from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.encryption import open_database
 
 _CALLS_VIEW = """
 create view marts.fct_llm_calls as
@@ -49,7 +50,7 @@ def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     filesystem = archive_filesystem(settings, writable=False)
     if not has_archived_calls(filesystem):
         return False
-    connection = duckdb.connect(str(snapshot), config={"memory_limit": settings.duckdb_memory_limit})
+    connection = open_database(snapshot, settings, config={"memory_limit": settings.duckdb_memory_limit})
     try:
         register(connection, filesystem)
         if not connection.execute(_HAS_CALLS_TABLE).fetchall()[0][0]:
@@ -63,10 +64,10 @@ def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     return True
 
 
-def snapshot_to_warehouse(path: Path) -> None:
+def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
     """Undo `add_archive_to_snapshot` in a copy of a snapshot that becomes the working warehouse (a restore): the
     table takes its name back and the archive stays in the archive (dbt builds on a table, not on the view)."""
-    connection = duckdb.connect(str(path))
+    connection = open_database(path, settings or get_settings())
     try:
         retained = connection.execute(
             "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'fct_llm_calls_retained'"
