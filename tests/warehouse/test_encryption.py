@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aioa.cli import app
+from aioa.doctor import _warehouse_key_check
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest
 from aioa.settings import Settings
@@ -134,6 +135,11 @@ def test_rotation_keeps_the_data_readable_with_the_new_key_only(tmp_path, monkey
 def test_rekey_command_encrypts_a_plain_home_and_decrypts_it_again(tmp_path, monkeypatch) -> None:
     settings = _home(tmp_path, monkeypatch, "home", None)
     before = _report(monkeypatch, settings, None)
+    assert _warehouse_key_check(settings).status == "warn"
+    keyed_too_early = Settings(home=settings.home, warehouse_key=NEW_KEY)  # the key set before the files were encrypted
+    assert _warehouse_key_check(keyed_too_early).status == "error"
+    with pytest.raises(WarehouseKeyError, match="not encrypted: encrypt the home with `aioa warehouse rekey"):
+        open_snapshot(keyed_too_early)
     key_file = tmp_path / "new.key"
     key_file.write_text(NEW_KEY + "\n")
 
@@ -146,6 +152,7 @@ def test_rekey_command_encrypts_a_plain_home_and_decrypts_it_again(tmp_path, mon
     monkeypatch.delenv("AIOA_WAREHOUSE_KEY", raising=False)
     monkeypatch.setenv("AIOA_WAREHOUSE_KEY_FILE", str(key_file))  # the key from a file, as a mounted secret
     assert json.loads(runner.invoke(app, ["report", "daily", "--json"]).stdout) == before
+    assert _warehouse_key_check(Settings()).status == "ok"
     result = runner.invoke(app, ["warehouse", "rekey", "--decrypt"])
     assert result.exit_code == 0, result.output
     assert not is_encrypted(settings.warehouse_path) and not is_encrypted(current_snapshot(settings)[1])

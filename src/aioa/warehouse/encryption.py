@@ -94,6 +94,11 @@ def _key_problem(error: duckdb.Error, key: str | None) -> str:
         return "the file is encrypted: set AIOA_WAREHOUSE_KEY (or AIOA_WAREHOUSE_KEY_FILE) to its key"
     if "wrong" in str(error).lower():
         return "wrong key: AIOA_WAREHOUSE_KEY is not the key this file was encrypted with"
+    if "not encrypted" in str(error).lower():
+        return (
+            "a warehouse key is set but this file is not encrypted: encrypt the home with `aioa warehouse rekey "
+            "--new-key-file FILE` (key unset while it runs), then set the key"
+        )
     return str(error).splitlines()[0]
 
 
