@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from aioa.cli import app
 from aioa.doctor import _warehouse_key_check
+from aioa.errors import error_log_path, report_error
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest
 from aioa.settings import Settings
@@ -93,8 +94,10 @@ def test_an_encrypted_warehouse_and_snapshot_cannot_be_opened_without_the_key(tm
     with pytest.raises(WarehouseKeyError, match="set AIOA_WAREHOUSE_KEY"):
         connect_reader(encrypted.warehouse_path, without_key)
     result = runner.invoke(app, ["report", "daily", "--json"])
-    assert result.exit_code != 0
-    assert KEY not in result.output
+    assert isinstance(result.exception, WarehouseKeyError)
+    problem = report_error(result.exception, where="cli report daily")  # what `aioa` prints, and its error log
+    assert problem.exit_code == 2 and "set AIOA_WAREHOUSE_KEY" in problem.message
+    assert KEY not in problem.message and KEY not in error_log_path().read_text()
 
     # With the key: the same answers as the plain home, through the locked-down reader (cursors too).
     assert _report(monkeypatch, encrypted, KEY) == _report(monkeypatch, plain, None)
