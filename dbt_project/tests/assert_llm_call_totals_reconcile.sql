@@ -3,13 +3,13 @@
 with raw_totals as (
     select count(*) as calls, sum({{ total_tokens() }}) as total_tokens,
            coalesce(sum(cast(cost_usd as double precision)), 0) as cost_usd
-    from {{ source('raw', 'llm_calls') }}
+    from {{ with_archive(source('raw', 'llm_calls'), 'raw/llm_calls', 'call_key') }}
 ),
 
 layer_totals as (
     select 'fct_llm_calls' as layer, count(*) as calls, sum(total_tokens) as total_tokens,
            coalesce(sum(cost_usd), 0) as cost_usd
-    from {{ ref('fct_llm_calls') }}
+    from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
     union all
     select 'agg_usage_daily', sum(calls), sum(total_tokens), coalesce(sum(cost_usd), 0) from {{ ref('agg_usage_daily') }}
     union all

@@ -3,7 +3,7 @@
 with raw_days as (
     select cast(ts_utc as date) as day, count(*) as calls, sum({{ total_tokens() }}) as total_tokens,
            coalesce(sum(cast(cost_usd as double precision)), 0) as cost_usd
-    from {{ source('raw', 'llm_calls') }}
+    from {{ with_archive(source('raw', 'llm_calls'), 'raw/llm_calls', 'call_key') }}
     group by 1
 ),
 

@@ -10,6 +10,7 @@ succeed and the cheap one to fail, not merely where the cheap one might fail (bo
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from math import log1p as math_log1p
 
@@ -238,9 +239,56 @@ def score(model: Pipeline, frame: pd.DataFrame) -> Scores:
 
     # features_frame fills every missing value and builds the frame the pipeline was fitted on: skip the checks
     with config_context(assume_finite=True, skip_parameter_validation=True):
-        features = model[:-1].transform(features_frame(frame))
+        features = transform_features(model[0], features_frame(frame))
         cheap, strong = model[-1].outcome_probabilities(features)
     return Scores(cheap, strong)
+
+
+def transform_features(columns: ColumnTransformer, frame: pd.DataFrame):
+    """What the fitted `ColumnTransformer.transform(frame)` returns, bit for bit: each fitted branch transforms its
+    own columns and the results are stacked side by side in the branches' order. Its per-call dispatch
+    (a joblib loop, pandas indexing, feature-name checks) is most of one task's cost, so it is skipped here; and the
+    one-hot branch encodes each distinct (task type, project) once (`_encoded_rows`)."""
+    from scipy import sparse
+
+    parts = []
+    for name, transformer, selection in columns.transformers_:
+        if isinstance(transformer, str):
+            if transformer != "drop" or len(selection):  # the router's pipeline drops nothing it does not select
+                raise ValueError(f"unexpected {name!r} branch {transformer!r} in the router's features")
+            continue
+        if isinstance(transformer, OneHotEncoder):
+            parts.append(_encoded_rows(transformer, frame, selection))
+        else:
+            parts.append(transformer.transform(frame[selection]))
+    if not columns.sparse_output_:
+        return np.hstack([part.toarray() if sparse.issparse(part) else part for part in parts])
+    # the same matrix as ColumnTransformer's `sparse.hstack(parts).tocsr()` (same entries in the same order), built
+    # from CSR blocks without the detour through COO
+    return sparse.hstack([part if sparse.issparse(part) else sparse.csr_matrix(part) for part in parts], format="csr")
+
+
+_ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fitted encoder → {category values: one-hot row}
+
+
+def _encoded_rows(encoder: OneHotEncoder, frame: pd.DataFrame, columns: list[str]):
+    """`encoder.transform(frame[columns])`, computed once per distinct row of those columns and remembered per fitted
+    encoder (task types and projects are few; a single task then costs a dictionary look-up)."""
+    from scipy import sparse
+
+    known = _ENCODED.setdefault(encoder, {})
+    keys = list(zip(*(frame[column].tolist() for column in columns), strict=True))
+    missing = list(dict.fromkeys(key for key in keys if key not in known))
+    if missing:
+        if len(known) + len(missing) > 4096:
+            known.clear()
+        encoded = encoder.transform(pd.DataFrame(missing, columns=columns)).tocsr()
+        known.update((key, encoded[index]) for index, key in enumerate(missing))
+    if len(keys) == 1:
+        return known[keys[0]]
+    distinct = list(dict.fromkeys(keys))
+    position = {key: index for index, key in enumerate(distinct)}
+    return sparse.vstack([known[key] for key in distinct], format="csr")[[position[key] for key in keys]]
 
 
 def predict_cheap_success(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:

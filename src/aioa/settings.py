@@ -66,8 +66,10 @@ class Settings(BaseSettings):
     routing_outcome_paths: str = Field(
         default="", description="Routing-outcome CSVs (RouteLLM format), comma-separated."
     )
-    dagster_executor: Literal["in_process", "multiprocess"] = Field(
-        default="in_process", description="Dagster executor: one process (default) or parallel processes."
+    dagster_executor: Literal["in_process", "multiprocess", "celery"] = Field(
+        default="in_process",
+        description="Dagster executor: one process (default), parallel processes, or Celery step workers "
+        "(dagster-celery, on AIOA_CELERY_BROKER_URL).",
     )
     dbt_threads: int = Field(
         default_factory=lambda: min(_usable_cores(), 8),

@@ -5,59 +5,15 @@ notification reaches a real HTTP receiver, a failed one raises at the caller; wi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from aioa.jobs.run import run_job
-from aioa.settings import PROJECT_ROOT, Settings
+from aioa.settings import Settings
+from tests.jobs.worker import BROKERS, celery_worker
 from tests.mcp.conftest import FAKE
 from tests.webhooks.receiver import Receiver
-
-BROKERS = {"redis": "redis://127.0.0.1:6379/3", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
-
-
-@contextmanager
-def celery_worker(broker: str, home: Path, tmp_path: Path, **environment: str) -> Iterator[Settings]:
-    """A Celery worker process on a queue of its own, over `home`; yields the submitting settings; always stopped."""
-    queue = f"aioa-test-{uuid.uuid4().hex[:12]}"
-    environment = {
-        **os.environ,
-        "AIOA_HOME": str(home),
-        "AIOA_DATABASE_URL": f"sqlite:///{tmp_path / 'identity.db'}",
-        "AIOA_CELERY_BROKER_URL": broker,
-        "AIOA_CELERY_QUEUE": queue,
-        **environment,
-    }
-    command = [
-        str(Path(sys.executable).with_name("celery")),
-        *("-A", "aioa.jobs.worker", "worker", "-Q", queue, "-n", f"{queue}@localhost"),
-        *("--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "warning"),
-    ]
-    log = (tmp_path / f"{queue}.log").open("w")
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield Settings(
-            home=home,
-            database_url=environment["AIOA_DATABASE_URL"],
-            celery_broker_url=broker,
-            celery_queue=queue,
-            celery_timeout_s=90,
-        )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(params=sorted(BROKERS))

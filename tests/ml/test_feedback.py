@@ -99,6 +99,26 @@ def test_route_and_route_batch_give_the_same_scores_and_routes(trained_home):
     assert [decision.route for decision in single] == batch["route"].tolist()
 
 
+def test_score_builds_the_column_transformers_own_matrix(trained_home):
+    """`model.score` applies the fitted branches of the router's ColumnTransformer itself (and encodes each distinct
+    task type and project once): the matrix equals `ColumnTransformer.transform` entry for entry, in the same order,
+    for a batch, single rows, unseen and missing values, and again once the one-hot rows are remembered."""
+    from ml.routing.model import features_frame, tasks_frame, transform_features
+    from ml.routing.predict import champion
+    from ml.routing.train import load_handoffs
+
+    columns = champion(trained_home).model[0]
+    batch = features_frame(load_handoffs(trained_home).head(400))
+    odd = tasks_frame([{"task_text": "never seen words", "task_type": "new-kind", "project_id": "new"}, {}])
+    frames = [batch, batch, odd, *(batch.iloc[[index]] for index in range(0, 400, 37))]
+    for frame in frames:
+        expected, actual = columns.transform(frame), transform_features(columns, frame)
+        assert actual.format == expected.format == "csr" and actual.shape == expected.shape
+        assert expected.shape[0] == len(frame) and expected.nnz > len(frame)
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(actual, part), getattr(expected, part)), part
+
+
 def test_production_routing_explores_logs_propensities_and_joins_outcomes(trained_home, truth):
     from ml.routing.decisions import decisions_with_outcomes, read_decisions
     from ml.routing.feedback import load_feedback

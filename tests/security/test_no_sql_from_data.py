@@ -39,6 +39,20 @@ _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses wh
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
     "src/aioa/archive/snapshot.py:archived_ranges": "only the tenant filter fragment; org ids bound",
+    **{
+        f"src/aioa/archive/{site}": "tables, keys, day expressions and folders from ARCHIVED_TABLES (a fixed map in "
+        "aioa.archive.store); cutoffs, orgs and file URLs bound ($orgs, $files, a registered Arrow table)"
+        for site in (
+            "run.py:_move",
+            "run.py:archive_run",
+            "run.py:archived_files_for_stage",
+            "run.py:restore_archived_raw",
+            "run.py:rewrite_archived",
+            "snapshot.py:add_archive_to_snapshot",
+            "snapshot.py:snapshot_to_warehouse",
+        )
+    },
+    "src/aioa/privacy/export.py:_archived_rows": "the BY_PAIRS constant; archive file URLs bound ($files)",
     "src/aioa/integrations/cli.py:costs_command": "mart and label columns from COST_TABLES (a literal map), the "
     "tenant_filter fragment; org ids and the limit bound",
     "src/aioa/recommendations/data.py:read_inputs": _QUERIES

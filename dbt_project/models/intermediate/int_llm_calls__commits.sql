@@ -27,14 +27,14 @@ calls_in_repositories as (
     select
         facts.call_key, facts.org_id, facts.team_id, facts.user_id, facts.project_id, facts.session_id,
         facts.ts_utc, facts.git_branch, facts.cost_usd, facts.price_status, located.repo_path
-    from {{ ref('fct_llm_calls') }} as facts
+    from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }} as facts
     inner join located on located.call_key = facts.call_key and located.depth_rank = 1
 ),
 
 -- a session ends at its last call anywhere, not only in the repository
 session_ends as (
     select facts.org_id, facts.session_id, max(facts.ts_utc) as session_end
-    from {{ ref('fct_llm_calls') }} as facts
+    from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }} as facts
     where exists (
         select 1 from calls_in_repositories as linked
         where linked.org_id = facts.org_id and linked.session_id = facts.session_id

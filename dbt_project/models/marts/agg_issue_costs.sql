@@ -1,7 +1,7 @@
 -- Cost per issue: a call links to the issue keys in its branch name and in the message of the commit it is
 -- attributed to (each call counted once per issue; a call linked to two issues counts for both).
 with calls as (
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
     where git_branch is not null
 ),
 

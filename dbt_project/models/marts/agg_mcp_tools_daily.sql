@@ -9,7 +9,7 @@
 -- unique key is the day), so rows built before team_id/user_id existed are replaced day by day, never doubled;
 -- `aioa run --full-refresh` replaces them all at once.
 with tools as (
-    select * from {{ ref('fct_tool_calls') }} where is_mcp
+    select * from {{ with_archive(ref('fct_tool_calls'), 'marts/fct_tool_calls', 'tool_call_key') }} where is_mcp
 ),
 
 {% if is_incremental() %}

@@ -1,7 +1,7 @@
 -- Tool calls (built-in and MCP) per day, org, team, user, project and tool: how often each person and team reaches
 -- for which tool, and how often it fails. Re-aggregate freely (sessions: distinct per row, not additive).
 with tool_calls as (
-    select * from {{ ref('fct_tool_calls') }}
+    select * from {{ with_archive(ref('fct_tool_calls'), 'marts/fct_tool_calls', 'tool_call_key') }}
 ),
 
 aggregated as (

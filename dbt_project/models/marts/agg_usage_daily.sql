@@ -2,7 +2,7 @@
 -- Usage and spend per day, org, team, user, project and model. Incremental: every day that received
 -- newly loaded calls is recomputed whole, so late-arriving data corrects its day.
 with calls as (
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
 ),
 
 {% if is_incremental() %}

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', unique_key='usage_key', incremental_strategy='delete+insert') }}
 -- Usage and spend per UTC hour, org, team, user, project and model (the anomaly detector's input).
 with calls as (
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
 ),
 
 {% if is_incremental() %}

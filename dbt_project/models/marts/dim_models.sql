@@ -5,7 +5,7 @@ with prices as (
 ),
 
 calls as (
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
 ),
 
 handoffs as (

@@ -4,7 +4,7 @@ with configured as (
 ),
 
 seen as (
-    select distinct org_id from {{ ref('fct_llm_calls') }}
+    select distinct org_id from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
     union
     select distinct org_id from {{ ref('fct_handoffs') }}
 ),

@@ -15,7 +15,7 @@ activity as (
         max(day) as last_active_day,
         sum(cost_usd) as lifetime_cost_usd,
         sum(total_tokens) as lifetime_tokens
-    from {{ ref('fct_llm_calls') }}
+    from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
     where project_id is not null
     group by org_id, project_id
 ),

@@ -4,7 +4,7 @@ with configured as (
 ),
 
 seen as (
-    select team_id, min(org_id) as org_id from {{ ref('fct_llm_calls') }} where team_id is not null group by team_id
+    select team_id, min(org_id) as org_id from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }} where team_id is not null group by team_id
 ),
 
 final as (

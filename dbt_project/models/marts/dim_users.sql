@@ -6,7 +6,7 @@ with configured as (
 seen as (
     select user_id, min(org_id) as org_id, min(team_id) as team_id
     from (
-        select user_id, org_id, team_id from {{ ref('fct_llm_calls') }}
+        select user_id, org_id, team_id from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
         union all
         select user_id, org_id, team_id from {{ ref('fct_handoffs') }}
     ) as facts

@@ -7,7 +7,7 @@
 -- carries its session's outcome: for tool sequences the session's API errors and cost (fct_sessions), for task
 -- sequences whether any handoff failed and the handoffs' cost.
 with tool_calls as (
-    select * from {{ ref('fct_tool_calls') }}
+    select * from {{ with_archive(ref('fct_tool_calls'), 'marts/fct_tool_calls', 'tool_call_key') }}
 ),
 
 handoffs as (

@@ -6,7 +6,7 @@
 -- own row, and a scope narrowed to a team or a user reads only calls it may read.
 -- Incremental: every session touched by newly loaded calls is rebuilt whole from fct_llm_calls.
 with calls as (
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
 ),
 
 {% if is_incremental() %}
@@ -28,7 +28,7 @@ tools as (
         {{ usage_key(['org_id', 'team_id', 'user_id', 'session_id']) }} as session_key,
         count(*) as tool_calls,
         sum(case when is_mcp then 1 else 0 end) as mcp_tool_calls
-    from {{ ref('fct_tool_calls') }}
+    from {{ with_archive(ref('fct_tool_calls'), 'marts/fct_tool_calls', 'tool_call_key') }}
     group by org_id, team_id, user_id, session_id
 ),
 

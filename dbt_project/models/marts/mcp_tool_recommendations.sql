@@ -9,7 +9,7 @@ handoffs as (
 ),
 
 tool_calls as (
-    select * from {{ ref('fct_tool_calls') }}
+    select * from {{ with_archive(ref('fct_tool_calls'), 'marts/fct_tool_calls', 'tool_call_key') }}
     where is_mcp
 ),
 

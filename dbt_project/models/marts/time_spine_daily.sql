@@ -4,7 +4,7 @@ with bounds as (
     select
         coalesce(min(day), current_date) as first_day,
         coalesce(max(day), current_date) as last_day
-    from {{ ref('fct_llm_calls') }}
+    from {{ with_archive(ref('fct_llm_calls'), 'marts/fct_llm_calls', 'call_key') }}
 ),
 
 days as (

@@ -1,6 +1,6 @@
 -- One row per billed model response as loaded by the `aioa` readers: renaming and typing only.
 with source as (
-    select * from {{ source('raw', 'llm_calls') }}
+    select * from {{ with_archive(source('raw', 'llm_calls'), 'raw/llm_calls', 'call_key') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- One row per tool invocation: renaming and typing only.
 with source as (
-    select * from {{ source('raw', 'tool_calls') }}
+    select * from {{ with_archive(source('raw', 'tool_calls'), 'raw/tool_calls', 'tool_call_key') }}
 ),
 
 renamed as (

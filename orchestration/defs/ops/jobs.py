@@ -29,7 +29,10 @@ def scheduled_backup_job() -> None:
     backup_home()
 
 
-@op(description="Move calls past each org's retention (`retention.calls_days`) to the Parquet archive.")
+@op(
+    description="Move calls and tool calls past each org's `retention.calls_days`, and their raw rows past "
+    "`retention.raw_rows_days`, to the Parquet archive."
+)
 def archive_calls(context: OpExecutionContext, archive: ArchiveResource) -> dict:
     from aioa.archive.run import archive_run
 
@@ -38,6 +41,7 @@ def archive_calls(context: OpExecutionContext, archive: ArchiveResource) -> dict
         {
             "archive_url": report.archive_url,
             "calls": MetadataValue.json(report.calls),
+            "rows": MetadataValue.json(report.rows),
             "cutoffs": MetadataValue.json(report.cutoffs),
             "partitions_written": len(report.partitions_written),
         }
@@ -45,6 +49,8 @@ def archive_calls(context: OpExecutionContext, archive: ArchiveResource) -> dict
     return report.to_dict()
 
 
-@job(description="Archival by retention: old calls to Hive-partitioned Parquet, still queryable.")
+@job(
+    description="Archival by retention: old calls, tool calls and raw rows to Hive-partitioned Parquet, still queryable."
+)
 def scheduled_archive_job() -> None:
     archive_calls()

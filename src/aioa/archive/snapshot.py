@@ -1,13 +1,17 @@
-"""The archive in the read path: the snapshot's `marts.fct_llm_calls` becomes the warehouse's rows plus the
-archive's, and every reader may read (only) the archive.
+"""The archive in the read path: in the snapshot, each archived table (`ARCHIVED_TABLES`: calls, tool calls and
+their raw rows) becomes the warehouse's rows plus the archive's, and every reader may read (only) the archive.
 
 Readers are locked down (`connect_reader`: no file or network access, configuration frozen), so the archive is
-made part of the snapshot at publish: the snapshot's copy of the table is renamed `fct_llm_calls_retained` and a
-view of the same name unions it with the archive's Parquet files (`read_parquet(..., hive_partitioning = true)`
-over `aioaarchive://`). Before locking, a reader registers the archive as a read-only fsspec file system and
-allows only that protocol (`allowed_directories`); external access is then switched off as before. A call both
-in the warehouse and in the archive (a full refresh rebuilt it from raw before the next archive run) is counted
-once: the warehouse's row wins. `marts.archive_ranges` says, per org, which days the archive holds.
+made part of the snapshot at publish: the snapshot's copy of a table is renamed `<table>_retained` and a view of
+the same name unions it with the archive's Parquet files (`read_parquet(..., hive_partitioning = true)` over
+`aioaarchive://`). Before locking, a reader registers the archive as a read-only fsspec file system and allows
+only that protocol (`allowed_directories`); external access is then switched off as before. A row both in the
+warehouse and in the archive (a full refresh rebuilt it before the next archive run) is counted once: the
+warehouse's row wins. `marts.archive_ranges` says, per org, which days of calls the archive holds.
+
+Every reader of these tables sees archived rows: the marts' readers (app, API, Ask, reports), and the readers of
+raw rows (the usage reports, billing, rules, doctor). Handoffs, quarantine and the ingest bookkeeping are never
+archived.
 """
 
 from __future__ import annotations
@@ -16,21 +20,27 @@ from pathlib import Path
 
 import duckdb
 
-from aioa.archive.store import CALLS_DIR, PROTOCOL, archive_filesystem, has_archived_calls, register
+from aioa.archive.store import (
+    ARCHIVED_TABLES,
+    CALLS,
+    PROTOCOL,
+    ArchivedTable,
+    archive_filesystem,
+    has_archived_rows,
+    register,
+)
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.encryption import open_database
 
-_CALLS_VIEW = """
-create view marts.fct_llm_calls as
-select * from marts.fct_llm_calls_retained
+# Templates: identifiers from ARCHIVED_TABLES only.
+_VIEW = """
+create view {table} as
+select * from {table}_retained
 union all by name
 select * exclude (org, month)
-from read_parquet('aioaarchive://marts/fct_llm_calls/**/*.parquet', hive_partitioning = true,
-                  hive_types_autocast = false) as archived
-where not exists (
-    select 1 from marts.fct_llm_calls_retained as retained where retained.call_key = archived.call_key
-)
+from read_parquet('{glob}', hive_partitioning = true, hive_types_autocast = false) as archived
+where not exists (select 1 from {table}_retained as retained where retained.{key} = archived.{key})
 """
 _ARCHIVE_RANGES = """
 create or replace table marts.archive_ranges as
@@ -39,44 +49,49 @@ from read_parquet('aioaarchive://marts/fct_llm_calls/**/*.parquet', hive_partiti
                   hive_types_autocast = false)
 group by org_id
 """
-_HAS_CALLS_TABLE = (
-    "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'fct_llm_calls'"
-    " and database_name = current_database()"
+_TABLES = (
+    "select schema_name || '.' || table_name, table_name from duckdb_tables() where database_name = current_database()"
 )
+
+
+def _sql(template: str, spec: ArchivedTable) -> str:
+    return template.format(table=spec.table, key=spec.key, glob=spec.glob)
 
 
 def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     """Union the archive into the (not yet published) snapshot file. False when there is nothing archived."""
     filesystem = archive_filesystem(settings, writable=False)
-    if not has_archived_calls(filesystem):
+    archived = [spec for spec in ARCHIVED_TABLES.values() if has_archived_rows(filesystem, spec)]
+    if not archived:
         return False
     connection = open_database(snapshot, settings, config={"memory_limit": settings.duckdb_memory_limit})
     try:
         register(connection, filesystem)
-        if not connection.execute(_HAS_CALLS_TABLE).fetchall()[0][0]:
-            return False
-        connection.execute("alter table marts.fct_llm_calls rename to fct_llm_calls_retained")
-        connection.execute(_CALLS_VIEW)
-        connection.execute(_ARCHIVE_RANGES)
+        tables = {row[0] for row in connection.execute(_TABLES).fetchall()}
+        archived = [spec for spec in archived if spec.table in tables]
+        for spec in archived:
+            connection.execute(f"alter table {spec.table} rename to {spec.table.split('.')[1]}_retained")
+            connection.execute(_sql(_VIEW, spec))
+        if CALLS in archived:
+            connection.execute(_ARCHIVE_RANGES)
         connection.execute("checkpoint")
     finally:
         connection.close()
-    return True
+    return bool(archived)
 
 
 def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
     """Undo `add_archive_to_snapshot` in a copy of a snapshot that becomes the working warehouse (a restore): the
-    table takes its name back and the archive stays in the archive (dbt builds on a table, not on the view)."""
+    tables take their names back and the archive stays in the archive (dbt builds on tables, not on views)."""
     connection = open_database(path, settings or get_settings())
     try:
-        retained = connection.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'fct_llm_calls_retained'"
-        ).fetchall()[0][0]
-        if retained:
-            connection.execute("drop view marts.fct_llm_calls")
-            connection.execute("alter table marts.fct_llm_calls_retained rename to fct_llm_calls")
-            connection.execute("drop table if exists marts.archive_ranges")
-            connection.execute("checkpoint")
+        tables = {row[0] for row in connection.execute(_TABLES).fetchall()}
+        for spec in ARCHIVED_TABLES.values():
+            if f"{spec.table}_retained" in tables:
+                connection.execute(f"drop view {spec.table}")
+                connection.execute(f"alter table {spec.table}_retained rename to {spec.table.split('.')[1]}")
+        connection.execute("drop table if exists marts.archive_ranges")
+        connection.execute("checkpoint")
     finally:
         connection.close()
 
@@ -85,7 +100,7 @@ def allow_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> 
     """On a reader not yet locked: register the archive read-only and allow only it. Call before external access
     is switched off (DuckDB refuses to change `allowed_directories` after)."""
     filesystem = archive_filesystem(settings, writable=False)
-    if not filesystem.exists(CALLS_DIR):
+    if not any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values()):
         return
     register(connection, filesystem)
     connection.execute("set allowed_directories = ['aioaarchive://']")

@@ -7,14 +7,45 @@ names `aioaarchive://…` and works wherever the archive lives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import fsspec
 from fsspec.implementations.dirfs import DirFileSystem
 
 from aioa.settings import Settings
 
 PROTOCOL = "aioaarchive"
-CALLS_DIR = "marts/fct_llm_calls"  # <archive>/marts/fct_llm_calls/org=<org>/month=<YYYY-MM>/*.parquet
-CALLS_GLOB = f"{PROTOCOL}://{CALLS_DIR}/**/*.parquet"
+
+
+@dataclass(frozen=True)
+class ArchivedTable:
+    """A warehouse table whose rows past an org's retention move to `<archive>/<schema>/<table>/org=/month=/`."""
+
+    table: str  # schema.table in the warehouse
+    key: str  # unique across orgs: a row is in the warehouse or in the archive, and the warehouse's copy wins
+    day: str  # the row's day, as SQL over the table aliased `t`
+    retention: str  # the field of the org's `retention` settings that says how many days stay
+
+    @property
+    def directory(self) -> str:
+        return self.table.replace(".", "/")
+
+    @property
+    def glob(self) -> str:
+        return f"{PROTOCOL}://{self.directory}/**/*.parquet"
+
+
+# The one map of what is archived (identifiers in the archive's SQL come only from here). Calls and tool calls
+# follow `calls_days`; their raw rows (the log lines as loaded) follow `raw_rows_days`. Aggregates are never
+# archived, and neither are handoffs, quarantine and the ingest bookkeeping.
+CALLS = ArchivedTable("marts.fct_llm_calls", "call_key", "t.day", "calls_days")
+TOOL_CALLS = ArchivedTable("marts.fct_tool_calls", "tool_call_key", "t.day", "calls_days")
+RAW_CALLS = ArchivedTable("raw.llm_calls", "call_key", "cast(t.ts_utc as date)", "raw_rows_days")
+RAW_TOOL_CALLS = ArchivedTable("raw.tool_calls", "tool_call_key", "cast(t.ts_utc as date)", "raw_rows_days")
+ARCHIVED_TABLES = {spec.table: spec for spec in (CALLS, TOOL_CALLS, RAW_CALLS, RAW_TOOL_CALLS)}
+RAW_TABLES = {spec.table: spec for spec in (RAW_CALLS, RAW_TOOL_CALLS)}
+CALLS_DIR = CALLS.directory  # <archive>/marts/fct_llm_calls/org=<org>/month=<YYYY-MM>/*.parquet
+CALLS_GLOB = CALLS.glob
 
 
 class ArchiveFileSystem(DirFileSystem):
@@ -65,8 +96,17 @@ def archive_filesystem(settings: Settings, *, writable: bool) -> ArchiveFileSyst
     return kind(path=root, fs=target, skip_instance_cache=True)
 
 
-def has_archived_calls(filesystem: ArchiveFileSystem) -> bool:
-    return bool(filesystem.glob(f"{CALLS_DIR}/**/*.parquet"))
+def has_archived_rows(filesystem: ArchiveFileSystem, spec: ArchivedTable) -> bool:
+    return bool(filesystem.glob(f"{spec.directory}/**/*.parquet"))
+
+
+def archived_files(filesystem: ArchiveFileSystem, spec: ArchivedTable, orgs: list[str]) -> list[str]:
+    """The Parquet files of `spec` the archive holds for `orgs`, as `aioaarchive://` URLs."""
+    return [
+        f"{PROTOCOL}://{path}"
+        for org_id in orgs
+        for path in sorted(filesystem.glob(f"{spec.directory}/org={org_id}/month=*/*.parquet"))
+    ]
 
 
 def register(connection, filesystem: ArchiveFileSystem) -> None:

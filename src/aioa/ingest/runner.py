@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from aioa.archive.run import archived_files_for_stage
 from aioa.attribution import attribute_rows, load_attribution, sync_entities
 from aioa.attribution.config import with_inbox_bindings
 from aioa.contracts import CONTRACT_VERSION
@@ -117,7 +118,7 @@ def ingest(
             for batch, slices, unreadable in read_batches:
                 _quarantine_files(connection, source, unreadable, summary, reasons)
                 readable = [plan for plan in batch if plan not in {failed for failed, _ in unreadable}]
-                context = (discovered, config, catalog)
+                context = (discovered, config, catalog, settings)
                 _load_or_quarantine(connection, source, readable, slices, context, summary, reasons)
                 done_bytes += sum(plan.size_bytes - plan.start_byte for plan in batch)
                 if on_progress:
@@ -300,7 +301,7 @@ def _stage_line_problems(connection, source_name: str, slices: list[FileSlice]) 
         "rows_added": sum(rest[4].rows_added.values()),
     },
 )
-def _load_batch(connection, source, batch, slices, discovered, config, catalog, summary, reasons) -> None:
+def _load_batch(connection, source, batch, slices, discovered, config, catalog, settings, summary, reasons) -> None:
     # One contiguous column per batch: DuckDB scans an Arrow table of thousands of small chunks (one per file)
     # several times slower, and holds far more memory while parsing it.
     lines = pa.concat_tables([slice_.lines for slice_ in slices]).combine_chunks()
@@ -336,7 +337,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             _flag_unpriced(connection, source.name)
         limit_staged_text(connection, source.tables)  # AIOA_STORE_TEXT, before anything is stored
         for table in source.tables:
-            counts = merge_staged(connection, table)
+            counts = merge_staged(connection, table, archived_files_for_stage(connection, settings, table))
             summary.rows_added[table] = summary.rows_added.get(table, 0) + counts.added
             summary.rows_updated[table] = summary.rows_updated.get(table, 0) + counts.updated
             if table in ("llm_calls", "handoffs"):

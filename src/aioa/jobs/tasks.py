@@ -16,13 +16,35 @@ def render_report(
     output_format: str = "pdf",
     month: str | None = None,
     email: list[str] | None = None,
+    endpoint_id: str | None = None,
+    team_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict:
-    """Render one org's report (its own rows only) and email it when addresses are given."""
+    """Render one org's report (its own rows only), email it when addresses are given and announce it to the org's
+    webhook endpoint `endpoint_id` (looked up again here, within the org) as a signed `report.ready` event."""
     from aioa.reports.render.deliver import send_report
+    from aioa.webhooks.endpoints import endpoint_row
 
+    endpoint = endpoint_row(settings, org_id, endpoint_id) if endpoint_id else None
     return send_report(
-        settings, org_id, template, output_format=output_format, email=email or [], month=month
+        settings,
+        org_id,
+        template,
+        output_format=output_format,
+        email=email or [],
+        endpoint=endpoint,
+        month=month,
+        team_id=team_id,
+        idempotency_key=idempotency_key,
     ).to_dict()
+
+
+def email(settings: Settings, *, to: list[str], subject: str, body: str) -> dict:
+    """One email through the configured SMTP server; raises when it was not accepted."""
+    from aioa.notify.channels import send_email
+
+    send_email(settings, list(to), subject, body)
+    return {"channel": "smtp:" + ",".join(to), "status": "sent"}
 
 
 def notify(settings: Settings, *, url: str, title: str, body: str) -> dict:
@@ -46,4 +68,9 @@ def probe_mcp(settings: Settings, *, org_id: str, names: list[str] | None = None
     }
 
 
-JOBS: dict[str, Callable[..., object]] = {"render_report": render_report, "notify": notify, "probe_mcp": probe_mcp}
+JOBS: dict[str, Callable[..., object]] = {
+    "render_report": render_report,
+    "notify": notify,
+    "email": email,
+    "probe_mcp": probe_mcp,
+}

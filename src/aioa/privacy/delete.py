@@ -9,8 +9,10 @@
    are compared before commit and must be equal.
 2. The pipeline job without sources and ML (`run_pipeline` with no paths, `include_ml=False`, full refresh) rebuilds
    every mart from raw and publishes a snapshot; the warehouse file is then rewritten to a fresh file (DuckDB keeps
-   old values in freed blocks) and published once more, and every older snapshot file is removed. Archived calls
-   of their orgs (the Parquet archive, `aioa.archive`) are rewritten from the rebuilt marts, partition by partition.
+   old values in freed blocks) and published once more, and every older snapshot file is removed. Archived rows
+   of their orgs (the Parquet archive, `aioa.archive`) take part: their raw rows are brought back into raw inside
+   the transaction of step 1 and pseudonymised there, and after the rebuild every archived partition of their
+   orgs (calls, tool calls, raw rows) is rewritten from the warehouse, partition by partition.
 3. Their private saved items (dashboard layout) and chat links are removed, the authorship of their shared ones
    (annotations, saved views, team KPIs, report templates) pseudonymised (aioa.privacy.items); the identity account
    (if any) is disabled and anonymised, its refresh tokens deleted and the API keys it created revoked; the deletion is recorded in the audit log with counts and the email's hash only.
@@ -80,7 +82,7 @@ class DeleteReport:
     snapshots_removed: list[str] = field(default_factory=list)
     identity: dict = field(default_factory=dict)
     items: dict = field(default_factory=dict)  # their saved items and chat links removed or pseudonymised, per table
-    archive: dict = field(default_factory=dict)  # archived calls of their orgs rewritten from the rebuilt marts
+    archive: dict = field(default_factory=dict)  # archived rows of their orgs rewritten, per table (aioa.archive)
     audited: bool = False
     # left for the operator: sources outside the warehouse that still name the person
     attribution_users: list[str] = field(default_factory=list)
@@ -162,6 +164,8 @@ def _pseudonymise(
     with registered_pairs(connection, subject, pseudonyms):
         connection.begin()
         try:
+            # their orgs' archived raw rows come back to be pseudonymised here; `_rewrite_archive` moves them back
+            rows.update(_restore_archived_raw(settings, connection, subject))
             before = org_totals(connection)
             for name, sql in statements.items():
                 rows[name] = _count(connection.execute(sql, bound(sql, params)))
@@ -321,12 +325,21 @@ def _rebuild_and_publish(settings: Settings) -> str | None:
     return publish_snapshot(settings)
 
 
-def _rewrite_archive(settings: Settings, subject: Subject) -> dict:
-    """The Parquet archive's calls of their orgs, rewritten from the rebuilt (pseudonymised) marts: the rebuild
-    starts from raw, which keeps every call, so each archived call has its new version (`aioa.archive.run`)."""
-    from aioa.archive.run import rewrite_archived_calls
+def _restore_archived_raw(settings: Settings, connection: duckdb.DuckDBPyConnection, subject: Subject) -> dict:
+    """Their orgs' raw rows in the Parquet archive, back in raw (in the caller's transaction), counted per table as
+    `archive:<table>` (`aioa.archive.run.restore_archived_raw`)."""
+    from aioa.archive.run import restore_archived_raw
 
-    return rewrite_archived_calls(settings, subject.orgs)
+    restored = restore_archived_raw(connection, settings, subject.orgs)
+    return {f"archive:{table}": count for table, count in restored.items()}
+
+
+def _rewrite_archive(settings: Settings, subject: Subject) -> dict:
+    """The Parquet archive's rows of their orgs (calls, tool calls and their raw rows), rewritten from the
+    pseudonymised raw and the marts rebuilt from it, partition by partition (`aioa.archive.run.rewrite_archived`)."""
+    from aioa.archive.run import rewrite_archived
+
+    return rewrite_archived(settings, subject.orgs)
 
 
 def compact_warehouse(settings: Settings) -> None:

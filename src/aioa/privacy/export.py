@@ -65,7 +65,7 @@ def export_subject(settings: Settings, email: str, *, org: str | None = None) ->
 
     with _warehouse_reader(settings) as connection:
         subject = resolve_subject(settings, email, connection, org=org)
-        tables = subject_rows(connection, subject) if connection is not None else {}
+        tables = subject_rows(connection, subject, settings) if connection is not None else {}
     return {
         "subject": describe_subject(subject),
         "exported_at": datetime.now(UTC).isoformat(),
@@ -94,8 +94,11 @@ def describe_subject(subject: Subject) -> dict:
     }
 
 
-def subject_rows(connection: duckdb.DuckDBPyConnection, subject: Subject) -> dict[str, list[dict]]:
-    """Every stored row of the person, by `schema.table` (tables not built yet are left out)."""
+def subject_rows(
+    connection: duckdb.DuckDBPyConnection, subject: Subject, settings: Settings | None = None
+) -> dict[str, list[dict]]:
+    """Every stored row of the person, by `schema.table` (tables not built yet are left out), and their archived
+    rows by `archive:<schema.table>` when `settings` name an archive."""
     existing = _existing_tables(connection)
     params = {"pattern": subject.pattern(), "email": subject.email}
     tables: dict[str, list[dict]] = {}
@@ -104,7 +107,35 @@ def subject_rows(connection: duckdb.DuckDBPyConnection, subject: Subject) -> dic
             # table names from the contracts, MART_TABLES and ML_TABLES; the person's values are bound
             sql = f"select * from {name} as t where {where}"
             tables[name] = _dicts(connection.execute(sql, bound(sql, params)))
+        if settings is not None:
+            tables |= _archived_rows(connection, subject, settings)
     return tables
+
+
+# The archive's rows of an archived table (aioa.archive), as the table's rows: $files bound, privacy_pairs registered.
+_ARCHIVED_ROWS = (
+    "select * exclude (org, month) from read_parquet($files, hive_partitioning = true, hive_types_autocast = false)"
+    f" as t where {BY_PAIRS}"
+)
+
+
+def _archived_rows(connection: duckdb.DuckDBPyConnection, subject: Subject, settings: Settings) -> dict:
+    """Their rows in the Parquet archive (calls, tool calls, raw rows past retention), as `archive:<table>`: read
+    through the reader's read-only `aioaarchive://`, only their orgs' partitions. Empty when nothing is archived
+    (or a reader that was opened before there was an archive)."""
+    from aioa.archive.store import ARCHIVED_TABLES, PROTOCOL
+
+    if not connection.filesystem_is_registered(PROTOCOL):
+        return {}
+    from aioa.archive.store import archive_filesystem, archived_files
+
+    filesystem = archive_filesystem(settings, writable=False)
+    rows = {}
+    for table, spec in ARCHIVED_TABLES.items():
+        files = archived_files(filesystem, spec, subject.orgs)
+        if files:
+            rows[f"archive:{table}"] = _dicts(connection.execute(_ARCHIVED_ROWS, {"files": files}))
+    return rows
 
 
 def _selections(connection: duckdb.DuckDBPyConnection, existing: set[str]) -> dict[str, str]:

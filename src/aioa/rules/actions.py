@@ -10,7 +10,7 @@ import secrets
 from aioa.identity import clock
 from aioa.identity.store import session_scope
 from aioa.jobs.run import run_job
-from aioa.notify.channels import redact, send_email
+from aioa.notify.channels import redact
 from aioa.notify.message import compose
 from aioa.rules.incidents import Outcome, incident_data
 from aioa.rules.models import AutomationRequest, NotificationRow
@@ -70,7 +70,7 @@ def _notify(settings: Settings, rule: Rule, action, outcome: Outcome) -> list[di
                 incident,
                 reason,
                 "smtp:" + ",".join(emails),
-                lambda: send_email(settings, emails, message.title, message.body),
+                lambda: run_job(settings, "email", to=emails, subject=message.title, body=message.body),
             )
         )
     return results

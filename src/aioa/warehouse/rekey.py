@@ -107,8 +107,8 @@ def _compare_counts(connection: duckdb.DuckDBPyConnection, path: Path) -> tuple[
 
 
 def _register_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    from aioa.archive.store import CALLS_DIR, archive_filesystem, register
+    from aioa.archive.store import ARCHIVED_TABLES, archive_filesystem, register
 
     filesystem = archive_filesystem(settings, writable=False)
-    if filesystem.exists(CALLS_DIR):
+    if any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values()):
         register(connection, filesystem)

@@ -70,7 +70,10 @@ def send_report(
 
 def run_send_report(settings: Settings, action, incident) -> dict:
     """The rules action `send_report` for an incident that opened (for a schedule trigger: each tick grouped by
-    `tick`): the report of the incident's org, to the action's email addresses and webhook endpoint of that org."""
+    `tick`): the report of the incident's org, to the action's email addresses and webhook endpoint of that org,
+    rendered and sent by the `render_report` job (aioa.jobs). A job that fails or cannot be sent raises; the
+    rule records the action as failed with that reason."""
+    from aioa.jobs.run import run_job
     from aioa.webhooks.endpoints import endpoint_by_url, endpoint_row
 
     endpoint = None
@@ -82,13 +85,14 @@ def run_send_report(settings: Settings, action, incident) -> dict:
         )
         if endpoint is None:  # the rule's org only, checked again at run time
             raise LookupError(f"no webhook endpoint {action.url or action.endpoint} in org {incident.org_id}")
-    sent = send_report(
+    sent = run_job(  # on a Celery worker when a broker is configured, here otherwise; the same result either way
         settings,
-        incident.org_id,
-        action.template,
+        "render_report",
+        org_id=incident.org_id,
+        template=action.template,
         output_format=action.format,
         email=list(action.email),
-        endpoint=endpoint,
+        endpoint_id=endpoint.id if endpoint is not None else None,
         idempotency_key=f"{incident.id}:report:{action.template}:{action.format}",
     )
-    return {"action": action.type, "incident": incident.id, "status": "sent"} | sent.to_dict()
+    return {"action": action.type, "incident": incident.id, "status": "sent"} | sent

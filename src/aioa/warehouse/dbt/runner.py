@@ -115,6 +115,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "AIOA_DBT_TARGET": settings.warehouse,
         "AIOA_DBT_THREADS": str(settings.dbt_threads),
         "AIOA_DBT_DUCKDB_PATH": str(settings.warehouse_path),
+        "AIOA_DBT_ARCHIVE_URL": settings.resolved_archive_url,  # read by aioa.archive.dbt_plugin
         "AIOA_DBT_SCHEMA_PREFIX": settings.postgres_schema_prefix if settings.warehouse == "postgres" else "",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
