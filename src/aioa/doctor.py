@@ -134,7 +134,13 @@ def _secret_keys_check(settings: Settings) -> Check:
 def _warehouse_key_check(settings: Settings) -> Check:
     if settings.warehouse != "duckdb":
         return Check("warehouse at rest", "ok", "server mode: the PostgreSQL server's storage encryption applies")
-    if settings.warehouse_key is None and settings.warehouse_key_file is None:
+    from aioa.warehouse.encryption import WarehouseKeyError, is_encrypted, warehouse_key
+
+    try:
+        key = warehouse_key(settings)
+    except WarehouseKeyError as error:
+        return Check("warehouse at rest", "error", str(error), "fix AIOA_WAREHOUSE_KEY_FILE (docs/operations.md)")
+    if key is None:
         return Check(
             "warehouse at rest",
             "warn",
@@ -143,8 +149,6 @@ def _warehouse_key_check(settings: Settings) -> Check:
         )
     if not settings.warehouse_path.exists():
         return Check("warehouse at rest", "ok", "a warehouse key is set: the warehouse will be written encrypted")
-    from aioa.warehouse.encryption import is_encrypted
-
     if not is_encrypted(settings.warehouse_path):
         return Check(
             "warehouse at rest",

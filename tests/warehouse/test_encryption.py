@@ -66,7 +66,8 @@ def _report(monkeypatch: pytest.MonkeyPatch, settings: Settings, key: str | None
 def _snapshot_calls(settings: Settings) -> tuple:
     connection, _ = open_snapshot(settings)
     with connection:
-        return connection.cursor().execute("select count(*), sum(output_tokens) from raw.llm_calls").fetchall()[0]
+        cursor = connection.cursor().cursor()  # the API hands out a cursor, and queries take a cursor of it
+        return cursor.execute("select count(*), sum(output_tokens) from raw.llm_calls").fetchall()[0]
 
 
 def test_an_encrypted_warehouse_and_snapshot_cannot_be_opened_without_the_key(tmp_path, monkeypatch) -> None:
@@ -139,6 +140,7 @@ def test_rekey_command_encrypts_a_plain_home_and_decrypts_it_again(tmp_path, mon
     settings = _home(tmp_path, monkeypatch, "home", None)
     before = _report(monkeypatch, settings, None)
     assert _warehouse_key_check(settings).status == "warn"
+    assert _warehouse_key_check(Settings(home=settings.home, warehouse_key="")).status == "warn"  # empty: unset
     keyed_too_early = Settings(home=settings.home, warehouse_key=NEW_KEY)  # the key set before the files were encrypted
     assert _warehouse_key_check(keyed_too_early).status == "error"
     with pytest.raises(WarehouseKeyError, match="not encrypted: encrypt the home with `aioa warehouse rekey"):

@@ -31,10 +31,11 @@ class WarehouseKeyError(RuntimeError):
 
 
 def warehouse_key(settings: Settings) -> str | None:
-    """The configured key (AIOA_WAREHOUSE_KEY, else the content of AIOA_WAREHOUSE_KEY_FILE), or None."""
-    if settings.warehouse_key is not None:
+    """The configured key (AIOA_WAREHOUSE_KEY, else the content of AIOA_WAREHOUSE_KEY_FILE), or None. A variable
+    set to nothing counts as unset (compose files pass `${AIOA_WAREHOUSE_KEY:-}`)."""
+    if settings.warehouse_key is not None and settings.warehouse_key.get_secret_value():
         key = settings.warehouse_key.get_secret_value()
-    elif settings.warehouse_key_file is not None:
+    elif settings.warehouse_key_file is not None and str(settings.warehouse_key_file) not in ("", "."):
         try:
             key = settings.warehouse_key_file.read_text().strip()
         except OSError as error:
@@ -104,16 +105,17 @@ def _key_problem(error: duckdb.Error, key: str | None) -> str:
 
 class AttachedConnection:
     """A connection whose default database is an attached file. DuckDB starts every cursor in the instance's
-    in-memory database, so `cursor()` switches the new cursor to the file; everything else is the connection's."""
+    in-memory database, so `cursor()` switches the new cursor to the file (and wraps it: readers take cursors of
+    cursors); everything else is the connection's."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, catalog: str) -> None:
         self._connection = connection
         self._catalog = catalog
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    def cursor(self) -> AttachedConnection:
         cursor = self._connection.cursor()
         cursor.execute(f"use {sql_identifier(self._catalog)}")
-        return cursor
+        return AttachedConnection(cursor, self._catalog)
 
     def __getattr__(self, name: str):
         return getattr(self._connection, name)
