@@ -166,3 +166,18 @@ def test_rekey_command_encrypts_a_plain_home_and_decrypts_it_again(tmp_path, mon
 
     refused = runner.invoke(app, ["warehouse", "rekey"])  # neither a new key nor --decrypt
     assert refused.exit_code == 2
+
+
+def test_a_backup_of_an_encrypted_home_stays_encrypted_and_restores_with_its_key(tmp_path, monkeypatch) -> None:
+    from aioa.ops.backup import backup, restore
+
+    settings = _home(tmp_path, monkeypatch, "home", KEY)
+    before = _report(monkeypatch, settings, KEY)
+    backup(settings, tmp_path / "backup")
+    copied = next((tmp_path / "backup" / "home" / "snapshots").glob("warehouse-*.duckdb"))
+    assert is_encrypted(copied) and MARKER_CWD.encode() not in copied.read_bytes()
+
+    restored = Settings(home=tmp_path / "restored", warehouse_key=KEY)
+    restore(tmp_path / "backup", restored)  # the snapshot becomes the working warehouse too: opened with the key
+    assert is_encrypted(restored.warehouse_path) and is_encrypted(current_snapshot(restored)[1])
+    assert _report(monkeypatch, restored, KEY) == before
