@@ -23,6 +23,9 @@ from aioa.settings import Settings
 from aioa.warehouse.sql import sql_identifier, sql_string
 
 KEY_VARIABLE = "aioa_attach_key"
+# The catalog name every warehouse file is read under: dbt's views name it (`warehouse.staging.stg_…`), and DuckDB
+# 1.5 binds a view's catalog by name, so a snapshot (`warehouse-<version>.duckdb`) is attached under this name too.
+CATALOG = "warehouse"
 DBT_KEY_VARIABLE = "DBT_ENV_SECRET_WAREHOUSE_KEY"  # how dbt gets the key (dbt masks DBT_ENV_SECRET_* in logs)
 
 
@@ -131,31 +134,30 @@ def open_database(
     path: Path, settings: Settings, *, read_only: bool = False, config: dict | None = None
 ) -> duckdb.DuckDBPyConnection:
     """The DuckDB file `path` of the warehouse (the working file or a snapshot) as the connection's default
-    database: opened directly without a key; with one, attached encrypted (writers load the crypto first)."""
+    database `warehouse`: the working file without a key is opened directly; a snapshot, or any file with a key, is
+    attached under that name (encrypted with the key; writers load the crypto first)."""
     key = warehouse_key(settings)
     config = dict(config or {})
-    if key is None:
+    if key is None and path.stem == CATALOG:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as error:
             if "encrypt" in str(error).lower():
                 raise WarehouseKeyError(f"{path}: {_key_problem(error, None)}") from None
             raise
-    config |= {
-        "autoinstall_known_extensions": "false",
-        "temp_file_encryption": "true",
-        "temp_directory": str(path) + ".tmp",  # where DuckDB spills for a file opened directly
-    }
+    config |= {"temp_directory": str(path) + ".tmp"}  # where DuckDB spills for a file opened directly
+    if key is not None:
+        config |= {"autoinstall_known_extensions": "false", "temp_file_encryption": "true"}
     connection = duckdb.connect(config=config)
     try:
-        if not read_only:
+        if key is not None and not read_only:
             load_crypto(connection)
-        attach(connection, path, path.stem, key, read_only=read_only)
-        connection.execute(f"use {sql_identifier(path.stem)}")
+        attach(connection, path, CATALOG, key, read_only=read_only)
+        connection.execute(f"use {CATALOG}")
     except BaseException:
         connection.close()
         raise
-    return AttachedConnection(connection, path.stem)  # type: ignore[return-value]
+    return AttachedConnection(connection, CATALOG)  # type: ignore[return-value]
 
 
 def is_encrypted(path: Path) -> bool:
