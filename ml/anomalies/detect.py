@@ -48,9 +48,10 @@ COLUMNS = [
 
 @dataclass
 class DetectionResult:
-    anomalies: pd.DataFrame
+    anomalies: pd.DataFrame  # one alert per event
     scored_points: int = 0
     notes: list[str] = field(default_factory=list)
+    detections: pd.DataFrame | None = None  # every detection before merging into alerts (each grain, level, session)
 
 
 def detect(
@@ -78,8 +79,39 @@ def detect(
         frames.append(_detect_sessions(connection, thresholds))
     frames = [frame for frame in frames if len(frame)]
     result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    result = result.sort_values(["start", "org_id", "grain"], ignore_index=True)[COLUMNS]
-    return DetectionResult(result, scored, notes)
+    every = result.sort_values(["start", "org_id", "grain"], ignore_index=True)[COLUMNS]
+    result = alerts(result).sort_values(["start", "org_id", "grain"], ignore_index=True)[COLUMNS]
+    return DetectionResult(result, scored, notes, every)
+
+
+# which detection of one event speaks for it: the kind in the order `_kind` decides an incident's (errors, one very
+# long session, cost per call, more usage), then the finest window, then the top score. A runaway session's cost
+# per call climbs with its context, so its session or hour may also read as a cost spike; a cost spike's session is
+# short (about 8 turns) and does not read as a runaway agent.
+KIND_PRIORITY = {"error_burst": 0, "runaway_agent": 1, "cost_spike": 2, "usage_surge": 3, "latency_degradation": 4}
+
+
+def alerts(detections: pd.DataFrame) -> pd.DataFrame:
+    """One alert per event: detections of one org whose windows overlap or touch (an error burst seen in the org's
+    hour, the user's day and its session) are one event, reported once by its most specific detection (kind in
+    KIND_PRIORITY order, then the shortest window, then the highest score) with every member's evidence. Latency
+    windows are merged only with latency windows (slower spans are not more usage)."""
+    if detections.empty:
+        return detections
+    frame = detections.copy()
+    frame["family"] = (frame["kind"] == "latency_degradation").map({True: "latency", False: "usage"})
+    frame = frame.sort_values(["org_id", "family", "start", "end"], ignore_index=True)
+    series = frame["org_id"] + "|" + frame["family"]
+    reach = frame.groupby(series)["end"].cummax().groupby(series).shift()
+    frame["alert"] = ((series != series.shift()) | (frame["start"] > reach)).cumsum()
+    frame["priority"] = frame["kind"].map(KIND_PRIORITY)
+    frame["length"] = frame["end"] - frame["start"]
+    ranked = frame.sort_values(["alert", "priority", "length", "score"], ascending=[True, True, True, False])
+    # the speaking detection's evidence first, then the other members' ("; " between detections)
+    evidence = ranked.groupby("alert", sort=False)["evidence"].agg(lambda parts: "; ".join(dict.fromkeys(parts)))
+    primary = ranked.drop_duplicates("alert").set_index("alert")
+    primary["evidence"] = evidence.reindex(primary.index)
+    return primary.reset_index(drop=True)[detections.columns]
 
 
 def _detect_grain(connection, grain: str, thresholds: Thresholds) -> tuple[pd.DataFrame, int, int, list[str]]:

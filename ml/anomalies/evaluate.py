@@ -3,7 +3,8 @@
 Matching rule: a detection matches a label when the org is the same, the time windows overlap (the detection is
 [start, end), the label [start, end] as written) and the kind is compatible: the same kind, except that a
 runaway agent may also be reported as a usage surge (one session's loop is a surge of calls). A detection counts
-as correct when it matches any label; a label counts as found when any detection matches it.
+as correct when it matches any label; a label counts as found when any detection matches it. The detections are
+the detector's alerts, one per event (`detect.alerts`): an event seen at several grains and levels counts once.
 """
 
 from __future__ import annotations

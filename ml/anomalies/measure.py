@@ -57,7 +57,10 @@ def production_detector(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """What `aioa anomalies` and the Dagster asset run: both grains, the fixed thresholds of config.py."""
     from ml.anomalies.detect import detect
 
-    return detect(connection, GRAINS).anomalies
+    result = detect(connection, GRAINS)
+    alerts = result.anomalies
+    alerts.attrs["detections"] = result.detections  # before merging: the counting used until 2026-11-30
+    return alerts
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,23 @@ class SeedOutcome:
     false_alarms: int  # detections matching no label
     org_months: float
     labels: list[dict] = field(default_factory=list)  # each label with `found`
+    unmatched: list[dict] = field(default_factory=list)  # each alert matching no label: what raised it
+    per_detection: tuple[int, int] | None = None  # (detections, correct) before merging into alerts, when known
+
+
+def alert_source(alert) -> str:
+    """Which detector raised an alert (its speaking detection: the first part of its evidence)."""
+    first = str(alert.get("evidence", "")).split("; ")[0]  # a stand-in detector may leave evidence out
+    if not first:
+        return "unknown"
+    if first.startswith("session "):
+        return f"session {first.split()[-1]}"
+    if alert["kind"] == "latency_degradation":
+        return "latency"
+    parts = first.split(", ")
+    level = "org" if any(part.startswith("org ") for part in parts) else "user"
+    metrics = "+".join(sorted({part.split()[-1] for part in parts}))
+    return f"{alert.get('grain', '?')} {level} {metrics}"
 
 
 def score_dataset(dataset: Dataset, detector: Detector = production_detector) -> SeedOutcome:
@@ -171,8 +191,46 @@ def score_dataset(dataset: Dataset, detector: Detector = production_detector) ->
                     "found": index in found,
                 }
             )
+    every = detections.attrs.get("detections")
+    per_detection = None
+    if every is not None:
+        correct_detections = (
+            len(set(matches(every.reset_index(drop=True), labels)["detection"]))
+            if labels is not None and len(every)
+            else 0
+        )
+        per_detection = (len(every), correct_detections)
+    unmatched = []
+    for index, alert in detections.reset_index(drop=True).iterrows():
+        if index in correct:
+            continue
+        near = (
+            labels[
+                (labels["org_id"] == alert["org_id"])
+                & (labels["start"] < alert["end"] + pd.Timedelta(days=1))
+                & (alert["start"] - pd.Timedelta(days=1) <= labels["end"])
+            ]
+            if labels is not None
+            else []
+        )
+        unmatched.append(
+            {
+                "kind": alert["kind"],
+                "source": alert_source(alert),
+                "score": float(alert.get("score", float("nan"))),
+                # a label of the same org within a day: another kind, or the event's spill, rather than noise
+                "near_label": ",".join(near["kind"]) if len(near) else "",
+            }
+        )
     return SeedOutcome(
-        dataset.seed, dataset.with_anomalies, len(detections), len(detections) - len(correct), dataset.org_months, rows
+        dataset.seed,
+        dataset.with_anomalies,
+        len(detections),
+        len(detections) - len(correct),
+        dataset.org_months,
+        rows,
+        unmatched,
+        per_detection,
     )
 
 
@@ -244,7 +302,18 @@ def summarise(outcomes: Iterable[SeedOutcome]) -> dict:
             if labelled
             else None
         ),
+        "unmatched_alerts": _unmatched(labelled),
+        # the counting used until 2026-11-30: every grain's, level's and session's detection of an event counted
+        "precision_per_detection": (
+            _proportion(
+                sum(outcome.per_detection[1] for outcome in labelled),
+                sum(outcome.per_detection[0] for outcome in labelled),
+            )
+            if labelled and all(outcome.per_detection for outcome in labelled)
+            else None
+        ),
         "clean": {
+            "unmatched_alerts": _unmatched(clean),
             "false_alarms": int(alarms.sum()),
             "org_months": float(months.sum()),
             "per_org_month": rate,
@@ -253,6 +322,39 @@ def summarise(outcomes: Iterable[SeedOutcome]) -> dict:
         },
     }
     summary["targets"] = _targets(summary)
+    return summary
+
+
+def _unmatched(outcomes: list[SeedOutcome]) -> dict:
+    """Alerts matching no label, by the detector that raised them and kind; and how many had a label of the same
+    org within a day (another kind, or the event's spill)."""
+    rows = pd.DataFrame([row for outcome in outcomes for row in outcome.unmatched])
+    if rows.empty:
+        return {"by_source": {}, "by_kind": {}, "near_a_label": 0}
+    return {
+        "by_source": rows["source"].value_counts().to_dict(),
+        "by_kind": rows["kind"].value_counts().to_dict(),
+        "near_a_label": int((rows["near_label"] != "").sum()),
+    }
+
+
+def summarise_noise_floor(rows: list[dict], found: list[dict], budgets: tuple[float, ...] = (0.1, 1.0)) -> dict:
+    """Per magnitude bucket and kind: labels, found, and how many lie beyond each false-alarm budget (ordinary
+    windows of their own series reaching their value per org-month); `found` are the labels in the same order."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return {}
+    frame["found"] = [bool(label["found"]) for label in found]
+    frame["observable"] = [bool(label["observable"]) for label in found]
+    frame = frame[frame["observable"]]
+    summary = {}
+    for (bucket, kind), group in frame.groupby(["magnitude_bucket", "kind"]):
+        cell = {"labels": len(group), "found": int(group["found"].sum())}
+        for budget in budgets:
+            beyond = group["ordinary_per_org_month"] > budget
+            cell[f"beyond_{budget:g}"] = int(beyond.sum())
+            cell[f"found_beyond_{budget:g}"] = int((beyond & group["found"]).sum())
+        summary[f"{bucket} {kind}"] = cell
     return summary
 
 
@@ -289,3 +391,105 @@ def build_datasets(
 def measure(datasets: Iterable[Dataset], detector: Detector = production_detector) -> tuple[dict, list[SeedOutcome]]:
     outcomes = [score_dataset(dataset, detector) for dataset in datasets]
     return summarise(outcomes), outcomes
+
+
+# --- the noise floor: how many ordinary windows look at least as unusual as each labelled anomaly (reporting only) ---
+NOISE_FLOOR_SQL = {
+    # one row per window of the series the label's kind changes: (series, window start, value)
+    "usage_surge": """
+        select coalesce(user_id, '(unknown)') as series, cast(day as timestamp) as period,
+               count(distinct session_id)::double as value
+        from marts.fct_llm_calls where org_id = ? and session_id is not null group by all""",
+    "error_burst": """
+        select coalesce(user_id, '(unknown)') as series, hour as period,
+               count(*) filter (where is_error)::double as value
+        from marts.fct_llm_calls where org_id = ? group by all""",
+    "runaway_agent": """
+        select coalesce(any_value(user_id), '(unknown)') as series, min(ts_utc) as period, count(*)::double as value
+        from marts.fct_llm_calls where org_id = ? and session_id is not null and source_system = 'claude_code'
+        group by session_id""",
+    "cost_spike": """
+        select coalesce(any_value(user_id), '(unknown)') as series, min(ts_utc) as period,
+               sum(coalesce(cost_usd, 0)) as value, sum(coalesce(cost_usd, 0)) / count(*) as per_call
+        from marts.fct_llm_calls where org_id = ? and session_id is not null and source_system = 'claude_code'
+        group by session_id""",
+    "latency_degradation": """
+        with days as (
+            select model || '|' || source_system as series, cast(day as timestamp) as period,
+                   sum(ln(latency_ms)) as total, count(*) as calls
+            from marts.fct_llm_calls where org_id = ? and latency_ms > 0 group by all
+        )
+        select day.series, day.period, (day.total + coalesce(next.total, 0)) / (day.calls + coalesce(next.calls, 0))
+               as value
+        from days as day left join days as next
+          on next.series = day.series and next.period = day.period + interval 1 day""",
+}
+
+
+def _windows(dataset: Dataset, kind: str, org: str, cache: dict) -> pd.DataFrame:
+    key = (dataset.marts, kind, org)
+    if key not in cache:
+        connection = detector_input(dataset)
+        with connection:
+            windows = connection.execute(NOISE_FLOOR_SQL[kind], [org]).df()
+        windows["period"] = pd.to_datetime(windows["period"])
+        cache[key] = windows
+    return cache[key]
+
+
+def noise_floor(dataset: Dataset, clean: list[Dataset], span_days: int = 28, cache: dict | None = None) -> list[dict]:
+    """For each label of `dataset`: the value its window reached in the series its kind changes (a usage surge: its
+    user's sessions that day; an error burst: its user's failed calls in the hour; a runaway agent or cost spike:
+    its user's largest session in the window, in calls, or in cost or cost per call, against the org's sessions; a
+    latency degradation: its model's mean log-latency over the two days), and how often the same series reaches that
+    value without any anomaly: on the anomaly-free datasets `clean` (the same world, other draws), within
+    `span_days` of the label's date (the usage grows over the period) and, for a user's days, on the same day type.
+    `p` is that share of ordinary windows; `ordinary_per_org_month` = p x the org's windows at that level per month:
+    the false alarms a threshold on that very series (knowing which user, model or session to watch) would raise to
+    catch this anomaly. A label above a budget cannot be found within it by thresholding its own series.
+    Reads the labels: for the report only, after scoring."""
+    cache = {} if cache is None else cache
+    if not json.loads(dataset.labels.read_text()) or not clean:
+        return []
+    labels = load_labels(dataset.labels)
+    rows = []
+    for label in labels.itertuples():
+        start, end = (label.start.floor("D"), label.end) if label.kind == "usage_surge" else (label.start, label.end)
+        windows = _windows(dataset, label.kind, label.org_id, cache)
+        if label.kind == "latency_degradation":
+            own = windows[windows["series"].str.startswith(f"{label.model}|") & (windows["period"] == start)]
+        else:
+            own = windows[
+                (windows["series"] == label.user_id) & (windows["period"] >= start) & (windows["period"] <= end)
+            ]
+        top = own.sort_values("value").tail(1)
+        value = float(top["value"].iloc[0]) if len(top) else float("nan")
+        per_call = float(top["per_call"].iloc[0]) if "per_call" in top and len(top) else float("nan")
+        ordinary = pd.concat([_windows(other, label.kind, label.org_id, cache) for other in clean], ignore_index=True)
+        near = ordinary[(ordinary["period"] - start).abs() <= pd.Timedelta(days=span_days)]
+        per_month = len(near) / (len(clean) * (2 * span_days + 1) / DAYS_PER_MONTH)  # windows of that level
+        if label.kind in ("usage_surge", "error_burst"):
+            quiet = near["period"].dt.weekday >= 5
+            series = near[(near["series"] == label.user_id) & (quiet == (start.weekday() >= 5))]
+            if label.kind == "usage_surge":  # the org's user-days, not its sessions
+                per_month = near["series"].nunique() * DAYS_PER_MONTH
+        elif label.kind == "latency_degradation":
+            series = near[near["series"].str.startswith(f"{label.model}|")]
+            per_month = near["series"].nunique() * DAYS_PER_MONTH
+        else:
+            series = near
+        p = float((series["value"] >= value).mean()) if len(series) and value == value else float("nan")
+        if per_call == per_call and len(series):
+            p = min(p, float((series["per_call"] >= per_call).mean()))
+        rows.append(
+            {
+                "seed": dataset.seed,
+                "kind": label.kind,
+                "magnitude_bucket": label.magnitude_bucket,
+                "value": value,
+                "ordinary_windows": len(series),
+                "p": p,
+                "ordinary_per_org_month": p * per_month if p == p else float("nan"),
+            }
+        )
+    return rows

@@ -2,6 +2,11 @@
 gets that same cleaned history and the same holiday factor, and is scored on the raw days that followed (spikes and
 holidays included: that is what happened). Origins are spaced evenly back from the last day; none is moved away
 from a spike, for any model. Metrics: `ml.forecasting.metrics`.
+
+The combination: at every origin the mean of the members' (Prophet, ETS, weekday median) point forecasts, computed
+from their predictions at that origin (no extra fit). Its 80% interval is conformal: the 10% and 90% quantiles of
+its own errors at earlier origins only (the calibration origins before the reported ones, then each reported origin
+that has ended), scaled by each origin's MASE scale and bucketed by week ahead.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ import numpy as np
 import pandas as pd
 
 from ml.forecasting import metrics
-from ml.forecasting.baselines import Forecaster
+from ml.forecasting.baselines import INTERVAL, Forecaster
 from ml.forecasting.history import HOLIDAY_COUNTRY, CleanHistory, clean_history, on_holidays
 
 # Called with (origin, cleaned history) before the forecasters run: lets a test see what every model was given.
 Observer = Callable[[pd.Timestamp, CleanHistory], None]
-PREDICTION_COLUMNS = ["forecaster", "origin", "day", "actual", "forecast", "lower", "upper", "scale"]
+PREDICTION_COLUMNS = ["forecaster", "origin", "day", "actual", "forecast", "lower", "upper", "scale", "calibration"]
+COMBINATION = "combination"
+MEMBERS = ("prophet", "ets", "weekday_median")
+MIN_RESIDUALS = 10  # fewer errors than this in a week-ahead bucket: use the errors of every bucket
 MONTH_COLUMNS = ["forecaster", "origin", "month", "actual_total", "projected_total"]
 
 
@@ -53,6 +61,46 @@ def predict(forecaster: Forecaster, history: CleanHistory, horizon: int) -> pd.D
     return on_holidays(answer.reset_index(drop=True), history)
 
 
+def combine(predictions: dict[str, pd.DataFrame], members: tuple[str, ...] = MEMBERS) -> pd.DataFrame | None:
+    """The mean of the members' forecasts (and, as placeholders, of their bounds); None unless every member ran."""
+    if not all(name in predictions for name in members):
+        return None
+    combined = predictions[members[0]][["day"]].copy()
+    for column in ("forecast", "lower", "upper"):
+        combined[column] = np.mean([predictions[name][column].to_numpy(dtype=float) for name in members], axis=0)
+    return combined
+
+
+def residual_quantiles(residuals: pd.DataFrame, horizon: int) -> np.ndarray | None:
+    """Per day ahead (1..horizon): the 10% and 90% quantiles of past scaled errors (actual − forecast) / scale in
+    its week-ahead bucket (every bucket pooled when that one has fewer than MIN_RESIDUALS). Rows: ahead, error.
+    None when there are no past errors."""
+    residuals = residuals[np.isfinite(residuals["error"].to_numpy(dtype=float))]
+    if residuals.empty:
+        return None
+    tail = (1 - INTERVAL) / 2
+    buckets = (residuals["ahead"].to_numpy() - 1) // 7
+    errors = residuals["error"].to_numpy(dtype=float)
+    bounds = np.empty((horizon, 2))
+    for ahead in range(1, horizon + 1):
+        peers = errors[buckets == (ahead - 1) // 7]
+        peers = peers if len(peers) >= MIN_RESIDUALS else errors
+        bounds[ahead - 1] = np.quantile(peers, tail), np.quantile(peers, 1 - tail)
+    return bounds
+
+
+def conformal(predicted: pd.DataFrame, quantiles: np.ndarray | None, scale: float | None) -> pd.DataFrame:
+    """`predicted` with its interval replaced by point + error quantiles × scale (kept when there are none)."""
+    if quantiles is None or not scale:
+        return predicted
+    point = predicted["forecast"].to_numpy(dtype=float)
+    steps = np.minimum(np.arange(len(point)), len(quantiles) - 1)
+    return predicted.assign(
+        lower=np.clip(np.minimum(point + quantiles[steps, 0] * scale, point), 0, None),
+        upper=np.clip(np.maximum(point + quantiles[steps, 1] * scale, point), 0, None),
+    )
+
+
 def forecasts_at(
     history: pd.DataFrame,
     origin: pd.Timestamp,
@@ -77,12 +125,26 @@ def rolling_origin(
     horizon: int,
     country: str | None = HOLIDAY_COUNTRY,
     observe: Observer | None = None,
+    calibration_points: list[pd.Timestamp] = (),
 ) -> pd.DataFrame:
-    """One row per forecaster, origin and held-out day (PREDICTION_COLUMNS); `scale` is MASE's denominator."""
+    """One row per forecaster, origin and held-out day (PREDICTION_COLUMNS); `scale` is MASE's denominator. When
+    every member of the combination runs, it is added (conformal interval from the errors of the origins before);
+    `calibration_points` (earlier than the cut points) only calibrate it: their rows have calibration=True and
+    `score` leaves them out."""
     rows = []
-    for origin in cut_points:
+    residuals = pd.DataFrame(columns=["end", "ahead", "error"])
+    reported = set(cut_points)
+    for origin in sorted({*calibration_points, *cut_points}):
         test, predictions = forecasts_at(history, origin, horizon, forecasters, country, observe)
         scale = metrics.seasonal_naive_scale(history.loc[history["day"] <= origin, "y"].to_numpy(dtype=float))
+        combined = combine(predictions)
+        if combined is not None:
+            ended = residuals[residuals["end"] <= origin]  # only errors on days up to the origin
+            predictions[COMBINATION] = conformal(combined, residual_quantiles(ended, horizon), scale)
+            if scale:
+                error = (test["y"].to_numpy(dtype=float) - combined["forecast"].to_numpy(dtype=float)) / scale
+                past = pd.DataFrame({"end": test["day"].max(), "ahead": np.arange(1, len(test) + 1), "error": error})
+                residuals = past if residuals.empty else pd.concat([residuals, past], ignore_index=True)
         for name, predicted in predictions.items():
             rows.append(
                 predicted[["forecast", "lower", "upper"]].assign(
@@ -91,6 +153,7 @@ def rolling_origin(
                     day=test["day"].to_numpy(),
                     actual=test["y"].to_numpy(dtype=float),
                     scale=np.nan if scale is None else scale,
+                    calibration=origin not in reported,
                 )
             )
     return pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS] if rows else pd.DataFrame(columns=PREDICTION_COLUMNS)
@@ -109,6 +172,9 @@ def month_totals(
         in_month = history[(history["day"] >= month_start) & (history["day"] <= month_end)]
         to_date = float(in_month.loc[in_month["day"] <= origin, "y"].sum())
         _, predictions = forecasts_at(history, origin, (month_end - origin).days, forecasters, country)
+        combined = combine(predictions)
+        if combined is not None:
+            predictions[COMBINATION] = combined
         for name, predicted in predictions.items():
             rows.append(
                 {
@@ -127,6 +193,8 @@ def score(predictions: pd.DataFrame, months: pd.DataFrame | None = None) -> pd.D
     over the mid-month origins) and how many months it was measured on."""
     months = pd.DataFrame(columns=MONTH_COLUMNS) if months is None else months
     rows = []
+    if "calibration" in predictions:
+        predictions = predictions[~predictions["calibration"].astype(bool)]
     for name, group in predictions.groupby("forecaster", sort=False):
         scaled = metrics.scaled_errors(group["actual"], group["forecast"], 1.0) / group["scale"].to_numpy(dtype=float)
         month_rows = months[months["forecaster"] == name]

@@ -100,4 +100,5 @@ LABELS = {
     "seasonal_naive": "Seasonal naive (last week)",
     "weekday_median": "Median of last 4 same weekdays",
     "ets": "ETS (damped trend, weekly)",
+    "combination": "Mean of Prophet, ETS and weekday median",
 }

@@ -48,7 +48,7 @@ def org_models(backtests) -> dict[str, dict]:
     for org_id, group in rows.groupby("org_id"):
         shipped = group[group["shipped"].astype(bool)]
         name = str(shipped["forecaster"].iloc[0]) if len(shipped) else None
-        models[org_id] = {"model": name, "prophet_lost": name is not None and name != "prophet"}
+        models[org_id] = {"model": name, "prophet_lost": name is not None and name not in ("prophet", "combination")}
     return models
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aioa.settings import Settings
-from ml.forecasting import backtest
+from ml.forecasting import backtest, metrics
 from ml.forecasting.baselines import BASELINES, LABELS, Forecaster
 from ml.forecasting.budget import month_end_projection, remaining_days
 from ml.forecasting.data import (
@@ -33,6 +33,7 @@ class ForecastOptions:
     horizon: int = 30
     org: str | None = None
     backtest_origins: int = 4
+    calibration_origins: int = 2  # earlier origins, not scored: the combination's interval errors start there
     backtest_horizon: int = 14
     backtest_uncertainty_samples: int = 100  # Prophet's 80% interval in backtests (coverage); 300 when shipped
     holidays_country: str | None = HOLIDAY_COUNTRY
@@ -43,11 +44,13 @@ class ForecastOptions:
             "horizon": self.horizon,
             "org": self.org or "all",
             "backtest_origins": self.backtest_origins,
+            "calibration_origins": self.calibration_origins,
             "backtest_horizon": self.backtest_horizon,
             "backtest_uncertainty_samples": self.backtest_uncertainty_samples,
             "holidays_country": self.holidays_country or "none",
             "min_history_days": MIN_HISTORY_DAYS,
             "baselines": ",".join(BASELINES),
+            "combination": "mean of " + ",".join(backtest.MEMBERS),
             **self.prophet.params(),
         }
 
@@ -130,11 +133,18 @@ BACKTEST_COLUMNS = [
 ]
 
 
+MODELS = ("prophet", backtest.COMBINATION)  # the candidates measured against the baselines
+
+
 def select_models(scores: pd.DataFrame, model: str = "prophet") -> pd.DataFrame:
-    """One series' scores (a row per forecaster) with the choice: the model ships if its MASE is below the best
-    baseline's, otherwise the best baseline ships; `mase_vs_best_baseline` = 1 − model MASE / best baseline MASE."""
+    """One series' scores (a row per forecaster) with the choice: the candidate (Prophet or the combination) with
+    the lowest MASE ships if it is below the best baseline's, otherwise the best baseline ships;
+    `mase_vs_best_baseline` = 1 − candidate MASE / best baseline MASE, for each candidate."""
     scores = scores.copy()
-    baselines = scores[(scores["forecaster"] != model) & scores["mase"].notna()]
+    candidates = scores[scores["forecaster"].isin({model, *MODELS}) & scores["mase"].notna()]
+    if not candidates.empty:
+        model = candidates.loc[candidates["mase"].astype(float).idxmin(), "forecaster"]
+    baselines = scores[~scores["forecaster"].isin({model, *MODELS}) & scores["mase"].notna()]
     mine = scores.loc[scores["forecaster"] == model, "mase"]
     model_mase = float(mine.iloc[0]) if len(mine) and pd.notna(mine.iloc[0]) else np.nan
     if baselines.empty:
@@ -156,19 +166,26 @@ def select_models(scores: pd.DataFrame, model: str = "prophet") -> pd.DataFrame:
     else:
         winner, selection = None, "no model could be scored (MASE undefined): not shipped"
     scores["best_baseline"] = best
-    scores["mase_vs_best_baseline"] = np.where(scores["forecaster"] == model, improvement, np.nan)
+    candidate = scores["forecaster"].isin({model, *MODELS})
+    scores["mase_vs_best_baseline"] = np.where(candidate, 1 - scores["mase"].astype(float) / best_mase, np.nan)
     scores["shipped"] = scores["forecaster"] == winner
     scores["selection"] = selection
     return scores
 
 
 def quality_verdict(backtests: pd.DataFrame, model: str = "prophet") -> QualityVerdict:
-    """How often the model beat the best baseline, and met the ≥ 15% MASE target, over the backtested series."""
+    """How often the best candidate (Prophet or the combination, per series) beat the best baseline, and met the
+    ≥ 15% MASE target, over the backtested series."""
     if backtests is None or backtests.empty:
         return QualityVerdict(False, 0, 0, 0, "no series has enough history to backtest: nothing is shipped")
-    rows = backtests[backtests["forecaster"] == model]
-    improvement = rows["mase_vs_best_baseline"].astype(float)
-    series, wins, target = len(rows), int((improvement > 0).sum()), int((improvement >= TARGET_IMPROVEMENT).sum())
+    rows = backtests[backtests["forecaster"].isin({model, *MODELS})]
+    improvement = rows.groupby(SERIES_KEYS, dropna=False)["mase_vs_best_baseline"].max().astype(float)
+    series, wins, target = (
+        len(improvement),
+        int((improvement > 0).sum()),
+        int((improvement >= TARGET_IMPROVEMENT).sum()),
+    )
+    model = " or ".join(sorted(set(rows["forecaster"])))
     passed = wins * 2 >= series and series > 0
     reason = (
         f"{model} beats the best baseline's MASE on {wins} of {series} series (≥ {TARGET_IMPROVEMENT:.0%} better on "
@@ -252,13 +269,23 @@ def run_backtests(
     forecaster: Forecaster | None = None,
     progress: Progress = lambda message: None,
     observe: backtest.Observer | None = None,
+    intervals: dict | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """Rolling-origin and month-total backtests of every series (org and project level), the model and every
-    baseline on the same origins and the same cleaned history; a series without a backtest is skipped."""
+    """Rolling-origin and month-total backtests of every series (org and project level), the model, the
+    combination and every baseline on the same origins and the same cleaned history; a series without a backtest
+    is skipped. `intervals`, when given, receives per series the combination's error quantiles over every origin
+    (calibration and reported), for its shipped interval."""
     forecasters = backtest_forecasters(options, forecaster)
     rows, skipped = [], []
     for org_id, project_id, metric, history in series:
         cuts = backtest.origins(history["day"], options.backtest_origins, options.backtest_horizon, MIN_HISTORY_DAYS)
+        every = backtest.origins(
+            history["day"],
+            options.backtest_origins + options.calibration_origins,
+            options.backtest_horizon,
+            MIN_HISTORY_DAYS,
+        )
+        calibration = [origin for origin in every if origin not in cuts]
         if not cuts:
             skipped.append(
                 {
@@ -272,7 +299,18 @@ def run_backtests(
             continue
         progress(f"backtesting {org_id}/{project_id or '(org)'} {metric} ({len(cuts)} origins)")
         country = options.holidays_country
-        predictions = backtest.rolling_origin(history, forecasters, cuts, options.backtest_horizon, country, observe)
+        predictions = backtest.rolling_origin(
+            history, forecasters, cuts, options.backtest_horizon, country, observe, calibration
+        )
+        if intervals is not None:
+            combined = predictions[predictions["forecaster"] == backtest.COMBINATION]
+            errors = pd.DataFrame(
+                {
+                    "ahead": combined.groupby("origin").cumcount() + 1,
+                    "error": (combined["actual"] - combined["forecast"]) / combined["scale"],
+                }
+            )
+            intervals[(org_id, project_id, metric)] = backtest.residual_quantiles(errors, options.backtest_horizon)
         months = backtest.month_totals(
             history, forecasters, backtest.month_origins(history["day"], MIN_HISTORY_DAYS), country
         )
@@ -301,6 +339,7 @@ def fit_series(
     budget: float | None,
     model: str = "prophet",
     forecaster: Forecaster | None = None,
+    interval: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict | None]:
     """History and the forecast of the series' shipped model (`model`), fitted on the same cleaned history as in
     the backtests; for org-level cost also the month-end row. Prophet also draws its fitted line over the history
@@ -316,6 +355,16 @@ def fit_series(
         factors = (ahead["forecast"] / fitted.predict(future)["forecast"]).fillna(1.0).to_numpy()
         in_month = ahead["day"].isin(rest).to_numpy()
         samples = fitted.samples(future[in_month]) * factors[in_month, None] if in_month.any() else np.zeros((0, 1))
+    elif model == backtest.COMBINATION:
+        members = backtest_forecasters(options, forecaster)
+        combined = backtest.combine(
+            {name: backtest.predict(members[name], cleaned, horizon) for name in backtest.MEMBERS}
+        )
+        scale = metrics.seasonal_naive_scale(history["y"].to_numpy(dtype=float))
+        ahead = backtest.conformal(combined, interval, scale)
+        past = pd.DataFrame({"day": history["day"], "forecast": np.nan, "lower": np.nan, "upper": np.nan})
+        in_month = ahead["day"].isin(rest).to_numpy()
+        samples = _interval_samples(ahead[in_month]) if in_month.any() else np.zeros((0, 1))
     else:
         chosen = forecaster or BASELINES[model]
         ahead = backtest.predict(chosen, cleaned, horizon)
@@ -375,7 +424,8 @@ def compute_forecasts(
                 for item in skipped[:6]
             )
         )
-    backtests, backtest_skips = run_backtests(usable, options, forecaster, progress, observe)
+    intervals: dict = {}
+    backtests, backtest_skips = run_backtests(usable, options, forecaster, progress, observe, intervals)
     verdict = quality_verdict(backtests)
     winners = {
         (row.org_id, row.project_id, row.metric): row.forecaster
@@ -396,7 +446,8 @@ def compute_forecasts(
             options,
             budget_by_org.get(org_id),
             model,
-            forecaster if model == "prophet" else None,
+            forecaster if model in MODELS else None,
+            intervals.get((org_id, project_id, metric)),
         )
         frames.append(rows)
         if projection:

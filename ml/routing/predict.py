@@ -164,6 +164,31 @@ def reload() -> None:
     _load.cache_clear()
     _load_local.cache_clear()
     _default_settings.cache_clear()
+    _SERVED.clear()
+
+
+# home → the stored models' modification times when route() last answered from them in this process
+_SERVED: dict[Path, tuple] = {}
+
+
+def _model_files(settings: Settings) -> tuple:
+    from ml.routing import performance
+
+    files = (local_champion_path(settings), performance.store_path(settings.home))
+    result = []
+    for path in files:
+        try:
+            result.append(path.stat().st_mtime_ns)
+        except FileNotFoundError:
+            result.append(None)
+    return tuple(result)
+
+
+def loaded(settings: Settings) -> bool:
+    """True when route() already answered in this process from the stored models as they are now on disk (the
+    champion's serving copy and the performance predictor): a call then only computes, it loads nothing. The API
+    scores such calls on its event loop and sends the others, which may load models, to a thread."""
+    return _SERVED.get(settings.home) == _model_files(settings)
 
 
 def performance_predictor(settings: Settings):
@@ -253,6 +278,7 @@ def route(
     """Where one task should go. Production mode (`explore=True`) takes the other route with probability
     `routing_exploration_rate` and records the propensity; `log=True` appends the decision to the decisions log."""
     settings = settings or _default_settings()
+    files = _model_files(settings) if version is None else None
     current = champion(settings, version)
     task = {"task_text": task} if isinstance(task, str) else task
     meta = current.meta
@@ -307,6 +333,8 @@ def route(
                 "explored": chosen != greedy,
             }
         )
+    if files is not None:
+        _SERVED[settings.home] = files  # the models these files hold are in memory now
     return decision
 
 

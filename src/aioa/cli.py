@@ -497,6 +497,13 @@ def report(
         rows = usage_report(
             connection, kind, scope=scope, timezone=timezone, since=_parse_day(since), until=_parse_day(until)
         )
+        from aioa.archive.snapshot import archived_ranges
+
+        archived = [
+            (org_id, last_day, count)
+            for org_id, first_day, last_day, count in archived_ranges(connection, scope, "raw.llm_calls")
+            if (since is None or last_day >= _parse_day(since)) and (until is None or first_day <= _parse_day(until))
+        ]
     from aioa.reports.output import emit
     from aioa.reports.usage import report_fields
 
@@ -508,6 +515,11 @@ def report(
     )
     if not as_json and output_format in (None, "table") and any(row["unpriced_calls"] for row in rows):
         console.print("* includes calls to models without a price (not costed); see `aioa doctor`.")
+    if not as_json and output_format in (None, "table"):
+        for org_id, last_day, count in archived:
+            console.print(
+                f"* calls of {org_id} up to {last_day} ({count:,}) come from the archive (Parquet, by retention)."
+            )
 
 
 def _without(row: dict, key: str) -> dict:

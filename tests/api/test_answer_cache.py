@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 import redis
-from apps.api.cache import REDIS_PREFIX, RedisAnswerCache, SnapshotCache, answer_cache
+from apps.api.cache import REDIS_PREFIX, EncodedAnswer, RedisAnswerCache, SnapshotCache, answer_cache
 
 from aioa.settings import Settings
 
@@ -56,3 +56,30 @@ def test_an_unreachable_redis_costs_a_computation_not_an_error():
 def test_redis_only_when_configured(tmp_path):
     assert isinstance(answer_cache(Settings(home=tmp_path, redis_url=None)), SnapshotCache)
     assert isinstance(answer_cache(Settings(home=tmp_path, redis_url=REDIS)), RedisAnswerCache)
+
+
+def test_encoded_answers_round_trip_through_redis_per_scope():
+    namespace, version = f"test-{secrets.token_hex(4)}", f"v-{secrets.token_hex(4)}"
+    cache = RedisAnswerCache(REDIS, namespace)
+    acme = EncodedAnswer.of(
+        [{"date": "2026-11-20", "org": "acme", "cost_usd": 1.5}] * 100, rows=100, headers={"X-Total-Count": "100"}
+    )
+    globex = EncodedAnswer.of([{"org": "globex"}], rows=1)
+    try:
+        cache.put(version, ("/v1/reports/{kind}", "scope acme", "daily"), acme)
+        cache.put(version, ("/v1/reports/{kind}", "scope globex", "daily"), globex)
+        assert cache.get(version, ("/v1/reports/{kind}", "scope acme", "daily")) == acme
+        assert cache.get(version, ("/v1/reports/{kind}", "scope globex", "daily")) == globex
+        assert acme.gzipped is not None and globex.gzipped is None and acme.etag != globex.etag
+        assert cache.get(version + "-next", ("/v1/reports/{kind}", "scope acme", "daily")) is None
+    finally:
+        client = redis.Redis.from_url(REDIS)
+        keys = list(client.scan_iter(f"{REDIS_PREFIX}{version}:*"))
+        if keys:
+            client.delete(*keys)
+    local = SnapshotCache()
+    assert local.get(version, "k") is None
+    local.put(version, "k", acme)
+    assert local.get(version, "k") is acme and local.get(version + "-next", "k") is None
+    local.put(version, "k", acme)  # an answer computed on the older version is not kept
+    assert local.get(version + "-next", "k") is None

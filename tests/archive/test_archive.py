@@ -322,6 +322,20 @@ def test_cli_dry_run_json(runs: dict, settings: Settings) -> None:
     assert report["total_calls"] == sum(report["calls"].values())
 
 
+def test_the_usage_report_says_when_the_range_comes_from_the_archive(runs: dict, settings: Settings) -> None:
+    """`aioa report usage` reads raw calls: it names the days that come from their archive (raw_rows_days)."""
+    from aioa.cli import app
+
+    def report(since: str) -> str:
+        result = CliRunner().invoke(app, ["report", "usage", "daily", "--since", since, "--org", ORG])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())  # the console wraps long lines
+
+    notice = "* calls of acme up to 2026-10-30 (1,846) come from the archive (Parquet, by retention)."
+    assert notice in report("2026-10-01")
+    assert "archive" not in report("2026-11-01")  # after the boundary
+
+
 def test_the_app_says_when_the_range_comes_from_the_archive(runs: dict, settings: Settings, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 

@@ -97,8 +97,9 @@ def test_each_labelled_anomaly_is_found_with_the_right_driver(cli_payload, label
 
 
 def _org_level(detection: dict) -> bool:
-    """The org's own series fired, so observed and expected are the org's (else the top user's)."""
-    return any(part.startswith("org ") for part in detection["evidence"].split(", "))
+    """The org's own series fired, so observed and expected are the org's (else the top user's); an alert's
+    evidence lists its speaking detection's first, then the other detections of the same event after "; "."""
+    return any(part.startswith("org ") for part in detection["evidence"].split("; ")[0].split(", "))
 
 
 def _some(payload: dict, kind: str, grain: str) -> list[dict]:
@@ -288,3 +289,39 @@ def test_the_dagster_asset_and_its_checks(cli_payload, anomaly_home):
     assert verdict.severity == dagster.AssetCheckSeverity.WARN
     assert {"alerts_per_org_month", "recent_per_org_month", "in_band"} <= set(verdict.metadata)
     assert verdict.passed == verdict.metadata["in_band"].value
+
+
+def test_one_event_seen_at_several_levels_is_one_alert():
+    """An error burst seen in the org's hour, the user's day and its session is one alert (the most specific kind,
+    the shortest window) carrying all three detections' evidence; a latency window in the same hours stays its own
+    alert, and a detection a day later in the same org is another event."""
+    from ml.anomalies.detect import COLUMNS, alerts
+
+    def row(kind, grain, start, hours, evidence, score=6.0):
+        start = pd.Timestamp(start)
+        return {
+            **dict.fromkeys(COLUMNS),
+            "org_id": "acme",
+            "kind": kind,
+            "grain": grain,
+            "start": start,
+            "end": start + pd.Timedelta(hours=hours),
+            "score": score,
+            "evidence": evidence,
+        }
+
+    detections = pd.DataFrame(
+        [
+            row("usage_surge", "day", "2026-10-01", 24, "alice calls"),
+            row("error_burst", "hour", "2026-10-01 14:00", 1, "org error_calls", 30.0),
+            row("error_burst", "hour", "2026-10-01 14:00", 1, "session s1 error_calls", 4.0),
+            row("latency_degradation", "day", "2026-10-01", 48, "org gpt-4o otel latency_ms"),
+            row("usage_surge", "day", "2026-10-03", 24, "bob sessions"),
+        ]
+    )
+    merged = alerts(detections).sort_values(["start", "kind"], ignore_index=True)
+    assert merged["kind"].tolist() == ["latency_degradation", "error_burst", "usage_surge"]
+    burst = merged.iloc[1]
+    assert burst["evidence"] == "org error_calls; session s1 error_calls; alice calls" and burst["score"] == 30.0
+    assert burst["start"] == pd.Timestamp("2026-10-01 14:00") and burst["grain"] == "hour"
+    assert merged.iloc[2]["evidence"] == "bob sessions"

@@ -85,6 +85,25 @@ def test_the_detector_sees_only_the_marts_and_no_label(datasets):
     assert datasets[0].labels.parent / "detector_input.duckdb" == datasets[0].marts
 
 
+def test_the_noise_floor_separates_plain_anomalies_from_ordinary_noise(datasets, production):
+    """Each label against its own series on the anomaly-free seed: an error burst's hour is beyond every ordinary
+    hour of its user (p = 0), while some labels (a small org's 1.5-2x session, one slowed span) are matched by
+    ordinary windows more than once per org-month; the label order is the outcome's (found flags line up)."""
+    _, outcomes = production
+    clean = [dataset for dataset in datasets if not dataset.with_anomalies]
+    rows, found = [], []
+    for dataset, outcome in zip(datasets, outcomes, strict=True):
+        if dataset.with_anomalies:
+            rows += measure.noise_floor(dataset, clean)
+            found += outcome.labels
+    assert len(rows) == 8 * len(SEEDS) and [row["kind"] for row in rows] == [label["kind"] for label in found]
+    bursts = [row for row in rows if row["kind"] == "error_burst"]
+    assert bursts and all(row["p"] == 0 for row in bursts), bursts
+    assert any(row["ordinary_per_org_month"] > 1 for row in rows), rows
+    floor = measure.summarise_noise_floor(rows, found)
+    assert sum(cell["labels"] for cell in floor.values()) == 8 * len(SEEDS) - production[0]["unobservable_labels"]
+
+
 @pytest.mark.parametrize("broken", ["never_fires", "fires_every_day"])
 def test_a_broken_detector_fails_the_measurement(datasets, production, broken):
     def never_fires(connection):

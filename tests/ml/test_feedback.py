@@ -4,6 +4,7 @@ the configured rate, logs propensities, and the log joins to the handoff outcome
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 
@@ -97,6 +98,25 @@ def test_route_and_route_batch_give_the_same_scores_and_routes(trained_home):
     assert np.allclose([decision.confidence for decision in single], batch["confidence"], rtol=0, atol=1e-12)
     assert np.allclose([decision.routing_score for decision in single], batch["routing_score"], rtol=0, atol=1e-12)
     assert [decision.route for decision in single] == batch["route"].tolist()
+
+
+def test_loaded_is_true_only_while_route_would_load_nothing(trained_home):
+    """`predict.loaded` (the API scores on its event loop only then): false before the first route(), true after
+    it, false again once a new champion file is written (a promotion), until route() has loaded it."""
+    from ml.routing.predict import loaded, local_champion_path, reload, route
+
+    reload()
+    assert not loaded(trained_home)
+    first = route({"task_text": "please rename the variable"}, trained_home)
+    assert loaded(trained_home)
+    path = local_champion_path(trained_home)
+    before = path.stat()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))  # the file a promotion writes anew
+    assert not loaded(trained_home)
+    again = route({"task_text": "please rename the variable"}, trained_home)
+    assert loaded(trained_home) and again.confidence == first.confidence
+    reload()
+    assert not loaded(trained_home)
 
 
 def test_score_builds_the_column_transformers_own_matrix(trained_home):

@@ -86,7 +86,7 @@ def test_metrics_recomputed_by_hand_for_one_series():
     assert ets["mase"] == pytest.approx(
         ((predictions["actual"] - predictions["forecast"]).abs() / predictions["scale"]).mean()
     )
-    best = backtests[backtests["forecaster"] != "prophet"].sort_values("mase").iloc[0]
+    best = backtests[~backtests["forecaster"].isin(["prophet", "combination"])].sort_values("mase").iloc[0]
     prophet = backtests.set_index("forecaster").loc["prophet"]
     assert prophet["best_baseline"] == best["forecaster"]
     assert prophet["mase_vs_best_baseline"] == pytest.approx(1 - prophet["mase"] / best["mase"])
@@ -114,16 +114,18 @@ def test_prophet_and_every_baseline_get_the_identical_cleaned_history(monkeypatc
     run_backtests([("solo", None, "cost_usd", history)], ForecastOptions(), forecaster=model)
     assert set(seen) == {"model", "seasonal_naive", "weekday_median", "ets"}
     calls = len(seen["model"])
-    assert calls == 6  # four rolling origins and two mid-month origins
+    # one calibration origin (70 days before the last; the one 84 days before has too little history), four rolling
+    # origins and two mid-month origins
+    assert calls == 7
     for index in range(calls):
         given = [seen[name][index] for name in seen]
         assert all(item is given[0] for item in given)  # one object: the same values and the same holiday factor
-    last = seen["model"][3].frame.set_index("day")  # the last rolling origin sees the spike and both holidays
+    last = seen["model"][4].frame.set_index("day")  # the last rolling origin sees the spike and both holidays
     assert last.loc[history.loc[spike, "day"], "spike"] and not last["spike"].drop(history.loc[spike, "day"]).any()
     assert last.loc[history.loc[spike, "day"], "y"] < history.loc[spike, "y"] / 4  # replaced by the usual level
     assert last.loc[pd.Timestamp("2026-09-07"), "holiday"] and last["holiday"].sum() == 2
     assert last.loc[pd.Timestamp("2026-09-07"), "y"] > 5 * last.loc[pd.Timestamp("2026-09-07"), "observed"]
-    assert seen["model"][3].holiday_factor == pytest.approx(0.05, abs=0.03)
+    assert seen["model"][4].holiday_factor == pytest.approx(0.05, abs=0.03)
 
 
 def test_a_constant_zero_model_is_not_shipped():
@@ -178,3 +180,44 @@ def test_a_series_without_a_backtest_is_not_shipped():
     assert not (run.forecasts["project_id"] == "new-project").any()
     assert not (run.backtests["project_id"] == "new-project").any()
     assert run.forecasts["project_id"].isna().all() and not run.forecasts.empty
+
+
+def test_combination_interval_recomputed_from_earlier_origins_only():
+    """The combination = the mean of its members at each origin; its 80% interval = point + the 10%/90% quantiles
+    of its scaled errors at the origins before (calibration ones included) × this origin's scale, per week ahead."""
+    history = _daily(130, seed=3)
+    members = {"prophet": seasonal_naive, "ets": BASELINES["weekday_median"], "weekday_median": BASELINES["ets"]}
+    every = backtest.origins(history["day"], 6, 14, 28)
+    cuts, calibration = every[2:], every[:2]
+    predictions = backtest.rolling_origin(history, members, cuts, 14, None, calibration_points=calibration)
+    combined = predictions[predictions["forecaster"] == "combination"]
+    assert combined["calibration"].sum() == 28 and len(combined) == 84
+    y, days = history["y"].to_numpy(), history["day"]
+    past_errors: list[tuple[int, float]] = []  # (days ahead, scaled error) of the origins already over
+    for origin in every:
+        rows = predictions[predictions["origin"] == origin].set_index("forecaster")
+        point = np.mean([rows.loc[name, "forecast"].to_numpy() for name in members], axis=0)
+        mine = combined[combined["origin"] == origin]
+        assert mine["forecast"].to_numpy() == pytest.approx(point)
+        at = int(np.flatnonzero(days == origin)[0])
+        train = y[: at + 1]
+        scale = np.mean(np.abs(train[7:] - train[:-7]))
+        if past_errors:
+            ahead = np.array([item[0] for item in past_errors])
+            errors = np.array([item[1] for item in past_errors])
+            for step in range(14):
+                week = errors[(ahead - 1) // 7 == step // 7]
+                week = week if len(week) >= 10 else errors
+                low, high = np.quantile(week, 0.1), np.quantile(week, 0.9)
+                lower = max(min(point[step] + low * scale, point[step]), 0)
+                upper = max(point[step] + high * scale, point[step])
+                assert mine["lower"].iloc[step] == pytest.approx(lower)
+                assert mine["upper"].iloc[step] == pytest.approx(upper)
+        actual = y[at + 1 : at + 15]
+        past_errors += [(step + 1, (actual[step] - point[step]) / scale) for step in range(14)]
+    scores = backtest.score(predictions).set_index("forecaster")
+    reported = combined[~combined["calibration"]]
+    inside = (reported["actual"] >= reported["lower"]) & (reported["actual"] <= reported["upper"])
+    assert scores.loc["combination", "days"] == 56
+    assert scores.loc["combination", "coverage_80"] == pytest.approx(inside.mean())
+    assert 0.6 <= scores.loc["combination", "coverage_80"] <= 0.95  # calibrated on its own past errors

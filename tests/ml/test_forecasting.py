@@ -84,7 +84,7 @@ def test_every_series_is_backtested_and_ships_its_lowest_mase_model(forecast_hom
     assert (
         per_series["forecaster"]
         .apply(set)
-        .map(lambda names: names == {"prophet", "seasonal_naive", "weekday_median", "ets"})
+        .map(lambda names: names == {"prophet", "combination", "seasonal_naive", "weekday_median", "ets"})
         .all()
     )
     assert (backtests["origins"] == 4).all() and (backtests["days"] == 56).all()
@@ -234,7 +234,7 @@ def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):
     stored = read_ml_table(Settings(home=home), "forecasts", TenantScope.all_orgs())
     assert not stored.empty and "prophet" not in set(stored["model"])  # every series ships its best baseline
     backtests = read_ml_table(Settings(home=home), "forecast_backtests", TenantScope.all_orgs())
-    assert not backtests.loc[backtests["forecaster"] == "prophet", "shipped"].any()
+    assert not backtests.loc[backtests["forecaster"].isin(["prophet", "combination"]), "shipped"].any()
     checked = materialize(
         [forecasts_asset, forecasts_beat_baselines],
         selection=AssetSelection.checks(forecasts_beat_baselines),
@@ -245,7 +245,7 @@ def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):
     assert not evaluation.passed and "does not beat the baselines" in evaluation.description
     assert evaluation.severity.value == "WARN"  # the baselines' forecasts are sound; the model adds nothing
     verdict = quality_verdict(backtests)
-    assert not verdict.passed and verdict.model_wins == 0 and verdict.series == len(backtests) // 4
+    assert not verdict.passed and verdict.model_wins == 0 and verdict.series == len(backtests) // 5
 
 
 def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, monkeypatch):

@@ -80,7 +80,11 @@ total_text = formatting.money if metric == "cost_usd" else (lambda value: f"{for
 st.plotly_chart(figure, key="forecast_chart")
 st.caption(
     f"Shipped model: {shipped_label} (the lowest backtest MASE for this series"
-    + ("; Prophet lost to this baseline, so the projection is the baseline's" if shipped_model != "prophet" else "")
+    + (
+        "; Prophet lost to this baseline, so the projection is the baseline's"
+        if shipped_model not in ("prophet", "combination")
+        else ""
+    )
     + f"). Next {len(ahead)} days: {total_text(ahead['forecast'].sum())} forecast in total. Every model is fitted on the same cleaned history: spikes "
     "(e.g. a runaway agent) and public holidays are replaced by the usual level for their weekday, holidays are "
     "scaled back in by one learned factor; missing days count as zero."

@@ -49,13 +49,19 @@ from read_parquet('aioaarchive://marts/fct_llm_calls/**/*.parquet', hive_partiti
                   hive_types_autocast = false)
 group by org_id
 """
+# Per archived table and org, the days its archive holds (what a report reading that table says comes from it).
+_TABLE_RANGES = """
+select '{table}' as table_name, t.org_id, min({day}) as first_day, max({day}) as last_day, count(*) as row_count
+from read_parquet('{glob}', hive_partitioning = true, hive_types_autocast = false) as t
+group by t.org_id
+"""
 _TABLES = (
     "select schema_name || '.' || table_name, table_name from duckdb_tables() where database_name = current_database()"
 )
 
 
 def _sql(template: str, spec: ArchivedTable) -> str:
-    return template.format(table=spec.table, key=spec.key, glob=spec.glob)
+    return template.format(table=spec.table, key=spec.key, glob=spec.glob, day=spec.day)
 
 
 def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
@@ -74,6 +80,9 @@ def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
             connection.execute(_sql(_VIEW, spec))
         if CALLS in archived:
             connection.execute(_ARCHIVE_RANGES)
+        if archived:
+            ranges = " union all ".join(_sql(_TABLE_RANGES, spec) for spec in archived)
+            connection.execute("create or replace table marts.archive_table_ranges as " + ranges)
         connection.execute("checkpoint")
     finally:
         connection.close()
@@ -91,6 +100,7 @@ def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
                 connection.execute(f"drop view {spec.table}")
                 connection.execute(f"alter table {spec.table}_retained rename to {spec.table.split('.')[1]}")
         connection.execute("drop table if exists marts.archive_ranges")
+        connection.execute("drop table if exists marts.archive_table_ranges")
         connection.execute("checkpoint")
     finally:
         connection.close()
@@ -106,17 +116,26 @@ def allow_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> 
     connection.execute("set allowed_directories = ['aioaarchive://']")
 
 
-def archived_ranges(connection, scope: TenantScope) -> list[tuple]:
+def archived_ranges(connection, scope: TenantScope, table: str | None = None) -> list[tuple]:
     """(org_id, first_day, last_day, calls) the archive holds for the orgs `scope` may read; [] when nothing is
-    archived (or the snapshot predates archival). What the app shows as "from the archive"."""
+    archived (or the snapshot predates archival). What the app shows as "from the archive". With `table` (one of
+    ARCHIVED_TABLES, e.g. `raw.llm_calls`, which the usage reports read): that table's archived days and rows."""
+    name = "archive_ranges" if table is None else "archive_table_ranges"
     exists = connection.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'archive_ranges'"
+        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = $name", {"name": name}
     ).fetchall()[0][0]
     if not exists:
         return []
     where, params = scope.filter_sql()
-    sql = "select org_id, first_day, last_day, calls from marts.archive_ranges where " + where + " order by org_id"
-    return connection.execute(sql, params).fetchall()
+    if table is None:
+        sql = "select org_id, first_day, last_day, calls from marts.archive_ranges where " + where + " order by org_id"
+        return connection.execute(sql, params).fetchall()
+    sql = (
+        "select org_id, first_day, last_day, row_count from marts.archive_table_ranges where table_name = $table and "
+        + where
+        + " order by org_id"
+    )
+    return connection.execute(sql, {**params, "table": table}).fetchall()
 
 
 __all__ = ["PROTOCOL", "add_archive_to_snapshot", "allow_archive", "archived_ranges"]
