@@ -206,9 +206,9 @@ def _rows_added(step: dict) -> int:
 
 
 def _count(settings, sql: str):
-    import duckdb
+    from aioa.warehouse.encryption import open_database
 
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with open_database(settings.warehouse_path, settings, read_only=True) as connection:  # with the key, if set
         return connection.execute(sql).fetchone()[0]
 
 

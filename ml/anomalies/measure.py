@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from aioa.warehouse.sql import execute_script
+from aioa.warehouse.sql import execute_script, sql_string
 from ml.anomalies.config import GRAINS
 from ml.anomalies.evaluate import load_labels, matches
 
@@ -85,7 +85,7 @@ def build_dataset(seed: int, work: Path, *, with_anomalies: bool = True) -> Data
             marts.unlink(missing_ok=True)
             connection = duckdb.connect(str(marts))
             with connection:
-                connection.execute("attach ? as source (read_only)", [str(warehouse)])
+                connection.execute(f"attach {sql_string(str(warehouse))} as source (read_only)")  # no ? in ATTACH
                 execute_script(connection, COPY_MARTS_SQL)
                 connection.execute("detach source")
                 orgs, days = connection.execute(

@@ -127,6 +127,16 @@ def _add_archive_commands() -> None:
 
 
 _add_archive_commands()
+
+
+def _add_warehouse_commands() -> None:
+    """`aioa warehouse rekey`: DuckDB and the rekey code load only inside the command."""
+    from aioa.ops.warehouse_cli import warehouse_app
+
+    app.add_typer(warehouse_app, name="warehouse")
+
+
+_add_warehouse_commands()
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 FormatOption = Annotated[

@@ -110,6 +110,7 @@ def _config_checks(settings: Settings) -> list[Check]:
     except Exception as error:  # noqa: BLE001 - any parse or validation problem is reported, not raised
         checks.append(Check("attribution", "error", str(error)[:300], "fix the attribution YAML"))
     checks.append(_secret_keys_check(settings))
+    checks.append(_warehouse_key_check(settings))
     try:
         overrides, _ = load_overrides(settings.resolved_price_overrides_file)
         checks.append(Check("price overrides", "ok", f"{len(overrides)} override(s)"))
@@ -128,6 +129,34 @@ def _secret_keys_check(settings: Settings) -> Check:
         )
     count = len([key for key in settings.secret_keys.get_secret_value().split(",") if key.strip()])
     return Check("secrets at rest", "ok", f"identity store secrets encrypted ({count} key(s) configured)")
+
+
+def _warehouse_key_check(settings: Settings) -> Check:
+    if settings.warehouse != "duckdb":
+        return Check("warehouse at rest", "ok", "server mode: the PostgreSQL server's storage encryption applies")
+    from aioa.warehouse.encryption import WarehouseKeyError, is_encrypted, warehouse_key
+
+    try:
+        key = warehouse_key(settings)
+    except WarehouseKeyError as error:
+        return Check("warehouse at rest", "error", str(error), "fix AIOA_WAREHOUSE_KEY_FILE (docs/operations.md)")
+    if key is None:
+        return Check(
+            "warehouse at rest",
+            "warn",
+            "AIOA_WAREHOUSE_KEY is not set: the DuckDB warehouse and its snapshots are stored in the clear",
+            "set a key and run `aioa warehouse rekey --new-key-file FILE` first (docs/operations.md)",
+        )
+    if not settings.warehouse_path.exists():
+        return Check("warehouse at rest", "ok", "a warehouse key is set: the warehouse will be written encrypted")
+    if not is_encrypted(settings.warehouse_path):
+        return Check(
+            "warehouse at rest",
+            "error",
+            "a warehouse key is set but the warehouse file is not encrypted",
+            "unset the key, run `aioa warehouse rekey --new-key-file FILE`, then set the key (docs/operations.md)",
+        )
+    return Check("warehouse at rest", "ok", "the DuckDB warehouse and its snapshots are encrypted (AES-GCM)")
 
 
 def _trusted_source_checks(settings: Settings, config: AttributionConfig) -> list[Check]:

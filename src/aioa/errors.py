@@ -47,12 +47,15 @@ def _describe(error: BaseException) -> tuple[str, str, int]:
     import pydantic
 
     from aioa.warehouse.connection import QueryTimeout
+    from aioa.warehouse.encryption import WarehouseKeyError
     from aioa.warehouse.snapshots import NoSnapshotError
 
     if isinstance(error, QueryTimeout):
         return (f"{error}.", "Narrow the question or date range, or raise AIOA_READER_STATEMENT_TIMEOUT_S.", 5)
     if isinstance(error, NoSnapshotError):
         return ("No data yet.", "Run `aioa run` (your logs) or `make demo` (sample data) first.", 2)
+    if isinstance(error, WarehouseKeyError):  # its message names the file and the setting, never the key
+        return (f"The warehouse cannot be opened: {error}.", "See 'Encryption at rest' in docs/operations.md.", 2)
     if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
         return (
             "The warehouse is locked by another process.",

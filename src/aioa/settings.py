@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     )
     duckdb_memory_limit: str = "1GB"
     duckdb_threads: int | None = None
+    warehouse_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the DuckDB warehouse and its snapshots at rest (DuckDB's AES-GCM database encryption); "
+        "unset: stored in the clear. Every process that reads or writes them needs it. Rotate with `aioa warehouse "
+        "rekey` (docs/security.md).",
+    )
+    warehouse_key_file: Path | None = Field(
+        default=None, description="A file holding the warehouse key (e.g. a mounted secret), instead of the key."
+    )
 
     claude_code_dirs: str = Field(
         default="", description="Claude Code config dirs, comma-separated (default: CLAUDE_CONFIG_DIR, ~/.claude)."

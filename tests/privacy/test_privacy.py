@@ -12,7 +12,6 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -20,6 +19,7 @@ from aioa.privacy.delete import delete_subject
 from aioa.privacy.export import MART_TABLES, export_subject
 from aioa.privacy.subjects import email_hash, pseudonym
 from aioa.settings import Settings
+from aioa.warehouse.encryption import open_database
 from aioa.warehouse.snapshots import current_snapshot, snapshot_dir
 
 EMAIL = "alice@acme.example"
@@ -28,13 +28,18 @@ NEEDLES = (USER_ID, EMAIL)
 FACTS = ("llm_calls", "tool_calls", "handoffs")
 
 
+def _open(path: Path):
+    """A warehouse file or snapshot as the readers open it (a snapshot under the catalog name its views use)."""
+    return open_database(path, Settings(home=path.parent), read_only=True)
+
+
 def _scalar(path: Path, sql: str, params=None):
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with _open(path) as connection:
         return connection.execute(sql, params).fetchone()[0]
 
 
 def _rows(path: Path, sql: str, params=None) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with _open(path) as connection:
         return connection.execute(sql, params).fetchall()
 
 
@@ -52,7 +57,7 @@ def _tables(path: Path) -> list[tuple[str, str]]:
 def _mentions(path: Path, needle: str) -> dict[str, int]:
     """Rows of every table and view of a DuckDB file whose any column (as text) contains `needle`."""
     hits = {}
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with _open(path) as connection:
         for schema, table in _tables(path):
             columns = [
                 name

@@ -29,8 +29,9 @@ from aioa.archive.store import (
     has_archived_rows,
     register,
 )
-from aioa.settings import Settings
+from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.encryption import open_database
 
 # Templates: identifiers from ARCHIVED_TABLES only.
 _VIEW = """
@@ -69,7 +70,7 @@ def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     archived = [spec for spec in ARCHIVED_TABLES.values() if has_archived_rows(filesystem, spec)]
     if not archived:
         return False
-    connection = duckdb.connect(str(snapshot), config={"memory_limit": settings.duckdb_memory_limit})
+    connection = open_database(snapshot, settings, config={"memory_limit": settings.duckdb_memory_limit})
     try:
         register(connection, filesystem)
         tables = {row[0] for row in connection.execute(_TABLES).fetchall()}
@@ -88,10 +89,10 @@ def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     return bool(archived)
 
 
-def snapshot_to_warehouse(path: Path) -> None:
+def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
     """Undo `add_archive_to_snapshot` in a copy of a snapshot that becomes the working warehouse (a restore): the
     tables take their names back and the archive stays in the archive (dbt builds on tables, not on views)."""
-    connection = duckdb.connect(str(path))
+    connection = open_database(path, settings or get_settings())
     try:
         tables = {row[0] for row in connection.execute(_TABLES).fetchall()}
         for spec in ARCHIVED_TABLES.values():

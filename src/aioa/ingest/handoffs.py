@@ -119,7 +119,7 @@ class HandoffLogSource(Source):
                    from_json(text, '{_structure(V1_FIELDS)}') as fields,
                    list_filter(json_keys(text), lambda key: key not in ({known_v1})) as unknown_keys
             from ho_lines
-            where is_valid_json and json_type(text) = 'OBJECT' and text ->> '$.schema' = '{SCHEMA_V1}';
+            where is_valid_json and json_type(text) = 'OBJECT' and (text ->> '$.schema') = '{SCHEMA_V1}';
 
             create or replace temp table ho_v1_checked as
             select *, {_checks_sql()} as problems from ho_v1;
@@ -134,6 +134,7 @@ class HandoffLogSource(Source):
         execute_script(connection, _STAGE_SQL)
 
 
+# `->>` is parenthesised wherever another operator follows: DuckDB 1.5 binds it looser than `=`, `and` and `or`.
 _STAGE_SQL = """
 create or replace temp table ho_legacy_sessions as
 select fields.session_id ->> '$' as session_id,
@@ -212,7 +213,7 @@ select
     sessions.user_name as hint_user, cast(null as varchar) as hint_org, sessions.project as hint_project,
     cast(null as varchar) as hint_host, cast(null as varchar) as cwd
 from ho_legacy join batch_files as files using (file_idx)
-left join ho_legacy_sessions as sessions on sessions.session_id = ho_legacy.fields.session_id ->> '$'
+left join ho_legacy_sessions as sessions on sessions.session_id = (ho_legacy.fields.session_id ->> '$')
 where event = 'handoff'
   and try_cast(fields.timestamp ->> '$' as timestamptz) is not null
   and fields.to_model is not null;
@@ -237,7 +238,7 @@ select 'handoff_log', files.path, ho_lines.line_no, 'rejected',
 from ho_lines join batch_files as files using (file_idx)
 where ho_lines.is_valid_json
   and not (json_type(ho_lines.text) = 'OBJECT'
-           and (ho_lines.text ->> '$.schema' = 'aioa.handoff/1' or json_exists(ho_lines.text, '$.event')))
+           and ((ho_lines.text ->> '$.schema') = 'aioa.handoff/1' or json_exists(ho_lines.text, '$.event')))
 union all
 select 'handoff_log', files.path, line_no, 'rejected',
        'legacy handoff without a valid timestamp or to_model', left(text, 500)

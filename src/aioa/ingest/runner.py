@@ -366,8 +366,10 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             hook()
         connection.commit()
     except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            connection.abort()  # a result the failed step left unfinished would block every later call
+        abort = getattr(connection, "abort", None)  # DuckDB 2: a result the failed step left unfinished would
+        if abort is not None:  # block every later call; DuckDB 1.5 has no abort() and closes it on the next call
+            with contextlib.suppress(duckdb.Error):
+                abort()
         connection.rollback()
         raise
     finally:

@@ -451,7 +451,7 @@ def restore(source: Path, settings: Settings, *, on_progress: ProgressCallback |
         for name, url in dump_targets.items():
             _pg_restore(source / "postgres" / f"{name}.dump", url)
         if manifest.snapshot_file:
-            _install_warehouse(staging["home"], manifest)
+            _install_warehouse(staging["home"], manifest, settings)
         _fsync_tree(staging["home"])
         for root, folder in (("home", home), ("dagster", dagster_target)):
             if folder is not None:
@@ -541,13 +541,15 @@ def _pg_restore(dump: Path, url: str) -> None:
         raise BackupError(f"pg_restore into {_without_password(url)} failed (rolled back): {done.stderr.strip()[:500]}")
 
 
-def _install_warehouse(staged_home: Path, manifest: BackupManifest) -> None:
+def _install_warehouse(staged_home: Path, manifest: BackupManifest, settings: Settings) -> None:
     """The snapshot becomes both the current read snapshot and the working warehouse (identical content)."""
     snapshots = staged_home / "snapshots"
     shutil.copyfile(snapshots / manifest.snapshot_file, staged_home / "warehouse.duckdb")
     from aioa.archive.snapshot import snapshot_to_warehouse
 
-    snapshot_to_warehouse(staged_home / "warehouse.duckdb")  # archived calls: a view in snapshots, not in the warehouse
+    snapshot_to_warehouse(
+        staged_home / "warehouse.duckdb", settings
+    )  # archived calls: a view in snapshots, not in the warehouse
     pointer = {
         "version": manifest.snapshot_version,
         "file": manifest.snapshot_file,

@@ -43,6 +43,7 @@ from aioa.privacy.export import (
 from aioa.privacy.items import forget_items
 from aioa.privacy.subjects import Subject, email_hash, identity_store_in_use, pseudonym, resolve_subject
 from aioa.settings import Settings
+from aioa.warehouse.encryption import attach, load_crypto, warehouse_key
 
 # Columns that never hold a person's text: tenancy, prices, enumerations and lineage. Every other text column of a
 # fact row is scrubbed of the person's tokens.
@@ -347,10 +348,13 @@ def compact_warehouse(settings: Settings) -> None:
     path = settings.warehouse_path
     fresh = path.with_name(path.name + ".compact")
     fresh.unlink(missing_ok=True)
+    key = warehouse_key(settings)  # the compacted file is encrypted like the warehouse
     connection = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit})
     try:
-        connection.execute("attach ? as source (read_only)", [str(path)])
-        connection.execute("attach ? as compacted", [str(fresh)])
+        if key is not None:
+            load_crypto(connection)
+        attach(connection, path, "source", key, read_only=True)
+        attach(connection, fresh, "compacted", key)
         connection.execute("copy from database source to compacted")
         connection.execute("detach compacted")
         connection.execute("detach source")

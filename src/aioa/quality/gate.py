@@ -24,9 +24,9 @@ def failed_error_checks(settings: Settings) -> list[str]:
             if "does not exist" in str(error):
                 return []
             raise
-    import duckdb
+    from aioa.warehouse.encryption import open_database
 
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with open_database(settings.warehouse_path, settings, read_only=True) as connection:
         exists = connection.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'quality' and table_name = 'check_results'"

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from aioa.settings import Settings, get_settings
+from aioa.warehouse.encryption import open_database
 from aioa.warehouse.schema import all_ddl
 from aioa.warehouse.sql import execute_script
 
@@ -20,7 +21,8 @@ class QueryTimeout(RuntimeError):
 
 
 def connect(settings: Settings | None = None, *, read_only: bool = False, path: Path | None = None):
-    """Open the warehouse. Writers create the schema; readers get the locked-down read-only connection."""
+    """Open the warehouse (encrypted when a key is configured, see `aioa.warehouse.encryption`). Writers create the
+    schema; readers get the locked-down read-only connection."""
     settings = settings or get_settings()
     path = path or settings.warehouse_path
     if read_only:
@@ -29,7 +31,7 @@ def connect(settings: Settings | None = None, *, read_only: bool = False, path: 
     config = {"memory_limit": settings.duckdb_memory_limit}
     if settings.duckdb_threads:
         config["threads"] = settings.duckdb_threads
-    connection = duckdb.connect(str(path), config=config)
+    connection = open_database(path, settings, config=config)
     ensure_schema(connection)
     return connection
 
@@ -55,7 +57,7 @@ def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckD
     # Opening and locking are one step per process: two threads opening the same file at once would both see it
     # unlocked and the second one's SET would fail on the first one's lock.
     with _READER_OPEN_LOCK:
-        connection = duckdb.connect(str(path), read_only=True, config=config)
+        connection = open_database(path, settings, read_only=True, config=config)
         external, locked = connection.execute(
             "select current_setting('enable_external_access'), current_setting('lock_configuration')"
         ).fetchall()[0]

@@ -21,6 +21,7 @@ import duckdb
 
 from aioa.contracts import ENTITY_CONTRACTS, FACT_CONTRACTS, LINK_CONTRACTS, Contract
 from aioa.settings import Settings
+from aioa.warehouse.encryption import open_database
 
 _TYPES = {
     "VARCHAR": "text",
@@ -101,7 +102,7 @@ def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
     schema = raw_schema(settings)
     copied: dict[str, int] = {}
     with (
-        closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as source,
+        closing(open_database(settings.warehouse_path, settings, read_only=True)) as source,
         closing(pg_connect(settings)) as target,
         target,
         target.cursor() as cursor,

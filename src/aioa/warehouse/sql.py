@@ -31,3 +31,13 @@ def execute_one(connection: duckdb.DuckDBPyConnection, sql: str, params: Params 
     if len(statements) != 1:
         raise MultipleStatementsError(f"expected exactly one SQL statement, got {len(statements)}")
     return connection.execute(statements[0], params) if params is not None else connection.execute(statements[0])
+
+
+def sql_string(value: str) -> str:
+    """`value` as a SQL string literal, for the few places DuckDB takes no bound parameter (ATTACH's path)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """`name` as a quoted SQL identifier (a database alias such as `warehouse-20261130T…Z`)."""
+    return '"' + name.replace('"', '""') + '"'

@@ -124,6 +124,11 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
     }
+    from aioa.warehouse.encryption import DBT_KEY_VARIABLE, warehouse_key
+
+    key = warehouse_key(settings) if settings.warehouse == "duckdb" else None
+    if key is not None:  # the encrypted target; dbt masks DBT_ENV_SECRET_* values in its output and logs
+        env |= {"AIOA_DBT_TARGET": "duckdb_encrypted", DBT_KEY_VARIABLE: key}
     if settings.warehouse == "postgres":
         url = urlparse(settings.postgres_dsn)
         env |= {
