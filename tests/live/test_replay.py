@@ -14,6 +14,7 @@ from aioa.reports.usage import usage_report
 from aioa.settings import Settings
 from aioa.warehouse import connect
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.sql import sql_string
 
 # Everything a row says, without when and by which run it was read.
 CONTENT = {
@@ -28,7 +29,7 @@ def differences(settings: Settings, before: Path) -> dict[str, tuple[int, int]]:
     """Per raw table: rows only in the warehouse now, rows only in `before` (a copy of it), by every column."""
     connection = connect(settings)
     try:
-        connection.execute("attach ? as before (read_only)", [str(before)])
+        connection.execute(f"attach {sql_string(str(before))} as before (read_only)")  # ATTACH binds no ? in DuckDB 1.5
         found = {}
         for table, excluded in CONTENT.items():
             now = f"select * exclude ({excluded}) from raw.{table}"

@@ -143,8 +143,11 @@ def test_the_measurement_marts_equal_the_marts_the_pipeline_builds(built_home, t
 
     dataset = measure.build_dataset(7, tmp_path)  # conftest's sample_dir: the small sample of seed 7
     connection = duckdb.connect()
-    connection.execute("attach ? as ours (read_only)", [str(dataset.marts)])
-    connection.execute("attach ? as theirs (read_only)", [str(Settings(home=built_home).warehouse_path)])
+    from aioa.warehouse.sql import sql_string
+
+    # ATTACH binds no ? in DuckDB 1.5
+    connection.execute(f"attach {sql_string(str(dataset.marts))} as ours (read_only)")
+    connection.execute(f"attach {sql_string(str(Settings(home=built_home).warehouse_path))} as theirs (read_only)")
     for table, period in (("agg_usage_daily", "day"), ("agg_usage_hourly", "hour")):
         query = (
             f"select {period}, org_id, coalesce(user_id, '') as user_id, model, sum(calls) as calls, "

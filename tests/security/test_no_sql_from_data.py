@@ -52,6 +52,22 @@ ALLOWED: dict[str, str] = {
             "snapshot.py:snapshot_to_warehouse",
         )
     },
+    **{
+        site: "ATTACH takes no bound parameter in DuckDB 1.5: the file path is a setting or our own file name, quoted "
+        "with sql_string; aliases are constants quoted with sql_identifier; the key is bound into a variable "
+        "(set variable … = ?) and read with getvariable, never pasted"
+        for site in (
+            "ml/anomalies/measure.py:build_dataset",
+            "src/aioa/warehouse/dbt/duckdb_encryption.py:Plugin.configure_connection",
+            "src/aioa/warehouse/dbt/duckdb_encryption.py:Plugin.configure_cursor",
+            "src/aioa/warehouse/encryption.py:AttachedConnection.cursor",
+            "src/aioa/warehouse/encryption.py:attach",
+            "src/aioa/warehouse/encryption.py:is_encrypted",
+            "src/aioa/warehouse/encryption.py:open_database",
+        )
+    },
+    "src/aioa/warehouse/rekey.py:_compare_counts": "schema and table names from the attached file's own catalog "
+    "(duckdb_tables), quoted with sql_identifier",
     "src/aioa/privacy/export.py:_archived_rows": "the BY_PAIRS constant; archive file URLs bound ($files)",
     "src/aioa/integrations/cli.py:costs_command": "mart and label columns from COST_TABLES (a literal map), the "
     "tenant_filter fragment; org ids and the limit bound",

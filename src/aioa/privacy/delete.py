@@ -44,6 +44,7 @@ from aioa.privacy.items import forget_items
 from aioa.privacy.subjects import Subject, email_hash, identity_store_in_use, pseudonym, resolve_subject
 from aioa.settings import Settings
 from aioa.warehouse.encryption import attach, load_crypto, warehouse_key
+from aioa.warehouse.sql import execute_script
 
 # Columns that never hold a person's text: tenancy, prices, enumerations and lineage. Every other text column of a
 # fact row is scrubbed of the person's tokens.
@@ -355,7 +356,7 @@ def compact_warehouse(settings: Settings) -> None:
             load_crypto(connection)
         attach(connection, path, "source", key, read_only=True)
         attach(connection, fresh, "compacted", key)
-        connection.execute("copy from database source to compacted")
+        execute_script(connection, "copy from database source to compacted")  # DuckDB 1.5 expands it: several
         connection.execute("detach compacted")
         connection.execute("detach source")
     finally:

@@ -21,7 +21,7 @@ import duckdb
 from aioa.settings import Settings
 from aioa.warehouse.encryption import WarehouseKeyError, attach, load_crypto, warehouse_key
 from aioa.warehouse.snapshots import snapshot_dir
-from aioa.warehouse.sql import sql_identifier
+from aioa.warehouse.sql import execute_script, sql_identifier
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _rekey_file(settings: Settings, path: Path, old_key: str | None, new_key: st
         if working:
             connection.execute("checkpoint source")
         attach(connection, fresh, "rekeyed", new_key)
-        connection.execute("copy from database source to rekeyed")
+        execute_script(connection, "copy from database source to rekeyed")  # DuckDB 1.5 expands it: several
         tables, rows = _compare_counts(connection, path)
         connection.execute("detach rekeyed")
         connection.execute("detach source")
