@@ -17,6 +17,12 @@ from aioa.reports.output import print_rich_table, stdout_console
 console = Console(stderr=True)  # messages; the tables go to stdout
 
 
+def _series_label(row) -> str:
+    """org/project, or org/(org) for an org-level series. A project id is text; anything else is "no project" (tables
+    stored before null columns were kept as text hold pandas' `pd.NA` there, which cannot be used as a boolean)."""
+    return f"{row.org_id}/{row.project_id if isinstance(row.project_id, str) else '(org)'}"
+
+
 def _percent(value) -> str:
     return "" if value is None or value != value else f"{value:.0%}"
 
@@ -27,7 +33,7 @@ def _backtest_table(backtests) -> Table:
         table.add_column(column, justify="left" if column in ("series", "metric", "model") else "right")
     for row in backtests.itertuples():
         table.add_row(
-            f"{row.org_id}/{row.project_id or '(org)'}",
+            _series_label(row),
             row.metric,
             f"{row.forecaster}{' *' if row.shipped else ''}",
             "" if row.mase is None or row.mase != row.mase else f"{row.mase:.3f}",

@@ -42,12 +42,20 @@ def _with_org_column(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     raise ValueError(f"ml.{name} holds per-org results: its frame needs an org_id column")
 
 
+def _with_text_for_null_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """An object column holding only nulls (e.g. `project_id` of a run with org-level series only) is text: DuckDB
+    would infer INTEGER from it, and 1.5 reads that back as pandas' nullable Int32, whose `pd.NA` raises in a
+    boolean context (`row.project_id or "(org)"`)."""
+    null_text = [column for column in frame.columns if frame[column].dtype == object and frame[column].isna().all()]
+    return frame.astype(dict.fromkeys(null_text, "string")) if null_text else frame
+
+
 def write_ml_tables(settings: Settings, tables: dict[str, pd.DataFrame], *, publish: bool = True) -> str | None:
     """Replace each `ml.<name>` with its frame in one transaction; publish a snapshot (DuckDB) and return its version."""
     unknown = set(tables) - ML_TABLES
     if unknown:
         raise ValueError(f"unknown ML tables {sorted(unknown)}; add them to ORG_TABLES or GLOBAL_TABLES")
-    tables = {name: _with_org_column(name, frame) for name, frame in tables.items()}
+    tables = {name: _with_text_for_null_columns(_with_org_column(name, frame)) for name, frame in tables.items()}
     if settings.warehouse == "postgres":
         _write_postgres(settings, tables)
         return None
