@@ -122,7 +122,10 @@ def archived_ranges(connection, scope: TenantScope, table: str | None = None) ->
     ARCHIVED_TABLES, e.g. `raw.llm_calls`, which the usage reports read): that table's archived days and rows."""
     name = "archive_ranges" if table is None else "archive_table_ranges"
     exists = connection.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = $name", {"name": name}
+        # information_schema, not duckdb_tables(): the reader may be PostgreSQL (server mode), and pg_dialect
+        # translates information_schema to the deployment's own (prefixed) schemas.
+        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = $name",
+        {"name": name},
     ).fetchall()[0][0]
     if not exists:
         return []

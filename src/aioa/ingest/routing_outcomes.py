@@ -12,6 +12,7 @@ DuckDB as values in Arrow tables, never inside SQL text. A header with an empty 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import duckdb
@@ -58,7 +59,7 @@ class RoutingOutcomesSource(Source):
         for file_idx, path in files:
             try:
                 table = _read_csv(connection, path)
-            except (duckdb.Error, OSError) as error:
+            except (duckdb.Error, OSError, NotUtf8Error) as error:
                 problems.append(
                     {"file_idx": file_idx, "reason": "unreadable CSV: " + _first_line(error), "raw_excerpt": None}
                 )
@@ -129,10 +130,20 @@ class RoutingOutcomesSource(Source):
 def _read_csv(connection: duckdb.DuckDBPyConnection, path: str) -> pa.Table:
     """All cells as text with positional column names; the header is row 0.
 
-    The file is passed as an open handle so characters of its name are never read as a glob pattern.
+    The file is passed as bytes so characters of its name are never read as a glob pattern. It is checked to be
+    UTF-8 here first: on DuckDB 1.5 a failed read aborts the batch's transaction (there is no savepoint), which
+    would then fail the whole file as "could not be loaded" instead of quarantining it with this reason.
     """
-    with open(path, "rb") as handle:
-        return connection.read_csv(handle, header=False, all_varchar=True).to_arrow_table()
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotUtf8Error(f"not UTF-8: {error}") from error
+    return connection.read_csv(io.BytesIO(data), header=False, all_varchar=True).to_arrow_table()
+
+
+class NotUtf8Error(ValueError):
+    """A CSV file whose bytes are not UTF-8 (DuckDB's CSV reader only reads UTF-8)."""
 
 
 def _header_problem(header: list[str | None]) -> str | None:
