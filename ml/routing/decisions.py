@@ -179,4 +179,5 @@ def logged_handoffs(settings: Settings) -> pd.DataFrame:
                    task_text, task_type, project_id, input_tokens
             from marts.fct_handoffs
             where propensity is not null and success is not null and coalesce(outcome_verified, false)
+            order by ts_utc, handoff_id
         """).df()

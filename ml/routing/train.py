@@ -21,7 +21,9 @@ def load_handoffs(settings: Settings, *, published: bool = True) -> pd.DataFrame
 
     connection, _ = open_marts(settings, published=published)
     with connection:
-        return connection.execute("select * from marts.fct_handoffs").df()
+        # in a fixed order: the fit (calibration folds, solvers) depends on row order, and DuckDB's parallel scan
+        # returns rows in no particular order, so an unordered read trained a different router from the same data
+        return connection.execute("select * from marts.fct_handoffs order by ts_utc, handoff_id").df()
 
 
 def load_truth(settings: Settings) -> pd.DataFrame | None:
