@@ -8,17 +8,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from aioa.identity import api_keys
 from aioa.settings import Settings
 from tests.api.conftest import ORG
 from tests.api.test_route_api import TASKS, routed  # noqa: F401 - the fixture: a home with a trained champion
-from tests.api.test_serve import _free_port
+from tests.api.test_serve import _free_port, aioa_serve
 
 AIOA = str(Path(sys.executable).with_name("aioa"))
 PROBE = """
@@ -51,29 +49,8 @@ def served(routed):  # noqa: F811 - the imported fixture
     home = routed.home
     environment = os.environ | {"AIOA_HOME": str(home), "AIOA_AUTH": "on", "AIOA_ROUTING_EXPLORATION_RATE": "0"}
     environment.pop("AIOA_DATABASE_URL", None)
-    port = _free_port()
-    server = subprocess.Popen(
-        [AIOA, "serve", "--port", str(port)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read().decode()
-                assert time.monotonic() < deadline, "aioa serve did not start in 90 s"
-                time.sleep(0.3)
+    with aioa_serve(environment) as base:
         yield environment | {"AIOA_API_URL": base}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _same(remote: dict, local: dict) -> None:

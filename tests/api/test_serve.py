@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,11 +28,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_aioa_serve_answers_health_and_reports(built_home, tmp_path):
-    home = copy_home(built_home, tmp_path / "home")
-    environment = os.environ | {"AIOA_HOME": str(home), "AIOA_AUTH": "on"}
-    environment.pop("AIOA_DATABASE_URL", None)
-    _info, key = api_keys.create_key(Settings(home=home), org_id=ORG, scopes=["read"], name="serve-test")
+@contextmanager
+def aioa_serve(environment: dict[str, str]) -> Iterator[str]:
+    """`aioa serve` in a subprocess on a free loopback port, up once /healthz answers; yields its base URL and
+    always stops it."""
     port = _free_port()
     server = subprocess.Popen(
         [AIOA, "serve", "--port", str(port)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -40,19 +41,13 @@ def test_aioa_serve_answers_health_and_reports(built_home, tmp_path):
         deadline = time.monotonic() + 90
         while True:
             try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
+                httpx.get(f"{base}/healthz", timeout=2)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read().decode()
                 assert time.monotonic() < deadline, "aioa serve did not start in 90 s"
                 time.sleep(0.3)
-        assert health.json() == {"status": "ok"}
-        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
-        assert httpx.get(f"{base}/v1/reports/daily", timeout=10).status_code == 401
-        report = httpx.get(f"{base}/v1/reports/daily", headers={"Authorization": f"Bearer {key}"}, timeout=30)
-        assert report.status_code == 200
-        assert report.json() == _cli_report(home, "daily", "--org", ORG)
-        assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
+        yield base
     finally:
         server.terminate()
         try:
@@ -60,6 +55,21 @@ def test_aioa_serve_answers_health_and_reports(built_home, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_aioa_serve_answers_health_and_reports(built_home, tmp_path):
+    home = copy_home(built_home, tmp_path / "home")
+    environment = os.environ | {"AIOA_HOME": str(home), "AIOA_AUTH": "on"}
+    environment.pop("AIOA_DATABASE_URL", None)
+    _info, key = api_keys.create_key(Settings(home=home), org_id=ORG, scopes=["read"], name="serve-test")
+    with aioa_serve(environment) as base:
+        assert httpx.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/v1/reports/daily", timeout=10).status_code == 401
+        report = httpx.get(f"{base}/v1/reports/daily", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert report.status_code == 200
+        assert report.json() == _cli_report(home, "daily", "--org", ORG)
+        assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
 
 
 def test_auth_off_refuses_a_public_host(tmp_path):
