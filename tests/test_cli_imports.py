@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_probe import run_cli
 from tests.ingest.transcripts import assistant, write_jsonl
 
 # DuckDB 1.5 (pinned for encryption at rest, see pyproject) imports pandas the first time a query binds a parameter,
@@ -20,32 +21,10 @@ _DUCKDB_1 = __import__("duckdb").__version__.startswith("1.")
 HEAVY = ("dagster", "mlflow", "langchain", "langchain_core", "sklearn") + (() if _DUCKDB_1 else ("pandas",))
 NOT_FOR_HELP = ("duckdb", "pydantic_settings", "pyarrow", "numpy", "genai_prices") + (("pandas",) if _DUCKDB_1 else ())
 
-# Runs the CLI's main() in-process and prints which heavy top-level packages it imported.
-PROBE = """
-import json, sys
-sys.argv = ["aioa", *sys.argv[1:]]
-from aioa.cli import main
-try:
-    main()
-except SystemExit as done:
-    code = done.code
-else:
-    code = 0
-heavy = sorted({name.split(".")[0] for name in sys.modules} & set(HEAVY + NOT_FOR_HELP))
-print("\\n" + json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
-"""
-
 
 def _run(args: list[str], home: Path) -> tuple[dict, str]:
-    env = {**os.environ, "AIOA_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nNOT_FOR_HELP = {NOT_FOR_HELP!r}\n{PROBE}", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+    probed = run_cli(args, {**os.environ, "AIOA_HOME": str(home)}, HEAVY + NOT_FOR_HELP)
+    return {"code": probed.code, "heavy": probed.imported}, probed.stdout
 
 
 @pytest.fixture

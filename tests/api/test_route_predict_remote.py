@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,31 +16,14 @@ from aioa.settings import Settings
 from tests.api.conftest import ORG
 from tests.api.test_route_api import TASKS, routed  # noqa: F401 - the fixture: a home with a trained champion
 from tests.api.test_serve import _free_port, aioa_serve
+from tests.cli_probe import run_cli
 
 AIOA = str(Path(sys.executable).with_name("aioa"))
-PROBE = """
-import json, sys
-sys.argv = ["aioa", *sys.argv[1:]]
-from aioa.cli import main
-try:
-    main()
-except SystemExit as done:
-    code = done.code
-else:
-    code = 0
-print("\\n" + json.dumps({"code": code, "sklearn": "sklearn" in sys.modules}), file=sys.stderr)
-"""
 
 
 def _predict(environment: dict, *args: str) -> tuple[dict, str, str]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, "route", "predict", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout, done.stderr
+    probed = run_cli(("route", "predict", *args), environment, ("sklearn",), timeout=120)
+    return {"code": probed.code, "sklearn": "sklearn" in probed.imported}, probed.stdout, probed.stderr
 
 
 @pytest.fixture(scope="module")

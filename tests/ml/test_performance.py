@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -19,6 +17,7 @@ from sklearn.metrics import brier_score_loss
 from typer.testing import CliRunner
 
 from aioa.settings import Settings
+from tests.cli_probe import run_cli
 
 MODELS = {"cheap-model": (2.0, -6.5), "strong-model": (4.0, -4.0)}  # (success logit at difficulty 0, log $/task)
 TYPES = ["debugging", "documentation", "refactor"]
@@ -171,37 +170,18 @@ def test_route_predict_gives_per_task_estimates_from_stored_models(served_home, 
         assert large[model]["p_success"] < small[model]["p_success"]
 
 
-# A fresh `aioa route predict --json` that prints which of these it imported (stderr's last line).
-PREDICT_PROBE = """
-import json, sys
-sys.argv = ["aioa", "route", "predict", "please fix the typo in this function", "--task-type", "debugging", "--json"]
-from aioa.cli import main
-try:
-    main()
-except SystemExit as done:
-    code = done.code
-else:
-    code = 0
-heavy = {"mlflow", "duckdb", "sqlalchemy", "dagster", "langchain", "matplotlib"}
-print("\\n" + json.dumps({"code": code, "heavy": sorted({name.split(".")[0] for name in sys.modules} & heavy)}), file=sys.stderr)
-"""
+PREDICT = ("route", "predict", "please fix the typo in this function", "--task-type", "debugging", "--json")
+NOT_ON_PREDICT = ("mlflow", "duckdb", "sqlalchemy", "dagster", "langchain", "matplotlib")
 
 
 def test_route_predict_in_a_new_process_loads_no_registry_or_warehouse(served_home):
     """The predict path reads the stored models only: no MLflow (the registry), DuckDB or SQLAlchemy (the warehouse,
     the identity store), Dagster or plotting libraries are imported (each costs a noticeable part of a second)."""
     env = {key: value for key, value in os.environ.items() if key != "AIOA_MLFLOW_TRACKING_URI"}
-    done = subprocess.run(
-        [sys.executable, "-c", PREDICT_PROBE],
-        env=env | {"AIOA_HOME": str(served_home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    result = json.loads(done.stderr.strip().splitlines()[-1])
-    assert result["code"] == 0, done.stderr
-    assert json.loads(done.stdout)["estimate_source"] == "per_task"  # it really answered from the stored models
-    assert result["heavy"] == [], f"`aioa route predict` imported {result['heavy']}"
+    probed = run_cli(PREDICT, env | {"AIOA_HOME": str(served_home)}, NOT_ON_PREDICT)
+    assert probed.code == 0, probed.stderr
+    assert json.loads(probed.stdout)["estimate_source"] == "per_task"  # it really answered from the stored models
+    assert probed.imported == [], f"`aioa route predict` imported {probed.imported}"
 
 
 def test_an_unknown_task_type_is_refused_with_the_known_ones(served_home, monkeypatch):
