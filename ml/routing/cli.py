@@ -146,18 +146,26 @@ def predict(
     task_type: Annotated[
         str | None, typer.Option(help="Kind of task; one the models were trained on (omit when unknown).")
     ] = None,
+    project: Annotated[str | None, typer.Option(help="Project the task is for (a router feature).")] = None,
+    input_tokens: Annotated[
+        int | None, typer.Option(min=0, help="Expected input tokens (a router feature; omitted: 0).")
+    ] = None,
 ) -> None:
     """Route one task with the stored champion: target, P(success) per model, and the task's cost and latency
     with 80% intervals (the stored performance predictor; nothing is trained on call). With AIOA_API_TOKEN set it
-    asks the running API (`aioa serve`, AIOA_API_URL), whose models are already loaded."""
+    asks the running API (`aioa serve`, AIOA_API_URL), whose models are already loaded. The router reads the
+    project and the input tokens too: the same task routed by `route()` or `POST /v1/route` with them is the same
+    task here only with --project and --input-tokens."""
     from aioa.settings import get_settings
 
     settings = get_settings()
+    task_fields = {"task_text": task, "task_type": task_type, "project_id": project, "input_tokens": input_tokens}
+    task_fields = {key: value for key, value in task_fields.items() if value is not None}
     if settings.api_token is not None:
         from ml.routing.remote import RemoteRouteError, predict_remote
 
         try:
-            decision = predict_remote(settings, task, task_type)
+            decision = predict_remote(settings, task_fields)
         except RemoteRouteError as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(2) from None
@@ -173,7 +181,7 @@ def predict(
         )
         raise typer.Exit(2)
     try:
-        decision = route({"task_text": task, "task_type": task_type}, settings)
+        decision = route(task_fields, settings)
     except RouterUnavailable as error:
         console.print(f"[yellow]{error}[/yellow]")
         raise typer.Exit(2) from None

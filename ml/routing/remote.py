@@ -10,15 +10,16 @@ class RemoteRouteError(Exception):
     """The API could not answer; the message says what to do."""
 
 
-def predict_remote(settings: Settings, task_text: str, task_type: str | None) -> dict:
-    """The API's greedy decision for one task (`POST /v1/route?dry_run=true`: no exploration, nothing logged)."""
+def predict_remote(settings: Settings, task: dict) -> dict:
+    """The API's greedy decision for one task (`POST /v1/route?dry_run=true`: no exploration, nothing logged);
+    `task` holds the fields of `RouteTask` that are set (task_text, task_type, project_id, input_tokens)."""
     import httpx
 
     url = settings.api_url.rstrip("/") + "/v1/route"
-    body = {"task_text": task_text} | ({"task_type": task_type} if task_type is not None else {})
+    task_type = task.get("task_type")
     headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}
     try:
-        answer = httpx.post(url, params={"dry_run": "true"}, json=body, headers=headers, timeout=30)
+        answer = httpx.post(url, params={"dry_run": "true"}, json=task, headers=headers, timeout=30)
     except httpx.TransportError as error:
         raise RemoteRouteError(
             f"the API at {settings.api_url} did not answer ({type(error).__name__}): start it with `aioa serve`, "
