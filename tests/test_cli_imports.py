@@ -15,11 +15,10 @@ import pytest
 from tests.cli_probe import run_cli
 from tests.ingest.transcripts import assistant, write_jsonl
 
-# DuckDB 1.5 (pinned for encryption at rest, see pyproject) imports pandas the first time a query binds a parameter,
-# so a command that reads the warehouse imports it; `--help` still must not. Back to HEAVY with DuckDB 2.
-_DUCKDB_1 = __import__("duckdb").__version__.startswith("1.")
-HEAVY = ("dagster", "mlflow", "langchain", "langchain_core", "sklearn") + (() if _DUCKDB_1 else ("pandas",))
-NOT_FOR_HELP = ("duckdb", "pydantic_settings", "pyarrow", "numpy", "genai_prices") + (("pandas",) if _DUCKDB_1 else ())
+# DuckDB 1.5 (pinned for encryption at rest) would import pandas on the first bound parameter: these commands keep
+# it out with `aioa.warehouse.pandas_free.without_pandas`.
+HEAVY = ("dagster", "mlflow", "langchain", "langchain_core", "sklearn", "pandas")
+NOT_FOR_HELP = ("duckdb", "pydantic_settings", "pyarrow", "numpy", "genai_prices")
 
 
 def _run(args: list[str], home: Path) -> tuple[dict, str]:
@@ -58,8 +57,7 @@ def test_report_daily_imports_no_heavy_library(ingested_home: Path) -> None:
     assert sum(row["output_tokens"] for row in json.loads(stdout)) == 12  # the report really ran
     heavy = [name for name in result["heavy"] if name in HEAVY]
     assert heavy == [], f"`aioa report daily --json` imported {heavy}"
-    if not _DUCKDB_1:  # pandas brings numpy and pyarrow
-        assert "numpy" not in result["heavy"] and "pyarrow" not in result["heavy"]
+    assert "numpy" not in result["heavy"] and "pyarrow" not in result["heavy"]  # pandas would bring both
 
 
 def test_ingest_imports_no_heavy_library(tmp_path: Path, claude_logs: Path) -> None:

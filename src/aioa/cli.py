@@ -170,19 +170,24 @@ def _run_ingest(name: str, paths: list[Path], as_json: bool) -> None:
     except MissingPathError as error:
         console.print(f"[red]Not found:[/red] {', '.join(error.missing)}")
         raise typer.Exit(2) from None
+    from aioa.warehouse.pandas_free import without_pandas
+
     source = BY_NAME[name].source()
     settings = get_settings()
     try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=as_json,
-        ) as progress:
+        with (
+            without_pandas(),
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+                disable=as_json,
+            ) as progress,
+        ):
             task = progress.add_task(f"ingest {source.name}", total=None)
             summary = ingest(
                 source,
@@ -482,6 +487,7 @@ def report(
         console.print(f"[red]Unknown report {kind!r}.[/red] Choose one of: {', '.join(REPORT_KINDS)}.")
         raise typer.Exit(2)
     from aioa.warehouse.connection import statement_timeout
+    from aioa.warehouse.pandas_free import without_pandas
     from aioa.warehouse.snapshots import NoSnapshotError, open_snapshot
 
     scope = TenantScope.for_orgs(*org) if org else TenantScope.all_orgs()
@@ -493,7 +499,7 @@ def report(
             "[red]No data yet.[/red] Run `aioa ingest claude-code` (or `aioa generate` and `aioa ingest sample`) first."
         )
         raise typer.Exit(2) from None
-    with connection, statement_timeout(connection, settings.reader_statement_timeout_s):
+    with connection, without_pandas(), statement_timeout(connection, settings.reader_statement_timeout_s):
         rows = usage_report(
             connection, kind, scope=scope, timezone=timezone, since=_parse_day(since), until=_parse_day(until)
         )
