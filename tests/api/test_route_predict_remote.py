@@ -93,7 +93,7 @@ def test_a_new_process_scores_a_task_exactly_as_route_does_here(routed):  # noqa
     from ml.routing.predict import route
 
     environment = os.environ | {"AIOA_HOME": str(routed.home)}
-    for name in ("AIOA_API_TOKEN", "AIOA_DATABASE_URL", "AIOA_MLFLOW_TRACKING_URI"):
+    for name in ("AIOA_API_TOKEN", "AIOA_DATABASE_URL"):  # in process, not as a client; as `routed` serves
         environment.pop(name, None)
     for task in TASKS[:3]:
         probe, out, err = _predict(environment, *_task_args(task), "--json")
