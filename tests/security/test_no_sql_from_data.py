@@ -50,8 +50,18 @@ ALLOWED: dict[str, str] = {
             "run.py:rewrite_archived",
             "snapshot.py:add_archive_to_snapshot",
             "snapshot.py:snapshot_to_warehouse",
+            "snapshot.py:write_archive_views",
         )
     },
+    **{
+        f"src/aioa/archive/{site}": "the encryption options from aioa.archive.store (constants naming the key, "
+        "never the key); the archive file bound ($file); the fresh file's URL our own (.rekey/ and a uuid), quoted "
+        "with sql_string"
+        for site in ("rekey.py:_readable", "rekey.py:_rewrite")
+    },
+    "src/aioa/warehouse/encryption.py:add_archive_key": "PRAGMA takes no bound parameter: the key's name is a "
+    "constant quoted with sql_string; the derived key is bound into a variable (set variable … = ?) and read with "
+    "getvariable, never pasted",
     **{
         site: "ATTACH takes no bound parameter in DuckDB 1.5: the file path is a setting or our own file name, quoted "
         "with sql_string; aliases are constants quoted with sql_identifier; the key is bound into a variable "

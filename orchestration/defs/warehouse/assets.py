@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, Config, Failure, Materializ
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import default_description_fn
 
+from aioa.archive.rekey import encrypt_plain_archive
 from aioa.warehouse.dbt.runner import run_failures, settings_file, target_path, write_settings_file
 from orchestration.defs.warehouse.project import dbt_project
 from orchestration.defs.warehouse.resources import WarehouseResource
@@ -59,6 +60,7 @@ def aioa_dbt_models(
             "build it with dbt_resource(settings)"
         )
     write_settings_file(settings)  # aioa-dbt reads it: dbt's profile variables are set in dbt's process only
+    encrypt_plain_archive(settings)  # with a key: dbt reads the archive encrypted (a plain file from before the key)
     invocation = dbt.cli(
         ["build", *(["--full-refresh"] if config.full_refresh else [])],
         context=context,

@@ -1,6 +1,8 @@
 """dbt-duckdb plugin: the Parquet archive (`AIOA_DBT_ARCHIVE_URL`, set from AIOA_ARCHIVE_URL by `dbt_env`) is
 readable on dbt's connection as `aioaarchive://`, read-only, so the `with_archive` macro can union the archived raw
-rows and facts into the models that must see them (a rebuild from raw, the dimensions and tool aggregates)."""
+rows and facts into the models that must see them (a rebuild from raw, the dimensions and tool aggregates). On the
+encrypted target (a warehouse key configured) the archive's files are encrypted: the key dbt gets for the warehouse
+(DBT_ENV_SECRET_WAREHOUSE_KEY) is added as the archive's Parquet key, which the macro names."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ class Plugin(BasePlugin):
         import fsspec
 
         from aioa.archive.store import ReadOnlyArchiveFileSystem, register
+        from aioa.warehouse.encryption import DBT_KEY_VARIABLE
 
         target, root = fsspec.core.url_to_fs(url)
-        register(conn, ReadOnlyArchiveFileSystem(path=root, fs=target, skip_instance_cache=True))
+        key = os.environ.get(DBT_KEY_VARIABLE) or None
+        register(conn, ReadOnlyArchiveFileSystem(path=root, fs=target, skip_instance_cache=True), key)

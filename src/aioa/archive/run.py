@@ -8,7 +8,8 @@ to move, merged with the archive partitions they land in (a row already archived
 version, so a re-run or a rebuild never counts a row twice), are written with one `COPY ... (PARTITION_BY (org,
 month))` per table to a staging folder; the rows are deleted from the warehouse; the staged partitions replace the
 archive's; then the transaction commits and a snapshot is published (which unions the archive, see
-`aioa.archive.snapshot`). A failure before the commit rolls every delete back; one between a swap and the commit
+`aioa.archive.snapshot`). With a warehouse key configured every file is written encrypted and read with the key
+(`aioa.archive.store.read_options`); a plain file left from before the key is encrypted before it is read. A failure before the commit rolls every delete back; one between a swap and the commit
 leaves rows in both places, which readers count once and the next run settles.
 
 The aggregates are never archived: they keep the whole history. dbt reads the archived raw rows and facts where a
@@ -23,9 +24,20 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from aioa.archive.store import ARCHIVED_TABLES, CALLS, PROTOCOL, ArchivedTable, archive_filesystem, archived_files
+from aioa.archive.rekey import encrypt_plain_files
+from aioa.archive.store import (
+    ARCHIVED_TABLES,
+    CALLS,
+    PROTOCOL,
+    ArchivedTable,
+    archive_filesystem,
+    archived_files,
+    copy_options,
+    read_options,
+)
 from aioa.archive.store import register as register_archive
 from aioa.settings import Settings
+from aioa.warehouse.encryption import warehouse_key
 
 STAGING = ".staging"
 
@@ -49,7 +61,8 @@ class ArchiveReport:
         return {**asdict(self), "total_calls": sum(self.calls.values())}
 
 
-# Templates: identifiers come only from ARCHIVED_TABLES (a fixed map); days, orgs and files are bound.
+# Templates: identifiers come only from ARCHIVED_TABLES (a fixed map), the encryption options from
+# aioa.archive.store (the key's name, a constant); days, orgs and files are bound.
 _MOVING_BY_CUTOFF = """
 create or replace temp table archive_moving as
 select t.*, t.org_id as org, strftime({day}, '%Y-%m') as month
@@ -62,19 +75,20 @@ create or replace temp table archive_moving as
 select t.*, t.org_id as org, strftime({day}, '%Y-%m') as month
 from {table} as t
 where list_contains($orgs, t.org_id)
-  and t.{key} in (select {key} from read_parquet($files, hive_partitioning = true, hive_types_autocast = false))
+  and t.{key} in (select {key} from read_parquet($files, hive_partitioning = true, hive_types_autocast = false{read}))
 """
 _MERGED_WITH_ARCHIVE = """
 create or replace temp table archive_merged as
 select * from archive_moving
 union all by name
-select * from read_parquet($files, hive_partitioning = true, hive_types_autocast = false) as archived
+select * from read_parquet($files, hive_partitioning = true, hive_types_autocast = false{read}) as archived
 where not exists (select 1 from archive_moving as moving where moving.{key} = archived.{key})
 """
 _COPY_STAGED = (
     "copy archive_merged to 'aioaarchive://.staging/{directory}' "
-    "(format parquet, partition_by (org, month), compression zstd)"
+    "(format parquet, partition_by (org, month), compression zstd{copy})"
 )
+_COUNT_ARCHIVED = "select count(*) from read_parquet($files, hive_partitioning = true{read})"
 _DELETE_MOVED = "delete from {table} where {key} in (select {key} from archive_moving)"
 _COUNT_BY_ORG = "select org_id, count(*) from archive_moving group by org_id order by org_id"
 _TABLES = "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()"
@@ -84,8 +98,15 @@ _ORGS = (
 )
 
 
-def _sql(template: str, spec: ArchivedTable) -> str:
-    return template.format(table=spec.table, key=spec.key, day=spec.day, directory=spec.directory)
+def _sql(template: str, spec: ArchivedTable, encrypted: bool = False) -> str:
+    return template.format(
+        table=spec.table,
+        key=spec.key,
+        day=spec.day,
+        directory=spec.directory,
+        read=read_options(encrypted),
+        copy=copy_options(encrypted),
+    )
 
 
 def archive_run(settings: Settings, *, org: str | None = None, dry_run: bool = False, today: date | None = None):
@@ -148,16 +169,18 @@ def rewrite_archived(settings: Settings, orgs: list[str]) -> dict:
     connection = _writer(settings)
     if connection is None:
         return result
+    encrypted = warehouse_key(settings) is not None
     try:
         connection.begin()
         try:
             for table, spec in ARCHIVED_TABLES.items():
                 if not files[table] or table not in _tables(connection):
                     continue
-                connection.execute(_sql(_MOVING_ARCHIVED_KEYS, spec), {"orgs": orgs, "files": files[table]})
+                encrypt_plain_files(connection, settings, files[table])
+                connection.execute(_sql(_MOVING_ARCHIVED_KEYS, spec, encrypted), {"orgs": orgs, "files": files[table]})
                 rewritten = connection.execute("select count(*) from archive_moving").fetchall()[0][0]
                 archived = connection.execute(
-                    "select count(*) from read_parquet($files, hive_partitioning = true)", {"files": files[table]}
+                    _sql(_COUNT_ARCHIVED, spec, encrypted), {"files": files[table]}
                 ).fetchall()[0][0]
                 result["rows_rewritten"][table] = rewritten
                 result["rows_not_rebuilt"][table] = archived - rewritten
@@ -178,7 +201,7 @@ def rewrite_archived(settings: Settings, orgs: list[str]) -> dict:
 _RESTORE_RAW = """
 insert into {table} by name
 select * exclude (org, month)
-from read_parquet($files, hive_partitioning = true, hive_types_autocast = false) as archived
+from read_parquet($files, hive_partitioning = true, hive_types_autocast = false{read}) as archived
 where not exists (select 1 from {table} as t where t.{key} = archived.{key})
 """
 
@@ -190,12 +213,15 @@ def restore_archived_raw(connection: duckdb.DuckDBPyConnection, settings: Settin
     from aioa.archive.store import RAW_TABLES
 
     filesystem = archive_filesystem(settings, writable=True)  # a writer's database: the writer's registration
+    key = warehouse_key(settings)
     restored: dict[str, int] = {}
     for table, spec in RAW_TABLES.items():
         files = archived_files(filesystem, spec, orgs)
         if files:
-            register_archive(connection, filesystem)
-            restored[table] = connection.execute(_sql(_RESTORE_RAW, spec), {"files": files}).fetchall()[0][0]
+            register_archive(connection, filesystem, key)
+            encrypt_plain_files(connection, settings, files)
+            sql = _sql(_RESTORE_RAW, spec, key is not None)
+            restored[table] = connection.execute(sql, {"files": files}).fetchall()[0][0]
     return restored
 
 
@@ -207,7 +233,8 @@ _STAGED_PARTITIONS = (
 def archived_files_for_stage(connection: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> list[str]:
     """For an ingest batch staged in `stage_<table>` (a raw table): the archive's files of the partitions (org,
     month) its rows fall in, registered on `connection`; [] when the table is not archived or nothing is there.
-    The merge counts the keys in them as stored, so a file read again never brings archived lines back."""
+    The merge counts the keys in them as stored, so a file read again never brings archived lines back (read with
+    `aioa.archive.store.read_options`; plain files are encrypted first when a key is configured)."""
     spec = ARCHIVED_TABLES.get(f"raw.{table}")
     if spec is None:
         return []
@@ -221,7 +248,8 @@ def archived_files_for_stage(connection: duckdb.DuckDBPyConnection, settings: Se
         for path in sorted(filesystem.glob(f"{spec.directory}/org={org_id}/month={month}/*.parquet"))
     ]
     if files:
-        register_archive(connection, filesystem)
+        register_archive(connection, filesystem, warehouse_key(settings))
+        encrypt_plain_files(connection, settings, files)
     return files
 
 
@@ -245,7 +273,7 @@ def _writer(settings: Settings):
     if not {CALLS.table, "raw.llm_calls", "raw.tool_calls"} <= _tables(connection):
         connection.close()
         return None
-    register_archive(connection, archive_filesystem(settings, writable=True))
+    register_archive(connection, archive_filesystem(settings, writable=True), warehouse_key(settings))
     return connection
 
 
@@ -253,6 +281,7 @@ def _move(settings: Settings, connection: duckdb.DuckDBPyConnection, spec: Archi
     """Inside the caller's transaction: merge `archive_moving` into its partitions of `spec`, stage them, delete
     the moved rows from the warehouse, swap the staged partitions in. Returns the partitions written."""
     filesystem = archive_filesystem(settings, writable=True)
+    encrypted = warehouse_key(settings) is not None
     partitions = connection.execute("select distinct org, month from archive_moving order by 1, 2").fetchall()
     files = [
         f"{PROTOCOL}://{path}"
@@ -260,12 +289,13 @@ def _move(settings: Settings, connection: duckdb.DuckDBPyConnection, spec: Archi
         for path in filesystem.glob(f"{spec.directory}/org={org_id}/month={month}/*.parquet")
     ]
     if files:
-        connection.execute(_sql(_MERGED_WITH_ARCHIVE, spec), {"files": files})
+        encrypt_plain_files(connection, settings, files)
+        connection.execute(_sql(_MERGED_WITH_ARCHIVE, spec, encrypted), {"files": files})
     else:
         connection.execute("create or replace temp table archive_merged as select * from archive_moving")
     if filesystem.exists(STAGING):
         filesystem.rm(STAGING, recursive=True)
-    connection.execute(_sql(_COPY_STAGED, spec))
+    connection.execute(_sql(_COPY_STAGED, spec, encrypted))
     connection.execute(_sql(_DELETE_MOVED, spec))
     staged_root = f"{STAGING}/{spec.directory}"
     written = []

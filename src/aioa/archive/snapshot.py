@@ -12,6 +12,11 @@ warehouse's row wins. `marts.archive_ranges` says, per org, which days of calls 
 Every reader of these tables sees archived rows: the marts' readers (app, API, Ask, reports), and the readers of
 raw rows (the usage reports, billing, rules, doctor). Handoffs, quarantine and the ingest bookkeeping are never
 archived.
+
+With a warehouse key configured the archive's files are encrypted: the views read them with the key's name
+(`aioa.archive.store.read_options`), a reader adds the key before its configuration is locked, and publication
+first encrypts any plain file left from before the key (`aioa.archive.rekey.encrypt_plain_files`), so the views
+never meet one. `aioa warehouse rekey` writes the views again when the archive changes key (`write_archive_views`).
 """
 
 from __future__ import annotations
@@ -27,32 +32,33 @@ from aioa.archive.store import (
     ArchivedTable,
     archive_filesystem,
     has_archived_rows,
+    read_options,
     register,
 )
 from aioa.settings import Settings, get_settings
 from aioa.warehouse.access import TenantScope
-from aioa.warehouse.encryption import open_database
+from aioa.warehouse.encryption import open_database, warehouse_key
 
-# Templates: identifiers from ARCHIVED_TABLES only.
+# Templates: identifiers from ARCHIVED_TABLES only; the encryption option from aioa.archive.store (a constant).
 _VIEW = """
-create view {table} as
+create or replace view {table} as
 select * from {table}_retained
 union all by name
 select * exclude (org, month)
-from read_parquet('{glob}', hive_partitioning = true, hive_types_autocast = false) as archived
+from read_parquet('{glob}', hive_partitioning = true, hive_types_autocast = false{read}) as archived
 where not exists (select 1 from {table}_retained as retained where retained.{key} = archived.{key})
 """
 _ARCHIVE_RANGES = """
 create or replace table marts.archive_ranges as
 select org_id, min(day) as first_day, max(day) as last_day, count(*) as calls
 from read_parquet('aioaarchive://marts/fct_llm_calls/**/*.parquet', hive_partitioning = true,
-                  hive_types_autocast = false)
+                  hive_types_autocast = false{read})
 group by org_id
 """
 # Per archived table and org, the days its archive holds (what a report reading that table says comes from it).
 _TABLE_RANGES = """
 select '{table}' as table_name, t.org_id, min({day}) as first_day, max({day}) as last_day, count(*) as row_count
-from read_parquet('{glob}', hive_partitioning = true, hive_types_autocast = false) as t
+from read_parquet('{glob}', hive_partitioning = true, hive_types_autocast = false{read}) as t
 group by t.org_id
 """
 _TABLES = (
@@ -60,8 +66,8 @@ _TABLES = (
 )
 
 
-def _sql(template: str, spec: ArchivedTable) -> str:
-    return template.format(table=spec.table, key=spec.key, glob=spec.glob, day=spec.day)
+def _sql(template: str, spec: ArchivedTable, encrypted: bool) -> str:
+    return template.format(table=spec.table, key=spec.key, glob=spec.glob, day=spec.day, read=read_options(encrypted))
 
 
 def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
@@ -70,23 +76,37 @@ def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     archived = [spec for spec in ARCHIVED_TABLES.values() if has_archived_rows(filesystem, spec)]
     if not archived:
         return False
+    from aioa.archive.rekey import encrypt_plain_archive
+
+    encrypt_plain_archive(settings)  # a plain file from before the key: encrypted now, or the views could not read it
+    key = warehouse_key(settings)
     connection = open_database(snapshot, settings, config={"memory_limit": settings.duckdb_memory_limit})
     try:
-        register(connection, filesystem)
+        register(connection, filesystem, key)
         tables = {row[0] for row in connection.execute(_TABLES).fetchall()}
         archived = [spec for spec in archived if spec.table in tables]
         for spec in archived:
             connection.execute(f"alter table {spec.table} rename to {spec.table.split('.')[1]}_retained")
-            connection.execute(_sql(_VIEW, spec))
-        if CALLS in archived:
-            connection.execute(_ARCHIVE_RANGES)
-        if archived:
-            ranges = " union all ".join(_sql(_TABLE_RANGES, spec) for spec in archived)
-            connection.execute("create or replace table marts.archive_table_ranges as " + ranges)
+        write_archive_views(connection, key is not None)
         connection.execute("checkpoint")
     finally:
         connection.close()
     return bool(archived)
+
+
+def write_archive_views(connection: duckdb.DuckDBPyConnection, encrypted: bool) -> None:
+    """In the snapshot that is `connection`'s current database (its tables already renamed `<table>_retained`):
+    (re)create each archived table's view over the archive and the tables of archived ranges, reading the archive
+    encrypted or not. The archive must be registered on `connection` (with its key)."""
+    tables = {row[0] for row in connection.execute(_TABLES).fetchall()}
+    archived = [spec for spec in ARCHIVED_TABLES.values() if f"{spec.table}_retained" in tables]
+    for spec in archived:
+        connection.execute(_sql(_VIEW, spec, encrypted))
+    if CALLS in archived:
+        connection.execute(_ARCHIVE_RANGES.format(read=read_options(encrypted)))
+    if archived:
+        ranges = " union all ".join(_sql(_TABLE_RANGES, spec, encrypted) for spec in archived)
+        connection.execute("create or replace table marts.archive_table_ranges as " + ranges)
 
 
 def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
@@ -112,7 +132,7 @@ def allow_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> 
     filesystem = archive_filesystem(settings, writable=False)
     if not any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values()):
         return
-    register(connection, filesystem)
+    register(connection, filesystem, warehouse_key(settings))  # the key: the archive's views read with it
     connection.execute("set allowed_directories = ['aioaarchive://']")
 
 

@@ -3,6 +3,12 @@
 Writers (the archive run, the privacy delete) get it writable; readers get it read-only, so a reader's `COPY` can
 never plant rows in the archive, and `..` cannot leave it. One protocol name for both: the snapshot's archive view
 names `aioaarchive://…` and works wherever the archive lives.
+
+With a warehouse key configured the archive's files are encrypted (DuckDB's Parquet encryption, the key derived from
+the warehouse key by `aioa.warehouse.encryption.archive_parquet_key`): `register` adds the key to the connection and
+every `read_parquet`/`COPY` of the archive carries `read_options`/`copy_options`. DuckDB reads one scan's files
+either all encrypted or all plain, so the archive is never mixed: plain files left from before the key are
+encrypted on the next snapshot publication or rekey (`aioa.archive.rekey`).
 """
 
 from __future__ import annotations
@@ -13,8 +19,12 @@ import fsspec
 from fsspec.implementations.dirfs import DirFileSystem
 
 from aioa.settings import Settings
+from aioa.warehouse.encryption import ARCHIVE_KEY_NAME, add_archive_key, warehouse_key
 
 PROTOCOL = "aioaarchive"
+# What the archive's scans and copies add when it is encrypted (the key's name, never the key).
+_READ_ENCRYPTED = ", encryption_config = {{footer_key: '{name}'}}"
+_COPY_ENCRYPTED = ", encryption_config {{footer_key: '{name}'}}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,30 @@ def archived_files(filesystem: ArchiveFileSystem, spec: ArchivedTable, orgs: lis
     ]
 
 
-def register(connection, filesystem: ArchiveFileSystem) -> None:
-    """Make `aioaarchive://` readable (or writable) on `connection`'s database (once per database instance)."""
+def register(connection, filesystem: ArchiveFileSystem, key: str | None = None) -> None:
+    """Make `aioaarchive://` readable (or writable) on `connection`'s database (once per database instance), and
+    its files readable with the warehouse key `key` (the configured one: `warehouse_key(settings)`; None: plain)."""
     if not connection.filesystem_is_registered(PROTOCOL):
         connection.register_filesystem(filesystem)
+    add_archive_key(connection, key)
+
+
+def read_options(encrypted: bool, key_name: str = ARCHIVE_KEY_NAME) -> str:
+    """What a `read_parquet(...)` of the archive adds after its other options: the name of the key its files are
+    encrypted with when the archive is encrypted (a warehouse key is configured), else nothing."""
+    return _READ_ENCRYPTED.format(name=key_name) if encrypted else ""
+
+
+def copy_options(encrypted: bool) -> str:
+    """What a `COPY ... TO 'aioaarchive://…' (format parquet, …)` adds after its other options (see read_options)."""
+    return _COPY_ENCRYPTED.format(name=ARCHIVE_KEY_NAME) if encrypted else ""
+
+
+def is_encrypted(settings: Settings) -> bool:
+    """Whether the archive of `settings` is (to be) encrypted: a warehouse key is configured."""
+    return warehouse_key(settings) is not None
+
+
+def settings_read_options(settings: Settings) -> str:
+    """`read_options` for the archive of `settings`."""
+    return read_options(is_encrypted(settings))

@@ -83,14 +83,17 @@ class MergeCounts:
         return self.staged - self.added - self.updated - self.rejected
 
 
-def merge_staged(connection: duckdb.DuckDBPyConnection, table: str, archived: list[str] | None = None) -> MergeCounts:
+def merge_staged(
+    connection: duckdb.DuckDBPyConnection, table: str, archived: list[str] | None = None, archive_options: str = ""
+) -> MergeCounts:
     """Merge temp table `stage_<table>` into `raw.<table>` (inside the caller's transaction).
 
     Wide rows are copied once (into the raw table): the batch is de-duplicated by picking the winning stage rowid of
     each (org, key), and the large, growing raw table is scanned once per batch to find which keys it already holds
     and under which org. Rows whose key another org owns go to `stage_quarantine` instead. `archived`: the Parquet
     archive's files of this table where the batch's rows fall (`aioa.archive.run.archived_files_for_stage`): their
-    keys count as stored (never inserted again; an archived row is final and is not updated).
+    keys count as stored (never inserted again; an archived row is final and is not updated). `archive_options`:
+    what the archive's scans add when it is encrypted (`aioa.archive.store.read_options`).
     """
     rule = MERGE_RULES[table]
     key = rule.contract.key[0]
@@ -114,7 +117,7 @@ def merge_staged(connection: duckdb.DuckDBPyConnection, table: str, archived: li
     if archived:
         stored += connection.execute(
             f"insert into merge_stored select {key}, org_id from read_parquet($files, hive_partitioning = true, "
-            f"hive_types_autocast = false) where {key} in (select {key} from merge_winners)",
+            f"hive_types_autocast = false{archive_options}) where {key} in (select {key} from merge_winners)",
             {"files": archived},
         ).fetchone()[0]
     # After this, every winner left is of the org that owns its key: the update below matches on the key alone

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from aioa.archive.run import archived_files_for_stage
+from aioa.archive.store import settings_read_options
 from aioa.attribution import attribute_rows, load_attribution, sync_entities
 from aioa.attribution.config import with_inbox_bindings
 from aioa.contracts import CONTRACT_VERSION
@@ -337,7 +338,8 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
             _flag_unpriced(connection, source.name)
         limit_staged_text(connection, source.tables)  # AIOA_STORE_TEXT, before anything is stored
         for table in source.tables:
-            counts = merge_staged(connection, table, archived_files_for_stage(connection, settings, table))
+            archived = archived_files_for_stage(connection, settings, table)
+            counts = merge_staged(connection, table, archived, settings_read_options(settings))
             summary.rows_added[table] = summary.rows_added.get(table, 0) + counts.added
             summary.rows_updated[table] = summary.rows_updated.get(table, 0) + counts.updated
             if table in ("llm_calls", "handoffs"):

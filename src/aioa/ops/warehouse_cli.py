@@ -23,8 +23,8 @@ def rekey_command(
     decrypt: Annotated[bool, typer.Option("--decrypt", help="Write the files in the clear (no new key).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> None:
-    """Re-encrypt the warehouse and its snapshots with a new key; the old key is the configured one (none: the
-    files are encrypted for the first time). Stop the pipeline first; then set the new key on every host."""
+    """Re-encrypt the warehouse, its snapshots and the archive with a new key; the old key is the configured one
+    (none: the files are encrypted for the first time). Stop the pipeline first; then set the new key on every host."""
     from aioa.settings import get_settings
     from aioa.warehouse.encryption import WarehouseKeyError
     from aioa.warehouse.rekey import rekey
@@ -46,7 +46,8 @@ def rekey_command(
     state = "encrypted with the new key" if report.encrypted else "decrypted (stored in the clear)"
     typer.echo(
         f"{len(report.files)} file(s) {state}: {report.tables} tables, {report.rows:,} rows, each checked against "
-        f"its source ({report.seconds:.1f} s)."
+        f"its source ({report.seconds:.1f} s); {report.archive_files} archive Parquet file(s), "
+        f"{report.archive_rows:,} rows."
     )
     typer.echo(
         "Now set the new key (AIOA_WAREHOUSE_KEY or AIOA_WAREHOUSE_KEY_FILE) on every host and restart them; keep "

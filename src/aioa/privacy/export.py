@@ -112,10 +112,11 @@ def subject_rows(
     return tables
 
 
-# The archive's rows of an archived table (aioa.archive), as the table's rows: $files bound, privacy_pairs registered.
+# The archive's rows of an archived table (aioa.archive), as the table's rows: $files bound, privacy_pairs registered;
+# {read}: the archive's encryption option (aioa.archive.store.read_options, a constant naming the key).
 _ARCHIVED_ROWS = (
-    "select * exclude (org, month) from read_parquet($files, hive_partitioning = true, hive_types_autocast = false)"
-    f" as t where {BY_PAIRS}"
+    "select * exclude (org, month) from read_parquet($files, hive_partitioning = true, hive_types_autocast = false"
+    "{read})" + f" as t where {BY_PAIRS}"
 )
 
 
@@ -127,14 +128,15 @@ def _archived_rows(connection: duckdb.DuckDBPyConnection, subject: Subject, sett
 
     if not connection.filesystem_is_registered(PROTOCOL):
         return {}
-    from aioa.archive.store import archive_filesystem, archived_files
+    from aioa.archive.store import archive_filesystem, archived_files, is_encrypted, read_options
 
     filesystem = archive_filesystem(settings, writable=False)
+    sql = _ARCHIVED_ROWS.format(read=read_options(is_encrypted(settings)))  # the key: added when the reader opened
     rows = {}
     for table, spec in ARCHIVED_TABLES.items():
         files = archived_files(filesystem, spec, subject.orgs)
         if files:
-            rows[f"archive:{table}"] = _dicts(connection.execute(_ARCHIVED_ROWS, {"files": files}))
+            rows[f"archive:{table}"] = _dicts(connection.execute(sql, {"files": files}))
     return rows
 
 

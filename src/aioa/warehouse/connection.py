@@ -43,7 +43,8 @@ def connect_reader(path: Path, settings: Settings | None = None) -> duckdb.DuckD
     """Read-only, no file/network access, no extension installs or loads, and the configuration locked so a query
     cannot undo any of it (`SET`, `RESET`, `ATTACH`, `COPY`, `read_csv`, `glob`, `INSTALL`/`LOAD` all fail).
     Extensions compiled in (JSON) keep working. The one exception: the Parquet archive, registered read-only
-    under `aioaarchive://` (see `aioa.archive.snapshot`), which the snapshot's `marts.fct_llm_calls` unions."""
+    under `aioaarchive://` (see `aioa.archive.snapshot`), which the snapshot's `marts.fct_llm_calls` unions; with
+    a warehouse key its Parquet key is added then too, before the lock."""
     settings = settings or get_settings()
     config = {
         "memory_limit": settings.duckdb_memory_limit,

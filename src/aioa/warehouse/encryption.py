@@ -11,10 +11,18 @@ binary DuckDB publishes, whose signature DuckDB checks on load; nothing is ever 
 installs are off). The key reaches DuckDB as a SQL variable that is reset right after the ATTACH, so it is never
 part of a statement's text and no later query can read it back. Without a key nothing changes: files open
 directly, as before.
+
+The retention archive (Hive-partitioned Parquet, `aioa.archive`) is encrypted with the same configured key: DuckDB's
+Parquet encryption (footer and every column, AES-GCM) under a 256-bit key derived from it here
+(`archive_parquet_key`), added to a connection under the name `aioa_archive` (`add_archive_key`) the same way,
+through a variable reset right after.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from pathlib import Path
 
 import duckdb
@@ -27,6 +35,9 @@ KEY_VARIABLE = "aioa_attach_key"
 # 1.5 binds a view's catalog by name, so a snapshot (`warehouse-<version>.duckdb`) is attached under this name too.
 CATALOG = "warehouse"
 DBT_KEY_VARIABLE = "DBT_ENV_SECRET_WAREHOUSE_KEY"  # how dbt gets the key (dbt masks DBT_ENV_SECRET_* in logs)
+# The name the archive's Parquet key is added under (PRAGMA add_parquet_key); the archive's SQL names it.
+ARCHIVE_KEY_NAME = "aioa_archive"
+_ARCHIVE_KEY_CONTEXT = b"aioa retention archive: parquet footer key v1"
 
 
 class WarehouseKeyError(RuntimeError):
@@ -173,3 +184,23 @@ def is_encrypted(path: Path) -> bool:
         return False
     finally:
         connection.close()
+
+
+def archive_parquet_key(key: str) -> str:
+    """The archive's Parquet key for the warehouse key `key`: HMAC-SHA256 of a fixed context under it, base64 (the
+    256-bit form `add_parquet_key` takes). The one derivation; the result is as secret as the key."""
+    digest = hmac.new(key.encode(), _ARCHIVE_KEY_CONTEXT, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def add_archive_key(connection: duckdb.DuckDBPyConnection, key: str | None, name: str = ARCHIVE_KEY_NAME) -> None:
+    """Let `connection`'s database read (and, with the crypto loaded, write) archive files encrypted under the
+    warehouse key `key`, as the Parquet key `name` (nothing when `key` is None). DuckDB keeps Parquet keys per
+    database instance: every connection and cursor of it sees the key. Bound through a variable, as in `attach`."""
+    if key is None:
+        return
+    connection.execute(f"set variable {KEY_VARIABLE} = ?", [archive_parquet_key(key)])
+    try:
+        connection.execute(f"pragma add_parquet_key({sql_string(name)}, getvariable('{KEY_VARIABLE}'))")
+    finally:
+        connection.execute(f"reset variable {KEY_VARIABLE}")

@@ -1,5 +1,5 @@
-"""`aioa warehouse rekey`: re-encrypt the warehouse and its snapshots with a new key (or encrypt plain files, or
-decrypt them).
+"""`aioa warehouse rekey`: re-encrypt the warehouse, its snapshots and the Parquet archive with a new key (or
+encrypt plain files, or decrypt them).
 
 Each file is copied into a fresh one encrypted with the new key (`COPY FROM DATABASE`: only live rows, so no block
 of the old file survives), every table's row count is compared between the two, and the fresh file replaces the
@@ -7,6 +7,11 @@ old one atomically (`os.replace`). The old key is the configured one (AIOA_WAREH
 are plain). Run it with the pipeline stopped: the working warehouse is opened for writing, so a concurrent writer
 makes it fail rather than lose rows. Readers that already have a snapshot open keep reading it; the ones opened
 after the swap need the new key (docs/operations.md, "Encryption at rest").
+
+The archive goes first (`aioa.archive.rekey.rekey_archive`: file by file, rows counted, swapped by rename, files
+already under the new key skipped, so a run that failed half way can be run again), then the DuckDB files. A
+snapshot's archive views name whether the archive is encrypted, so they are written again in each rekeyed snapshot,
+against the archive as it now is.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class RekeyReport:
     files: list[str] = field(default_factory=list)  # rewritten, warehouse first
     tables: int = 0  # across the files
     rows: int = 0
+    archive_files: int = 0  # Parquet files of the archive rewritten (those already under the new key are skipped)
+    archive_rows: int = 0
     encrypted: bool = True  # with the new key (False: decrypted)
     seconds: float = 0.0
 
@@ -48,6 +55,10 @@ def rekey(settings: Settings, new_key: str | None) -> RekeyReport:
     if not files:
         raise WarehouseKeyError(f"no warehouse under {settings.home}: nothing to re-encrypt")
     report = RekeyReport(encrypted=new_key is not None)
+    from aioa.archive.rekey import rekey_archive
+
+    archive = rekey_archive(settings, old_key, new_key)
+    report.archive_files, report.archive_rows = archive.files, archive.rows
     for path in files:
         tables, rows = _rekey_file(settings, path, old_key, new_key, working=path == settings.warehouse_path)
         report.files.append(str(path))
@@ -67,7 +78,7 @@ def _rekey_file(settings: Settings, path: Path, old_key: str | None, new_key: st
     try:
         if old_key is not None or new_key is not None:
             load_crypto(connection)
-        _register_archive(connection, settings)  # a snapshot's calls view reads the Parquet archive
+        archived = _register_archive(connection, settings, new_key)  # a snapshot's views read the Parquet archive
         # The working file is opened for writing: its log is checkpointed first, and a running writer's lock stops
         # us. Snapshots are immutable and checkpointed when published: read-only.
         attach(connection, path, "source", old_key, read_only=not working)
@@ -76,6 +87,12 @@ def _rekey_file(settings: Settings, path: Path, old_key: str | None, new_key: st
         attach(connection, fresh, "rekeyed", new_key)
         execute_script(connection, "copy from database source to rekeyed")  # DuckDB 1.5 expands it: several
         tables, rows = _compare_counts(connection, path)
+        if archived and not working:  # its archive views, reading the archive as rekey_archive left it
+            from aioa.archive.snapshot import write_archive_views
+
+            connection.execute("use rekeyed")
+            write_archive_views(connection, new_key is not None)
+            connection.execute("use memory")
         connection.execute("detach rekeyed")
         connection.execute("detach source")
     except BaseException:
@@ -106,9 +123,11 @@ def _compare_counts(connection: duckdb.DuckDBPyConnection, path: Path) -> tuple[
     return len(tables), total
 
 
-def _register_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def _register_archive(connection: duckdb.DuckDBPyConnection, settings: Settings, new_key: str | None) -> bool:
     from aioa.archive.store import ARCHIVED_TABLES, archive_filesystem, register
 
     filesystem = archive_filesystem(settings, writable=False)
     if any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values()):
-        register(connection, filesystem)
+        register(connection, filesystem, new_key)
+        return True
+    return False

@@ -144,6 +144,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 def run_dbt(settings: Settings, *args: str) -> DbtResult:
     """`dbt <args>` on the settings' warehouse; the result lists every failed model or test with its message."""
+    from aioa.archive.rekey import encrypt_plain_archive
+
+    encrypt_plain_archive(settings)  # with a key: dbt reads the archive encrypted (a plain file from before the key)
     command = [dbt_executable(), *args]
     completed = subprocess.run(
         command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), capture_output=True, text=True, check=False
