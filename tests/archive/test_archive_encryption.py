@@ -177,6 +177,9 @@ def outcome(built_home: Path, sample_dir: Path, tmp_path_factory) -> dict:
             table: _archived(settings, table, "select count(*) from archived where user_id = ?", NEW_KEY, [USER_ID])
             for table in TABLES
         }
+        from aioa.privacy.export import export_subject
+
+        seen["exported"] = export_subject(settings, EMAIL)["warehouse"]["row_counts"]
         seen["delete"] = delete_subject(settings, EMAIL)
         seen["deleted"] = _reads(settings)
         seen["settings"] = settings
@@ -260,9 +263,15 @@ def test_reading_the_logs_again_recognises_the_encrypted_archive(outcome: dict) 
     assert summary.rows_added == {"llm_calls": 0, "tool_calls": 0}
 
 
+def test_the_privacy_export_reads_the_encrypted_archive(outcome: dict) -> None:
+    theirs = outcome["theirs"]
+    assert all(count[0][0] > 0 for count in theirs.values()), theirs  # alice has archived rows in every table
+    for table in TABLES:
+        assert outcome["exported"][f"archive:{table.replace('/', '.')}"] == theirs[table][0][0], table
+
+
 def test_the_privacy_delete_rewrites_the_encrypted_archive(outcome: dict) -> None:
     settings, report = outcome["settings"], outcome["delete"]
-    assert all(count[0][0] > 0 for count in outcome["theirs"].values()), outcome["theirs"]
     assert report.rebuilt
     assert report.archive["rows_rewritten"] == {table.replace("/", "."): outcome["sizes"][table] for table in TABLES}
     assert report.archive["rows_not_rebuilt"] == {table.replace("/", "."): 0 for table in TABLES}

@@ -94,7 +94,7 @@ def encrypt_plain_archive(settings: Settings) -> int:
     on a connection of its own; before the archive is read as a whole (dbt's `with_archive`, a snapshot's views).
     Returns the files encrypted; only the files' last bytes are read when none is plain."""
     key = warehouse_key(settings)
-    if key is None:
+    if key is None or settings.warehouse != "duckdb":  # PostgreSQL mode does not archive
         return 0
     filesystem = archive_filesystem(settings, writable=True)
     plain = [path for path in archive_parquet_files(filesystem) if not file_is_encrypted(filesystem, path)]
