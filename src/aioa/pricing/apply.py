@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from decimal import Decimal
 
@@ -74,7 +75,13 @@ def _cost_pending(connection, table: str, resolve, needs_buckets, org_id: str | 
                 rows.append(_lookup_row(provider, model, None, price))
     if not rows:
         return
-    connection.register("price_lookup", _lookup_table(rows))
+    # Joined as a temp table: DuckDB 1.5 runs these updates ~8x slower (1.1 vs 0.13 CPU-s for a 64 MB batch of
+    # Claude Code calls) when the lookup is the registered Arrow table itself.
+    connection.register("price_lookup_rows", _lookup_table(rows))
+    try:
+        connection.execute("create or replace temp table price_lookup as select * from price_lookup_rows")
+    finally:
+        connection.unregister("price_lookup_rows")
     try:
         # Two updates, each a plain equi-join (an OR in the join condition would defeat the hash join); each runs
         # only if the lookup has rows of its kind (most batches have no time-of-day prices at all).
@@ -86,7 +93,8 @@ def _cost_pending(connection, table: str, resolve, needs_buckets, org_id: str | 
             if any((row["bucket"] is not None) == bucketed for row in rows):
                 connection.execute(_cost_update(table, bucket_match + org_match, max_tiers), values)
     finally:
-        connection.unregister("price_lookup")
+        with contextlib.suppress(duckdb.Error):  # a failed update leaves the transaction aborted: its error counts
+            connection.execute("drop table if exists price_lookup")
 
 
 def _needs_buckets(catalog: PriceCatalog, provider: str | None, model: str) -> bool:
