@@ -76,6 +76,28 @@ def copy_home(built_home: Path, target: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def operator_settings(built_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A test's own copy of the built home, read as the operator (AIOA_AUTH=off: every org, no sign-in)."""
+    home = copy_home(built_home, tmp_path / "home")
+    monkeypatch.setenv("AIOA_HOME", str(home))
+    monkeypatch.setenv("AIOA_AUTH", "off")
+    return Settings(home=home)
+
+
+def publish_without_a_day(settings: Settings, org: str, day: str) -> None:
+    """Delete `org`'s calls of `day` from the warehouse and publish a new snapshot (checked to be a new version)."""
+    from aioa.warehouse.connection import connect
+    from aioa.warehouse.snapshots import current_snapshot, publish_snapshot
+
+    writer = connect(settings)
+    writer.execute("delete from raw.llm_calls where org_id = ? and ts_utc::date = ?", [org, day])
+    writer.execute("checkpoint")
+    writer.close()
+    old_version = current_snapshot(settings)[0]
+    assert publish_snapshot(settings) != old_version
+
+
 @contextmanager
 def serving(home: Path, environment: dict[str, str] | None = None) -> Iterator[Api]:
     """The API on `home`, authentication on, every principal of PEOPLE and KEYS signed in (`environment`: more

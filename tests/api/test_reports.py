@@ -14,10 +14,8 @@ from apps.api.main import create_app
 from fastapi.testclient import TestClient
 
 from aioa.identity import audit
-from aioa.settings import Settings
-from aioa.warehouse.connection import connect
-from aioa.warehouse.snapshots import current_snapshot, publish_snapshot
-from tests.api.conftest import ORG, copy_home
+from aioa.warehouse.snapshots import current_snapshot
+from tests.api.conftest import ORG, publish_without_a_day
 
 AIOA = str(Path(sys.executable).with_name("aioa"))
 
@@ -69,24 +67,16 @@ def test_every_read_is_audited_with_its_rows(api):
     assert (json.loads(last["detail"]) if isinstance(last["detail"], str) else last["detail"])["status"] == 403
 
 
-def test_a_new_snapshot_is_read_on_the_next_request(built_home, tmp_path, monkeypatch):
+def test_a_new_snapshot_is_read_on_the_next_request(operator_settings):
     """The operator (AIOA_AUTH=off) sees every org; after a new snapshot without one day of acme's calls, the next
     request answers from it (each worker thread reopens its connection for the new version)."""
-    home = copy_home(built_home, tmp_path / "home")
-    monkeypatch.setenv("AIOA_HOME", str(home))
-    monkeypatch.setenv("AIOA_AUTH", "off")
-    settings = Settings(home=home)
+    settings = operator_settings
     with TestClient(create_app(settings)) as client:
         before = client.get("/v1/reports/daily").json()
-        assert before == _cli_report(home, "daily")
+        assert before == _cli_report(settings.home, "daily")
         acme_before = client.get("/v1/reports/daily", params={"org": ORG}).json()
         first_day = acme_before[0]["date"]
-        writer = connect(settings)
-        writer.execute("delete from raw.llm_calls where org_id = ? and ts_utc::date = ?", [ORG, first_day])
-        writer.execute("checkpoint")
-        writer.close()
-        old_version = current_snapshot(settings)[0]
-        assert publish_snapshot(settings) != old_version
+        publish_without_a_day(settings, ORG, first_day)
         acme_after = client.get("/v1/reports/daily", params={"org": ORG}).json()
         assert [row["date"] for row in acme_after] == [row["date"] for row in acme_before if row["date"] != first_day]
         assert client.get("/readyz").json()["snapshot"] == current_snapshot(settings)[0]
