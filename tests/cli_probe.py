@@ -1,5 +1,5 @@
 """Run `aioa ARGS` in a fresh Python process (the CLI's main() in-process there) and report which of the watched
-top-level packages it imported: the start-up tests' one probe."""
+packages (top-level names, or a dotted name for one submodule) it imported: the start-up tests' one probe."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ except SystemExit as done:
     code = done.code
 else:
     code = 0
-imported = sorted({name.split(".")[0] for name in sys.modules} & watched)
+loaded = {name for name, module in sys.modules.items() if module is not None}
+imported = sorted(({name.split(".")[0] for name in loaded} | loaded) & watched)
 print("\\n" + json.dumps({"code": code, "imported": imported}), file=sys.stderr)
 """
 

@@ -176,7 +176,7 @@ def _run_ingest(name: str, paths: list[Path], as_json: bool) -> None:
     settings = get_settings()
     try:
         with (
-            without_pandas(),
+            without_pandas("pyarrow.dataset"),
             Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
