@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -24,9 +23,7 @@ class ClaudeCodeSource(Source):
             projects = root / "projects"
             if projects.is_dir():
                 config_dir = str(root.resolve())  # once per root, not once per file
-                discovered += [
-                    replace(found, config_dir=config_dir) for found in find_files([projects], ("**/*.jsonl",))
-                ]
+                discovered += find_files([projects], ("**/*.jsonl",), config_dir)
             else:
                 discovered += find_files([root], ("**/*.jsonl",))
         return discovered

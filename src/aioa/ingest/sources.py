@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
+import stat
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -46,24 +48,30 @@ class Source:
         raise NotImplementedError
 
 
-def find_files(paths: list[Path], patterns: tuple[str, ...]) -> list[DiscoveredFile]:
+def find_files(paths: list[Path], patterns: tuple[str, ...], config_dir: str | None = None) -> list[DiscoveredFile]:
     """Regular files matching any `**/<name glob>` pattern under each path (a path that is a file is taken as is).
 
     Paths are real paths (no symlink in them), so a file reachable twice is found once and the manifest sees one
     name. Symlinks are not followed out of their root: such a link, a symlink loop, and a FIFO, socket, device or
     directory named like a log come back with a `skip_reason` so the run quarantines them instead of reading them.
+    `config_dir`: what each file's `config_dir` is (default: the root it was found under).
+
+    Every run walks the whole tree (one stat per file) to find what changed, so the walk keeps to plain strings until
+    a file is found: on a 15,625-file tree it cost 0.6 CPU-s with a `Path`, an fnmatch and a dataclass copy per file.
     """
-    names = tuple(_name_glob(pattern) for pattern in patterns)
-    found: dict[Path, DiscoveredFile] = {}
+    match = re.compile("|".join(fnmatch.translate(_name_glob(pattern)) for pattern in patterns)).match
+    found: dict[str, DiscoveredFile] = {}
     for root in paths:
         root = Path(os.path.realpath(root.expanduser()))
         if root.is_file():
-            found.setdefault(root, DiscoveredFile(root, str(root.parent), stat=_size_and_mtime(root)))
+            found.setdefault(
+                str(root), DiscoveredFile(root, config_dir or str(root.parent), stat=_size_and_mtime(root))
+            )
             continue
         if root.is_dir():
-            for discovered in _walk(root, names):
-                found.setdefault(discovered.path, discovered)
-    return sorted(found.values(), key=lambda discovered: str(discovered.path))
+            for discovered in _walk(root, match, config_dir or str(root)):
+                found.setdefault(str(discovered.path), discovered)
+    return [found[path] for path in sorted(found)]
 
 
 def _name_glob(pattern: str) -> str:
@@ -72,48 +80,52 @@ def _name_glob(pattern: str) -> str:
     return pattern[3:]
 
 
-def _walk(root: Path, names: tuple[str, ...]):
+def _walk(root: Path, match, config_dir: str):
     """Walk `root` without following symlinks: a link inside the root leads to a file the walk reaches anyway."""
     pending = [root]
     while pending:
         folder = pending.pop()
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as scan:
+                entries = list(scan)
         except OSError:
             continue  # an unreadable folder holds nothing we can read
         for entry in entries:  # one stat per matching file (scandir knows the type of the others)
-            matches = any(fnmatch.fnmatchcase(entry.name, name) for name in names)
+            matches = match(entry.name) is not None
+            if not matches and not entry.is_dir():
+                continue
+            path = folder / entry.name  # a child of a parsed path: cheaper than parsing the whole path again
             if entry.is_symlink():
-                yield from _symlink(root, Path(entry.path), matches)
+                yield from _symlink(root, path, matches, config_dir)
             elif entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
+                pending.append(path)
                 if matches:
-                    yield DiscoveredFile(Path(entry.path), str(root), "not a regular file (directory): skipped")
-            elif matches:
+                    yield DiscoveredFile(path, config_dir, "not a regular file (directory): skipped")
+            else:
                 try:
                     found = entry.stat(follow_symlinks=False)
-                    kind = file_kind(found.st_mode)
+                    kind = "regular file" if stat.S_ISREG(found.st_mode) else file_kind(found.st_mode)
                 except OSError:
                     found, kind = None, "unreadable entry"
                 if kind == "regular file":
-                    yield DiscoveredFile(Path(entry.path), str(root), stat=(found.st_size, found.st_mtime_ns))
+                    yield DiscoveredFile(path, config_dir, stat=(found.st_size, found.st_mtime_ns))
                 else:
-                    yield DiscoveredFile(Path(entry.path), str(root), f"not a regular file ({kind}): skipped")
+                    yield DiscoveredFile(path, config_dir, f"not a regular file ({kind}): skipped")
 
 
-def _symlink(root: Path, link: Path, matches: bool):
+def _symlink(root: Path, link: Path, matches: bool, config_dir: str):
     try:
         target = Path(os.path.realpath(link, strict=True))
     except OSError:
         if matches:
-            yield DiscoveredFile(link, str(root), "symlink is broken or loops: skipped")
+            yield DiscoveredFile(link, config_dir, "symlink is broken or loops: skipped")
         return
     if not target.is_relative_to(root):
         if matches or target.is_dir():
-            yield DiscoveredFile(link, str(root), "symlink points outside the ingest root: skipped")
+            yield DiscoveredFile(link, config_dir, "symlink points outside the ingest root: skipped")
     elif matches and target.is_file():
         yield DiscoveredFile(
-            target, str(root), stat=_size_and_mtime(target)
+            target, config_dir, stat=_size_and_mtime(target)
         )  # the real path: the same file found directly is not counted twice
 
 
