@@ -16,8 +16,9 @@ from aioa.identity import api_keys
 from aioa.settings import Settings
 from tests.api.conftest import ORG
 from tests.api.test_route_api import TASKS, routed  # noqa: F401 - the fixture: a home with a trained champion
-from tests.api.test_serve import _free_port, aioa_serve
+from tests.api.test_serve import aioa_serve
 from tests.cli_probe import run_cli
+from tests.servers import free_port
 
 AIOA = str(Path(sys.executable).with_name("aioa"))
 
@@ -81,7 +82,7 @@ def test_unknown_task_type_refused_key_and_api_down_exit_2(served, routed):  # n
     assert probe["code"] == 2 and "Unknown task type 'no-such-kind'" in err
     probe, _, err = _predict(served | {"AIOA_API_TOKEN": read_key}, "rename a variable")
     assert probe["code"] == 2 and "route scope" in err
-    down = served | {"AIOA_API_TOKEN": route_key, "AIOA_API_URL": f"http://127.0.0.1:{_free_port()}"}
+    down = served | {"AIOA_API_TOKEN": route_key, "AIOA_API_URL": f"http://127.0.0.1:{free_port()}"}
     probe, _, err = _predict(down, "rename a variable")
     assert probe["code"] == 2 and "aioa serve" in err and probe["sklearn"] is False
 

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,43 +16,19 @@ from aioa.identity import api_keys
 from aioa.settings import Settings
 from tests.api.conftest import ORG, copy_home
 from tests.api.test_reports import _cli_report
+from tests.servers import free_port, running, url_answers_ok
 
 AIOA = str(Path(sys.executable).with_name("aioa"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
 def aioa_serve(environment: dict[str, str]) -> Iterator[str]:
     """`aioa serve` in a subprocess on a free loopback port, up once /healthz answers; yields its base URL and
     always stops it."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [AIOA, "serve", "--port", str(port)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read().decode()
-                assert time.monotonic() < deadline, "aioa serve did not start in 90 s"
-                time.sleep(0.3)
+    with running([AIOA, "serve", "--port", str(port)], env=environment, ready=url_answers_ok(f"{base}/healthz")):
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def test_aioa_serve_answers_health_and_reports(built_home, tmp_path):
@@ -75,7 +49,7 @@ def test_aioa_serve_answers_health_and_reports(built_home, tmp_path):
 def test_auth_off_refuses_a_public_host(tmp_path):
     environment = os.environ | {"AIOA_HOME": str(tmp_path), "AIOA_AUTH": "off"}
     done = subprocess.run(
-        [AIOA, "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
+        [AIOA, "serve", "--host", "0.0.0.0", "--port", str(free_port())],
         env=environment,
         capture_output=True,
         text=True,

@@ -4,17 +4,15 @@ error element, and saves a screenshot of each page."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from aioa.settings import PROJECT_ROOT
+from tests.servers import free_port, running, url_answers_ok
 
 CHROMIUM = Path("/usr/bin/chromium")
 PAGES = {
@@ -40,12 +38,6 @@ ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def running_app(built_home, tmp_path):
     with _serving(built_home, tmp_path) as url:
@@ -53,49 +45,42 @@ def running_app(built_home, tmp_path):
 
 
 @contextmanager
-def _serving(home: Path, tmp_path: Path):
+def _serving(home: Path, tmp_path: Path) -> Iterator[str]:
     """The app served by Streamlit on a free port of 127.0.0.1, reading `home`; stopped on leaving."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, AIOA_HOME=str(home))
     env["AIOA_AUTH"] = "off"  # signing in in a browser: test_sign_in.py
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.terminate()
-        pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-    try:
+    with running(
+        streamlit_command(port),
+        env=env,
+        cwd=PROJECT_ROOT,
+        log=tmp_path / "streamlit.log",
+        ready=url_answers_ok(f"{url}/_stcore/health"),
+        start_timeout_s=60,
+        stop_timeout_s=60,  # a loaded machine (2 cores, parallel tests) stops it slowly
+    ):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=60)  # a loaded machine (2 cores, parallel tests) stops it slowly
+
+
+def streamlit_command(port: int, *options: str) -> list[str]:
+    """`streamlit run` of the app on `port` of 127.0.0.1, headless, with more Streamlit `options`."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        *options,
+    ]
 
 
 def _need_chromium() -> None:

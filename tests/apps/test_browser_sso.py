@@ -8,10 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +19,15 @@ from pydantic import SecretStr
 from aioa.identity.streamlit_auth import write_auth_secrets
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.snapshots import open_snapshot
-from tests.apps.test_browser import ARGS, CHROMIUM, _free_port
+from tests.apps.test_browser import ARGS, CHROMIUM, streamlit_command
 from tests.identity.test_oidc import CLIENT_ID, CLIENT_SECRET, MockProvider, provider  # noqa: F401 - a fixture
+from tests.servers import free_port, running, url_answers_ok
 
 pytest.importorskip("playwright")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's Chromium is not installed (`make browser` installs it)"
 )
 
-APP = PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"
 # The Viewer's pages (usage:read, ml:read, rules:read); Ask, Data quality, Admin and Health need permissions a
 # Viewer lacks, and "My usage" needs usage ids, which this SSO account has none of.
 VIEWER_PAGES = {
@@ -72,7 +68,7 @@ class RunningApp:
 def sso_app(built_home: Path, provider: MockProvider, tmp_path_factory) -> Iterator[RunningApp]:  # noqa: F811
     """The real app (sign-in on, single sign-on at the test provider), on a free port, always stopped."""
     folder = tmp_path_factory.mktemp("sso-app")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     session_secret = "a-session-secret-for-the-browser-sso-test-0123456789"
     settings = Settings(
@@ -94,53 +90,14 @@ def sso_app(built_home: Path, provider: MockProvider, tmp_path_factory) -> Itera
         AIOA_SESSION_SECRET=session_secret,
     )
     log_path = folder / "streamlit.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(APP),
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",  # nothing changes under it; watching the tree only costs CPU
-                "--secrets.files",
-                str(secrets),
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield RunningApp(url=url, log=log_path)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.time() + 60
-    while time.time() < deadline and process.poll() is None:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+    command = streamlit_command(
+        port,
+        *("--server.fileWatcherType", "none"),  # nothing changes under it; watching the tree only costs CPU
+        *("--secrets.files", str(secrets)),
+    )
+    health = url_answers_ok(f"{url}/_stcore/health")
+    with running(command, env=env, cwd=PROJECT_ROOT, log=log_path, ready=health, start_timeout_s=60):
+        yield RunningApp(url=url, log=log_path)
 
 
 @pytest.fixture(scope="module")

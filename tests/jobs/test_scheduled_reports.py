@@ -5,7 +5,6 @@ recorded as failed with the reason, nothing is delivered then or later, and the 
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import timedelta
 
@@ -22,6 +21,7 @@ from aioa.webhooks.delivery import deliveries
 from aioa.webhooks.endpoints import add_endpoint, new_secret
 from tests.jobs.worker import BROKERS, celery_worker, new_queue
 from tests.rules.smtp import SmtpServer
+from tests.servers import free_port
 from tests.webhooks.receiver import Receiver
 
 
@@ -52,12 +52,6 @@ def recorded_actions(settings) -> list[list[dict]]:
     with session_scope(settings, write=False) as session:
         rows = session.scalars(select(RuleEvaluation).order_by(RuleEvaluation.id)).all()
         return [row.actions for row in rows]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("broker", sorted(BROKERS))

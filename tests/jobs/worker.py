@@ -4,7 +4,6 @@ stopped. `celery_worker` runs aioa's jobs (`aioa.jobs.worker`)."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from aioa.settings import PROJECT_ROOT, Settings
+from tests.servers import running
 
 BROKERS = {"redis": "redis://127.0.0.1:6379/3", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
 
@@ -34,12 +34,8 @@ def celery_worker(
         "AIOA_CELERY_QUEUE": queue,
         **environment,
     }
-    command = [
-        str(Path(sys.executable).with_name("celery")),
-        *("-A", "aioa.jobs.worker", "worker", "-Q", queue, "-n", f"{queue}@localhost"),
-        *("--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "warning"),
-    ]
-    with stopped_at_exit(command, environment, tmp_path / f"{queue}.log"):
+    command = _celery_worker_command("aioa.jobs.worker", queue, f"{queue}@localhost")
+    with running(command, env=environment, cwd=PROJECT_ROOT, log=tmp_path / f"{queue}.log"):
         yield Settings(
             home=home,
             database_url=environment["AIOA_DATABASE_URL"],
@@ -50,29 +46,18 @@ def celery_worker(
 
 
 @contextmanager
-def stopped_at_exit(command: list[str], environment: dict, log_path: Path) -> Iterator[subprocess.Popen]:
-    """`command` running in the project root (output to `log_path`); terminated, then killed, when the block ends."""
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@contextmanager
 def dagster_step_worker(queue: str, tmp_path: Path, environment: dict[str, str]) -> Iterator[str]:
     """A Dagster step worker (`celery -A orchestration.step_worker worker`) reading `queue`; yields its name."""
     name = f"{queue}@localhost"
-    command = [
+    command = _celery_worker_command("orchestration.step_worker", queue, name, "--concurrency", "1")
+    with running(command, env={**os.environ, **environment}, cwd=PROJECT_ROOT, log=tmp_path / f"{queue}.log"):
+        yield name
+
+
+def _celery_worker_command(app: str, queue: str, name: str, *options: str) -> list[str]:
+    """`celery -A app worker` reading `queue` only, in its own process, logging warnings only."""
+    return [
         str(Path(sys.executable).with_name("celery")),
-        *("-A", "orchestration.step_worker", "worker", "-Q", queue, "-n", name, "--concurrency", "1"),
+        *("-A", app, "worker", "-Q", queue, "-n", name, *options),
         *("--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "warning"),
     ]
-    with stopped_at_exit(command, {**os.environ, **environment}, tmp_path / f"{queue}.log"):
-        yield name

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,14 +29,9 @@ from aioa.ingest.registry import BY_NAME
 from aioa.ingest.runner import ingest
 from aioa.settings import Settings
 from aioa.warehouse.snapshots import open_snapshot
+from tests.servers import free_port
 
 ORG = "acme"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

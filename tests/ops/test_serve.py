@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,15 +17,10 @@ from typer.testing import CliRunner
 
 from aioa.cli import app
 from tests.api.conftest import copy_home
+from tests.servers import free_port, running, url_answers_ok
 
 AIOA = str(Path(sys.executable).with_name("aioa"))
 BODY = b"username=nobody%40acme.test&password=not-the-password&grant_type=password"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,24 +29,10 @@ def server(built_home, tmp_path_factory):
     home = copy_home(built_home, tmp_path_factory.mktemp("serve") / "home")
     environment = os.environ | {"AIOA_HOME": str(home), "AIOA_AUTH": "on"}
     environment.pop("AIOA_DATABASE_URL", None)
-    port = _free_port()
-    process = subprocess.Popen(
-        [AIOA, "serve", "--port", str(port)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            httpx.get(f"{base}/healthz", timeout=2)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stdout.read().decode()
-            assert time.monotonic() < deadline, "aioa serve did not start in 90 s"
-            time.sleep(0.3)
-    yield process, port, home
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=30)
+    port = free_port()
+    command = [AIOA, "serve", "--port", str(port)]
+    with running(command, env=environment, ready=url_answers_ok(f"http://127.0.0.1:{port}/healthz")) as process:
+        yield process, port, home
 
 
 def test_doctor_json_reports_components_and_slos_from_the_running_api(server):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import email
-import socket
 from email import policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+
+from tests.servers import free_port
 
 
 class Inbox:
@@ -23,9 +24,7 @@ class Inbox:
 
 class SmtpServer:
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.inbox = Inbox()
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
 
