@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from aioa.warehouse.access import TenantScope
 from aioa.warehouse.snapshots import current_version, open_snapshot
 from tests.ask.test_offline_golden import GOLDEN, TODAY
 from tests.conftest import pg_database
+from tests.servers import free_port, running, url_answers_ok
 
 pytestmark = pytest.mark.postgres
 PREFIX = "srv_"  # a schema prefix as a shared server would use: every reader must see through it
@@ -285,9 +287,8 @@ def test_two_replicas_share_only_postgres_and_redis(server, tmp_path):
     import httpx
 
     from aioa.identity import accounts
-    from tests.api.test_serve import _free_port
 
-    with pg_database("aioa_replicas") as identity_url:
+    with pg_database("aioa_replicas") as identity_url, ExitStack() as replicas:
         shared = {
             "AIOA_AUTH": "on",
             "AIOA_DATABASE_URL": identity_url,
@@ -296,65 +297,27 @@ def test_two_replicas_share_only_postgres_and_redis(server, tmp_path):
         }
         admin = server.model_copy(update={"database_url": identity_url, "home": tmp_path / "admin"})
         accounts.create_user(admin, "ops@acme.test", org_id="acme", role="admin", password="replica-test-pw-1")
-        replicas = []
-        try:
-            for number in range(2):
-                home = tmp_path / f"replica{number}"
-                home.mkdir()
-                port = _free_port()
-                environment = _environment(server.model_copy(update={"home": home}), **shared)
-                replicas.append(
-                    (
-                        f"http://127.0.0.1:{port}",
-                        subprocess.Popen(
-                            [AIOA, "serve", "--port", str(port)],
-                            env=environment,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                        ),
-                    )
-                )
-            for base, process in replicas:
-                _wait_ready(base, process)
-            token = httpx.post(
-                f"{replicas[0][0]}/v1/auth/token",
-                data={"username": "ops@acme.test", "password": "replica-test-pw-1"},
-                timeout=30,
-            ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            answers = [
-                httpx.get(f"{replicas[turn % 2][0]}/v1/reports/monthly", headers=headers, timeout=60)
-                for turn in range(12)
-            ]
-        finally:
-            for _, process in replicas:
-                process.terminate()
-            for _, process in replicas:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        bases = []
+        for number in range(2):
+            home = tmp_path / f"replica{number}"
+            home.mkdir()
+            port = free_port()
+            bases.append(f"http://127.0.0.1:{port}")
+            environment = _environment(server.model_copy(update={"home": home}), **shared)
+            command = [AIOA, "serve", "--port", str(port)]
+            replicas.enter_context(running(command, env=environment, ready=url_answers_ok(f"{bases[-1]}/readyz")))
+        token = httpx.post(
+            f"{bases[0]}/v1/auth/token",
+            data={"username": "ops@acme.test", "password": "replica-test-pw-1"},
+            timeout=30,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        answers = [
+            httpx.get(f"{bases[turn % 2]}/v1/reports/monthly", headers=headers, timeout=60) for turn in range(12)
+        ]
     allowed = [answer for answer in answers if answer.status_code == 200]
     limited = [turn for turn, answer in enumerate(answers) if answer.status_code == 429]
     assert all(answer.json() == allowed[0].json() for answer in allowed)
     assert {"month", "cost_usd", "models"} <= set(allowed[0].json()[0])
     assert 8 <= len(allowed) <= 9  # one shared bucket of 8 (refilling 8 a minute), not 8 on each replica
     assert {turn % 2 for turn in limited} == {0, 1}  # both replicas refuse once the shared bucket is empty
-
-
-def _wait_ready(base: str, process: subprocess.Popen) -> None:
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, "aioa serve exited"
-        assert time.monotonic() < deadline, "aioa serve was not ready in 90 s"
-        time.sleep(0.3)
