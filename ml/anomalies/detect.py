@@ -14,7 +14,7 @@ from ml.anomalies.config import DEFAULT_THRESHOLDS, GRAINS, Thresholds
 from ml.anomalies.drivers import driver_columns, usage_drivers
 from ml.anomalies.latency import latency_drivers, latency_scores, window_latency
 from ml.anomalies.score import STEP, complete_grid, seasonal_scores
-from ml.anomalies.sessions import session_drivers, session_scores
+from ml.anomalies.sessions import session_drivers, session_scores, spike_scores
 
 METRICS = ("calls", "sessions", "error_calls", "cost_usd")
 LEVELS = (["org_id"], ["org_id", "user_id"])  # an org's total, and each of its users (a surge may hide in the total)
@@ -308,16 +308,16 @@ def _detect_latency(connection, thresholds: Thresholds) -> tuple[pd.DataFrame, i
 
 
 def _detect_sessions(connection, thresholds: Thresholds) -> pd.DataFrame:
-    """One incident per session far dearer per call (a cost spike) or far larger than the org's sessions: an error
-    burst when failed calls make at least `error_share` of its excess calls, else a runaway agent."""
+    """One incident per session far dearer, per call and in all (a cost spike), or far larger than the org's sessions:
+    an error burst when failed calls make at least `error_share` of its excess calls, else a runaway agent."""
     scores = session_scores(connection, thresholds)
-    dearer = scores["cost_per_call_score"] >= thresholds.session_cost_per_call_score
+    dearer = spike_scores(scores) >= thresholds.session_cost_spike_score
     larger = scores["size_score"] >= thresholds.session_size_score
     rows = []
-    for session in scores[dearer | larger].itertuples():
-        if session.cost_per_call_score >= thresholds.session_cost_per_call_score:
+    for session, spike in zip(scores[dearer | larger].itertuples(), dearer[dearer | larger], strict=True):
+        if spike:
             kind, metric, observed, expected = "cost_spike", "cost_usd", session.cost_usd, session.usual_cost
-            score = session.cost_per_call_score
+            score = session.cost_spike_score
         elif session.error_calls >= thresholds.error_share * max(session.calls - session.usual_calls, 1.0):
             kind, metric, observed, expected = "error_burst", "error_calls", session.error_calls, 0.0
             score = session.size_score

@@ -4,8 +4,10 @@ system against the trailing 28 days' calls of the same series (in SQL).
 Latencies are close to log-normal, so z = (window mean of ln latency - reference median) / (sigma / sqrt(n)) is a
 real z-score; the reference is the calls of the same series in the `latency_lookback_days` before the window, and
 sigma (1.4826 MAD) the larger of the reference's and the whole series' (a month of ~30 calls can underestimate it).
-A series is one source system's calls (OTel spans and Claude Code's request events of one model are timed
-differently and must not dilute each other). A small org sends a model one or two spans a day: two days together
+A series is one source's calls of one kind of record (`TIMED_BY`): OTel spans and Claude Code's request events
+arrive through the same OTel source (`source_system` 'otel', the events with call keys `otel:log:...`) but are timed
+differently (a Sonnet request event's log-latency spreads about twice as wide as a span's) and must not dilute each
+other. A small org sends a model one or two spans a day: two days together
 make a degradation that lasts carry twice the evidence of one.
 """
 
@@ -16,6 +18,9 @@ import pandas as pd
 
 from ml.anomalies.config import DEFAULT_THRESHOLDS, Thresholds
 
+# A series' source, written out in each query below: the source system, and for OTel whether the call is a span or a
+# log event (Claude Code's api_request events, whose call key is 'otel:log:' and a hash of the record): 'otel events'.
+
 
 def latency_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
     """One row per org, model, source system and window (each day with latency calls, and each such day together
@@ -24,8 +29,10 @@ def latency_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds
     return connection.execute(
         """
         with calls as (
-            select org_id, model, source_system, cast(day as timestamp) as period, ln(latency_ms) as log_latency,
-                   latency_ms
+            select org_id, model,
+                   source_system || case when call_key like 'otel:log:%' then ' events' else '' end as source_system,
+                   cast(day as timestamp) as period,
+                   ln(latency_ms) as log_latency, latency_ms
             from marts.fct_llm_calls
             where latency_ms > 0
         ),
@@ -90,7 +97,8 @@ def latency_drivers(
         from marts.fct_llm_calls
         cross join lateral (values ('user_id', coalesce(user_id, '(unknown)')),
                                    ('project_id', coalesce(project_id, '(unassigned)'))) as members(dimension, member)
-        where org_id = ? and model = ? and source_system = ? and latency_ms > 0
+        where org_id = ? and model = ? and latency_ms > 0
+          and source_system || case when call_key like 'otel:log:%' then ' events' else '' end = ?
           and cast(day as timestamp) >= ? and cast(day as timestamp) < ?
         group by all
     """,
@@ -110,7 +118,8 @@ def window_latency(
     return connection.execute(
         """
         select avg(latency_ms) from marts.fct_llm_calls
-        where org_id = ? and model = ? and source_system = ? and latency_ms > 0
+        where org_id = ? and model = ? and latency_ms > 0
+          and source_system || case when call_key like 'otel:log:%' then ' events' else '' end = ?
           and cast(day as timestamp) >= ? and cast(day as timestamp) < ?
     """,
         [org_id, model, source_system, start, end],

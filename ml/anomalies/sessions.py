@@ -8,7 +8,13 @@ the org's sessions of the same source system (Claude Code transcripts and OTel t
 differently) that started in the previous `session_lookback_days`, and sigma 1.4826 MAD of the reference's ln
 values, floored by the whole series' (a quiet month can make it small). A longer session is also a costlier one,
 so the evidence of size is the mean of the calls and cost z (`size_score`; the calls z alone when nothing in the
-session has a price): two views of one excess agree where noise in either does not.
+session has a price): two views of one excess agree where noise in either does not. Likewise a cost spike is a session
+both dearer per call and dearer in all: the mean of the cost and cost per call z (`cost_spike_score`). A short
+session of two or three calls on the dearest model is often far dearer per call than the org's sessions (on the
+anomaly-free tuning seeds 1500-1507 such sessions raised cost per call z up to 2.9) but costs no more than a usual
+session; its cost z stays near 0 and the mean near half its cost per call z. A runaway session costs more too, but
+through its number of calls: a session is a cost spike only where its cost per call z is at least its calls z
+(`spike_scores`).
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ def session_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds
         [thresholds.session_lookback_days, thresholds.session_min_reference],
     ).df()
     scores["size_score"] = scores[["calls_score", "cost_score"]].mean(axis=1)  # calls alone when cost is unknown
+    scores["cost_spike_score"] = (scores["cost_score"] + scores["cost_per_call_score"]) / 2  # NaN without a price
     return scores
 
 
@@ -91,3 +98,9 @@ def session_drivers(
         [org_id, session_id],
     ).df()
     return {dimension: frame.groupby(dimension)[metric].sum() for dimension in ("project_id", "model", "user_id")}
+
+
+def spike_scores(scores: pd.DataFrame) -> pd.Series:
+    """Each session's evidence of a cost spike: its `cost_spike_score` where the excess is in the cost per call (cost
+    per call z at least calls z), else NaN (a longer session costs more through its calls: size, not price)."""
+    return scores["cost_spike_score"].where(scores["cost_per_call_score"] >= scores["calls_score"])

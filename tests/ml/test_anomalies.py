@@ -135,15 +135,18 @@ def test_observed_values_equal_the_marts(cli_payload, anomaly_home):
             )
             checked += 1
         for latency in _some(cli_payload, "latency_degradation", "day"):
-            source = latency["evidence"].split()[2]  # "org <model> <source system> latency_ms": one series
+            # "org <model> <source> latency_ms": one series; the source 'otel events' is Claude Code's api_request
+            # log events (call keys otel:log:...), 'otel' the spans
+            source = latency["evidence"].split("; ")[0].split(" ", 2)[2].removesuffix(" latency_ms")
+            assert source in {"otel", "otel events"}, latency["evidence"]
             assert latency["observed"] == pytest.approx(
                 connection.execute(
                     "select avg(latency_ms) from marts.fct_llm_calls where org_id = ? and model = ? "
-                    "and source_system = ? and ts_utc >= ? and ts_utc < ?",
+                    "and source_system = 'otel' and (call_key like 'otel:log:%') = ? and ts_utc >= ? and ts_utc < ?",
                     [
                         latency["org_id"],
                         latency["driver_model"],
-                        source,
+                        source == "otel events",
                         _when(latency["start"]),
                         _when(latency["end"]),
                     ],
@@ -325,3 +328,74 @@ def test_one_event_seen_at_several_levels_is_one_alert():
     assert burst["evidence"] == "org error_calls; session s1 error_calls; alice calls" and burst["score"] == 30.0
     assert burst["start"] == pd.Timestamp("2026-10-01 14:00") and burst["grain"] == "hour"
     assert merged.iloc[2]["evidence"] == "bob sessions"
+
+
+def test_a_cost_spike_session_is_dearer_per_call_and_in_all():
+    """Session scores on hand-built calls: 60 ordinary sessions (3-14 calls, each session's cost per call about $0.04
+    with a model mix spreading it by a factor e^0.3), then three sessions. A short session on a dear model (2 calls
+    at $0.10: far dearer per call, cheaper in all) is not a cost spike, a session writing huge caches (8 calls at
+    $0.40) is one, and a looping session (80 calls at $0.04) is large but not a cost spike (its cost comes from its
+    calls)."""
+    from ml.anomalies.sessions import session_scores, spike_scores
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for index in range(60):
+        start = pd.Timestamp("2026-03-01 09:00") + pd.Timedelta(hours=11 * index)
+        per_call = 0.04 * float(np.exp(rng.normal(0, 0.3)))
+        for call in range(int(rng.integers(3, 15))):
+            rows.append((f"s{index:02d}", start + pd.Timedelta(minutes=call), per_call))
+    last = pd.Timestamp("2026-04-01 10:00")
+    for session, calls, cost in (("short", 2, 0.10), ("spike", 8, 0.40), ("loop", 80, 0.04)):
+        rows += [(session, last + pd.Timedelta(minutes=call), cost) for call in range(calls)]
+    connection = duckdb.connect()
+    connection.execute("create schema marts")
+    frame = pd.DataFrame(rows, columns=["session_id", "ts_utc", "cost_usd"])  # noqa: F841 (read by DuckDB)
+    connection.execute("""
+        create table marts.fct_llm_calls as
+        select 'acme' as org_id, 'ann' as user_id, 'claude_code' as source_system, session_id, ts_utc,
+               cast(ts_utc as date) as day, false as is_error, cost_usd
+        from frame""")
+    scores = session_scores(connection).set_index("session_id")
+    spikes = spike_scores(scores.reset_index()).set_axis(scores.index)
+    threshold = DEFAULT_THRESHOLDS.session_cost_spike_score
+    assert scores.loc["short", "cost_per_call_score"] > 2.9  # alone, this raised a cost spike until 2026-11-30
+    assert spikes["short"] < threshold
+    assert spikes["spike"] >= threshold
+    assert np.isnan(spikes["loop"]) and scores.loc["loop", "size_score"] >= DEFAULT_THRESHOLDS.session_size_score
+    assert (spikes.drop(["short", "spike", "loop"]).fillna(0) < threshold).all()
+
+
+def test_spans_and_request_events_of_one_model_are_separate_latency_series():
+    """Latency on hand-built calls: one model's OTel spans (median 1.1 s, log-sd 0.4) and Claude Code's request events
+    arriving through OTel (call keys otel:log:..., median 3 s, log-sd 0.8), five of each a day for six weeks; on the
+    last day the spans run 3x slower. Scored apart, the slow spans' day is well beyond the latency threshold; pooled
+    with the events (as until 2026-11-30) the same day scored below it."""
+    from ml.anomalies.latency import latency_scores
+
+    rng = np.random.default_rng(11)
+    rows = []
+    days = pd.date_range("2026-03-01", periods=42, freq="D")
+    for day in days:
+        slow = 3.0 if day == days[-1] else 1.0
+        for index in range(5):
+            rows.append((f"otel:{day:%m%d}{index:02d}:0", day, float(np.exp(rng.normal(7.0, 0.4))) * slow))
+            rows.append((f"otel:log:{day:%m%d}{index:02d}", day, float(np.exp(rng.normal(8.0, 0.8)))))
+    connection = duckdb.connect()
+    connection.execute("create schema marts")
+    frame = pd.DataFrame(rows, columns=["call_key", "day", "latency_ms"])  # noqa: F841 (read by DuckDB)
+    connection.execute("""
+        create table marts.fct_llm_calls as
+        select call_key, 'acme' as org_id, 'gpt-4o' as model, 'otel' as source_system, cast(day as date) as day,
+               round(latency_ms)::bigint as latency_ms
+        from frame""")
+    scores = latency_scores(connection)
+    assert set(scores["source_system"]) == {"otel", "otel events"}
+    last = scores[(scores["period"] == days[-1]) & (scores["days"] == 1)].set_index("source_system")["score"]
+    assert last["otel"] >= DEFAULT_THRESHOLDS.latency_score + 2
+    assert abs(last["otel events"]) < DEFAULT_THRESHOLDS.latency_score
+    connection.execute("update marts.fct_llm_calls set call_key = 'otel:' || call_key")  # every call a span: pooled
+    pooled = latency_scores(connection)
+    assert set(pooled["source_system"]) == {"otel"}
+    pooled_last = pooled[(pooled["period"] == days[-1]) & (pooled["days"] == 1)]["score"].iloc[0]
+    assert pooled_last < DEFAULT_THRESHOLDS.latency_score < last["otel"]

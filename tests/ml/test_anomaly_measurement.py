@@ -107,7 +107,7 @@ def test_the_noise_floor_separates_plain_anomalies_from_ordinary_noise(datasets,
 @pytest.mark.parametrize("broken", ["never_fires", "fires_every_day"])
 def test_a_broken_detector_fails_the_measurement(datasets, production, broken):
     def never_fires(connection):
-        muted = Thresholds(score=1e9, latency_score=1e9, session_size_score=1e9, session_cost_per_call_score=1e9)
+        muted = Thresholds(score=1e9, latency_score=1e9, session_size_score=1e9, session_cost_spike_score=1e9)
         return detect(connection, thresholds=muted).anomalies
 
     def fires_every_day(connection):
