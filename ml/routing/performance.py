@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ml.routing import stored
 from ml.routing.data import RoutingDataError, split_by_task
 from ml.routing.model import assert_observable, text_form
 
@@ -449,34 +449,21 @@ def store_path(home: Path) -> Path:
 
 
 def save(predictor: PerformancePredictor, home: Path) -> Path:
-    """Written by the pipeline's writer into the home (the same trust as the warehouse beside it)."""
+    """Written by the pipeline's writer into the home (the same trust as the warehouse beside it), atomically."""
     import joblib
 
     path = store_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    joblib.dump(predictor, partial)
-    partial.replace(path)
-    (path.parent / "evaluation.json").write_text(json.dumps(predictor.evaluation, indent=2, default=str))
-    _load.cache_clear()
+    stored.write_atomically(path, lambda partial: joblib.dump(predictor, partial))
+    evaluation = json.dumps(predictor.evaluation, indent=2, default=str)
+    stored.write_atomically(path.parent / "evaluation.json", lambda partial: partial.write_text(evaluation))
     return path
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, modified: float) -> PerformancePredictor:
+def load(home: Path) -> PerformancePredictor | None:
+    """The stored predictor (loaded once per version of the file), or None when none was trained."""
     import joblib
 
-    return joblib.load(path)
-
-
-def load(home: Path) -> PerformancePredictor | None:
-    """The stored predictor (loaded once per file version), or None when none was trained."""
-    path = store_path(home)
-    try:
-        modified = path.stat().st_mtime
-    except FileNotFoundError:
-        return None
-    return _load(str(path), modified)
+    return stored.read(store_path(home), joblib.load)
 
 
 def train_performance(settings, *, publish: bool = True, seed: int = 42) -> PerformancePredictor:

@@ -3,13 +3,15 @@
 `route_batch()` score through the same function (`model.score`). In production mode `route()` explores and logs
 each decision with its propensity.
 
-The champion is served from its local copy (`<home>/models/router/champion.joblib`, written when it is promoted):
-loading it takes no MLflow import or registry query. Cost and latency are per task when the performance predictor
+The champion is served from its local copy (`<home>/models/router/champion.joblib`, written when it is promoted, or
+after loading it from MLflow when the copy is missing; one writer, `save_local_champion`, never replaces a newer
+version): loading it takes no MLflow import or registry query. Cost and latency are per task when the performance predictor
 (`performance.py`) is trained, else the route's held-out mean (`estimate_source` says which)."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 import uuid
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from aioa.settings import Settings, get_settings
+from ml.routing import stored
 from ml.routing.decisions import decision_log
 from ml.routing.model import features_frame, score, tasks_frame
 from ml.routing.tuning import threshold_for
@@ -58,6 +61,7 @@ class Champion:
     model: object
     meta: dict
     version: str
+    run_id: str = ""  # the MLflow run that logged it (copies written before it was recorded have "")
 
 
 @lru_cache(maxsize=8)
@@ -87,7 +91,7 @@ def _load(tracking_uri: str, name: str, version: str | None = None) -> Champion:
     model = mlflow.sklearn.load_model(f"models:/{name}/{found.version}")
     with tempfile.TemporaryDirectory() as folder:
         meta = json.loads(Path(client.download_artifacts(found.run_id, "routing_meta.json", folder)).read_text())
-    return Champion(model, meta, str(found.version))
+    return Champion(model, meta, str(found.version), found.run_id)
 
 
 def champion_evaluation(settings: Settings | None = None) -> dict | None:
@@ -114,74 +118,107 @@ def champion(settings: Settings | None = None, version: str | None = None) -> Ch
         if local is not None:
             return local
         current = _load(settings.mlflow_uri, settings.routing_model_name, None)
-        save_local_champion(settings, current)  # the next process loads it without MLflow
+        offered = (local_champion_path(settings), settings.mlflow_uri, settings.routing_model_name, current.version)
+        if offered not in _OFFERED:  # once per load, not on every call that finds another registry's copy
+            _OFFERED.add(offered)
+            save_local_champion(settings, current, promotion=False)  # the next process loads it without MLflow
         return current
     return _load(settings.mlflow_uri, settings.routing_model_name, version)
+
+
+# (copy path, tracking URI, model name, version) loaded from MLflow and offered to the local copy in this process
+_OFFERED: set[tuple] = set()
 
 
 def local_champion_path(settings: Settings) -> Path:
     return settings.home / "models" / "router" / "champion.joblib"
 
 
-def save_local_champion(settings: Settings, current: Champion) -> None:
-    """The champion's serving copy, written when it is promoted (`tracking.log_training`); best effort."""
+def save_local_champion(settings: Settings, current: Champion, *, promotion: bool = True) -> bool:
+    """Write the champion's serving copy (atomically, under a lock across processes); True when written. Promotion
+    (`tracking.log_training`) and `champion()` after loading from MLflow (`promotion=False`) both write here.
+
+    A copy that names a newer version of the same registered model is never replaced: a process that loaded an older
+    champion slowly must not undo a promotion that finished meanwhile. A copy of another registry or model name is
+    replaced only by a promotion: processes with different MLflow URIs on one home would otherwise rewrite it in
+    turn. Best effort: a home that cannot be written is served from memory."""
     import joblib
 
     path = local_champion_path(settings)
+    copy = {
+        "tracking_uri": settings.mlflow_uri,
+        "name": settings.routing_model_name,
+        "version": current.version,
+        "run_id": current.run_id,
+        "champion": current,
+    }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-        joblib.dump(
-            {"tracking_uri": settings.mlflow_uri, "name": settings.routing_model_name, "champion": current}, partial
-        )
-        partial.replace(path)
+        with stored.exclusive(path):
+            if not _replaces(_readable_copy(path), copy, promotion):
+                return False
+            stored.write_atomically(path, lambda partial: joblib.dump(copy, partial))
     except OSError:
-        return
-    _load_local.cache_clear()
+        return False
+    return True
+
+
+def _replaces(existing: dict | None, copy: dict, promotion: bool) -> bool:
+    """Whether `copy` may replace the serving copy `existing` (None: missing or unreadable)."""
+    if existing is None:
+        return True
+    if (existing.get("tracking_uri"), existing.get("name")) != (copy["tracking_uri"], copy["name"]):
+        return promotion
+    mine, theirs = _version_number(copy["version"]), _version_number(existing["champion"].version)
+    return mine > theirs or (promotion and mine == theirs)
+
+
+def _version_number(version: str) -> int:
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        return -1  # not a registry version: any registered one is newer
+
+
+def _readable_copy(path: Path) -> dict | None:
+    try:
+        return _stored_copy(path)
+    except Exception:  # a damaged or unloadable copy names nothing: it may be replaced
+        return None
+
+
+def _stored_copy(path: Path) -> dict | None:
+    """The serving copy as stored (registry, model name, version, run id, champion), read once per file version."""
+    import joblib
+
+    return stored.read(path, joblib.load)
 
 
 def local_champion(settings: Settings) -> Champion | None:
     """The local copy, if it belongs to this registry and model name."""
-    path = local_champion_path(settings)
-    try:
-        modified = path.stat().st_mtime_ns
-    except FileNotFoundError:
+    copy = _stored_copy(local_champion_path(settings))
+    if copy is None or copy["tracking_uri"] != settings.mlflow_uri or copy["name"] != settings.routing_model_name:
         return None
-    stored = _load_local(str(path), modified)
-    if stored["tracking_uri"] != settings.mlflow_uri or stored["name"] != settings.routing_model_name:
-        return None
-    return stored["champion"]
-
-
-@lru_cache(maxsize=4)
-def _load_local(path: str, modified: int) -> dict:
-    import joblib
-
-    return joblib.load(path)
+    return copy["champion"]
 
 
 def reload() -> None:
     _load.cache_clear()
-    _load_local.cache_clear()
-    _default_settings.cache_clear()
+    _settings_for_home.cache_clear()
+    _OFFERED.clear()
     _SERVED.clear()
+    stored.forget()
 
 
-# home → the stored models' modification times when route() last answered from them in this process
+# home → the stored models' file versions when route() last answered from them in this process
 _SERVED: dict[Path, tuple] = {}
 
 
 def _model_files(settings: Settings) -> tuple:
     from ml.routing import performance
 
-    files = (local_champion_path(settings), performance.store_path(settings.home))
-    result = []
-    for path in files:
-        try:
-            result.append(path.stat().st_mtime_ns)
-        except FileNotFoundError:
-            result.append(None)
-    return tuple(result)
+    return tuple(
+        stored.file_version(path) for path in (local_champion_path(settings), performance.store_path(settings.home))
+    )
 
 
 def loaded(settings: Settings) -> bool:
@@ -198,8 +235,13 @@ def performance_predictor(settings: Settings):
     return performance.load(settings.home)
 
 
-@lru_cache(maxsize=1)
 def _default_settings() -> Settings:
+    """The settings of the current AIOA_HOME: a process that changes it is answered from the new home."""
+    return _settings_for_home(os.environ.get("AIOA_HOME"))
+
+
+@lru_cache(maxsize=8)
+def _settings_for_home(home: str | None) -> Settings:
     # Reading the environment and .env costs ~1 ms: too slow for every route() call; reload() refreshes it.
     return get_settings()
 

@@ -204,7 +204,8 @@ def log_training(settings: Settings, evaluation: Evaluation, test_frame, params:
         from ml.routing.predict import Champion, save_local_champion
 
         # the serving copy: `route()` and `aioa route predict` load it without MLflow
-        save_local_champion(settings, Champion(evaluation.model, _meta(evaluation, test_frame), version))
+        meta = _meta(evaluation, test_frame)
+        save_local_champion(settings, Champion(evaluation.model, meta, version, run.info.run_id))
         reason = (
             f"promoted v{version} to {CHAMPION} (APGR {evaluation.routers['router']['apgr']:.4f}): {decision.reason}"
         )

@@ -15,16 +15,15 @@ serves its own threshold until the tuner runs for it.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from aioa.settings import Settings
+from ml.routing import stored
 from ml.routing.feedback import MIN_LOGGED, FeedbackDataError, snips
 
 CANDIDATES = 21  # thresholds judged per step, evenly over the reachable window
@@ -164,17 +163,8 @@ def thresholds_path(settings: Settings) -> Path:
 
 
 def read_thresholds(settings: Settings) -> dict:
-    path = thresholds_path(settings)
-    try:
-        modified = path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return {}
-    return _read(str(path), modified)
-
-
-@lru_cache(maxsize=4)
-def _read(path: str, modified: int) -> dict:
-    return json.loads(Path(path).read_text())
+    """The tuned thresholds per org (read once per version of the file); {} before any was tuned."""
+    return stored.read(thresholds_path(settings), json.load) or {}
 
 
 def threshold_for(settings: Settings, champion, org_id: str | None) -> float:
@@ -188,13 +178,10 @@ def threshold_for(settings: Settings, champion, org_id: str | None) -> float:
 
 def apply(settings: Settings, org_id: str, entry: dict) -> None:
     """Write the org's entry (atomically: route() in other processes reads the file)."""
-    path = thresholds_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = dict(read_thresholds(settings))
     document[org_id] = entry
-    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    partial.write_text(json.dumps(document, indent=2, default=str))
-    partial.replace(path)
+    text = json.dumps(document, indent=2, default=str)
+    stored.write_atomically(thresholds_path(settings), lambda partial: partial.write_text(text))
 
 
 # --- one step for one org -------------------------------------------------------------------------------------------
