@@ -122,12 +122,9 @@ def oracle_rows(
 def main() -> None:
     from ml.forecasting import backtest
     from ml.forecasting.baselines import BASELINES
-    from ml.forecasting.data import MIN_HISTORY_DAYS, load_daily_series, unusable_reason
+    from ml.forecasting.data import MIN_HISTORY_DAYS, unusable_reason
     from ml.forecasting.run import TARGET_IMPROVEMENT, ForecastOptions, _series
-    from ml_quality import _forecast_home
-
-    from aioa.settings import Settings
-    from aioa.warehouse.snapshots import open_marts
+    from ml_quality import _forecast_home, forecast_daily_series
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--forecast-home", help="a built home (default: the small sample, as ml_quality builds it)")
@@ -136,9 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     home = _forecast_home(args)
     sample = Path(args.sample) if args.sample else home.parent / "sample"
-    connection, version = open_marts(Settings(home=home), published=True)
-    with connection:
-        frame = load_daily_series(connection)
+    frame, version = forecast_daily_series(args)
     volume, options = expected_volume(sample), ForecastOptions()
     started, cpu, series = time.perf_counter(), time.process_time(), []
     for org_id, project_id, metric, history in _series(frame, ("cost_usd", "total_tokens")):

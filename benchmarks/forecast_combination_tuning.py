@@ -122,22 +122,17 @@ def main() -> None:
     import pandas as pd
     from ml.forecasting import backtest
     from ml.forecasting.baselines import BASELINES
-    from ml.forecasting.data import MIN_HISTORY_DAYS, load_daily_series, unusable_reason
+    from ml.forecasting.data import MIN_HISTORY_DAYS, unusable_reason
     from ml.forecasting.history import clean_history
     from ml.forecasting.model import ProphetConfig, prophet_forecaster
     from ml.forecasting.run import ForecastOptions, _series
-    from ml_quality import _forecast_home
-
-    from aioa.settings import Settings
-    from aioa.warehouse.snapshots import open_marts
+    from ml_quality import forecast_daily_series
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--forecast-home")
     parser.add_argument("--work", default=str(ROOT / "data" / "bench" / "ml_quality"))
     args = parser.parse_args()
-    connection, version = open_marts(Settings(home=_forecast_home(args)), published=True)
-    with connection:
-        frame = load_daily_series(connection)
+    frame, version = forecast_daily_series(args)
     options, horizon = ForecastOptions(), ForecastOptions().backtest_horizon
     usable = [item for item in _series(frame, ("cost_usd", "total_tokens")) if not unusable_reason(item[3]["y"])]
     profiles: dict = {}  # (origin, org) -> the profile of every series of that org, cleaned up to the origin

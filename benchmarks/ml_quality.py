@@ -149,6 +149,18 @@ def _forecast_home(args: argparse.Namespace) -> Path:
     return home
 
 
+def forecast_daily_series(args: argparse.Namespace):
+    """(daily series frame, snapshot version) of `_forecast_home(args)`: what the forecast tuning scripts read."""
+    from ml.forecasting.data import load_daily_series
+
+    from aioa.settings import Settings
+    from aioa.warehouse.snapshots import open_marts
+
+    connection, version = open_marts(Settings(home=_forecast_home(args)), published=True)
+    with connection:
+        return load_daily_series(connection), version
+
+
 def _pair(prophet, best, name: str) -> str:
     """Prophet's value / the best baseline's."""
     return " / ".join(
