@@ -32,6 +32,7 @@ from aioa.archive.store import (
     ArchivedTable,
     archive_filesystem,
     has_archived_rows,
+    holds_any_table,
     read_options,
     register,
 )
@@ -130,7 +131,7 @@ def allow_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> 
     """On a reader not yet locked: register the archive read-only and allow only it. Call before external access
     is switched off (DuckDB refuses to change `allowed_directories` after)."""
     filesystem = archive_filesystem(settings, writable=False)
-    if not any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values()):
+    if not holds_any_table(filesystem):
         return
     register(connection, filesystem, warehouse_key(settings))  # the key: the archive's views read with it
     connection.execute("set allowed_directories = ['aioaarchive://']")

@@ -106,6 +106,11 @@ def archive_filesystem(settings: Settings, *, writable: bool) -> ArchiveFileSyst
     return kind(path=root, fs=target, skip_instance_cache=True)
 
 
+def holds_any_table(filesystem: ArchiveFileSystem) -> bool:
+    """Whether the archive has a folder for any archived table (nothing was ever archived otherwise)."""
+    return any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values())
+
+
 def has_archived_rows(filesystem: ArchiveFileSystem, spec: ArchivedTable) -> bool:
     return bool(filesystem.glob(f"{spec.directory}/**/*.parquet"))
 

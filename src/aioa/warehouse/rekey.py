@@ -124,10 +124,10 @@ def _compare_counts(connection: duckdb.DuckDBPyConnection, path: Path) -> tuple[
 
 
 def _register_archive(connection: duckdb.DuckDBPyConnection, settings: Settings, new_key: str | None) -> bool:
-    from aioa.archive.store import ARCHIVED_TABLES, archive_filesystem, register
+    from aioa.archive.store import archive_filesystem, holds_any_table, register
 
     filesystem = archive_filesystem(settings, writable=False)
-    if any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values()):
+    if holds_any_table(filesystem):
         register(connection, filesystem, new_key)
         return True
     return False
