@@ -359,13 +359,13 @@ select
     session_id, 'main' as agent_id, cast(null as varchar) as message_id, cast(null as varchar) as tool_use_id,
     make_timestamp(ts_nanos // 1000) as ts_utc, tool_name,
     starts_with(tool_name, 'mcp__') as is_mcp,
-    mcp_server(tool_name) as mcp_server, mcp_tool(tool_name) as mcp_tool, mcp_plugin(tool_name) as mcp_plugin,
+    mcp.server as mcp_server, mcp.tool as mcp_tool, mcp.plugin as mcp_plugin,
     cast(null as varchar) as subagent_type, success, duration_ms, cast(null as varchar) as error,
     'otel' as source_system, files.path as source_file, line_no as source_line,
     getvariable('ingest_run_id') as ingest_run_id, getvariable('contract_version') as contract_version,
     cast(null as varchar) as hint_config_dir, hint_user, hint_org, hint_project, hint_host,
     cast(null as varchar) as cwd
-from otel_tools join batch_files as files using (file_idx)
+from (select *, mcp_names(tool_name) as mcp from otel_tools) as otel_tools join batch_files as files using (file_idx)
 where ts_nanos > 0;
 
 create or replace temp table stage_quarantine as

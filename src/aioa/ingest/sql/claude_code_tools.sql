@@ -8,7 +8,8 @@ with uses as (
     where len(checked.problems) = 0
 ),
 named as (
-    select *, block.id as tool_use_id, block.name as tool_name from uses where block.id is not null
+    select *, block.id as tool_use_id, block.name as tool_name, mcp_names(block.name) as mcp
+    from uses where block.id is not null
 )
 select
     'claude_code:' || tool_use_id as tool_call_key,
@@ -23,9 +24,9 @@ select
     ts_utc,
     coalesce(tool_name, 'unknown') as tool_name,
     starts_with(coalesce(tool_name, ''), 'mcp__') as is_mcp,
-    mcp_server(tool_name) as mcp_server,
-    mcp_tool(tool_name) as mcp_tool,
-    mcp_plugin(tool_name) as mcp_plugin,
+    mcp.server as mcp_server,
+    mcp.tool as mcp_tool,
+    mcp.plugin as mcp_plugin,
     case when tool_name in ('Task', 'Agent') then block.subagent_type end as subagent_type,
     cast(null as boolean) as success,
     cast(null as bigint) as duration_ms,
