@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import uuid
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from aioa.atomic_files import write_text_atomically
 from aioa.settings import Settings
 
 # Inbox folder of each ingest kind = the registry source whose reader loads it.
@@ -312,13 +312,5 @@ def stamp() -> str:
 
 
 def write_atomically(folder: Path, name: str, text: str) -> Path:
-    """Temporary file (a name no reader matches), fsync, rename: a reader sees the whole file or none of it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    partial = folder / f".{name}.partial"
-    with partial.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
-    return target
+    """The whole file on disk, then visible under `name` (a reader sees the whole file or none of it)."""
+    return write_text_atomically(folder / name, text, durable=True)

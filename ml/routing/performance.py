@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aioa.atomic_files import write_atomically, write_text_atomically
 from ml.routing import stored
 from ml.routing.data import RoutingDataError, split_by_task
 from ml.routing.model import assert_observable, text_form
@@ -453,9 +454,9 @@ def save(predictor: PerformancePredictor, home: Path) -> Path:
     import joblib
 
     path = store_path(home)
-    stored.write_atomically(path, lambda partial: joblib.dump(predictor, partial))
+    write_atomically(path, lambda partial: joblib.dump(predictor, partial))
     evaluation = json.dumps(predictor.evaluation, indent=2, default=str)
-    stored.write_atomically(path.parent / "evaluation.json", lambda partial: partial.write_text(evaluation))
+    write_text_atomically(path.parent / "evaluation.json", evaluation)
     return path
 
 

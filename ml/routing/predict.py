@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aioa.atomic_files import exclusive, write_atomically
 from aioa.settings import Settings, get_settings
 from ml.routing import stored
 from ml.routing.decisions import decision_log
@@ -153,10 +154,10 @@ def save_local_champion(settings: Settings, current: Champion, *, promotion: boo
         "champion": current,
     }
     try:
-        with stored.exclusive(path):
+        with exclusive(path):
             if not _replaces(_readable_copy(path), copy, promotion):
                 return False
-            stored.write_atomically(path, lambda partial: joblib.dump(copy, partial))
+            write_atomically(path, lambda partial: joblib.dump(copy, partial))
     except OSError:
         return False
     return True

@@ -1,5 +1,5 @@
 """The files the router serves from (the champion's serving copy, the performance predictor, the tuned thresholds):
-written atomically, and read once per version of the file.
+written atomically (`aioa.atomic_files`), and read once per version of the file.
 
 A version is (st_mtime_ns, st_size, st_ino), not the modification time alone: a replacement written within the
 same clock tick (coarse file-system timestamps) has the same mtime, but `os.replace` puts a new inode in place.
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,36 +64,3 @@ def forget() -> None:
     """Drop every remembered file (the next read loads it again)."""
     with _LOCK:
         _CACHE.clear()
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """`write(temporary path)` beside `path`, then `os.replace` onto it: readers see the old file or the new one,
-    never a partial one. The temporary file has a unique name (concurrent writers do not share it) and is removed
-    if writing fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock for replacing `path` (a `<name>.lock` file beside it, locked with flock) across
-    processes: a writer that compares the current file before replacing it cannot interleave with another one.
-    Where flock is unavailable (Windows) nothing is locked."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f"{path.name}.lock"), "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aioa.atomic_files import exclusive, write_text_atomically
 from aioa.settings import Settings
 from ml.routing import stored
 from ml.routing.feedback import MIN_LOGGED, FeedbackDataError, snips
@@ -177,11 +178,13 @@ def threshold_for(settings: Settings, champion, org_id: str | None) -> float:
 
 
 def apply(settings: Settings, org_id: str, entry: dict) -> None:
-    """Write the org's entry (atomically: route() in other processes reads the file)."""
-    document = dict(read_thresholds(settings))
-    document[org_id] = entry
-    text = json.dumps(document, indent=2, default=str)
-    stored.write_atomically(thresholds_path(settings), lambda partial: partial.write_text(text))
+    """Write the org's entry (atomically: route() in other processes reads the file), under the file's lock: two
+    orgs tuned at once both keep their entry."""
+    path = thresholds_path(settings)
+    with exclusive(path):
+        document = dict(read_thresholds(settings))  # a copy: the cached one is shared
+        document[org_id] = entry
+        write_text_atomically(path, json.dumps(document, indent=2, default=str))
 
 
 # --- one step for one org -------------------------------------------------------------------------------------------

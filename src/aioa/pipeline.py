@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aioa.atomic_files import write_text_atomically
 from aioa.ingest.registry import BY_NAME, SOURCES
 from aioa.ops.logs import with_run_id
 from aioa.ops.tracing import traced
@@ -347,11 +348,7 @@ def log_path(settings: Settings) -> Path:
 
 
 def save_report(settings: Settings, report: PipelineReport) -> None:
-    path = report_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(report.to_dict(), indent=2, default=str))
-    os.replace(partial, path)
+    write_text_atomically(report_path(settings), json.dumps(report.to_dict(), indent=2, default=str))
 
 
 def last_report(settings: Settings) -> dict | None:

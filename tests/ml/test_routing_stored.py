@@ -17,6 +17,7 @@ import pytest
 from ml.routing import performance, stored
 from ml.routing.predict import Champion, local_champion, local_champion_path, reload, save_local_champion
 
+from aioa.atomic_files import write_atomically
 from aioa.settings import Settings
 
 META = {"cheap_model": "cheap-model", "strong_model": "strong-model", "threshold": 0.0}
@@ -94,7 +95,7 @@ def test_concurrent_writers_leave_the_newest_version(tmp_path):
     assert copy["champion"].version == "60" and copy["version"] == "60"
     assert copy["champion"].model == {"weights": "60" * 1000}
     assert local_champion(settings).version == "60"
-    assert not list(local_champion_path(settings).parent.glob("*.tmp"))  # no temporary file left behind
+    assert not list(local_champion_path(settings).parent.glob("*.partial"))  # no temporary file left behind
 
 
 def test_a_slow_load_never_replaces_a_newer_promotion(tmp_path):
@@ -183,14 +184,14 @@ def test_a_replacement_within_the_same_clock_tick_is_noticed(tmp_path):
 def test_same_size_same_tick_replacement_is_read_anew(tmp_path):
     """`stored.read` on files of equal size and modification time: only the inode tells them apart."""
     path = tmp_path / "thresholds.json"
-    stored.write_atomically(path, lambda partial: partial.write_text(json.dumps({"acme": 1})))
+    write_atomically(path, lambda partial: partial.write_text(json.dumps({"acme": 1})))
     tick = path.stat().st_mtime_ns
     assert stored.read(path, json.load) == {"acme": 1}
-    stored.write_atomically(path, lambda partial: partial.write_text(json.dumps({"acme": 2})))
+    write_atomically(path, lambda partial: partial.write_text(json.dumps({"acme": 2})))
     os.utime(path, ns=(tick, tick))
     assert stored.read(path, json.load) == {"acme": 2}
     with pytest.raises(ZeroDivisionError):  # a failed write leaves the file and no temporary file
-        stored.write_atomically(path, lambda partial: (partial.write_text("{"), 1 / 0))
+        write_atomically(path, lambda partial: (partial.write_text("{"), 1 / 0))
     assert stored.read(path, json.load) == {"acme": 2} and [item.name for item in tmp_path.iterdir()] == [path.name]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -33,6 +32,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from aioa.atomic_files import create_once
 from aioa.identity.errors import Unauthenticated
 from aioa.identity.principal import ROLES, Principal, Role
 from aioa.settings import Settings
@@ -525,18 +525,7 @@ def session_secret(settings: Settings) -> str:
     if settings.session_secret is not None:
         return settings.session_secret.get_secret_value()
     path = Path(settings.home) / "session-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".session-secret.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(secrets.token_urlsafe(48))
-        try:
-            os.link(draft, path)  # atomic, and fails if another process got there first: then theirs is used
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
+    create_once(path, secrets.token_urlsafe(48))  # another process's, if it got there first
     secret = path.read_text(encoding="utf-8").strip()
     if len(secret) < 32:
         raise OidcError(f"{path} holds a session secret shorter than 32 characters; delete it to generate a new one")

@@ -5,10 +5,10 @@ the app then maps its claims with `aioa.identity.oidc.principal_from_claims`, ex
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from pathlib import Path
 
+from aioa.atomic_files import write_text_atomically
 from aioa.identity import oidc
 from aioa.settings import Settings
 
@@ -51,12 +51,7 @@ def write_auth_secrets(settings: Settings, streamlit_dir: Path, *, app_url: str 
         others = sorted(set(tomllib.loads(path.read_text(encoding="utf-8"))) - {"auth"})
         if others:
             raise FileExistsError(f"{path} holds other secrets ({', '.join(others)}); add the [auth] section by hand")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(render_auth_secrets(settings, app_url=app_url))
-    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
-    return path
+    return write_text_atomically(path, render_auth_secrets(settings, app_url=app_url), private=True)
 
 
 def _toml_value(value: object) -> str:

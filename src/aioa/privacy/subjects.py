@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from aioa.atomic_files import create_once
 from aioa.attribution import load_attribution
 from aioa.contracts import FACT_CONTRACTS
 from aioa.settings import Settings
@@ -79,16 +79,7 @@ def pseudonym_key_path(settings: Settings) -> Path:
 
 def _pseudonym_key(settings: Settings) -> bytes:
     path = pseudonym_key_path(settings)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        if not path.exists():  # two first requests at once: the first key written wins
-            os.replace(partial, path)
-        else:
-            partial.unlink(missing_ok=True)
+    create_once(path, secrets.token_hex(32))  # two first requests at once: the first key written wins
     return bytes.fromhex(path.read_text().strip())
 
 

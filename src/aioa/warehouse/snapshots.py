@@ -11,7 +11,6 @@ PostgreSQL (`aioa.warehouse.pg_reader`), with the version the pipeline published
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from aioa.atomic_files import write_atomically, write_text_atomically
 from aioa.settings import Settings
 
 KEEP_SNAPSHOTS = 3
@@ -39,19 +39,15 @@ def publish_snapshot(settings: Settings) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"warehouse-{version}.duckdb"
-    partial = target.with_suffix(".partial")
-    shutil.copyfile(settings.warehouse_path, partial)
     from aioa.archive.snapshot import add_archive_to_snapshot
 
-    add_archive_to_snapshot(settings, partial)  # archived calls stay queryable (a view over the Parquet archive)
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
-    pointer = folder / "CURRENT.partial"
-    pointer.write_text(
-        json.dumps({"version": version, "file": target.name, "published_at": datetime.now(UTC).isoformat()})
-    )
-    os.replace(pointer, folder / "CURRENT")
+    def copy(partial: Path) -> None:
+        shutil.copyfile(settings.warehouse_path, partial)
+        add_archive_to_snapshot(settings, partial)  # archived calls stay queryable (a view over the Parquet archive)
+
+    write_atomically(target, copy, durable=True)
+    pointer = {"version": version, "file": target.name, "published_at": datetime.now(UTC).isoformat()}
+    write_text_atomically(folder / "CURRENT", json.dumps(pointer))
     _prune(folder, keep=target.name)
     return version
 

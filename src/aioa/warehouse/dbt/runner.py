@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from aioa.atomic_files import write_text_atomically
 from aioa.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -47,14 +48,8 @@ def settings_file(settings: Settings) -> Path:
 
 def write_settings_file(settings: Settings) -> Path:
     """The settings dbt needs, for the launcher; secrets are not written (the launcher reads them from AIOA_*)."""
-    path = settings_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
     secret = {name for name, field in Settings.model_fields.items() if "Secret" in str(field.annotation)}
-    partial = path.with_suffix(".partial")
-    partial.write_text(settings.model_dump_json(exclude=secret))
-    partial.chmod(0o600)
-    os.replace(partial, path)
-    return path
+    return write_text_atomically(settings_file(settings), settings.model_dump_json(exclude=secret), private=True)
 
 
 def prepare_manifest(settings: Settings) -> Path:
