@@ -27,19 +27,21 @@ class FilePlan:
 def plan_files(
     connection: duckdb.DuckDBPyConnection,
     source_system: str,
-    paths: list[Path],
-    stats: dict[Path, tuple[int, int]] | None = None,
+    paths: list[str],
+    stats: dict[str, tuple[int, int]] | None = None,
 ) -> list[FilePlan]:
-    """Compare files on disk with the manifest; return only files with something new to read.
+    """Compare files on disk (their paths as strings) with the manifest; return only files with something new to
+    read.
 
     `stats` holds (size, mtime_ns) the discovery walk already saw (other paths are stat-ed here). One join against
-    the manifest finds new and changed files; only changed files that were read before are hashed."""
+    the manifest finds new and changed files; only changed files that were read before are hashed, and only they
+    become `Path`s."""
     stats = stats or {}
     on_disk = [stats.get(path) or _size_and_mtime(path) for path in paths]
     disk = pa.Table.from_arrays(
         [
             int_column(range(len(paths))),
-            string_column([str(path) for path in paths]),
+            string_column(paths),
             int_column([size for size, _ in on_disk]),
             int_column([mtime for _, mtime in on_disk]),
         ],
@@ -59,7 +61,7 @@ def plan_files(
         connection.unregister("files_on_disk")
     plans = []
     for idx, known, _size, consumed_bytes, consumed_lines, prefix_sha256 in changed:
-        path, (size_now, mtime_now) = paths[idx], on_disk[idx]
+        path, (size_now, mtime_now) = Path(paths[idx]), on_disk[idx]
         if not known:
             plans.append(FilePlan(path, size_now, mtime_now, 0, 0, "new"))
             continue
@@ -72,7 +74,7 @@ def plan_files(
     return plans
 
 
-def _size_and_mtime(path: Path) -> tuple[int, int]:
+def _size_and_mtime(path: str) -> tuple[int, int]:
     """Size and mtime of the file, else of the link itself (a loop), else zeros: reading it reports the error."""
     for stat_of in (os.stat, os.lstat):
         try:

@@ -44,6 +44,10 @@ BEFORE_COMMIT_HOOKS: list[Callable[[], None]] = []
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
+# A run with less than this to read (a grown tree: a new session or two) uses one DuckDB thread: its statements touch
+# a few hundred rows, where a second thread only adds scheduling, and its checkpoint costs half the CPU on one.
+ONE_THREAD_BELOW_BYTES = 4_000_000
+
 
 @dataclass
 class IngestSummary:
@@ -80,6 +84,7 @@ def ingest(
     started = time.perf_counter()
     summary = IngestSummary(run_id=_new_run_id(), source=source.name)
     connection = connect(settings)
+    threads_before: int | None = None
     try:
         connection.execute("set TimeZone = 'UTC'")
         connection.execute("set variable ingest_run_id = ?", [summary.run_id])
@@ -101,18 +106,22 @@ def ingest(
         reprice_tenant_prices(connection, catalog)
         connection.commit()
 
-        discovered = {found.path: found for found in source.discover(paths)}
+        discovered = {found.location: found for found in source.discover(paths)}
         summary.files_seen = len(discovered)
-        stats = {path: found.stat for path, found in discovered.items() if found.stat}
+        stats = {location: found.stat for location, found in discovered.items() if found.stat}
         plans = plan_files(connection, source.name, list(discovered), stats)
         if source.whole_files:
             plans = [FilePlan(p.path, p.size_bytes, p.mtime_ns, 0, 0, p.state) for p in plans]
         reasons: Counter[str] = Counter()
-        skipped = [(plan, discovered[plan.path].skip_reason) for plan in plans if discovered[plan.path].skip_reason]
+        skipped = [(plan, discovered[str(plan.path)].skip_reason) for plan in plans]
+        skipped = [(plan, reason) for plan, reason in skipped if reason]
         _quarantine_files(connection, source, skipped, summary, reasons)
-        plans = [plan for plan in plans if not discovered[plan.path].skip_reason]
+        plans = [plan for plan in plans if not discovered[str(plan.path)].skip_reason]
         limits = LineLimits(settings.max_line_bytes, settings.max_json_depth, json_lines=not source.whole_files)
         total_bytes = sum(plan.size_bytes - plan.start_byte for plan in plans)
+        if total_bytes < ONE_THREAD_BELOW_BYTES and not settings.duckdb_threads:
+            threads_before = _duckdb_threads(connection)
+            connection.execute("set threads = 1")
         done_bytes = 0
         batches = list(_batches(plans, settings.batch_bytes, settings.batch_files))
         with contextlib.closing(_read_ahead(batches, limits)) as read_batches:
@@ -129,6 +138,8 @@ def ingest(
         summary.seconds = round(time.perf_counter() - started, 3)
         _finish_run(connection, summary, "ok")
         connection.execute("checkpoint")
+        _restore_threads(connection, threads_before)
+        threads_before = None
         connection.close()
         if publish:
             summary.snapshot_version = publish_snapshot(settings)
@@ -139,6 +150,7 @@ def ingest(
         _finish_run(connection, summary, "failed", repr(error)[:500])
         raise
     finally:
+        _restore_threads(connection, threads_before)
         connection.close()
 
 
@@ -313,7 +325,7 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
         [
             int_column(np.arange(len(slices)), pa.int32()),
             string_column([str(slice_.path) for slice_ in slices]),
-            string_column([discovered[slice_.path].config_dir for slice_ in slices]),
+            string_column([discovered[str(slice_.path)].config_dir for slice_ in slices]),
             bool_column([slice_.truncated_tail for slice_ in slices]),
             int_column([slice_.last_line_no for slice_ in slices]),
             int_column([slice_.start_line for slice_ in slices]),
@@ -349,15 +361,17 @@ def _load_batch(connection, source, batch, slices, discovered, config, catalog, 
                 summary.duplicates_skipped += counts.duplicates
         if "tool_calls" in source.tables and _has_table(connection, "stage_tool_results"):
             apply_tool_results(connection, config)  # attributed like the transcript's rows
-        for severity, reason, count in connection.execute(
+        quarantine = connection.execute(
             "select severity, reason, count(*) from stage_quarantine group by all"
-        ).fetchall():
+        ).fetchall()
+        for severity, reason, count in quarantine:
             if severity == "rejected":
                 summary.quarantined += count
             else:
                 summary.flagged += count
             reasons[_reason_family(reason)] += count
-        store_quarantine(connection, source.tables)  # with each line's org where known (tenant-scoped reads)
+        if quarantine:
+            store_quarantine(connection, source.tables)  # with each line's org where known (tenant-scoped reads)
         record_files(
             connection,
             source.name,
@@ -399,6 +413,14 @@ def _in_parts(lines: pa.Table, parts: int) -> pa.Table:
 
 def _duckdb_threads(connection: duckdb.DuckDBPyConnection) -> int:
     return int(connection.execute("select current_setting('threads')").fetchall()[0][0])
+
+
+def _restore_threads(connection: duckdb.DuckDBPyConnection, threads: int | None) -> None:
+    """Give the database its threads back (a plain warehouse file's database is shared by every connection to it
+    in this process); nothing to do when the run did not change them."""
+    if threads is not None:
+        with contextlib.suppress(duckdb.Error):
+            connection.execute(f"set threads = {int(threads)}")
 
 
 def _flag_unpriced(connection: duckdb.DuckDBPyConnection, source_name: str) -> None:
