@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import sys
@@ -669,8 +670,10 @@ def serve(
 
 def main() -> None:
     """The `aioa` entry point: a failure prints what happened and what to do next, never a traceback."""
+    from aioa.lazy_cli import lazy_group
+
     try:
-        app()
+        lazy_group(app)()  # `app()`, with only the invoked subcommand built
     except Exception as error:  # noqa: BLE001 - the last line of defence; details go to the error log
         from aioa.errors import error_log_path, report_error
 
@@ -680,6 +683,10 @@ def main() -> None:
             f"[dim]Details are in {error_log_path()} under reference {problem.reference}.[/dim]"
         )
         raise SystemExit(problem.exit_code) from None
+    finally:
+        # The process ends here: CPython would free the objects of every module loaded one by one (~40 ms of a
+        # 0.4 s report); frozen, they are left to the OS. Files and connections are closed by the commands.
+        gc.freeze()
 
 
 if __name__ == "__main__":
