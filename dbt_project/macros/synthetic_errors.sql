@@ -3,9 +3,10 @@ belongs to the model that failed. That is the session's model (its latest real c
 first after it); a session of nothing but errors takes the model its user used most on the nearest day (a week).
 
 One home for the rule: dbt (int_llm_calls__sessionised) and the usage reports (src/aioa/reports/usage.py, which
-renders this file with jinja2) both use it. `calls` names a relation or CTE with call_key, session_key, org_id,
-user_id, ts_utc and model; the result has one row (call_key, attributed_model) per `<synthetic>` call that could
-be attributed. Plain SQL only (no dbt functions), read by DuckDB and PostgreSQL. -#}
+puts `calls` into this body while it is plain SQL, else renders it with jinja2) both use it. `calls` names a
+relation or CTE with call_key, session_key, org_id, user_id, ts_utc and model; the result has one row (call_key,
+attributed_model) per `<synthetic>` call that could be attributed. Plain SQL only (no dbt functions), read by
+DuckDB and PostgreSQL. -#}
 {% macro synthetic_attribution(calls) -%}
     with synthetic as (
         select call_key, session_key, org_id, user_id, ts_utc, cast(ts_utc as date) as day

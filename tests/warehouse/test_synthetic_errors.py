@@ -89,3 +89,24 @@ def test_usage_reports_attribute_errors_as_the_marts_do(built_home):
         }
     assert {row["model"]: (row["errors"], row["total_tokens"]) for row in report} == marts
     assert "<synthetic>" not in marts and sum(errors for errors, _ in marts.values()) > 10
+
+
+def test_the_reports_render_the_macro_as_jinja_does():
+    """The reports put `calls` into the macro's plain SQL without jinja2: the very text Jinja renders, and a macro
+    with more Jinja in it goes to jinja2."""
+    import jinja2
+
+    from aioa.reports.usage import render_synthetic_attribution, synthetic_attribution_sql
+    from aioa.warehouse.dbt.runner import DBT_PROJECT_DIR
+
+    def jinja(text: str, calls: str) -> str:
+        return str(jinja2.Environment(autoescape=False).from_string(text).module.synthetic_attribution(calls))
+
+    macro = (DBT_PROJECT_DIR / "macros" / "synthetic_errors.sql").read_text()
+    assert synthetic_attribution_sql("calls") == jinja(macro, "calls")
+    assert "{{" not in synthetic_attribution_sql("calls") and "from calls" in synthetic_attribution_sql("calls")
+    templated = macro.replace("where model = '<synthetic>'", 'where model = \'{{ "<" ~ "synthetic>" }}\'', 1)
+    assert templated != macro
+    for text in (macro, templated, macro.replace("\n", "\r\n")):
+        for calls in ("calls", "raw.llm_calls"):
+            assert render_synthetic_attribution(text, calls) == jinja(text, calls)

@@ -7,6 +7,7 @@ shows as a model. Its tokens (zero) and cost (none) change no total."""
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -47,14 +48,28 @@ _CALL_COLUMNS = (
 )
 
 
+# The macro's body between its tags, whose `-` strip the whitespace around it (Jinja's whitespace control).
+_MACRO_BODY = re.compile(r"\{%-?\s*macro synthetic_attribution\(calls\)\s*-%\}(.*?)\{%-\s*endmacro\s*-?%\}", re.S)
+
+
 @functools.cache
 def synthetic_attribution_sql(calls: str) -> str:
-    """dbt's rule for `<synthetic>` errors (its macro, rendered with jinja2) over the relation or CTE `calls`: one
-    row (call_key, attributed_model) per such error that has a model to go to."""
+    """dbt's rule for `<synthetic>` errors (its macro) over the relation or CTE `calls`: one row (call_key,
+    attributed_model) per such error that has a model to go to."""
+    return render_synthetic_attribution((DBT_PROJECT_DIR / "macros" / "synthetic_errors.sql").read_text(), calls)
+
+
+def render_synthetic_attribution(macro_file: str, calls: str) -> str:
+    """What Jinja renders for the macro `synthetic_attribution(calls)` of `macro_file`. While its body is plain SQL
+    with `{{ calls }}`, that is the body with `calls` put in, done without jinja2 (~45 ms a report); a body with any
+    other Jinja is rendered by jinja2."""
+    match = _MACRO_BODY.search(macro_file)
+    body = match.group(1).strip() if match else ""
+    if match and not any(mark in body.replace("{{ calls }}", "") for mark in ("{{", "{%", "{#", "\r")):
+        return body.replace("{{ calls }}", calls)
     import jinja2
 
-    text = (DBT_PROJECT_DIR / "macros" / "synthetic_errors.sql").read_text()
-    return str(jinja2.Environment(autoescape=False).from_string(text).module.synthetic_attribution(calls))
+    return str(jinja2.Environment(autoescape=False).from_string(macro_file).module.synthetic_attribution(calls))
 
 
 def usage_report(
