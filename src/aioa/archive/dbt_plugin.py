@@ -18,7 +18,8 @@ class Plugin(BasePlugin):
             return
         import fsspec
 
-        from aioa.archive.store import ReadOnlyArchiveFileSystem, register
+        from aioa.archive.filesystem import ReadOnlyArchiveFileSystem
+        from aioa.archive.store import register
         from aioa.warehouse.encryption import DBT_KEY_VARIABLE
 
         target, root = fsspec.core.url_to_fs(url)

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from aioa.archive.filesystem import ArchiveFileSystem
 from aioa.archive.store import (
     ARCHIVED_TABLES,
     PROTOCOL,
-    ArchiveFileSystem,
     archive_filesystem,
     copy_options,
     read_options,

@@ -33,6 +33,7 @@ from aioa.archive.store import (
     archive_filesystem,
     has_archived_rows,
     holds_any_table,
+    local_archive_folder,
     read_options,
     register,
 )
@@ -130,6 +131,9 @@ def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
 def allow_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """On a reader not yet locked: register the archive read-only and allow only it. Call before external access
     is switched off (DuckDB refuses to change `allowed_directories` after)."""
+    folder = local_archive_folder(settings)
+    if folder is not None and not holds_any_table(folder):  # nothing archived: known without fsspec
+        return
     filesystem = archive_filesystem(settings, writable=False)
     if not holds_any_table(filesystem):
         return

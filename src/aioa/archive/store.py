@@ -14,12 +14,14 @@ encrypted on the next snapshot publication or rekey (`aioa.archive.rekey`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import fsspec
-from fsspec.implementations.dirfs import DirFileSystem
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aioa.settings import Settings
 from aioa.warehouse.encryption import ARCHIVE_KEY_NAME, add_archive_key, warehouse_key
+
+if TYPE_CHECKING:
+    from aioa.archive.filesystem import ArchiveFileSystem
 
 PROTOCOL = "aioaarchive"
 # What the archive's scans and copies add when it is encrypted (the key's name, never the key).
@@ -58,57 +60,30 @@ CALLS_DIR = CALLS.directory  # <archive>/marts/fct_llm_calls/org=<org>/month=<YY
 CALLS_GLOB = CALLS.glob
 
 
-class ArchiveFileSystem(DirFileSystem):
-    """The archive root as a file system of its own (paths relative to it, never above it)."""
-
-    protocol = PROTOCOL
-    read_only = False
-
-    def _join(self, path):
-        for part in [path] if isinstance(path, str) else path:
-            if ".." in str(part).replace("\\", "/").split("/"):
-                raise PermissionError(f"archive paths stay inside the archive: {part!r}")
-        return super()._join(path)
-
-    def open(self, path, mode="rb", *args, **kwargs):
-        self._refuse_writes(mode)
-        return super().open(path, mode, *args, **kwargs)
-
-    def _open(self, path, mode="rb", *args, **kwargs):
-        self._refuse_writes(mode)
-        return super()._open(path, mode, *args, **kwargs)
-
-    def _refuse_writes(self, mode: str) -> None:
-        if self.read_only and any(flag in mode for flag in "wax+"):
-            raise PermissionError("the archive is read-only for readers")
-
-
-class ReadOnlyArchiveFileSystem(ArchiveFileSystem):
-    read_only = True
-
-    def rm(self, *args, **kwargs):
-        raise PermissionError("the archive is read-only for readers")
-
-    def mv(self, *args, **kwargs):
-        raise PermissionError("the archive is read-only for readers")
-
-    def mkdir(self, *args, **kwargs):
-        raise PermissionError("the archive is read-only for readers")
-
-    makedirs = mkdir
-
-
 def archive_filesystem(settings: Settings, *, writable: bool) -> ArchiveFileSystem:
     """The archive root of `settings` (AIOA_ARCHIVE_URL, default <home>/archive) as a file system."""
+    import fsspec
+
+    from aioa.archive.filesystem import ArchiveFileSystem, ReadOnlyArchiveFileSystem
+
     target, root = fsspec.core.url_to_fs(settings.resolved_archive_url)
     kind = ArchiveFileSystem if writable else ReadOnlyArchiveFileSystem
     # skip_instance_cache: fsspec would otherwise hand a reader the writer's (writable) instance of the same root
     return kind(path=root, fs=target, skip_instance_cache=True)
 
 
-def holds_any_table(filesystem: ArchiveFileSystem) -> bool:
-    """Whether the archive has a folder for any archived table (nothing was ever archived otherwise)."""
-    return any(filesystem.exists(spec.directory) for spec in ARCHIVED_TABLES.values())
+def local_archive_folder(settings: Settings) -> Path | None:
+    """The archive's folder when AIOA_ARCHIVE_URL is a plain local path (the default <home>/archive), as fsspec would
+    resolve it; None for anything with a colon (`s3://…`, `file://…`, chained `…::…`), which fsspec resolves."""
+    url = settings.resolved_archive_url
+    return None if ":" in url else Path(url).expanduser()
+
+
+def holds_any_table(archive: ArchiveFileSystem | Path) -> bool:
+    """Whether the archive (its file system, or its local folder) has a folder for any archived table (nothing was
+    ever archived otherwise)."""
+    exists = (lambda path: (archive / path).exists()) if isinstance(archive, Path) else archive.exists
+    return any(exists(spec.directory) for spec in ARCHIVED_TABLES.values())
 
 
 def has_archived_rows(filesystem: ArchiveFileSystem, spec: ArchivedTable) -> bool:
