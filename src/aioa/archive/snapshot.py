@@ -72,8 +72,16 @@ def _sql(template: str, spec: ArchivedTable, encrypted: bool) -> str:
     return template.format(table=spec.table, key=spec.key, glob=spec.glob, day=spec.day, read=read_options(encrypted))
 
 
+def _nothing_archived_locally(settings: Settings) -> bool:
+    """The archive is a local folder without a folder for any archived table: known without fsspec (~20 ms)."""
+    folder = local_archive_folder(settings)
+    return folder is not None and not holds_any_table(folder)
+
+
 def add_archive_to_snapshot(settings: Settings, snapshot: Path) -> bool:
     """Union the archive into the (not yet published) snapshot file. False when there is nothing archived."""
+    if _nothing_archived_locally(settings):
+        return False
     filesystem = archive_filesystem(settings, writable=False)
     archived = [spec for spec in ARCHIVED_TABLES.values() if has_archived_rows(filesystem, spec)]
     if not archived:
@@ -131,8 +139,7 @@ def snapshot_to_warehouse(path: Path, settings: Settings | None = None) -> None:
 def allow_archive(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """On a reader not yet locked: register the archive read-only and allow only it. Call before external access
     is switched off (DuckDB refuses to change `allowed_directories` after)."""
-    folder = local_archive_folder(settings)
-    if folder is not None and not holds_any_table(folder):  # nothing archived: known without fsspec
+    if _nothing_archived_locally(settings):
         return
     filesystem = archive_filesystem(settings, writable=False)
     if not holds_any_table(filesystem):
