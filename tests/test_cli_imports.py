@@ -73,6 +73,7 @@ def test_ingest_imports_no_heavy_library(tmp_path: Path, claude_logs: Path) -> N
     heavy = [name for name in result["heavy"] if name in HEAVY]
     assert heavy == [], f"`aioa ingest claude-code` imported {heavy}"
     assert "pyarrow.dataset" not in result["heavy"]  # DuckDB would import it to scan an Arrow table (0.3 CPU-s)
+    assert "fsspec" not in result["heavy"]  # nothing archived: the archive's file system is never built
 
 
 def test_help_imports_no_heavy_library(tmp_path: Path) -> None:

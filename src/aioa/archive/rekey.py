@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from aioa.archive.filesystem import ArchiveFileSystem
 from aioa.archive.store import (
     ARCHIVED_TABLES,
     PROTOCOL,
@@ -36,6 +36,9 @@ from aioa.warehouse.encryption import (
     load_crypto,
     warehouse_key,
 )
+
+if TYPE_CHECKING:  # fsspec loads only where an archive file system is built (the ingest imports this module)
+    from aioa.archive.filesystem import ArchiveFileSystem
 
 REKEY_DIR = ".rekey"  # fresh files, beside (never inside) the tables' folders: no scan of the archive sees them
 OLD_KEY_NAME = "aioa_archive_old"  # the old key's Parquet name while `rekey_archive` runs

@@ -33,6 +33,7 @@ from aioa.archive.store import (
     archive_filesystem,
     archived_files,
     copy_options,
+    local_archive_folder,
     read_options,
 )
 from aioa.archive.store import register as register_archive
@@ -238,6 +239,9 @@ def archived_files_for_stage(connection: duckdb.DuckDBPyConnection, settings: Se
     spec = ARCHIVED_TABLES.get(f"raw.{table}")
     if spec is None:
         return []
+    local = local_archive_folder(settings)
+    if local is not None and not (local / spec.directory).exists():
+        return []  # nothing of this table was ever archived: no file system (fsspec) needed
     filesystem = archive_filesystem(settings, writable=True)  # a writer's database: the writer's registration
     if not filesystem.exists(spec.directory):
         return []
