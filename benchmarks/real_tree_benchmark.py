@@ -265,7 +265,9 @@ def main() -> None:
     size.add_argument("--total-gb", type=float, help="Size of the generated tree in GB (e.g. 1).")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3, help="A B pairs (cold runs of each side).")
-    parser.add_argument("--repeat", type=int, default=5, help="Runs of the short commands (warm report, --help).")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="Runs of the short commands (warm report, --help, re-ingests)."
+    )
     parser.add_argument(
         "--tree",
         type=Path,
@@ -321,9 +323,11 @@ def main() -> None:
             timed([*aioa_command(), "report", "daily", "--json"], env, stdout=False) for _ in range(args.repeat)
         ]
         helps = [timed([*aioa_command(), "--help"], env, stdout=False) for _ in range(args.repeat)]
-        unchanged = [timed([*aioa_command(), "ingest", "claude-code", str(tree), "--json"], env) for _ in range(2)]
+        unchanged = [
+            timed([*aioa_command(), "ingest", "claude-code", str(tree), "--json"], env) for _ in range(args.repeat)
+        ]
         grown = []
-        for index in range(2):  # one new session each time, removed afterwards (the cached tree stays as it was)
+        for index in range(args.repeat):  # one new session each time, removed afterwards (the tree stays as it was)
             new_file = add_session(tree, seed=args.seed + index)
             try:
                 grown.append(timed([*aioa_command(), "ingest", "claude-code", str(tree), "--json"], env))
