@@ -9,7 +9,7 @@ candidate threshold (0.1 steps) from the scores.
 The result is printed and written to benchmarks/results/anomaly_thresholds.json; the chosen values are copied by
 hand into ml/anomalies/config.py (with the seeds and budgets in its comments).
 
-`uv run python benchmarks/anomaly_thresholds.py [--clean-seeds 1500-1519] [--work PATH]`
+`uv run python benchmarks/anomaly_thresholds.py [--clean-seeds 1500-1539] [--work PATH]`
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
     from ml.anomalies.measure import build_datasets, detector_input
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clean-seeds", default="1500-1519", help="anomaly-free tuning seeds, FIRST-LAST")
+    parser.add_argument("--clean-seeds", default="1500-1539", help="anomaly-free tuning seeds, FIRST-LAST")
     parser.add_argument("--work", default=str(ROOT / "data" / "bench" / "ml_quality" / "anomalies"))
     args = parser.parse_args()
     first, last = (int(part) for part in args.clean_seeds.split("-"))

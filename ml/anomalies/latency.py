@@ -2,8 +2,10 @@
 system against the trailing 28 days' calls of the same series (in SQL).
 
 Latencies are close to log-normal, so z = (window mean of ln latency - reference median) / (sigma / sqrt(n)) is a
-real z-score; the reference is the calls of the same series in the `latency_lookback_days` before the window, and
-sigma (1.4826 MAD) the larger of the reference's and the whole series' (a month of ~30 calls can underestimate it).
+real z-score; the reference is the calls of the same series in the `latency_lookback_days` before the window (or,
+when those hold fewer than `latency_min_calls`, of as many earlier whole days as hold that many: a small org sends a
+model a span every few days), and sigma (1.4826 MAD) the larger of the reference's and the whole series' (a month
+of ~30 calls can underestimate it).
 A series is one source's calls of one kind of record (`TIMED_BY`): OTel spans and Claude Code's request events
 arrive through the same OTel source (`source_system` 'otel', the events with call keys `otel:log:...`) but are timed
 differently (a Sonnet request event's log-latency spreads about twice as wide as a span's) and must not dilute each
@@ -51,15 +53,29 @@ def latency_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds
               on before.org_id = day.org_id and before.model = day.model
              and before.source_system = day.source_system and before.period = day.period - interval 1 day
         ),
-        reference as (
+        earlier as (  -- each window's earlier days of its series, with the calls of the days between them
             select windows.org_id, windows.model, windows.source_system, windows.period, windows.days,
-                   count(*) as reference_calls, median(calls.log_latency) as center,
-                   1.4826 * mad(calls.log_latency) as sigma
+                   past.period as day,
+                   coalesce(sum(past.calls) over (
+                       partition by windows.org_id, windows.model, windows.source_system, windows.period, windows.days
+                       order by past.period desc rows between unbounded preceding and 1 preceding
+                   ), 0) as later_calls
             from windows
+            join days as past
+              on past.org_id = windows.org_id and past.model = windows.model
+             and past.source_system = windows.source_system and past.period < windows.period
+        ),
+        reference_days as (  -- the lookback, or as far back as it takes to hold the calls a score needs
+            select * from earlier where day >= period - to_days(?) or later_calls < ?
+        ),
+        reference as (
+            select reference_days.org_id, reference_days.model, reference_days.source_system, reference_days.period,
+                   reference_days.days, count(*) as reference_calls, median(calls.log_latency) as center,
+                   1.4826 * mad(calls.log_latency) as sigma
+            from reference_days
             join calls
-              on calls.org_id = windows.org_id and calls.model = windows.model
-             and calls.source_system = windows.source_system
-             and calls.period < windows.period and calls.period >= windows.period - to_days(?)
+              on calls.org_id = reference_days.org_id and calls.model = reference_days.model
+             and calls.source_system = reference_days.source_system and calls.period = reference_days.day
             group by all
         ),
         series as (
@@ -77,7 +93,7 @@ def latency_scores(connection: duckdb.DuckDBPyConnection, thresholds: Thresholds
         where reference.reference_calls >= ?
         order by windows.org_id, windows.model, windows.source_system, windows.period, windows.days
     """,
-        [thresholds.latency_lookback_days, thresholds.latency_min_calls],
+        [thresholds.latency_lookback_days, thresholds.latency_min_calls, thresholds.latency_min_calls],
     ).df()
 
 

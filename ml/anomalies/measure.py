@@ -358,6 +358,26 @@ def summarise_noise_floor(rows: list[dict], found: list[dict], budgets: tuple[fl
     return summary
 
 
+def reachable_within(rows: list[dict], found: list[dict], bucket: str, budget: float) -> dict:
+    """An upper bound from the noise floor: the most observable labels of `bucket` that thresholds on their own series
+    (one threshold per kind, each knowing which series to watch) could catch while raising at most `budget` false
+    alarms per org-month in all. Catching a kind's j easiest labels costs the j-th smallest `ordinary_per_org_month`
+    among them; the budget's split among the kinds is the best one. `found` are the labels in the same order."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return {"labels": 0, "reachable": 0, "budget": budget}
+    frame["observable"] = [bool(label["observable"]) for label in found]
+    frame = frame[frame["observable"] & (frame["magnitude_bucket"] == bucket)]
+    # (cost, labels caught) of the best split among the kinds seen so far, kept as a Pareto front
+    front = [(0.0, 0)]
+    for _, group in frame.groupby("kind"):
+        costs = sorted(group["ordinary_per_org_month"].fillna(np.inf))
+        options = [(0.0, 0)] + [(cost, index + 1) for index, cost in enumerate(costs) if cost <= budget]
+        merged = sorted({(a + b, m + n) for a, m in front for b, n in options if a + b <= budget})
+        front = [point for point in merged if not any(o[0] <= point[0] and o[1] > point[1] for o in merged)]
+    return {"labels": len(frame), "reachable": max(count for _, count in front), "budget": budget}
+
+
 def _targets(summary: dict) -> dict:
     observed = {
         "recall_at_3x_or_more": summary["recall_at_3x_or_more"]["value"],

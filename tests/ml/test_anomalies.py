@@ -399,3 +399,33 @@ def test_spans_and_request_events_of_one_model_are_separate_latency_series():
     assert set(pooled["source_system"]) == {"otel"}
     pooled_last = pooled[(pooled["period"] == days[-1]) & (pooled["days"] == 1)]["score"].iloc[0]
     assert pooled_last < DEFAULT_THRESHOLDS.latency_score < last["otel"]
+
+
+def test_a_sparse_latency_series_reaches_back_for_its_reference():
+    """A model sent two spans every ten days (log-sd 0.4) for 200 days, then two spans 6x slower: the 28 days before
+    hold 4-6 spans, fewer than a score needs (`latency_min_calls`, 8), so until 2026-11-30 the day went unscored; the
+    reference now reaches back over whole earlier days until it holds 8 spans, and scores the day far beyond the
+    threshold. A series whose 28 days hold enough calls keeps just those."""
+    from ml.anomalies.config import Thresholds
+    from ml.anomalies.latency import latency_scores
+
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2026-01-02", periods=20, freq="10D")
+    slow_day = days[-1] + pd.Timedelta(days=10)
+    rows = [(day, float(np.exp(rng.normal(7.0, 0.4)))) for day in days for _ in range(2)]
+    rows += [(slow_day, 6.0 * float(np.exp(rng.normal(7.0, 0.4)))) for _ in range(2)]
+    connection = duckdb.connect()
+    connection.execute("create schema marts")
+    frame = pd.DataFrame(rows, columns=["day", "latency_ms"])  # noqa: F841 (read by DuckDB)
+    connection.execute("""
+        create table marts.fct_llm_calls as
+        select 'otel:' || row_number() over () as call_key, 'globex' as org_id, 'claude-sonnet' as model,
+               'otel' as source_system, cast(day as date) as day, round(latency_ms)::bigint as latency_ms
+        from frame""")
+    recent = sum(1 for day, _ in rows if slow_day - pd.Timedelta(days=28) <= day < slow_day)
+    assert recent < DEFAULT_THRESHOLDS.latency_min_calls
+    scores = latency_scores(connection).set_index(["period", "days"])
+    assert scores.loc[(slow_day, 1), "reference_calls"] == DEFAULT_THRESHOLDS.latency_min_calls
+    assert scores.loc[(slow_day, 1), "score"] >= DEFAULT_THRESHOLDS.latency_score + 2
+    enough = latency_scores(connection, Thresholds(latency_min_calls=recent)).set_index(["period", "days"])
+    assert enough.loc[(slow_day, 1), "reference_calls"] == recent

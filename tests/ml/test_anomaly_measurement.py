@@ -104,6 +104,29 @@ def test_the_noise_floor_separates_plain_anomalies_from_ordinary_noise(datasets,
     assert sum(cell["labels"] for cell in floor.values()) == 8 * len(SEEDS) - production[0]["unobservable_labels"]
 
 
+def test_the_reachable_bound_splits_the_budget_among_the_kinds():
+    """Labels of one bucket with the false alarms per org-month a threshold on their own series costs: catching a
+    kind's j easiest labels costs its j-th smallest floor, and the kinds share the budget in the best split; another
+    bucket's labels, unobservable labels and labels never reached (NaN) do not count."""
+    floors = {"runaway_agent": [0.0, 0.02, 0.5], "usage_surge": [0.03, 0.04, float("nan")]}
+    rows = [
+        {"kind": kind, "magnitude_bucket": "1.5-2x", "ordinary_per_org_month": cost}
+        for kind, costs in floors.items()
+        for cost in costs
+    ]
+    rows += [
+        {"kind": "usage_surge", "magnitude_bucket": "2-3x", "ordinary_per_org_month": 0.0},
+        {"kind": "latency_degradation", "magnitude_bucket": "1.5-2x", "ordinary_per_org_month": 0.0},
+    ]
+    found = [{"observable": True}] * 7 + [{"observable": False}]
+    reach = {
+        budget: measure.reachable_within(rows, found, "1.5-2x", budget)["reachable"]
+        for budget in (0, 0.02, 0.05, 0.06, 1.0)
+    }
+    assert reach == {0: 1, 0.02: 2, 0.05: 3, 0.06: 4, 1.0: 5}
+    assert measure.reachable_within(rows, found, "1.5-2x", 1.0)["labels"] == 6
+
+
 @pytest.mark.parametrize("broken", ["never_fires", "fires_every_day"])
 def test_a_broken_detector_fails_the_measurement(datasets, production, broken):
     def never_fires(connection):
