@@ -179,9 +179,10 @@ def test_every_page_query_matches_duckdb(readers):
 def test_every_ask_template_matches_duckdb(readers, server, built_home):
     duck, pg = readers
     questions = dict.fromkeys([question for question, *_ in GOLDEN] + list(EXAMPLES))
+    duck_settings = Settings(home=built_home)  # built once (each Settings reads the environment and .env)
     for scope in (TenantScope.all_orgs(), TenantScope.for_orgs("globex")):
         for question in questions:
-            expected = ask(question, scope, connection=duck, settings=Settings(home=built_home), today=TODAY)
+            expected = ask(question, scope, connection=duck, settings=duck_settings, today=TODAY)
             got = ask(question, scope, connection=pg, settings=server, today=TODAY)
             assert (got.answered, got.answer, got.reason) == (expected.answered, expected.answer, expected.reason)
             if expected.rows is not None:
