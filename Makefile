@@ -38,7 +38,7 @@ pipeline: env  ## materialise every asset (ingest, dbt, checks, ML, snapshot): `
 	$(SAMPLE_ENV); MLFLOW_LOGGING_LEVEL=WARNING $(UV) run aioa run  # one line per step, with its duration
 
 test: env browser lint  ## lint, then the whole test suite
-	$(UV) run pytest -q -n 2 --dist loadfile --durations=15  # two workers, one test file per worker at a time
+	$(UV) run pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15  # two workers, one file each at a time, longest files first (tests/conftest.py)
 
 browser:  ## Debian's Chromium for the real-browser test (skipped with a message when it cannot be installed)
 	@test -x /usr/bin/chromium || (apt-get install -y -qq chromium >/dev/null 2>&1 || \
