@@ -72,8 +72,24 @@ def test_train_and_test_use_disjoint_templates(handoffs, truth):
 
 
 def test_training_is_tracked_and_a_worse_model_is_not_promoted(handoffs, truth, tmp_path, monkeypatch):
+    from ml.routing import train
+
     settings = Settings(home=tmp_path / "home")
     monkeypatch.setenv("AIOA_HOME", str(settings.home))
+    # Training on the same data with the same seed fits the same model: the second run reuses the first's
+    # evaluation (fit and held-out scores) and still logs, registers and faces the champion scored afresh.
+    evaluations = []
+
+    def evaluate_once(data, truth, seed, **options):
+        if not evaluations:
+            evaluations.append((data, truth, seed, options, evaluate(data, truth, seed, **options)))
+        known, known_truth, known_seed, known_options, evaluation = evaluations[0]
+        assert (
+            data.frame.equals(known.frame) and truth is known_truth and (seed, options) == (known_seed, known_options)
+        )
+        return evaluation
+
+    monkeypatch.setattr(train, "evaluate", evaluate_once)
     data = from_handoffs(handoffs)
     first, _ = train_router(settings, data, truth)
     assert first.promoted and first.version == "1"
@@ -202,8 +218,6 @@ def test_the_threshold_never_reads_generator_truth(handoffs, truth, monkeypatch)
     with pytest.raises(AssertionError, match="unobservable"):
         fit(leaked)
     with pytest.raises(AssertionError, match="unobservable"):
-        choose_threshold(fit(frame), leaked)
-    with pytest.raises(AssertionError, match="unobservable"):
         evaluate(_data(leaked))
     # What the model and the threshold actually receive (a split by template joins template ids from the truth):
     # no truth column is in their input.
@@ -227,6 +241,8 @@ def test_the_threshold_never_reads_generator_truth(handoffs, truth, monkeypatch)
     assert not any(column.startswith(("p_success", "difficulty")) for columns in seen for column in columns)
     assert first.threshold == second.threshold and "validation" in first.threshold_source
     assert first.routers["router"]["apgr"] != second.routers["router"]["apgr"]
+    with pytest.raises(AssertionError, match="unobservable"):  # a fitted model (the one above) refuses it too
+        choose_threshold(first.model, leaked)
 
 
 def test_a_worse_challenger_is_never_promoted():
@@ -269,13 +285,24 @@ def _outcome_files(folder, cheap: str, strong: str) -> None:
         )
 
 
-def test_evaluate_prints_every_baseline_on_the_same_split(tmp_path):
+def test_evaluate_prints_every_baseline_on_the_same_split(tmp_path, monkeypatch):
     import json
 
+    from ml.routing import train
     from typer.testing import CliRunner
 
     from aioa.cli import app
 
+    # The table and the JSON of one dataset, seed and split show the same (deterministic) evaluation: it is computed
+    # once, the CLI still parses, evaluates and renders each call.
+    evaluations, evaluate_dataset = {}, train.evaluate_dataset
+
+    def evaluate_once(*arguments):
+        if arguments not in evaluations:
+            evaluations[arguments] = evaluate_dataset(*arguments)
+        return evaluations[arguments]
+
+    monkeypatch.setattr(train, "evaluate_dataset", evaluate_once)
     folder = tmp_path / "outcomes"
     folder.mkdir()
     _outcome_files(folder, "mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
@@ -294,8 +321,10 @@ def test_evaluate_prints_every_baseline_on_the_same_split(tmp_path):
     assert routers["oracle"]["label"] == "oracle (observed outcomes)"
     for word in ("oracle", "keyword", "random", "always", "handoff", "threshold"):  # the console wraps cells
         assert word in text
+    assert f"threshold {payload['threshold']:.3f}" in text  # the table shows the JSON's evaluation
     grouped = runner.invoke(app, ["route", "evaluate", "--dataset", str(folder), "--split", "group", "--json"])
     assert grouped.exit_code == 0 and json.loads(grouped.stdout)["split"] == "group"
+    assert list(evaluations) == [(folder, 42, None), (folder, 42, "group")]
 
 
 def test_response_columns_are_ignored(tmp_path):
