@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from aioa.pipeline import PipelineError, SourcePaths, last_report, run_pipeline
-from aioa.warehouse.snapshots import current_snapshot, open_snapshot
+from aioa.warehouse.snapshots import current_snapshot, open_snapshot, publish_snapshot
 from tests.ingest.transcripts import assistant, write_jsonl
 from tests.warehouse.conftest import copy_home, mart_totals
 
@@ -126,8 +126,7 @@ def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tm
 
 def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths(), include_ml=False)  # publish this copy's first snapshot
-    version_before, _ = current_snapshot(settings)
+    version_before = publish_snapshot(settings)  # this copy's first snapshot (a rerun publishes the same marts)
     with duckdb.connect(str(settings.warehouse_path)) as connection:  # raw is changed behind the loader's back
         connection.execute(
             "update raw.llm_calls set output_tokens = output_tokens + 5 where call_key = "
@@ -151,8 +150,7 @@ def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_p
 
 def test_a_missing_source_fails_its_step_with_the_reason(built_home, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths(), include_ml=False)
-    version_before, _ = current_snapshot(settings)
+    version_before = publish_snapshot(settings)  # this copy's first snapshot
     with pytest.raises(PipelineError) as failure:
         run_pipeline(settings, SourcePaths(otel=[tmp_path / "no-such-folder"]), include_ml=False)
     assert failure.value.step == "ingest otel"
