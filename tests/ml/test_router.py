@@ -71,25 +71,52 @@ def test_train_and_test_use_disjoint_templates(handoffs, truth):
     assert not {"difficulty", "p_success_cheap", "p_success_strong"} & set(data.frame.columns)
 
 
-def test_training_is_tracked_and_a_worse_model_is_not_promoted(handoffs, truth, tmp_path, monkeypatch):
+def _record_inputs(monkeypatch, seen: list) -> None:
+    """Make evaluate() record the columns its model fits and its threshold choice receive."""
+    from ml.routing import evaluate as evaluate_module
+    from ml.routing.evaluate import choose_threshold
+    from ml.routing.model import fit
+
+    def recording_fit(frame, seed=42):
+        seen.append(set(frame.columns))
+        return fit(frame, seed)
+
+    def recording_threshold(model, validation):
+        seen.append(set(validation.columns))
+        return choose_threshold(model, validation)
+
+    monkeypatch.setattr(evaluate_module, "fit", recording_fit)
+    monkeypatch.setattr(evaluate_module, "choose_threshold", recording_threshold)
+
+
+@pytest.fixture(scope="module")
+def evaluation_by_template(handoffs, truth):
+    """What train_router evaluates on these handoffs (split by template, seed 42, default resamples), computed once
+    for the module, with the columns the model and the threshold received."""
+    seen = []
+    with pytest.MonkeyPatch.context() as patch:
+        _record_inputs(patch, seen)
+        evaluation = evaluate(from_handoffs(handoffs), truth, split="template")
+    return evaluation, seen
+
+
+def test_training_is_tracked_and_a_worse_model_is_not_promoted(
+    handoffs, truth, evaluation_by_template, tmp_path, monkeypatch
+):
     from ml.routing import train
+    from ml.routing.data import attach_templates
 
     settings = Settings(home=tmp_path / "home")
     monkeypatch.setenv("AIOA_HOME", str(settings.home))
-    # Training on the same data with the same seed fits the same model: the second run reuses the first's
-    # evaluation (fit and held-out scores) and still logs, registers and faces the champion scored afresh.
-    evaluations = []
+    # Training on these handoffs fits the model the module's evaluation fitted (same data, split and seed): both
+    # runs reuse it (checked below) and still log, register and face the champion scored afresh.
+    expected = attach_templates(from_handoffs(handoffs), truth).frame
 
-    def evaluate_once(data, truth, seed, **options):
-        if not evaluations:
-            evaluations.append((data, truth, seed, options, evaluate(data, truth, seed, **options)))
-        known, known_truth, known_seed, known_options, evaluation = evaluations[0]
-        assert (
-            data.frame.equals(known.frame) and truth is known_truth and (seed, options) == (known_seed, known_options)
-        )
-        return evaluation
+    def shared_evaluation(data, given_truth, seed, **options):
+        assert data.frame.equals(expected) and given_truth is truth and (seed, options) == (42, {"split": "template"})
+        return evaluation_by_template[0]
 
-    monkeypatch.setattr(train, "evaluate", evaluate_once)
+    monkeypatch.setattr(train, "evaluate", shared_evaluation)
     data = from_handoffs(handoffs)
     first, _ = train_router(settings, data, truth)
     assert first.promoted and first.version == "1"
@@ -204,11 +231,10 @@ def test_a_router_trained_on_shuffled_labels_is_no_better_than_random(handoffs, 
     assert evaluation.routers["bayes_text"]["apgr"] > router["apgr_high"] + 0.08  # the held-out tasks carry signal
 
 
-def test_the_threshold_never_reads_generator_truth(handoffs, truth, monkeypatch):
+def test_the_threshold_never_reads_generator_truth(handoffs, truth, evaluation_by_template, monkeypatch):
     import inspect
 
     import numpy as np
-    from ml.routing import evaluate as evaluate_module
     from ml.routing.evaluate import choose_threshold
     from ml.routing.model import fit
 
@@ -220,20 +246,9 @@ def test_the_threshold_never_reads_generator_truth(handoffs, truth, monkeypatch)
     with pytest.raises(AssertionError, match="unobservable"):
         evaluate(_data(leaked))
     # What the model and the threshold actually receive (a split by template joins template ids from the truth):
-    # no truth column is in their input.
-    seen = []
-
-    def recording_fit(frame, seed=42):
-        seen.append(set(frame.columns))
-        return fit(frame, seed)
-
-    def recording_threshold(model, validation):
-        seen.append(set(validation.columns))
-        return choose_threshold(model, validation)
-
-    monkeypatch.setattr(evaluate_module, "fit", recording_fit)
-    monkeypatch.setattr(evaluate_module, "choose_threshold", recording_threshold)
-    first = evaluate(_data(frame), truth, split="template", resamples=10)
+    # no truth column is in their input. `first` is evaluate(from_handoffs(handoffs), truth, split="template").
+    first, seen = evaluation_by_template[0], list(evaluation_by_template[1])
+    _record_inputs(monkeypatch, seen)
     # Truth only turns held-out outcomes into expected ones: a scrambled truth changes the metrics, not the threshold
     scrambled = truth.assign(p_success_cheap=np.random.default_rng(1).permutation(truth["p_success_cheap"]))
     second = evaluate(_data(frame), scrambled, split="template", resamples=10)
