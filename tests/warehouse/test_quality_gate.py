@@ -10,7 +10,7 @@ import pytest
 
 from aioa.pipeline import PipelineError, SourcePaths, last_report, run_pipeline
 from aioa.quality.suites import ERROR, MIN_DRIFTED_LINES, SUITES
-from aioa.warehouse.snapshots import current_snapshot, open_snapshot
+from aioa.warehouse.snapshots import current_snapshot, open_snapshot, publish_snapshot
 from tests.ingest.transcripts import assistant, write_jsonl
 from tests.warehouse.conftest import copy_home
 
@@ -24,8 +24,7 @@ def test_every_error_suite_checks_what_dbt_does_not():
 
 def test_schema_drift_in_the_input_blocks_publication(built_home, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths(), include_ml=False)  # this copy's own snapshot, current before the drift
-    version_before, _ = current_snapshot(settings)
+    version_before = publish_snapshot(settings)  # this copy's own snapshot, current before the drift
 
     # The log format changed: every line of a new session carries a usage field the contract does not know.
     drifted = []
