@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aioa.pipeline import SourcePaths, run_pipeline
 from aioa.settings import Settings
+from aioa.warehouse.snapshots import publish_snapshot
 from tests.ingest.transcripts import assistant, write_jsonl
 from tests.warehouse.conftest import copy_home
 
@@ -50,7 +51,7 @@ def _writer(home: str, sample: str, extra: str) -> None:
 
 def test_four_readers_see_no_errors_and_only_complete_snapshots(built_home, sample_dir, tmp_path):
     settings = copy_home(built_home, tmp_path)
-    run_pipeline(settings, SourcePaths(), include_ml=False)  # this copy's first snapshot
+    publish_snapshot(settings)  # this copy's first snapshot
     extra = tmp_path / "extra" / ".claude"
     write_jsonl(
         extra / "projects" / "p" / "more.jsonl",
