@@ -39,6 +39,7 @@ _QUERIES = "dimension columns from the DIMENSIONS registry, `where()` clauses wh
 _PG = "schema from the postgres_schema_prefix setting (validated as a plain identifier), tables and columns from contracts"
 ALLOWED: dict[str, str] = {
     "src/aioa/archive/snapshot.py:archived_ranges": "only the tenant filter fragment; org ids bound",
+    "src/aioa/ingest/runner.py:_restore_threads": "an int (cast) the run read from DuckDB's own `threads` setting",
     **{
         f"src/aioa/archive/{site}": "tables, keys, day expressions and folders from ARCHIVED_TABLES (a fixed map in "
         "aioa.archive.store); cutoffs, orgs and file URLs bound ($orgs, $files, a registered Arrow table)"
