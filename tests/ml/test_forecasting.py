@@ -248,10 +248,11 @@ def test_a_worse_model_is_not_shipped_and_fails_the_check(built_home, tmp_path):
     assert not verdict.passed and verdict.model_wins == 0 and verdict.series == len(backtests) // 5
 
 
-def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, monkeypatch):
+def test_cli_json_for_one_org_keeps_the_other_orgs(forecast_home, tmp_path, monkeypatch):
     from aioa.cli import app
 
-    home, _ = forecast_home
+    home = tmp_path / "home"  # its own copy: the refit replaces stored rows the other tests read
+    shutil.copytree(forecast_home[0], home)
     monkeypatch.setenv("AIOA_HOME", str(home))
     result = CliRunner().invoke(
         app,
