@@ -407,21 +407,25 @@ def ask_command(
     result = ask(question, TenantScope.for_orgs(*org) if org else TenantScope.all_orgs())
     if as_json:
         _print_json(result.to_dict())
-    else:
+    elif result.answered:  # the answer on stdout (`aioa ask … > answer.txt`); a refusal's reason on stderr
+        from aioa.formatting import readable_frame
+        from aioa.reports.output import print_rich_table, stdout_console
+
+        out = stdout_console()
         if result.sql:
-            console.print(f"[dim]{result.sql}[/dim]")
+            out.print(f"[dim]{result.sql}[/dim]")
         for name, value in result.parameter_words().items():  # the values behind the SQL's $names
-            console.print(f"[dim]${name} = {value}[/dim]")
-        if result.answered:
-            console.print(result.answer)
-            table = Table()
-            for column in result.rows.columns:
-                table.add_column(str(column))
-            for row in result.rows.head(50).itertuples(index=False):
-                table.add_row(*(f"{value:,.4f}" if isinstance(value, float) else str(value) for value in row))
-            console.print(table)
-        else:
-            console.print(f"[{'red' if result.refused else 'yellow'}]{result.reason}[/]")
+            out.print(f"[dim]${name} = {value}[/dim]")
+        out.print(result.answer)
+        shown = readable_frame(result.rows.head(50))  # $, thousands, %, dates without a midnight time
+        table = Table()
+        for column in shown.columns:
+            table.add_column(str(column))
+        for row in shown.itertuples(index=False):
+            table.add_row(*row)
+        print_rich_table(table)
+    else:
+        console.print(f"[{'red' if result.refused else 'yellow'}]{result.reason}[/]")
     if result.refused:
         raise typer.Exit(3)
     if not result.answered:

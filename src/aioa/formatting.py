@@ -217,6 +217,16 @@ COLUMNS: dict[str, Column] = {
     "forecast_usd": Column("Forecast", "Forecast spend over the horizon.", "usd"),
     "what_if_forecast_usd": Column("What-if forecast", "Forecast spend with the change applied.", "usd"),
     "what_if_month_end_usd": Column("What-if month end", "Projected month end with the change applied.", "usd"),
+    # Ask's what-if answers (aioa.ask.whatif)
+    "recent_cost_usd": Column("Recent cost", "Spend over the answer's recent window, as it was.", "usd"),
+    "what_if_cost_usd": Column("What-if cost", "The same usage priced with the change applied.", "usd"),
+    "saving_usd": Column("Saving", "Recent cost minus what-if cost.", "usd"),
+    "share_moved": Column("Share moved", "Share of the model's tokens moved to the other model.", "ratio"),
+    "router_threshold": Column("Router threshold", "The routing threshold asked about.", "score"),
+    "champion_threshold": Column("Champion threshold", "The champion router's own threshold.", "score"),
+    "strong_share_now": Column("Strong share now", "Share of tasks the strong model gets today.", "ratio"),
+    "strong_share_what_if": Column("Strong share what-if", "Share of tasks it would get at that threshold.", "ratio"),
+    "quality_what_if": Column("Quality what-if", "Expected success rate at that threshold.", "ratio"),
     # counts
     "calls": _metric("calls", "count"),
     "errors": _metric("error_calls", "count"),
@@ -395,10 +405,17 @@ COLUMNS: dict[str, Column] = {
 }
 
 
+# How a registered metric's unit reads when a table names a column after the metric (Ask's answers do).
+UNIT_KINDS: dict[str, Kind] = {"usd": "usd", "count": "count", "ratio": "ratio", "ms": "duration_ms"}
+
+
 def column(name: str) -> Column:
-    """The registry's entry, or the name in words (`mean_duration_ms` -> `Mean duration ms`) for others."""
+    """The registry's entry; a metric of `aioa.metrics` by its name, in its unit; the name in words
+    (`mean_duration_ms` -> `Mean duration ms`) for others."""
     if name in COLUMNS:
         return COLUMNS[name]
+    if name in METRICS:
+        return _metric(name, UNIT_KINDS[METRICS[name].unit])
     words = str(name).replace("_", " ").strip()
     return Column(words[:1].upper() + words[1:], "")
 
@@ -415,5 +432,10 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every value as text in its column's format, columns under their labels (for plain-text and CLI tables)."""
     import pandas as pd
 
-    shown = pd.DataFrame({label(name): frame[name].map(column(name).format) for name in frame.columns})
-    return shown
+    shown = {}
+    for name in frame.columns:
+        spec, values = column(name), frame[name]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        fits = numeric or spec.kind in ("date", "datetime", "text")  # a name read as a number may hold words
+        shown[spec.label] = values.map(spec.format if fits else FORMATTERS["text"])
+    return pd.DataFrame(shown)

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 
+from aioa import formatting
 from aioa.ask import whatif
 from aioa.ask.guard import GuardedQuery, QueryRefused, guard
 from aioa.ask.offline import NotUnderstood, ParsedQuestion, parse, to_sql
@@ -223,7 +224,9 @@ def _format(value, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-def _cell(value) -> str:
+def _cell(value, column: str) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return f"no {formatting.label(column).lower()}"  # users without a team: "no team", not "None"
     return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(value)
 
 
@@ -241,7 +244,7 @@ def _sentence(rows: pd.DataFrame, parsed: ParsedQuestion | None, understood: str
         return f"{parsed.label}: {_format(values[0], parsed.unit)}." + read_as
 
     def name(row) -> str:
-        return " · ".join(_cell(row[column]) for column in labels)
+        return " · ".join(_cell(row[column], column) for column in labels)
 
     if parsed.top == 1 and len(rows) == 1:
         which = "lowest" if parsed.ascending else "highest"
