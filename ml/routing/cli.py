@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aioa.reports.output import print_rich_table
+
 route_app = typer.Typer(
     help="The routing engine: train, evaluate and ask it where a task should go.", no_args_is_help=True
 )
@@ -96,10 +98,10 @@ def train(as_json: JsonFlag = False, seed: Annotated[int, typer.Option(help="Spl
             )
         )
         return
-    console.print(_table(evaluation))
+    print_rich_table(_table(evaluation))
     console.print(f"MLflow run {outcome.run_id}, model version {outcome.version}: {outcome.reason}")
     for table in performance_tables(predictor.evaluation):
-        console.print(table)
+        print_rich_table(table)
 
 
 @route_app.command("evaluate")
@@ -136,7 +138,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(evaluation.to_dict(), indent=2, default=str))
     else:
-        console.print(_table(evaluation))
+        print_rich_table(_table(evaluation))
 
 
 @route_app.command("predict")
@@ -346,7 +348,7 @@ def offline_eval(as_json: JsonFlag = False) -> None:
             f"{cost['value']:.5f}",
             f"{cost['low']:.5f}–{cost['high']:.5f}",
         )
-    console.print(table)
+    print_rich_table(table)
 
 
 @route_app.command("experiment-report")
@@ -407,4 +409,4 @@ def experiment_report(
             str(row["n_control"]),
             str(row["n_treatment"]),
         )
-    console.print(table)
+    print_rich_table(table)

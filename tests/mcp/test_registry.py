@@ -128,5 +128,8 @@ def test_cli_import_and_match(settings: Settings, registry_url: str, monkeypatch
     matched = runner.invoke(app, ["mcp", "registry", "match", "--json"])
     rows = {row["name"]: row for row in json.loads(matched.stdout)}
     assert rows["fetch"]["registry_version"] == "2.0.1" and rows["filesystem"]["registry_name"] is None
+    table = runner.invoke(app, ["mcp", "registry", "match"])  # the table on stdout, as `aioa report` prints its own
+    assert table.exit_code == 0 and "MCP servers and the registry" in table.stdout
+    assert "2.0.1" in table.stdout and "\x1b[" not in table.stdout
     missing = runner.invoke(app, ["mcp", "registry", "import", str(settings.home / "absent.json")])
     assert missing.exit_code == 2 and "Could not read" in missing.output

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aioa.reports.output import print_rich_table
+
 mcp_app = typer.Typer(help="MCP servers: discovery, live status, history, tool changes.", no_args_is_help=True)
 console = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
@@ -75,7 +77,7 @@ def discover_command(
             (shown["first_seen"] or "")[:19],
             str(server.transcript_calls),
         )
-    console.print(table)
+    print_rich_table(table)
     for note in found.notes:
         console.print(f"[yellow]{note}[/yellow]")
 
@@ -117,7 +119,7 @@ def status_command(
                 shown["server_version"] or "",
                 (shown["reason"] or "")[:80],
             )
-        console.print(table)
+        print_rich_table(table)
         for change in run.changes:
             console.print(f"[yellow]{change.server_name}: tool {change.tool_name} {change.change}[/yellow]")
         if not run.results:
@@ -157,7 +159,7 @@ def history_command(
             row["last_status"],
             (row["last_reason"] or "")[:60],
         )
-    console.print(table)
+    print_rich_table(table)
 
 
 @mcp_app.command("changes")
@@ -179,7 +181,7 @@ def changes_command(
         table.add_column(column)
     for event in events:
         table.add_row(event.detected_at.isoformat()[:19], event.server_name, event.tool_name, event.change)
-    console.print(table)
+    print_rich_table(table)
 
 
 @mcp_app.command("desktop-logs")
@@ -209,7 +211,7 @@ def desktop_logs_command(as_json: JsonFlag = False) -> None:
             str(shown["errors"]),
             (shown["last_error"] or "")[:60],
         )
-    console.print(table)
+    print_rich_table(table)
 
 
 def _ms(value: float | None) -> str:
@@ -276,4 +278,4 @@ def registry_match_command(as_json: JsonFlag = False, org: OrgOption = None) -> 
             row["registry_version"] or "",
             "[yellow]yes[/yellow]" if row["behind"] else "",
         )
-    console.print(table)
+    print_rich_table(table)
