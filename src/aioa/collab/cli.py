@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aioa.reports.output import print_rich_table
+
 annotate_app = typer.Typer(help="Team annotations on days, metrics and incidents (shown on the app's charts).")
 console = Console(stderr=True)
 OrgOption = Annotated[str | None, typer.Option("--org", help="The org (tenant); default AIOA_DEFAULT_ORG.")]
@@ -82,4 +84,4 @@ def annotate_list(
             note.author,
             note.body,
         )
-    Console().print(table)
+    print_rich_table(table)

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from aioa.reports.output import print_rich_table
+
 users_app = typer.Typer(help="Local accounts: add, list, disable.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for machines: create (shown once), list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log: verify, export.", no_args_is_help=True)
@@ -87,7 +89,7 @@ def users_list(
     for user in users:
         status = "disabled" if user.disabled else "federated" if user.federated_issuer else "active"
         table.add_row(user.email, user.org_id, user.team_id or "", user.role, status, _when(user.last_signin_at))
-    Console().print(table)
+    print_rich_table(table)
 
 
 @users_app.command("disable")
@@ -169,7 +171,7 @@ def keys_list(
             _when(key.revoked_at),
             _when(key.last_used_at),
         )
-    Console().print(table)
+    print_rich_table(table)
 
 
 @keys_app.command("revoke")

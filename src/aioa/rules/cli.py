@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from aioa.reports.output import print_rich_table
+
 rules_app = typer.Typer(help="Rules that act: alerts and automations (docs/automation.md).", no_args_is_help=True)
 webhooks_app = typer.Typer(
     help="Signed webhooks out (Standard Webhooks): endpoints, tests, replay.", no_args_is_help=True
@@ -96,7 +98,7 @@ def rules_list(org: OrgOption = None, as_json: JsonFlag = False) -> None:
             "yes" if rule.enabled else "no",
             f"{rule.updated_at:%Y-%m-%d %H:%M}",
         )
-    Console().print(table)
+    print_rich_table(table)
 
 
 def _set_enabled(name: str, org: str | None, enabled: bool) -> None:
@@ -146,7 +148,7 @@ def rules_run(
                 ", ".join(result.incident_ids),
                 result.error or "",
             )
-        Console().print(table)
+        print_rich_table(table)
     if any(result.error for result in results):
         raise typer.Exit(1)
 
@@ -176,7 +178,7 @@ def rules_test(
             ", ".join(f"{k}={v}" for k, v in incident["group"].items()) or "(all)" for incident in entry["incidents"]
         )
         table.add_row(entry["day"], str(len(entry["incidents"])), groups)
-    Console().print(table)
+    print_rich_table(table)
 
 
 @rules_app.command("incidents")
@@ -198,7 +200,7 @@ def rules_incidents(
     for item in incidents:
         group = ", ".join(f"{k}={v}" for k, v in item["group"].items())
         table.add_row(item["id"], item["rule"], item["status"], group, str(item["matches"]), item["opened_at"][:16])
-    Console().print(table)
+    print_rich_table(table)
 
 
 def _change_incident(incident_id: str, org: str | None, action: str) -> None:
@@ -300,7 +302,7 @@ def webhooks_list(org: OrgOption = None, as_json: JsonFlag = False) -> None:
         table.add_row(
             row["id"], row["url"], ",".join(row["events"]), *(str(counts[k]) for k in ("delivered", "pending", "dead"))
         )
-    Console().print(table)
+    print_rich_table(table)
 
 
 @webhooks_app.command("test")
@@ -397,7 +399,7 @@ def webhooks_log(
         table.add_row(
             row["at"][:19], row["delivery_id"], str(row["status_code"] or ""), row["error"] or "", str(row["seconds"])
         )
-    Console().print(table)
+    print_rich_table(table)
 
 
 @webhooks_app.command("rotate")
