@@ -411,6 +411,17 @@ GOLDEN = [
         f"select org_id, count(*) from {MCP_T} where is_mcp and {THIS_WEEK} group by 1",
         False,
     ),
+    (
+        "tool errors by mcp server last month",
+        f"select mcp_server, count(*) filter (where not success) from {MCP_T} where is_mcp and {LAST_MONTH} group by 1",
+        False,
+    ),
+    (
+        "which mcp tool has the highest tool failure rate",
+        f"select mcp_tool, avg(case when success then 0.0 when not success then 1.0 end) r from {MCP_T} "
+        "where is_mcp group by 1 order by r desc, 1 limit 1",
+        True,
+    ),
     ("how many sessions last week", f"select count(*) from {SESSIONS_T} where {LAST_WEEK}", True),
     ("sessions by user", f"select user_id, count(*) from {SESSIONS_T} group by 1", False),
     ("sessions for project checkout-api", f"select count(*) from {SESSIONS_T} where project_id = 'checkout-api'", True),
@@ -446,6 +457,7 @@ NOT_ANSWERED = [
     ("handoffs by provider", "cannot be broken down by provider"),
     ("sessions by model", "cannot be broken down by model"),
     ("mcp calls for opus", "cannot be filtered by model"),
+    ("tool failure rate by model", "cannot be broken down by model"),  # a tool's failures are not a model's errors
     ("handoffs for anthropic", "cannot be filtered by provider"),
     ("spend by team by model by user", "at most 2"),
     ("compare spend of alice vs acme-web", "two of the same kind"),

@@ -21,6 +21,7 @@ DBT_ONLY = {
     "cacheable_input_tokens": "denominator of cache_hit_rate; the registry spells it inside the ratio",
     "successful_handoffs": "numerator of handoff_success_rate; the registry spells it inside the ratio",
     "handoffs_with_outcome": "denominator of handoff_success_rate; the registry spells it inside the ratio",
+    "mcp_calls_with_result": "denominator of mcp_tool_failure_rate; the registry spells it inside the ratio",
 }
 # Metrics only the registry defines, and why dbt does without them.
 REGISTRY_ONLY: dict[str, str] = {}
