@@ -17,7 +17,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from aioa.privacy.cli import privacy_app
-from aioa.reports.output import OutputFormat, chosen_format
+from aioa.reports.output import OutputFormat, chosen_format, print_rich_table
 from aioa.tenants.cli import billing_app, tenant_app
 
 app = typer.Typer(
@@ -218,9 +218,9 @@ def _run_ingest(name: str, paths: list[Path], as_json: bool) -> None:
     ]
     for name, value in rows:
         table.add_row(name, value)
-    console.print(table)
     for reason, count in summary.quarantine_reasons.items():
-        console.print(f"  [yellow]{count}[/yellow] {reason}")
+        table.add_row(f"  {reason}", f"{count:,}")
+    print_rich_table(table)  # the run's summary on stdout; progress and hints on stderr
     if summary.unpriced:
         console.print("[yellow]Some models have no price:[/yellow] run `aioa doctor` for the list.")
 
@@ -391,7 +391,7 @@ def run_pipeline_command(
             f"{step['seconds']:.2f}",
             json.dumps(step.get("details", {}), default=str)[:90],
         )
-    console.print(table)
+    print_rich_table(table)
 
 
 @app.command("ask")
@@ -409,7 +409,7 @@ def ask_command(
         _print_json(result.to_dict())
     elif result.answered:  # the answer on stdout (`aioa ask … > answer.txt`); a refusal's reason on stderr
         from aioa.formatting import readable_frame
-        from aioa.reports.output import print_rich_table, stdout_console
+        from aioa.reports.output import stdout_console
 
         out = stdout_console()
         if result.sql:
