@@ -95,5 +95,15 @@ def _stop(process: subprocess.Popen, timeout_s: float) -> None:
     try:
         process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        process.signal_state = _signal_state(process.pid)  # why SIGTERM did not stop it (blocked or ignored?)
         process.kill()
         process.wait()
+
+
+def _signal_state(pid: int) -> str:
+    """The kernel's view of a process's signals (SigBlk, SigIgn, SigCgt as hex masks; SIGTERM is bit 15)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as error:
+        return f"unreadable: {error}"
+    return " ".join(line.replace("\t", "") for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))

@@ -25,7 +25,7 @@ def test_yields_once_the_url_answers_and_stops_the_server_after(tmp_path):
         with urllib.request.urlopen(f"{base}/hello.txt", timeout=10) as answer:
             assert answer.read() == b"hello from the test server"
         assert not url_answers_ok(f"{base}/missing.txt")()  # 404 is an answer, but not a ready one
-    assert process.returncode == -signal.SIGTERM
+    assert process.returncode == -signal.SIGTERM, getattr(process, "signal_state", "")  # seen once: -9 after 30 s
     assert not port_answers(port)()
 
 
@@ -63,3 +63,5 @@ def test_a_process_that_ignores_sigterm_is_killed(tmp_path):
         assert process.poll() is None
     assert process.returncode == -signal.SIGKILL
     assert log.read_text() == "ignoring\n"
+    ignored = dict(field.split(":") for field in process.signal_state.split())["SigIgn"]  # what the kill saw
+    assert int(ignored, 16) & 1 << (signal.SIGTERM - 1)
