@@ -19,7 +19,7 @@ Kind = Literal["usd", "count", "tokens", "ratio", "number", "score", "date", "da
 MISSING = "—"
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     if value is None:
         return True
     pandas = sys.modules.get("pandas")  # pd.NA / pd.NaT exist only if pandas made the value
@@ -30,7 +30,7 @@ def _missing(value: Any) -> bool:
 
 def money(value: Any, digits: int = 2) -> str:
     """`$1,234.56`; a minus before the dollar sign (`-$1.18`), never `$-1.18`."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     number = float(value)
     return f"{'-' if number < 0 else ''}${abs(number):,.{digits}f}"
@@ -38,36 +38,36 @@ def money(value: Any, digits: int = 2) -> str:
 
 def signed_money(value: Any, digits: int = 2) -> str:
     """A change: `+$3.20` or `-$1.18` (Streamlit reads the leading sign for the arrow)."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return ("+" if float(value) > 0 else "") + money(value, digits)
 
 
 def percent(value: Any, digits: int = 1) -> str:
     """A share (0.125) as `12.5%`."""
-    return MISSING if _missing(value) else f"{float(value):.{digits}%}"
+    return MISSING if is_missing(value) else f"{float(value):.{digits}%}"
 
 
 def signed_percent(value: Any, digits: int = 1) -> str:
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return ("+" if float(value) > 0 else "") + percent(value, digits)
 
 
 def count(value: Any) -> str:
     """Whole things (calls, tokens) with thousands separators: `5,097,970` (never `5097969.5`)."""
-    return MISSING if _missing(value) else f"{round(float(value)):,}"
+    return MISSING if is_missing(value) else f"{round(float(value)):,}"
 
 
 def signed_count(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return ("+" if float(value) > 0 else "") + count(value)
 
 
 def compact(value: Any) -> str:
     """Large counts short: `5.1M`, `12.3k`, `950`."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     number = float(value)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -77,18 +77,18 @@ def compact(value: Any) -> str:
 
 
 def signed_compact(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return ("+" if float(value) > 0 else "") + compact(value)
 
 
 def number(value: Any, digits: int = 2) -> str:
-    return MISSING if _missing(value) else f"{float(value):,.{digits}f}"
+    return MISSING if is_missing(value) else f"{float(value):,.{digits}f}"
 
 
 def day(value: Any) -> str:
     """A date as `2026-11-24`; a timestamp keeps its time only when it has one (`2026-11-24 13:05`)."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -103,7 +103,7 @@ def day(value: Any) -> str:
 
 def long_day(value: Any) -> str:
     """`Tue 24 Nov 2026`, for sentences."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     value = value if isinstance(value, date) else datetime.fromisoformat(str(value))
     return value.strftime("%a %d %b %Y").replace(" 0", " ")
@@ -111,7 +111,7 @@ def long_day(value: Any) -> str:
 
 def duration(seconds: Any) -> str:
     """`850 ms`, `42 s`, `3 min 20 s`, `2 h 05 min`, `3 d 4 h`."""
-    if _missing(seconds):
+    if is_missing(seconds):
         return MISSING
     total = float(seconds)
     if total < 1:
@@ -129,7 +129,7 @@ def duration(seconds: Any) -> str:
 
 
 def duration_ms(milliseconds: Any) -> str:
-    return MISSING if _missing(milliseconds) else duration(float(milliseconds) / 1000)
+    return MISSING if is_missing(milliseconds) else duration(float(milliseconds) / 1000)
 
 
 FORMATTERS = {
@@ -142,7 +142,7 @@ FORMATTERS = {
     "date": day,
     "datetime": day,
     "duration_ms": duration_ms,
-    "text": lambda value: MISSING if _missing(value) else str(value),
+    "text": lambda value: MISSING if is_missing(value) else str(value),
 }
 
 

@@ -225,7 +225,7 @@ def _format(value, unit: str) -> str:
 
 
 def _cell(value, column: str) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+    if formatting.is_missing(value):
         return f"no {formatting.label(column).lower()}"  # users without a team: "no team", not "None"
     return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(value)
 
