@@ -101,7 +101,7 @@ def _stop(process: subprocess.Popen, timeout_s: float) -> None:
 
 
 def _signal_state(pid: int) -> str:
-    """The kernel's view of a process's signals (SigBlk, SigIgn, SigCgt as hex masks; SIGTERM is bit 15)."""
+    """The kernel's view of a process's signals (SigBlk, SigIgn, SigCgt: hex masks, signal N at bit N - 1)."""
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError as error:
