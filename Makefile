@@ -45,8 +45,8 @@ browser:  ## Debian's Chromium for the real-browser test (skipped with a message
 	  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
 	  echo "chromium could not be installed: the browser test will skip"
 
-app: env  ## the Streamlit app on 127.0.0.1:$${PORT:-8501}, reading the published snapshot under AIOA_HOME
-	$(UV) run streamlit run apps/dashboard/streamlit_app.py --server.address 127.0.0.1 \
+app: env  ## the Streamlit app (and its sign-in routes) on 127.0.0.1:$${PORT:-8501}, reading the published snapshot
+	$(UV) run streamlit run apps/dashboard/asgi.py --server.address 127.0.0.1 \
 	  --server.port $${PORT:-8501} --server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
 
 api: env  ## the REST API on 127.0.0.1:$${API_PORT:-8000} (OpenAPI at /docs), reading the published snapshot

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(
         default=14 * 24 * 3600, ge=300, description="Lifetime of a refresh token (seconds); each use rotates it."
     )
+    app_session_ttl_s: int = Field(
+        default=12 * 3600,
+        ge=300,
+        description="Lifetime of a dashboard sign-in (its HttpOnly session cookie), from sign-in; not extended by use.",
+    )
     signin_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins that lock an account.")
     signin_lockout_s: int = Field(default=900, ge=1, description="How long a locked account stays locked.")
     signin_per_minute_per_client: int = Field(

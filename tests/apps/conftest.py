@@ -1,11 +1,22 @@
 """App tests run as the one local operator (AIOA_AUTH=off) unless they test signing in (test_sign_in.py)."""
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from aioa.identity import accounts
 from aioa.settings import Settings
 
 PASSWORD = "correct horse battery"  # the signed-in tests' accounts (test_sign_in.py and the pages' role tests)
+PRINCIPAL_KEY = "aioa_principal"  # signin.PRINCIPAL_KEY: the principal a Streamlit session keeps (single sign-on)
+
+
+def signed_in(app: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    """`app` run once signed in as `email`, its password checked by `accounts.sign_in` (as the sign-in route does).
+    AppTest has no browser and so no session cookie: the principal rides in the Streamlit session the way a single
+    sign-on principal does, and the app still reads the account again on every run. The form, its route and the
+    cookie are tested in a real browser (test_sign_in_browser.py)."""
+    app.session_state[PRINCIPAL_KEY] = accounts.sign_in(Settings(), email, password, client="app-test")
+    return app.run()
 
 
 @pytest.fixture(autouse=True)

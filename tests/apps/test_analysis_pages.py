@@ -14,7 +14,7 @@ from aioa.analytics.compare import compare_periods
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.access import TenantScope
 from aioa.warehouse.snapshots import open_snapshot
-from tests.apps.conftest import PASSWORD
+from tests.apps.conftest import PASSWORD, signed_in
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
 PAGES = ("behaviour", "comparisons")
@@ -29,11 +29,10 @@ def _window(home) -> Filters:
 
 def _open(page: str, email: str | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=90)
-    app.run()
     if email:
-        app.text_input[0].input(email)
-        app.text_input[1].input(PASSWORD)
-        app.button[0].click().run()
+        signed_in(app, email, PASSWORD)
+    else:
+        app.run()
     app.switch_page(f"app_pages/{page}.py")
     app.run()
     assert not app.exception, [item.value for item in app.exception]

@@ -12,6 +12,7 @@ from aioa.rules.engine import evaluate_all
 from aioa.rules.incidents import list_incidents
 from aioa.rules.store import list_rules, save_rule
 from aioa.settings import PROJECT_ROOT, Settings
+from tests.apps.conftest import signed_in
 from tests.rules.sample_snapshot import anomaly, write_snapshot
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
@@ -52,11 +53,7 @@ def home(tmp_path, monkeypatch) -> Settings:
 
 
 def _open(email: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.text_input[0].input(email)
-    app.text_input[1].input(PASSWORD)
-    app.button[0].click().run()
+    app = signed_in(AppTest.from_file(APP, default_timeout=60), email, PASSWORD)
     app.switch_page(PAGE).run()
     assert not app.exception, [item.value for item in app.exception]
     assert app.title[0].value == "Automations"

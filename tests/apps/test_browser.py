@@ -49,7 +49,7 @@ def _serving(home: Path, tmp_path: Path) -> Iterator[str]:
     """The app served by Streamlit on a free port of 127.0.0.1, reading `home`; stopped on leaving."""
     port = free_port()
     env = dict(os.environ, AIOA_HOME=str(home))
-    env["AIOA_AUTH"] = "off"  # signing in in a browser: test_sign_in.py
+    env["AIOA_AUTH"] = "off"  # signing in in a browser: test_auth_routes.py, test_browser_sso.py
     url = f"http://127.0.0.1:{port}"
     with running(
         streamlit_command(port),
@@ -64,13 +64,14 @@ def _serving(home: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def streamlit_command(port: int, *options: str) -> list[str]:
-    """`streamlit run` of the app on `port` of 127.0.0.1, headless, with more Streamlit `options`."""
+    """`streamlit run` of the app's server (asgi.py: Streamlit and the sign-in routes, as `make app` serves it) on `port`
+    of 127.0.0.1, headless, with more Streamlit `options`."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py"),
+        str(PROJECT_ROOT / "apps" / "dashboard" / "asgi.py"),
         "--server.address",
         "127.0.0.1",
         "--server.port",

@@ -13,6 +13,7 @@ from aioa.collab.store import add_annotation, views
 from aioa.identity import accounts
 from aioa.identity.principal import Principal
 from aioa.settings import PROJECT_ROOT, Settings
+from tests.apps.conftest import signed_in
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
 PASSWORD = "correct horse battery"
@@ -34,11 +35,7 @@ def signed_home(built_home, tmp_path, monkeypatch):
 
 
 def _sign_in(email: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=90)
-    app.run()
-    app.text_input[0].input(email)
-    app.text_input[1].input(PASSWORD)
-    app.button[0].click().run()
+    app = signed_in(AppTest.from_file(APP, default_timeout=90), email, PASSWORD)
     assert not app.exception, [item.value for item in app.exception]
     return app
 

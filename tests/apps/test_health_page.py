@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from aioa.ops.slo import operations_status
 from aioa.settings import PROJECT_ROOT, Settings
 from tests.api.conftest import PASSWORD, copy_home, serving
+from tests.apps.conftest import signed_in
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
 PAGE = "app_pages/health.py"
@@ -58,12 +59,7 @@ def environment(home, monkeypatch):
 
 
 def _open(email: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.text_input[0].input(email)
-    app.text_input[1].input(PASSWORD)
-    app.button[0].click().run()
-    return app
+    return signed_in(AppTest.from_file(APP, default_timeout=60), email, PASSWORD)
 
 
 def test_admin_sees_components_objectives_and_our_own_spans(environment):

@@ -1,5 +1,6 @@
 """The app signs in with the identity store's accounts: nothing shows before sign-in, each role sees the pages and
-rows the permission table gives it, a User opens on their own usage, and a disabled account is signed out."""
+rows the permission table gives it, a User opens on their own usage, and a disabled account is signed out. (The form,
+its route and the session cookie, in a real browser: test_auth_routes.py.)"""
 
 from __future__ import annotations
 
@@ -9,18 +10,13 @@ from streamlit.testing.v1 import AppTest
 from aioa.identity import accounts
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.snapshots import open_snapshot
-from tests.apps.conftest import PASSWORD
+from tests.apps.conftest import PASSWORD, signed_in
 
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
 
 
 def _sign_in(email: str, password: str = PASSWORD) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.text_input[0].input(email)
-    app.text_input[1].input(password)
-    app.button[0].click().run()
-    return app
+    return signed_in(AppTest.from_file(APP, default_timeout=60), email, password)
 
 
 def _total(home, sql: str, *params) -> float:
@@ -43,13 +39,18 @@ def test_nothing_shows_before_sign_in(signed_home):
     assert not app.exception
     assert [title.value for title in app.title] == ["Sign in"]
     assert not app.metric and not app.dataframe
+    (form,) = [element.proto.body for element in app.get("html") if "<form" in element.proto.body]
+    assert 'method="post" action="/auth/sign-in"' in form and 'name="password"' in form
 
 
-def test_a_wrong_password_is_refused(signed_home):
-    app = _sign_in("alice@acme.example", "wrong")
-    assert not app.exception
-    assert any("wrong" in error.value for error in app.error)
-    assert not app.metric
+def test_the_routes_reason_for_a_failed_sign_in_is_shown(signed_home):
+    for reason, message in (("failed", "Email or password is wrong."), ("locked", "this account is locked")):
+        app = AppTest.from_file(APP, default_timeout=60)
+        app.query_params["sign_in_error"] = reason  # where auth_routes.sign_in sends a failed attempt back
+        app.run()
+        assert not app.exception
+        assert any(message in error.value for error in app.error)
+        assert not app.metric
 
 
 def test_a_viewer_sees_only_their_team(signed_home):
