@@ -41,8 +41,9 @@ async def sign_in(request: Request) -> Response:
         return HTMLResponse(FORBIDDEN_PAGE.format(reason=refusal), status_code=403)
     back_to = _local_path(form.get("next"))
     email, password = str(form.get("email") or "").strip(), str(form.get("password") or "")
+    client = f"app:{request.client.host}" if request.client else "app"  # rate-limited per address, as the API's
     try:
-        principal = await run_in_threadpool(accounts.sign_in, settings, email, password, client="app")
+        principal = await run_in_threadpool(accounts.sign_in, settings, email, password, client=client)
     except SignInRateLimited:
         return _back_with_error(back_to, "rate_limited")
     except AccountLocked:

@@ -15,9 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from aioa.identity import accounts, app_sessions
 from aioa.identity.app_sessions import CSRF_COOKIE, SESSION_COOKIE
+from aioa.identity.models import SignInWindow
+from aioa.identity.store import session_scope
 from aioa.settings import PROJECT_ROOT, Settings
 from tests.apps.conftest import PASSWORD
 from tests.apps.test_browser import ARGS, CHROMIUM, streamlit_command
@@ -137,6 +140,9 @@ def test_a_wrong_password_goes_back_to_the_form_with_the_reason(client, app_serv
     answer = client.post("/auth/sign-in", data=form, headers={"Origin": app_server.url})
     assert answer.status_code == 303 and answer.headers["location"] == "/?sign_in_error=failed"  # never off-site
     assert _session_cookie_header(answer) is None
+    with session_scope(app_server.settings) as session:  # counted per address, not one window for every user
+        windows = {window.client for window in session.scalars(select(SignInWindow))}
+    assert "app:127.0.0.1" in windows and "app" not in windows
 
 
 def test_sign_out_revokes_the_session_and_clears_the_cookie(client, app_server):
