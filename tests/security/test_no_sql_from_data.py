@@ -166,6 +166,15 @@ ALLOWED: dict[str, str] = {
     "src/aioa/privacy/export.py:subject_rows": "table names from the contracts, MART_TABLES and the ML_TABLES registry; "
     "where clauses are module constants with $pattern/$email bound and the pairs registered (Arrow)",
     "src/aioa/privacy/subjects.py:resolve_subject": "_STORED_IDS: fact tables from the contracts; the email bound",
+    "src/aioa/privacy/server.py:server_holds": "table names and where clauses from export's selections (contracts, "
+    "MART_TABLES, ML_TABLES, module constants); $pattern/$email bound, the pairs in a temporary table",
+    **{
+        f"src/aioa/privacy/server.py:{site}": "composed with psycopg2.sql: the temporary table's name and columns "
+        "(constants of aioa.privacy.export) and the vacuumed tables (the prefix setting, tables from the contracts "
+        "and the ML_TABLES registry) as sql.Identifier; the pairs' values bound"
+        for site in ("ServerConnection.register", "ServerConnection.unregister", "vacuum_full")
+    },
+    "src/aioa/warehouse/postgres.py:replace_org_rows": _PG + "; the orgs bound ($orgs in DuckDB, %s in PostgreSQL)",
 }
 
 

@@ -16,6 +16,12 @@
 3. Their private saved items (dashboard layout) and chat links are removed, the authorship of their shared ones
    (annotations, saved views, team KPIs, report templates) pseudonymised (aioa.privacy.items); the identity account
    (if any) is disabled and anonymised, its refresh tokens deleted and the API keys it created revoked; the deletion is recorded in the audit log with counts and the email's hash only.
+
+Server mode (`warehouse = "postgres"`, aioa.privacy.server): step 1 runs on the working warehouse as above, then one
+PostgreSQL transaction replaces their orgs' raw rows on the server with the pseudonymised ones and pseudonymises the
+server's ML tables (the server's org totals compared before commit); step 2's pipeline run rebuilds the server's marts
+and publishes there, the working warehouse file is rewritten, the server tables that were rewritten get a
+`VACUUM (FULL)`, and the marts' org totals are compared with those before the deletion.
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ class DeleteReport:
     snapshots_removed: list[str] = field(default_factory=list)
     identity: dict = field(default_factory=dict)
     items: dict = field(default_factory=dict)  # their saved items and chat links removed or pseudonymised, per table
+    server: dict = field(default_factory=dict)  # server mode: raw rows written per PostgreSQL table, tables vacuumed
     archive: dict = field(default_factory=dict)  # archived rows of their orgs rewritten, per table (aioa.archive)
     audited: bool = False
     # left for the operator: sources outside the warehouse that still name the person
@@ -100,6 +107,7 @@ class DeleteReport:
             or bool(self.snapshots_removed)
             or any(self.identity.values())
             or any(self.items.values())
+            or bool(self.server)
         )
 
     def to_dict(self) -> dict:
@@ -112,8 +120,6 @@ class PrivacyError(RuntimeError):
 
 def delete_subject(settings: Settings, email: str, *, org: str | None = None, actor=None) -> DeleteReport:
     """Pseudonymise the person behind `email` everywhere the product stores rows (see the module docstring)."""
-    if settings.warehouse != "duckdb":
-        raise PrivacyError("privacy delete works on the DuckDB warehouse; PostgreSQL mode is not supported yet")
     from aioa.warehouse import connect
 
     connection = connect(settings) if settings.warehouse_path.exists() else None
@@ -127,17 +133,24 @@ def delete_subject(settings: Settings, email: str, *, org: str | None = None, ac
             attribution_file=subject.config_file,
         )
         marts_hold_them = False
+        server_marts_before = None
         if connection is not None and subject.pairs:
             report.source_files = _source_files(connection, subject)
             report.rows, report.mentions = _pseudonymise(settings, connection, subject)
             marts_hold_them = _marts_hold(connection, subject)
+            if settings.warehouse == "postgres":
+                server_marts_before = _make_server_agree(settings, connection, subject, report)
             connection.execute("checkpoint")
+        elif settings.warehouse == "postgres" and subject.pairs:
+            _refuse_without_working_warehouse(settings, subject)
     finally:
         if connection is not None:
             connection.close()
-    if any(report.rows.values()) or any(report.mentions.values()) or marts_hold_them:
+    if any(report.rows.values()) or any(report.mentions.values()) or marts_hold_them or report.server:
         report.snapshot_version = _rebuild_and_publish(settings)
         report.rebuilt = True
+        if report.server:
+            _finish_server(settings, report, server_marts_before)
         report.archive = _rewrite_archive(settings, subject)
         report.snapshot_version = report.archive.get("snapshot_version") or report.snapshot_version
     report.snapshots_removed = remove_older_snapshots(settings)
@@ -321,9 +334,58 @@ def _rebuild_and_publish(settings: Settings) -> str | None:
     from aioa.pipeline import SourcePaths, run_pipeline
     from aioa.warehouse.snapshots import publish_snapshot
 
-    run_pipeline(settings, SourcePaths(), full_refresh=True, include_ml=False)
+    run = run_pipeline(settings, SourcePaths(), full_refresh=True, include_ml=False)
     compact_warehouse(settings)
+    if settings.warehouse == "postgres":
+        return run.snapshot_version  # published on the server by the job; server mode has no snapshot file
     return publish_snapshot(settings)
+
+
+def _make_server_agree(
+    settings: Settings, connection: duckdb.DuckDBPyConnection, subject: Subject, report: DeleteReport
+) -> list[tuple] | None:
+    """Server mode, after step 1 (the working warehouse's writer still held, so no ingest runs in between): when the
+    working warehouse changed or the server still holds them, their orgs' raw rows on the server become the
+    pseudonymised ones and the server's ML tables are pseudonymised (aioa.privacy.server.make_server_agree). Sets
+    `report.server` (and their ML rows in `report.rows`); returns the server marts' org totals from before, for
+    `_finish_server` to compare."""
+    from aioa.privacy.server import make_server_agree, mart_totals, server_holds
+
+    changed = any(report.rows.values()) or any(report.mentions.values())
+    if not changed and not server_holds(settings, subject):
+        return None
+    before = mart_totals(settings)
+    ml_rows, written = make_server_agree(settings, connection, subject)
+    for table, count in ml_rows.items():
+        report.rows[table] = report.rows.get(table, 0) + count
+    report.server = {"rows_written": written, "ml_tables": sorted(ml_rows), "vacuumed": []}
+    return before
+
+
+def _finish_server(settings: Settings, report: DeleteReport, marts_before: list[tuple] | None) -> None:
+    """After the rebuild: `VACUUM (FULL)` of every server table the deletion (and the job's sync) rewrote, then the
+    marts' org totals must be those from before the deletion."""
+    from aioa.privacy.server import mart_totals, vacuum_full
+
+    report.server["vacuumed"] = vacuum_full(settings, [*report.server["rows_written"], *report.server["ml_tables"]])
+    after = mart_totals(settings)
+    if marts_before is not None and after != marts_before:
+        report.totals_unchanged = False
+        raise PrivacyError(
+            f"the rebuilt marts' org totals differ from before the deletion ({marts_before} -> {after}); the raw "
+            "totals were equal: check the marts (a full `aioa run`) before trusting them"
+        )
+
+
+def _refuse_without_working_warehouse(settings: Settings, subject: Subject) -> None:
+    """Server mode without the working warehouse: the server's rows cannot be made to agree with it."""
+    from aioa.privacy.server import server_holds
+
+    if server_holds(settings, subject):
+        raise PrivacyError(
+            f"PostgreSQL holds their rows but the working warehouse {settings.warehouse_path} is missing: run the "
+            "deletion on the host (and AIOA_HOME) that runs the pipeline"
+        )
 
 
 def _restore_archived_raw(settings: Settings, connection: duckdb.DuckDBPyConnection, subject: Subject) -> dict:
@@ -464,6 +526,7 @@ def _audit(settings: Settings, subject: Subject, report: DeleteReport, actor) ->
         "rebuilt": report.rebuilt,
         "snapshot_version": report.snapshot_version,
         "snapshots_removed": len(report.snapshots_removed),
+        "server": report.server,
         "changed": report.changed,
     }
     for org_id in report.orgs or [None]:

@@ -3,13 +3,14 @@
 The account (no password hash), the API keys they created (no key hash), the audit entries where they are actor or
 target, what they saved in the identity store and their chat links (`items`, see aioa.privacy.items), and every warehouse row that carries their user ids (raw tables, marts, ML tables) or, for quarantined
 lines and ingest bookkeeping, mentions them: each under its table's name. Reads the working warehouse read-only
-(the published snapshot is a copy of it).
+(the published snapshot is a copy of it); in server mode the PostgreSQL warehouse (aioa.privacy.server), and from the
+working warehouse only the tables the server has no copy of (the ingest manifest).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -45,7 +46,7 @@ BY_PAIRS = f"exists (select 1 from {PAIRS_VIEW} as p where p.org_id = t.org_id a
 QUARANTINE_MENTIONS = f"""(
     (t.org_id is null or t.org_id in (select org_id from {PAIRS_VIEW}))
     and regexp_matches(concat_ws(' ', t.source_file, t.reason, t.raw_excerpt), $pattern)
-    or contains(lower(concat_ws(' ', t.source_file, t.reason, t.raw_excerpt)), $email)
+    or strpos(lower(concat_ws(' ', t.source_file, t.reason, t.raw_excerpt)), $email) > 0
 )"""
 MANIFEST_MENTIONS = "regexp_matches(t.path, $pattern)"
 RUNS_MENTIONS = "regexp_matches(coalesce(t.message, ''), $pattern)"
@@ -66,6 +67,8 @@ def export_subject(settings: Settings, email: str, *, org: str | None = None) ->
     with _warehouse_reader(settings) as connection:
         subject = resolve_subject(settings, email, connection, org=org)
         tables = subject_rows(connection, subject, settings) if connection is not None else {}
+    if settings.warehouse == "postgres":
+        tables |= _working_only_rows(settings, subject, skip=set(tables))
     return {
         "subject": describe_subject(subject),
         "exported_at": datetime.now(UTC).isoformat(),
@@ -95,11 +98,15 @@ def describe_subject(subject: Subject) -> dict:
 
 
 def subject_rows(
-    connection: duckdb.DuckDBPyConnection, subject: Subject, settings: Settings | None = None
+    connection: duckdb.DuckDBPyConnection,
+    subject: Subject,
+    settings: Settings | None = None,
+    *,
+    skip: Collection[str] = (),
 ) -> dict[str, list[dict]]:
-    """Every stored row of the person, by `schema.table` (tables not built yet are left out), and their archived
-    rows by `archive:<schema.table>` when `settings` name an archive."""
-    existing = _existing_tables(connection)
+    """Every stored row of the person, by `schema.table` (tables not built yet, and those in `skip`, are left out),
+    and their archived rows by `archive:<schema.table>` when `settings` name an archive."""
+    existing = _existing_tables(connection) - set(skip)
     params = {"pattern": subject.pattern(), "email": subject.email}
     tables: dict[str, list[dict]] = {}
     with registered_pairs(connection, subject):
@@ -222,8 +229,12 @@ def _plain(value):
 
 @contextlib.contextmanager
 def _warehouse_reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection | None]:
-    if settings.warehouse != "duckdb":
-        raise NotImplementedError("privacy export reads the DuckDB warehouse; PostgreSQL mode is not supported yet")
+    if settings.warehouse == "postgres":
+        from aioa.privacy.server import server_reader
+
+        with server_reader(settings) as server:
+            yield server
+        return
     if not settings.warehouse_path.exists():
         yield None
         return
@@ -232,6 +243,20 @@ def _warehouse_reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection 
     connection = connect_reader(settings.warehouse_path, settings)
     try:
         yield connection
+    finally:
+        connection.close()
+
+
+def _working_only_rows(settings: Settings, subject: Subject, skip: set[str]) -> dict[str, list[dict]]:
+    """Server mode: their rows in the working warehouse's tables the server has no copy of (`skip`: the tables
+    read there), e.g. the ingest manifest."""
+    if not settings.warehouse_path.exists():
+        return {}
+    from aioa.warehouse.connection import connect_reader
+
+    connection = connect_reader(settings.warehouse_path, settings)
+    try:
+        return subject_rows(connection, subject, skip=skip)
     finally:
         connection.close()
 

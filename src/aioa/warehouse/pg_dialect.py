@@ -83,7 +83,7 @@ def _table(table: exp.Table, schema_prefix: str) -> exp.Expression:
 
 
 _CATALOG_COLUMNS = {
-    "tables": ("table_name", "table_type"),
+    "tables": ("table_catalog", "table_name", "table_type"),
     "columns": ("table_name", "column_name", "data_type", "ordinal_position", "is_nullable"),
 }
 

@@ -116,19 +116,51 @@ def sync_raw_to_postgres(settings: Settings) -> dict[str, int]:
         for contract in FACT_CONTRACTS:
             where = "ingest_run_id not in (select ingest_run_id from synced_runs)"
             copied[contract.table] = _upsert(source, cursor, schema, contract, where)
-        for contract in (*ENTITY_CONTRACTS, *LINK_CONTRACTS):  # small: replaced whole
-            copied[contract.table] = _replace(source, cursor, schema, contract.table, contract.column_names)
-        for table in _BOOKKEEPING:
-            columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]
-            copied[table] = _replace(source, cursor, schema, table, columns)
+        copied |= _replace_small_tables(source, cursor, schema)
         cursor.execute(
             f"insert into {schema}.synced_runs select ingest_run_id from {schema}.ingest_runs on conflict do nothing"
         )
     return copied
 
 
-def _copy_query(source: duckdb.DuckDBPyConnection, cursor, sql: str, table: str, columns: list[str]) -> None:
-    """Stream a DuckDB query into a PostgreSQL table with COPY, one Arrow batch at a time (bounded memory).
+def replace_org_rows(source: duckdb.DuckDBPyConnection, cursor, schema: str, orgs: list[str]) -> dict[str, int]:
+    """In the caller's transaction: the server's fact rows of `orgs` become the working warehouse's rows of those orgs
+    (every row of them, whatever its ingest run: a privacy deletion rewrote them in place), and the entity, link and
+    bookkeeping tables are replaced whole as every sync does. Returns the rows written per table."""
+    copied: dict[str, int] = {}
+    for contract in FACT_CONTRACTS:
+        columns = contract.column_names
+        staging = f"incoming_{contract.table}"
+        cursor.execute(
+            f"create temp table {staging} (like {schema}.{contract.table} including defaults) on commit drop"
+        )
+        sql = f"select {', '.join(columns)} from raw.{contract.table} where list_contains($orgs, org_id)"
+        _copy_query(source, cursor, sql, staging, columns, {"orgs": orgs})
+        _ensure_month_partitions(cursor, schema, contract.table, staging)
+        # by org, not by key: the keys are text a deletion may have rewritten too
+        cursor.execute(f"delete from {schema}.{contract.table} where org_id = any(%s)", (orgs,))
+        cursor.execute(f"insert into {schema}.{contract.table} select * from {staging}")
+        copied[contract.table] = cursor.rowcount
+        cursor.execute(f"drop table {staging}")
+    return copied | _replace_small_tables(source, cursor, schema)
+
+
+def _replace_small_tables(source: duckdb.DuckDBPyConnection, cursor, schema: str) -> dict[str, int]:
+    """The entity, link and bookkeeping tables (small): replaced whole."""
+    copied = {}
+    for contract in (*ENTITY_CONTRACTS, *LINK_CONTRACTS):
+        copied[contract.table] = _replace(source, cursor, schema, contract.table, contract.column_names)
+    for table in _BOOKKEEPING:
+        columns = [part.split()[0] for part in _BOOKKEEPING[table].split(", ")]
+        copied[table] = _replace(source, cursor, schema, table, columns)
+    return copied
+
+
+def _copy_query(
+    source: duckdb.DuckDBPyConnection, cursor, sql: str, table: str, columns: list[str], parameters: dict | None = None
+) -> None:
+    """Stream a DuckDB query (its values bound as `parameters`) into a PostgreSQL table with COPY, one Arrow batch at
+    a time (bounded memory).
 
     CSV with every value quoted: PostgreSQL reads an unquoted empty field as NULL and `""` as an empty string.
     """
@@ -136,7 +168,8 @@ def _copy_query(source: duckdb.DuckDBPyConnection, cursor, sql: str, table: str,
     import pyarrow.csv as pacsv
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-    reader = source.sql(sql).to_arrow_reader(batch_size=200_000)
+    result = source.execute(sql, parameters) if parameters else source.sql(sql)
+    reader = result.to_arrow_reader(batch_size=200_000)
     for batch in reader:
         buffer = io.BytesIO()
         pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
