@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from aioa.ingest.claude_code import ClaudeCodeSource
 from aioa.ingest.runner import ingest
 from aioa.pricing import PriceCatalog, apply_prices
+from aioa.pricing.model_prices import refresh_model_prices
+from aioa.warehouse.schema import BOOKKEEPING_DDL
 from tests.ingest.transcripts import assistant, write_jsonl
 
 STAGE = """
@@ -100,6 +102,30 @@ def test_deepseek_off_peak_price_depends_on_time_of_day():
     assert peak == library_cost("deepseek", "deepseek-chat", datetime(2026, 5, 1, 12, 0), tokens)
     assert off_peak == library_cost("deepseek", "deepseek-chat", datetime(2026, 5, 1, 20, 0), tokens)
     assert peak != off_peak
+
+
+def test_the_list_price_is_the_standard_rate_whatever_the_hour_the_pipeline_runs():
+    """A pipeline that ran in DeepSeek's off-peak hours stored the discounted rate as the model's list price, so
+    dim_models changed with the hour of the build; calls keep their own time's price (test above)."""
+    catalog = PriceCatalog()
+    day = datetime(2026, 5, 1).date()
+    standard = catalog.resolve("deepseek", "deepseek-chat", datetime(2026, 5, 1, 12, 0)).components["input"].base
+    off_peak = catalog.resolve("deepseek", "deepseek-chat", datetime(2026, 5, 1, 20, 0)).components["input"].base
+    assert off_peak < standard
+    assert catalog.list_price("deepseek", "deepseek-chat", day).components["input"].base == standard
+    assert catalog.list_price("anthropic", "claude-sonnet-4-5", day) == catalog.resolve(
+        "anthropic", "claude-sonnet-4-5", datetime(2026, 5, 1, 20, 0)
+    )  # a model without a daily window: the same price at any hour
+    connection = duckdb.connect()
+    connection.execute("create schema raw")
+    connection.execute("create table raw.llm_calls (provider varchar, model varchar)")
+    connection.execute("insert into raw.llm_calls values ('deepseek', 'deepseek-chat')")
+    connection.execute("create table raw.handoffs (target_model varchar, orchestrator_model varchar)")
+    connection.execute(BOOKKEEPING_DDL)  # raw.model_prices among the bookkeeping tables
+    refresh_model_prices(connection, catalog)
+    stored = connection.execute("select input_mtok from raw.model_prices").fetchone()[0]
+    today = catalog.list_price("deepseek", "deepseek-chat", datetime.now(UTC).date())
+    assert stored == float(today.components["input"].base)
 
 
 def test_unknown_model_is_unpriced_never_zero():

@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
@@ -106,6 +106,13 @@ class PriceCatalog:
             return self._from_override(provider, model, override)
         return self._from_library(provider, model, at)
 
+    def list_price(self, provider: str | None, model: str, day: date) -> ResolvedPrice | None:
+        """The model's list price on `day`: where the price changes with the time of day (DeepSeek's off-peak hours),
+        the one most of the day's hours pay, so the list price does not depend on the hour a pipeline runs. Calls are
+        costed at their own time."""
+        found = self._library_model(provider, model)
+        return self.resolve(provider, model, _hour_of_the_usual_price(found[1] if found else None, day))
+
     def is_time_dependent(self, provider: str | None, model: str) -> bool:
         found = self._library_model(provider, model)
         return bool(found and not _is_plain_price(found[1].prices))
@@ -201,6 +208,17 @@ def _digest(entries: list[PriceOverride]) -> str:
     """A short fingerprint of a price list (price_version of the rows it costed: a change reprices them)."""
     text = json.dumps([entry.model_dump(mode="json") for entry in entries], sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _hour_of_the_usual_price(model_info, day: date) -> datetime:
+    """The first hour of `day` (UTC, naive) that pays the price most of the day's hours pay (the library's own
+    time-of-day rules decide each hour's price)."""
+    hours = [datetime.combine(day, time(hour)) for hour in range(24)]
+    if model_info is None or _is_plain_price(model_info.prices):
+        return hours[0]
+    prices = [model_info.get_prices(at.replace(tzinfo=UTC)) for at in hours]
+    usual = max(prices, key=lambda price: sum(other is price for other in prices))
+    return hours[next(index for index, price in enumerate(prices) if price is usual)]
 
 
 def _is_plain_price(prices) -> bool:

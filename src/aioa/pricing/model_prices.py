@@ -22,11 +22,12 @@ select null, model from handoff_models where model not in (select model from fac
 
 
 def refresh_model_prices(connection: duckdb.DuckDBPyConnection, catalog: PriceCatalog) -> int:
-    """Replace `raw.model_prices` with today's list price of each model seen (time-dependent prices: base rate)."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    """Replace `raw.model_prices` with today's list price of each model seen (its standard rate: no off-peak window,
+    no volume tier)."""
+    today = datetime.now(UTC).date()
     rows = []
     for provider, model in connection.execute(_SEEN_MODELS).fetchall():
-        price = catalog.resolve(provider, model, now)
+        price = catalog.list_price(provider, model, today)
         row = {"provider": provider, "model": model, "priced": price is not None}
         if price is not None:
             row |= {
