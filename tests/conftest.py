@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -23,6 +25,36 @@ def _restore_main_module():
     """Streamlit's AppTest leaves the app script as `__main__`; a later test's spawned process would re-run it."""
     yield
     sys.modules["__main__"] = _PYTEST_MAIN
+
+
+_STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+
+
+def _ignored_stop_signals() -> set[signal.Signals]:
+    """Stop signals this process ignores, as the kernel sees it (children inherit an ignored signal across exec)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return set()
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigIgn")).split(":")[1], 16)
+    return {number for number in _STOP_SIGNALS if mask >> (number - 1) & 1}
+
+
+_IGNORED_AT_START = _ignored_stop_signals()
+
+
+@pytest.fixture(autouse=True)
+def _stop_signals_stay_default(request):
+    """A test (or a library it runs) that leaves SIGTERM ignored makes every server a later test starts unstoppable
+    but by SIGKILL (seen twice: `python -m http.server` ignored SIGTERM, SigIgn had HUP, INT, QUIT and TERM). Put
+    them back and name the test."""
+    yield
+    left = _ignored_stop_signals() - _IGNORED_AT_START
+    if left:
+        for number in left:
+            signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
+        names = ", ".join(sorted(signal.Signals(number).name for number in left))
+        warnings.warn(f"{request.node.nodeid} left {names} ignored; reset to the default", stacklevel=1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
