@@ -26,6 +26,7 @@ EMAIL = "alice@acme.example"
 USER_ID, ORG = "alice", "acme"
 NEEDLES = (USER_ID, EMAIL)
 FACTS = ("llm_calls", "tool_calls", "handoffs")
+TOOL_ERROR = "EACCES: permission denied, open '/home/alice/src/shop/.env'"
 
 
 def _open(path: Path):
@@ -124,6 +125,11 @@ def _others_digest(path: Path, alias: str) -> dict[str, str]:
 def home(built_home: Path, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("privacy") / "home"
     shutil.copytree(built_home, target)
+    with open_database(target / "warehouse.duckdb", Settings(home=target)) as connection:  # an error naming her home
+        connection.execute(
+            "insert into raw.tool_results values ('tool-error-1', '2026-11-20 10:00:00', false, ?, ?)",
+            [TOOL_ERROR, ORG],
+        )
     return target
 
 
@@ -205,6 +211,7 @@ def test_export_has_exactly_their_rows(exported: dict, before: Path, account: di
     assert tables["raw.users"] == [
         {"user_id": USER_ID, "org_id": ORG, "team_id": "acme-platform", "name": "Alice", "email": EMAIL}
     ]
+    assert [row["error"] for row in tables["raw.tool_results"]] == [TOOL_ERROR]
     manifest = _scalar(before, "select count(*) from raw.ingest_manifest where path like '%/claude-code/alice/%'")
     assert len(tables["raw.ingest_manifest"]) == manifest > 0
     # identity: the account without its password hash, her key without its hash, the audit entries about her

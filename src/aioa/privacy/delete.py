@@ -40,6 +40,7 @@ from aioa.privacy.export import (
     MART_TABLES,
     QUARANTINE_MENTIONS,
     RUNS_MENTIONS,
+    TOOL_RESULTS_MENTIONS,
     _existing_tables,
     bound,
     is_theirs,
@@ -224,6 +225,10 @@ def pseudonymise_statements(ml_tables: list[str]) -> dict[str, str]:
     )
     statements["raw.quarantine"] = (
         f"update raw.quarantine as t set raw_excerpt = null, {scrub_line} where {QUARANTINE_MENTIONS}"
+    )
+    statements["raw.tool_results"] = (
+        f"update raw.tool_results as t set error = {_SCRUB.format(column='error', replacement=_LINE_REPLACEMENT)} "
+        f"where {TOOL_RESULTS_MENTIONS}"
     )
     statements["raw.ingest_manifest"] = f"delete from raw.ingest_manifest as t where {MANIFEST_MENTIONS}"
     statements["raw.ingest_runs"] = (

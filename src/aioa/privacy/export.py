@@ -48,6 +48,11 @@ QUARANTINE_MENTIONS = f"""(
     and regexp_matches(concat_ws(' ', t.source_file, t.reason, t.raw_excerpt), $pattern)
     or strpos(lower(concat_ws(' ', t.source_file, t.reason, t.raw_excerpt)), $email) > 0
 )"""
+# A tool's error text (e.g. a path under their home) in their orgs; results carry no user id of their own.
+TOOL_RESULTS_MENTIONS = f"""(
+    (t.org_id is null or t.org_id in (select org_id from {PAIRS_VIEW}))
+    and regexp_matches(coalesce(t.error, ''), $pattern)
+)"""
 MANIFEST_MENTIONS = "regexp_matches(t.path, $pattern)"
 RUNS_MENTIONS = "regexp_matches(coalesce(t.message, ''), $pattern)"
 
@@ -55,6 +60,7 @@ _RAW_SELECTIONS = {
     **{f"raw.{contract.table}": BY_PAIRS for contract in FACT_CONTRACTS},
     "raw.users": f"({BY_PAIRS} or lower(t.email) = $email)",
     "raw.quarantine": QUARANTINE_MENTIONS,
+    "raw.tool_results": TOOL_RESULTS_MENTIONS,
     "raw.ingest_manifest": MANIFEST_MENTIONS,
     "raw.ingest_runs": RUNS_MENTIONS,
 }
