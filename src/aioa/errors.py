@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -62,6 +63,13 @@ def _describe(error: BaseException) -> tuple[str, str, int]:
             "Another ingest or the pipeline is writing; wait for it to finish and retry.",
             3,
         )
+    if _is_server_unreachable(error):
+        return (
+            "The PostgreSQL server cannot be reached or refused the connection.",
+            "Check that it runs and that AIOA_POSTGRES_DSN (server mode) or AIOA_DATABASE_URL (accounts) point to it, "
+            "then retry.",
+            3,
+        )
     if isinstance(error, PermissionError):
         return (
             f"Permission denied: {getattr(error, 'filename', None) or 'a file under AIOA_HOME'}.",
@@ -88,6 +96,18 @@ def _describe(error: BaseException) -> tuple[str, str, int]:
             5,
         )
     return (f"Unexpected error ({type(error).__name__}).", GENERIC_NEXT_STEP, 1)
+
+
+def _is_server_unreachable(error: BaseException) -> bool:
+    """A PostgreSQL connection that could not be made or was cut (psycopg2's OperationalError without a server
+    code, or a connection-class one; SQLAlchemy's wrapping too). A statement the server cancelled is not one of
+    them. Checked only when psycopg2 is loaded."""
+    psycopg2 = sys.modules.get("psycopg2")
+    original = getattr(error, "orig", None) or error
+    if psycopg2 is None or not isinstance(original, psycopg2.OperationalError):
+        return False
+    code = original.pgcode
+    return code is None or code.startswith("08") or code in {"57P01", "57P02", "57P03"}
 
 
 def _logger() -> logging.Logger:

@@ -19,8 +19,8 @@ AIOA = str(Path(sys.executable).with_name("aioa"))
 APP = str(PROJECT_ROOT / "apps" / "dashboard" / "streamlit_app.py")
 
 
-def _aioa(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AIOA_HOME": str(home), "COLUMNS": "200"}
+def _aioa(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AIOA_HOME": str(home), "COLUMNS": "200", **(env or {})}
     env.pop("AIOA_ATTRIBUTION_FILE", None)
     return subprocess.run([AIOA, *args], env=env, capture_output=True, text=True, timeout=120)
 
@@ -65,6 +65,19 @@ def test_cli_unexpected_error_logs_details_under_the_reference(tmp_path):
     log = (tmp_path / "logs" / "errors.log").read_text()
     reference = _reference(result.stderr)
     assert f"reference={reference}" in log and "Traceback" in log
+
+
+def test_cli_in_server_mode_with_the_server_down_says_which_setting_to_check(tmp_path):
+    from tests.servers import free_port
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"AIOA_WAREHOUSE": "postgres", "AIOA_POSTGRES_DSN": f"postgresql://postgres@127.0.0.1:{free_port()}/test"}
+    result = _aioa(home, "report", "daily", "--json", env=env)  # nothing listens on that port
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "PostgreSQL server cannot be reached" in result.stderr and "AIOA_POSTGRES_DSN" in result.stderr
+    assert f"reference={_reference(result.stderr)}" in (home / "logs" / "errors.log").read_text()
 
 
 def test_app_shows_a_reference_not_a_traceback(tmp_path, monkeypatch):
