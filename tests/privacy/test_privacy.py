@@ -144,6 +144,10 @@ def settings(home: Path):
 
 @pytest.fixture(scope="module")
 def account(settings: Settings) -> dict:
+    return alice_and_bob(settings)
+
+
+def alice_and_bob(settings: Settings) -> dict:
     """Alice's identity account, a refresh token of hers and an API key she created; Bob's key stays."""
     from aioa.identity import accounts, api_keys, tokens
     from aioa.identity.store import dispose_all

@@ -25,6 +25,7 @@ from aioa.privacy.subjects import email_hash, pseudonym
 from aioa.settings import Settings
 from tests.conftest import pg_database
 from tests.privacy.test_privacy import _mentions as _working_mentions
+from tests.privacy.test_privacy import alice_and_bob
 
 pytestmark = pytest.mark.postgres
 PREFIX = "srv_"
@@ -176,18 +177,7 @@ def settings(sample_dir: Path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def account(settings: Settings) -> dict:
-    from aioa.identity import accounts, api_keys, tokens
-    from aioa.identity.store import dispose_all
-
-    dispose_all()
-    accounts.create_user(
-        settings, EMAIL, org_id=ORG, role="admin", password="correct horse 1", usage_user_ids=[USER_ID]
-    )
-    accounts.create_user(settings, "bob@acme.example", org_id=ORG, role="admin", password="correct horse 2")
-    alice = accounts.sign_in(settings, EMAIL, "correct horse 1")
-    tokens.issue_tokens(settings, alice)
-    alice_key, _ = api_keys.create_key(settings, org_id=ORG, scopes=["ingest"], name="alice laptop", created_by=alice)
-    return {"id": alice.subject, "key": alice_key.id}
+    return alice_and_bob(settings)
 
 
 @pytest.fixture(scope="module")
