@@ -81,7 +81,6 @@ LONGEST_FIRST = (
     "tests/security/test_hostile_files.py",
     "tests/apps/test_browser_dashboards.py",
     "tests/security/test_hostile_questions.py",
-    "tests/warehouse/test_postgres_mode.py",
     "tests/archive/test_archive_encryption.py",
     "tests/notebooks/test_notebooks.py",
     "tests/jobs/test_dagster_celery.py",

@@ -19,14 +19,10 @@ def tiny() -> int:
 def test_runs_and_materialisations_are_stored_in_postgres(tmp_path):
     import psycopg2
 
-    from tests.warehouse.test_postgres_mode import DSN, _ensure_server
+    from tests.conftest import PG_SERVER, pg_admin
 
-    _ensure_server()
-    with closing(psycopg2.connect(DSN)) as connection:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f"drop database if exists {DATABASE} with (force)")
-            cursor.execute(f"create database {DATABASE}")
+    pg_admin(f"drop database if exists {DATABASE} with (force)")  # starts the server if it is stopped
+    pg_admin(f"create database {DATABASE}")
     (tmp_path / "dagster.yaml").write_text(f"""
 storage:
   postgres:
@@ -42,13 +38,10 @@ storage:
             assert result.success
             assert instance.get_latest_materialization_event(tiny.key) is not None
         with (
-            closing(psycopg2.connect(DSN.rsplit("/", 1)[0] + f"/{DATABASE}")) as connection,
+            closing(psycopg2.connect(f"{PG_SERVER}/{DATABASE}")) as connection,
             connection.cursor() as cursor,
         ):
             cursor.execute("select count(*) from runs")
             assert cursor.fetchone()[0] == 1
     finally:
-        with closing(psycopg2.connect(DSN)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f"drop database if exists {DATABASE} with (force)")
+        pg_admin(f"drop database if exists {DATABASE} with (force)")

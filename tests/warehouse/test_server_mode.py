@@ -1,7 +1,8 @@
 """Server mode on the real PostgreSQL server: the pipeline builds the sample into a throwaway database (monthly
-partitions and BRIN indexes on the facts), and every reader then reads it from a home with no DuckDB file at all:
-every report, every page query and every Ask template gives the same answer as DuckDB on the same sample; the CLI,
-the API (its answers cached in Redis) and two `aioa serve` replicas sharing only PostgreSQL and Redis agree."""
+partitions and BRIN indexes on the facts) with every mart's totals identical to DuckDB's, and every reader then
+reads it from a home with no DuckDB file at all: every report, every page query and every Ask template gives the same
+answer as DuckDB on the same sample; the CLI, the API (its answers cached in Redis) and two `aioa serve` replicas
+sharing only PostgreSQL and Redis agree; a second run copies nothing new and changes nothing."""
 
 from __future__ import annotations
 
@@ -21,13 +22,16 @@ import pytest
 from aioa.analytics import Filters, queries
 from aioa.ask import ask
 from aioa.ask.service import EXAMPLES
+from aioa.pipeline import SourcePaths, run_pipeline
 from aioa.reports import REPORT_KINDS, usage_report
 from aioa.settings import Settings
 from aioa.warehouse.access import TenantScope
+from aioa.warehouse.session import PostgresSession
 from aioa.warehouse.snapshots import current_version, open_snapshot
 from tests.ask.test_offline_golden import GOLDEN, TODAY
 from tests.conftest import pg_database
 from tests.servers import free_port, running, url_answers_ok
+from tests.warehouse.conftest import mart_totals
 
 pytestmark = pytest.mark.postgres
 PREFIX = "srv_"  # a schema prefix as a shared server would use: every reader must see through it
@@ -38,20 +42,35 @@ NOT_COMPARED = {"checked_at", "detected_at", "first_seen", "last_seen", "example
 
 
 @pytest.fixture(scope="module")
-def server(sample_dir, tmp_path_factory):
-    """Settings of a reader with an empty home on the built PostgreSQL warehouse (the builder's home is elsewhere)."""
+def build(sample_dir, tmp_path_factory):
+    """The builder's settings and what its one pipeline run left: the run's report, every mart's totals and the
+    count of failed error-severity checks, read right after the run."""
     with pg_database("aioa_server") as url:
         builder = tmp_path_factory.mktemp("pg-build") / "home"
         builder.mkdir()
         shutil.copy(sample_dir / "attribution.yaml", builder / "attribution.yaml")
-        from aioa.pipeline import SourcePaths, run_pipeline
-
         built = Settings(home=builder, warehouse="postgres", postgres_dsn=url, postgres_schema_prefix=PREFIX)
-        assert run_pipeline(built, SourcePaths.from_sample(sample_dir), include_ml=False).status == "ok"
-        reader_home = tmp_path_factory.mktemp("pg-reader") / "home"
-        reader_home.mkdir()
-        yield Settings(home=reader_home, warehouse="postgres", postgres_dsn=url, postgres_schema_prefix=PREFIX)
-        assert not list(reader_home.rglob("*.duckdb")), "a server-mode reader wrote a DuckDB file"
+        report = run_pipeline(built, SourcePaths.from_sample(sample_dir), include_ml=False)
+        session = PostgresSession(built)
+        failed = session.frame(
+            "select count(*) as failed from {quality}.check_results where not success and severity = 'error'"
+        )
+        yield {
+            "settings": built,
+            "report": report,
+            "totals": mart_totals(lambda sql: tuple(session.frame(sql).iloc[0])),
+            "failed_checks": int(failed["failed"][0]),
+        }
+
+
+@pytest.fixture(scope="module")
+def server(build, tmp_path_factory):
+    """Settings of a reader with an empty home on the built PostgreSQL warehouse (the builder's home is elsewhere)."""
+    assert build["report"].status == "ok", build["report"].message
+    reader_home = tmp_path_factory.mktemp("pg-reader") / "home"
+    reader_home.mkdir()
+    yield build["settings"].model_copy(update={"home": reader_home})
+    assert not list(reader_home.rglob("*.duckdb")), "a server-mode reader wrote a DuckDB file"
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +341,24 @@ def test_two_replicas_share_only_postgres_and_redis(server, tmp_path):
     assert {"month", "cost_usd", "models"} <= set(allowed[0].json()[0])
     assert 8 <= len(allowed) <= 9  # one shared bucket of 8 (refilling 8 a minute), not 8 on each replica
     assert {turn % 2 for turn in limited} == {0, 1}  # both replicas refuse once the shared bucket is empty
+
+
+def test_every_mart_has_identical_totals_on_duckdb_and_postgres_and_a_rerun_changes_nothing(
+    build, built_home, sample_dir
+):
+    """Last in this module: its second run rebuilds the database the tests above read (to the same marts)."""
+    import duckdb
+
+    copy_step = next(step for step in build["report"].steps if step["step"] == "raw tables")  # the one sync, before dbt
+    assert copy_step["details"]["raw/llm_calls"]["copied_to_postgres"] > 1000  # loaded with COPY
+    with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as connection:
+        duck = mart_totals(lambda sql: connection.execute(sql.format(marts="marts")).fetchone())
+    assert build["totals"] == duck
+    assert build["failed_checks"] == 0
+
+    # a second run copies nothing new and changes nothing
+    again = run_pipeline(build["settings"], SourcePaths.from_sample(sample_dir), include_ml=False)
+    copied = next(step for step in again.steps if step["step"] == "raw tables")["details"]
+    assert copied["raw/llm_calls"]["copied_to_postgres"] == 0
+    session = PostgresSession(build["settings"])
+    assert mart_totals(lambda sql: tuple(session.frame(sql).iloc[0])) == duck
