@@ -16,7 +16,16 @@ removed afterwards, so the benchmarked home keeps no benchmark decisions. Withou
 `--home`, a small home is built first (`aioa generate --size small` + `aioa run`) under `--work`.
 `--profile` then times each step of one request path in this process and prints cProfile's top functions.
 
+The load generator (`--client`): `wrk` (a C load generator; `auto`, the default, picks it when it is on PATH) or the
+asyncio httpx client in this process (`python`). The Python client costs a few CPU-ms per request on the same cores
+as the server, so its rows measure the client too; wrk costs a fraction of that. `--client wrk,python` runs both on
+every row, one after the other (A/B), against the same server. wrk runs each row for `--seconds` (it has no request
+bound), `-t min(clients, 2) -c clients`, keep-alive, the same headers and body, and reports through a Lua `done()`
+generated per row: its errors are responses >= 400 and socket errors (connect, read, write, timeout). Each row also
+records the client's own CPU seconds (wrk: the child's rusage; Python: this process's CPU during the load).
+
     uv run python benchmarks/api_benchmark.py --home /work/bench/pipeline-large/home --profile
+    uv run python benchmarks/api_benchmark.py --client wrk,python --seconds 5 --requests 100000
 
 Prints a table and writes benchmarks/results/api.json. Not a test: timings depend on the machine.
 """
@@ -29,6 +38,8 @@ import cProfile
 import json
 import os
 import pstats
+import re
+import resource
 import secrets
 import shutil
 import socket
@@ -55,6 +66,8 @@ CLIENTS = (1, 10, 50)
 P95_TARGET_MS = 50.0  # reports and KPIs at 10 clients
 RPS_TARGET = 200.0  # reports and KPIs, warm, at 10 and 50 clients
 ROUTE_P99_TARGET_MS = 20.0  # POST /v1/route, one client
+WRK_THREADS = 2  # at most; one per client below that (loopback at these rates needs no more)
+WRK_TIMEOUT = "60s"  # as the Python client's; wrk counts a slower answer as a timeout error
 UNLIMITED_PER_MINUTE = str(10**9)  # rate limits out of the way (the buckets are still taken per request)
 ROUTE_TASK = {
     "task_text": "Refactor the retry loop in billing/payments.py to use exponential backoff with jitter, keep the "
@@ -110,6 +123,7 @@ class Row:
             "endpoint": self.endpoint.label,
             "auth": self.endpoint.auth,
             "clients": self.clients,
+            "client": "python",
             "requests": requests,
             "errors": errors,
             "statuses": dict(self.statuses),
@@ -122,18 +136,25 @@ class Row:
             "server_cpu_s": round(self.server_cpu_s, 2),
             "server_cpu_ms_per_request": round(self.server_cpu_s * 1000 / requests, 2) if requests else None,
             "client_cpu_s": round(self.client_cpu_s, 2),
+            "client_cpu_ms_per_request": round(self.client_cpu_s * 1000 / requests, 2) if requests else None,
         }
-        verdicts = {}
-        for target in self.endpoint.targets(self.clients):
-            if target.startswith("p95"):
-                met = result["p95_ms"] < P95_TARGET_MS
-            elif target.startswith("p99"):
-                met = result["p99_ms"] < ROUTE_P99_TARGET_MS
-            else:
-                met = result["requests_per_s"] >= RPS_TARGET
-            verdicts[target] = bool(met and errors == 0)
-        result["targets"] = verdicts
-        return result
+        return judged(self.endpoint, result)
+
+
+def judged(endpoint: Endpoint, result: dict) -> dict:
+    """`result` with its targets met or missed (a row that failed, or had any error, misses them all)."""
+    verdicts = {}
+    for target in endpoint.targets(result["clients"]):
+        if "error" in result:
+            met = False
+        elif target.startswith("p95"):
+            met = result["p95_ms"] < P95_TARGET_MS
+        elif target.startswith("p99"):
+            met = result["p99_ms"] < ROUTE_P99_TARGET_MS
+        else:
+            met = result["requests_per_s"] >= RPS_TARGET
+        verdicts[target] = bool(met and not result.get("errors"))
+    return result | {"targets": verdicts}
 
 
 # --- the home ---------------------------------------------------------------------------------------------------
@@ -375,6 +396,99 @@ def run_row(server: Server, credentials: Credentials, endpoint: Endpoint, client
     return row
 
 
+# --- load with wrk ------------------------------------------------------------------------------------------------
+
+WRK_REPORT = re.compile(r"^aioa-wrk (.*)$", re.MULTILINE)
+WRK_FIELDS = ("requests", "duration_us", "p50_us", "p95_us", "p99_us", "max_us")
+WRK_ERRORS = ("status", "connect", "read", "write", "timeout")  # status: answers >= 400, as wrk counts them
+
+
+def lua_string(text: str) -> str:
+    """`text` as a Lua string literal (every byte that is not plain printable ASCII escaped as \\ddd)."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in b'"\\' else f"\\{b:03d}" for b in text.encode()) + '"'
+
+
+def wrk_script(endpoint: Endpoint, headers: dict[str, str]) -> str:
+    """The request (method, headers, body) and a `done()` that prints one parseable line of the run's numbers."""
+    lines = [f"wrk.method = {lua_string(endpoint.method)}"]
+    all_headers = dict(headers)
+    if endpoint.body is not None:
+        lines.append(f"wrk.body = {lua_string(json.dumps(endpoint.body, separators=(',', ':')))}")
+        all_headers["Content-Type"] = "application/json"
+    lines += [f"wrk.headers[{lua_string(name)}] = {lua_string(value)}" for name, value in all_headers.items()]
+    fields = " ".join(f"{name}=%.0f" for name in (*WRK_FIELDS, *WRK_ERRORS))
+    lines.append(f"""
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format("aioa-wrk {fields}\\n",
+    summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
+    errors.status, errors.connect, errors.read, errors.write, errors.timeout))
+end
+""")
+    return "\n".join(lines)
+
+
+def parse_wrk(output: str) -> dict[str, int]:
+    """The numbers `done()` printed; ValueError when the line is missing or incomplete."""
+    found = WRK_REPORT.findall(output)
+    if not found:
+        raise ValueError("no 'aioa-wrk' line in wrk's output")
+    values = dict(pair.partition("=")[::2] for pair in found[-1].split())
+    missing = [name for name in (*WRK_FIELDS, *WRK_ERRORS) if not values.get(name, "").isdigit()]
+    if missing:
+        raise ValueError(f"wrk's report lacks a count for {', '.join(missing)}: {found[-1]}")
+    return {name: int(values[name]) for name in (*WRK_FIELDS, *WRK_ERRORS)}
+
+
+def run_wrk_row(server: Server, credentials: Credentials, endpoint: Endpoint, clients: int, seconds: float) -> dict:
+    """One row with wrk for `seconds`: the same shape as `Row.summary()`, or a row with `error` when wrk failed."""
+    base = {"endpoint": endpoint.label, "auth": endpoint.auth, "clients": clients, "client": "wrk"}
+    headers = credentials.header(endpoint.auth)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="aioa-wrk-", delete=False) as script:
+        script.write(wrk_script(endpoint, headers))
+    command = [
+        *("wrk", "-t", str(min(clients, WRK_THREADS)), "-c", str(clients)),
+        *("-d", f"{max(1, round(seconds))}s", "--timeout", WRK_TIMEOUT, "-s", script.name),
+        server.url + endpoint.path,
+    ]
+    cpu_before, children_before = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise ValueError(f"wrk exited with {done.returncode}: {output[-500:]}")
+        report = parse_wrk(done.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as error:
+        return judged(endpoint, base | {"error": f"{type(error).__name__}: {error}"})
+    finally:
+        Path(script.name).unlink(missing_ok=True)
+    server_cpu_s = server.cpu_seconds() - cpu_before
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu_s = (children_after.ru_utime - children_before.ru_utime) + (
+        children_after.ru_stime - children_before.ru_stime
+    )
+    requests, run_seconds = report["requests"], report["duration_us"] / 1e6
+    errors = {name: report[name] for name in WRK_ERRORS if report[name]}
+    result = {
+        **base,
+        "requests": requests,
+        "errors": sum(errors.values()),
+        "statuses": {f"wrk {name} errors": count for name, count in errors.items()},
+        "seconds": round(run_seconds, 3),
+        "requests_per_s": round(requests / run_seconds, 1) if run_seconds else 0.0,
+        "p50_ms": round(report["p50_us"] / 1000, 2),
+        "p95_ms": round(report["p95_us"] / 1000, 2),
+        "p99_ms": round(report["p99_us"] / 1000, 2),
+        "max_ms": round(report["max_us"] / 1000, 2),
+        "server_cpu_s": round(server_cpu_s, 2),
+        "server_cpu_ms_per_request": round(server_cpu_s * 1000 / requests, 2) if requests else None,
+        "client_cpu_s": round(client_cpu_s, 2),
+        "client_cpu_ms_per_request": round(client_cpu_s * 1000 / requests, 2) if requests else None,
+    }
+    return judged(endpoint, result)
+
+
 def check_answer(server: Server, credentials: Credentials, endpoint: Endpoint) -> str:
     """One request, its answer checked: what the rows below measure is a real answer, not an error page."""
     answer = httpx.request(
@@ -535,12 +649,13 @@ def profile_request_path(home: Path, database_url: str, key: str, email: str, pa
 def print_rows(rows: list[dict], info: dict, seconds: float, requests: int) -> None:
     table = Table(
         title=f"aioa serve, auth on: snapshot {info['snapshot']} ({info['calls']:,} calls; org {info['org']}: "
-        f"{info['calls_per_org'][info['org']]:,}), each row ≤ {seconds:g} s or {requests:,} requests"
+        f"{info['calls_per_org'][info['org']]:,}), each row ≤ {seconds:g} s or {requests:,} requests (wrk: {seconds:g} s)"
     )
     for column in (
         "endpoint",
         "auth",
         "clients",
+        "client",
         "requests",
         "errors",
         "req/s",
@@ -549,12 +664,14 @@ def print_rows(rows: list[dict], info: dict, seconds: float, requests: int) -> N
         "p99 ms",
         "server CPU s",
         "CPU ms/req",
+        "client CPU ms/req",
         "targets",
     ):
-        table.add_column(column, justify="left" if column in ("endpoint", "auth", "targets") else "right")
+        table.add_column(column, justify="left" if column in ("endpoint", "auth", "client", "targets") else "right")
     for row in rows:
-        if row.get("skipped"):
-            table.add_row(escape(row["endpoint"]), row["auth"], str(row["clients"]), *[""] * 8, row["skipped"])
+        if row.get("skipped") or row.get("error"):
+            note = row.get("skipped") or f"[red]{escape(row['error'][:200])}[/]"
+            table.add_row(escape(row["endpoint"]), row["auth"], str(row["clients"]), row["client"], *[""] * 9, note)
             continue
         verdicts = " ".join(
             f"[green]{escape(name)}: met[/]" if met else f"[red]{escape(name)}: missed[/]"
@@ -564,6 +681,7 @@ def print_rows(rows: list[dict], info: dict, seconds: float, requests: int) -> N
             escape(row["endpoint"]),
             row["auth"],
             str(row["clients"]),
+            row["client"],
             f"{row['requests']:,}",
             f"[red]{row['errors']}[/]" if row["errors"] else "0",
             f"{row['requests_per_s']:.0f}",
@@ -572,6 +690,7 @@ def print_rows(rows: list[dict], info: dict, seconds: float, requests: int) -> N
             f"{row['p99_ms']:.1f}",
             f"{row['server_cpu_s']:.1f}",
             f"{row['server_cpu_ms_per_request']:.1f}",
+            f"{row['client_cpu_ms_per_request']:.1f}",
             verdicts,
         )
     console.print(table)
@@ -597,6 +716,30 @@ def print_profile(profile: dict) -> None:
     console.print(top)
 
 
+def one_line(row: dict) -> str:
+    """A row as it finishes, so a long run shows progress."""
+    head = f"{escape(row['endpoint'])} ({row['auth']}) x{row['clients']} {row['client']}: "
+    if "skipped" in row:
+        return head + row["skipped"]
+    if "error" in row:
+        return head + f"[red]{escape(row['error'])}[/]"
+    return head + (
+        f"{row['requests_per_s']:.0f} req/s, p95 {row['p95_ms']:.1f} ms, errors {row['errors']}, "
+        f"client CPU {row['client_cpu_s']:.2f} s"
+    )
+
+
+def choose_client(name: str) -> str:
+    """`auto` is wrk when it is on PATH, else the Python client; an explicit `wrk` must be there."""
+    if name == "auto":
+        return "wrk" if shutil.which("wrk") else "python"
+    if name not in ("wrk", "python"):
+        raise SystemExit(f"--client: {name!r} is not auto, wrk or python")
+    if name == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--client wrk: no wrk on PATH (Debian/Ubuntu: apt-get install wrk)")
+    return name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -612,11 +755,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000, help="Most requests per row.")
     parser.add_argument("--warmup", type=int, default=200, help="Untimed requests per endpoint first (50 clients).")
     parser.add_argument("--workers", type=int, default=1, help="`aioa serve --workers N` (one per core).")
+    parser.add_argument(
+        "--client",
+        default="auto",
+        help="Load generator: auto (wrk when on PATH, else python), wrk, python, or several comma-separated "
+        "(e.g. wrk,python: both on every row, A/B, against the same server).",
+    )
     parser.add_argument("--profile", action="store_true", help="Also time one request path step by step (cProfile).")
     parser.add_argument("--profile-runs", type=int, default=200)
     parser.add_argument("--out", type=Path, default=RESULTS / "api.json")
     args = parser.parse_args()
     clients = [int(value) for value in args.clients.split(",")]
+    load_clients = [choose_client(name.strip()) for name in args.client.split(",")]
+    console.print(
+        f"load generator: {', '.join(load_clients)}" + (f" ({shutil.which('wrk')})" if "wrk" in load_clients else "")
+    )
 
     scratch = Path(tempfile.mkdtemp(prefix="aioa-api-bench-"))
     try:
@@ -640,24 +793,22 @@ def main() -> None:
                 console.print(f"{endpoint.label} ({endpoint.auth}): {answer}")
                 if answer != "no router":
                     run_row(server, credentials, endpoint, 50, 60.0, args.warmup)
+            order = list(load_clients)
             for count in clients:
                 for endpoint in ENDPOINTS:
-                    if answers[f"{endpoint.label} ({endpoint.auth})"] == "no router":
-                        rows.append(
-                            {
-                                "endpoint": endpoint.label,
-                                "auth": endpoint.auth,
-                                "clients": count,
-                                "skipped": "no router",
-                            }
-                        )
-                        continue
-                    row = run_row(server, credentials, endpoint, count, args.seconds, args.requests).summary()
-                    rows.append(row)
-                    console.print(
-                        f"{row['endpoint']} ({row['auth']}) x{count}: {row['requests_per_s']:.0f} req/s, "
-                        f"p95 {row['p95_ms']:.1f} ms, errors {row['errors']}"
-                    )
+                    for load_client in order:
+                        if answers[f"{endpoint.label} ({endpoint.auth})"] == "no router":
+                            measured = {"skipped": "no router"}
+                        elif load_client == "wrk":
+                            measured = run_wrk_row(server, credentials, endpoint, count, args.seconds)
+                        else:
+                            measured = run_row(server, credentials, endpoint, count, args.seconds, args.requests)
+                            measured = measured.summary()
+                        labels = {"endpoint": endpoint.label, "auth": endpoint.auth, "clients": count}
+                        row = labels | {"client": load_client} | measured
+                        rows.append(row)
+                        console.print(one_line(row))
+                    order.reverse()  # A/B, then B/A on the next row: a drift in the load hits both
             server_log_tail = server.log.read_text()[-2000:] if any(r.get("errors") for r in rows) else ""
         load_after = os.getloadavg()
         print_rows(rows, info, args.seconds, args.requests)
@@ -666,7 +817,7 @@ def main() -> None:
             profile = profile_request_path(home, database_url, key, email, password, args.profile_runs)
             print_profile(profile)
         verdicts = {
-            f"{row['endpoint']} ({row['auth']}) x{row['clients']}: {name}": met
+            f"{row['endpoint']} ({row['auth']}) x{row['clients']} {row['client']}: {name}": met
             for row in rows
             for name, met in row.get("targets", {}).items()
         }
@@ -685,6 +836,8 @@ def main() -> None:
                     **info,
                     "cpu_count": os.cpu_count(),
                     "workers": args.workers,
+                    "load_generators": load_clients,
+                    "wrk": shutil.which("wrk") if "wrk" in load_clients else None,
                     "load_average_before": load_before,
                     "load_average_after": load_after,
                     "seconds_per_row": args.seconds,
