@@ -74,7 +74,6 @@ LONGEST_FIRST = (
     "tests/ml/test_anomaly_measurement.py",
     "tests/warehouse/test_server_mode.py",
     "tests/orchestration/test_one_pipeline.py",
-    "tests/warehouse/test_readers_never_block.py",
     "tests/security/test_cross_tenant.py",
     "tests/ml/test_forecasting.py",
     "tests/privacy/test_privacy.py",

@@ -1,14 +1,20 @@
 """The whole pipeline: marts reconcile with raw and with the generator's truth; incremental runs handle new and
-late data exactly like a full rebuild; a failing step publishes nothing and says why."""
+late data exactly like a full rebuild; reads never block: four reader processes query continuously while those two
+rebuilds run in another process, and see zero errors and only complete snapshots (marts consistent with raw in every
+snapshot they open); a failing step publishes nothing and says why."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import time
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from aioa.pipeline import PipelineError, SourcePaths, last_report, run_pipeline
+from aioa.settings import Settings
 from aioa.warehouse.snapshots import current_snapshot, open_snapshot, publish_snapshot
 from tests.ingest.transcripts import assistant, write_jsonl
 from tests.warehouse.conftest import copy_home, mart_totals
@@ -82,11 +88,61 @@ def _sample_of(built_home):
     return Path(path).parents[1]
 
 
-def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tmp_path):
+CONSISTENT = """
+select (select count(*) from raw.llm_calls) = (select count(*) from marts.fct_llm_calls)
+   and (select count(*) from marts.fct_llm_calls) = (select sum(calls) from marts.agg_usage_daily)
+   and (select sum(calls) from marts.agg_usage_daily) = (select sum(calls) from marts.agg_usage_hourly)
+"""
+OUTPUT_ON_DAY = "select coalesce(sum(output_tokens), 0) from marts.agg_usage_daily where day = ?"
+
+
+def _reader(home: str, stop, results) -> None:
+    settings = Settings(home=Path(home))
+    queries = errors = incomplete = 0
+    versions = set()
+    while not stop.is_set():
+        try:
+            connection, version = open_snapshot(settings)
+            with connection:
+                if not connection.execute(CONSISTENT).fetchone()[0]:
+                    incomplete += 1
+            versions.add(version)
+            queries += 1
+        except Exception as error:  # noqa: BLE001 - every error is counted and reported
+            errors += 1
+            results.put(("error", repr(error)))
+        time.sleep(0.2)  # a busy dashboard's pace; at 0.05 s four readers took most of a 2-core machine from the writer
+    results.put(("summary", queries, errors, incomplete, len(versions)))
+
+
+def _writer(home: str, sample: str, late: str, measured) -> None:
+    """New and late data incrementally, then every mart dropped and rebuilt; what each run published, for the test."""
+    settings = Settings(home=Path(home))
+    sources = SourcePaths.from_sample(Path(sample))
+    sources.claude_code.append(Path(late))
+    run_pipeline(settings, sources, include_ml=False)  # new data: incremental rebuild
+    connection, _ = open_snapshot(settings)
+    with connection:
+        late_day = connection.execute(OUTPUT_ON_DAY, ["2026-09-01"]).fetchone()[0]
+        new_day = connection.execute(OUTPUT_ON_DAY, ["2026-11-21"]).fetchone()[0]
+        incremental = mart_totals(_query(connection))
+    run_pipeline(settings, sources, full_refresh=True, include_ml=False)  # every mart dropped and rebuilt
+    connection, _ = open_snapshot(settings)
+    with connection:
+        full_refresh = mart_totals(_query(connection))
+    measured.put({"late_day": late_day, "new_day": new_day, "incremental": incremental, "full_refresh": full_refresh})
+
+
+@pytest.fixture(scope="module")
+def rebuilt_while_read(built_home, tmp_path_factory) -> dict:
+    """A copy of the built home given one call on a new day and one arriving late for a day already built, rebuilt
+    by a writer process (incrementally, then with a full refresh) while four reader processes query its snapshots.
+    The output tokens of both days in the built home, what the writer measured after each run, the readers'
+    summaries and errors."""
+    tmp_path = tmp_path_factory.mktemp("rebuilt-while-read")
     settings = copy_home(built_home, tmp_path)
-    sample = _sample_of(built_home)
+    publish_snapshot(settings)  # this copy's first snapshot
     late_dir = tmp_path / "late" / ".claude"
-    # one call on a new day, one call arriving late for a day that is already built
     write_jsonl(
         late_dir / "projects" / "p" / "late.jsonl",
         [
@@ -100,28 +156,52 @@ def test_new_and_late_data_land_incrementally_like_a_full_rebuild(built_home, tm
     )
     connection, _ = open_snapshot(settings.model_copy(update={"home": built_home}))
     with connection:
-        day_before = connection.execute(
-            "select coalesce(sum(output_tokens), 0) from marts.agg_usage_daily where day = '2026-09-01'"
-        ).fetchone()[0]
-    sources = SourcePaths.from_sample(sample)
-    sources.claude_code.append(late_dir)
-    run_pipeline(settings, sources, include_ml=False)
-    connection, version = open_snapshot(settings)
-    with connection:
-        day_after = connection.execute(
-            "select sum(output_tokens) from marts.agg_usage_daily where day = '2026-09-01'"
-        ).fetchone()[0]
-        new_day = connection.execute(
-            "select sum(output_tokens) from marts.agg_usage_daily where day = '2026-11-21'"
-        ).fetchone()[0]
-        incremental = mart_totals(_query(connection))
-    assert day_after - day_before == 500
-    assert new_day == 700
+        before = {day: connection.execute(OUTPUT_ON_DAY, [day]).fetchone()[0] for day in ("2026-09-01", "2026-11-21")}
 
-    run_pipeline(settings, sources, full_refresh=True, include_ml=False)
-    connection, _ = open_snapshot(settings)
-    with connection:
-        assert mart_totals(_query(connection)) == incremental
+    context = multiprocessing.get_context("spawn")
+    stop, results, measured = context.Event(), context.Queue(), context.Queue()
+    readers = [context.Process(target=_reader, args=(str(settings.home), stop, results)) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    time.sleep(3)  # readers are up and querying before the writer starts
+    sample = _sample_of(built_home)
+    writer = context.Process(target=_writer, args=(str(settings.home), str(sample), str(late_dir), measured))
+    writer.start()
+    writer.join(timeout=600)
+    stop.set()
+    summaries, errors = [], []
+    for _ in readers:
+        item = results.get(timeout=60)
+        while item[0] == "error":
+            errors.append(item[1])
+            item = results.get(timeout=60)
+        summaries.append(item)
+    for reader in readers:
+        reader.join(timeout=30)
+    return {
+        "before": before,
+        "writer_exitcode": writer.exitcode,
+        "writer": measured.get(timeout=10) if writer.exitcode == 0 else None,
+        "summaries": summaries,
+        "errors": errors,
+    }
+
+
+def test_new_and_late_data_land_incrementally_like_a_full_rebuild(rebuilt_while_read):
+    assert rebuilt_while_read["writer_exitcode"] == 0
+    before, after = rebuilt_while_read["before"], rebuilt_while_read["writer"]
+    assert after["late_day"] - before["2026-09-01"] == 500
+    assert before["2026-11-21"] == 0 and after["new_day"] == 700
+    assert after["full_refresh"] == after["incremental"]
+
+
+def test_four_readers_see_no_errors_and_only_complete_snapshots(rebuilt_while_read):
+    summaries = rebuilt_while_read["summaries"]
+    assert rebuilt_while_read["writer_exitcode"] == 0
+    assert rebuilt_while_read["errors"] == []
+    assert all(summary[2] == 0 and summary[3] == 0 for summary in summaries), summaries
+    assert all(summary[1] > 20 for summary in summaries), summaries  # they really queried throughout
+    assert max(summary[4] for summary in summaries) >= 3  # first, incremental, full refresh: they saw both appear
 
 
 def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_path):
