@@ -25,15 +25,28 @@ def truth(sample_dir) -> pd.DataFrame:
     return pd.read_csv(sample_dir / "labels" / "routing_truth.csv")
 
 
-def test_router_beats_baselines_and_stays_below_the_oracle(sample_dir):
+def test_router_beats_baselines_and_stays_below_the_oracle(
+    sample_dir, handoffs, truth, evaluation_by_template, monkeypatch
+):
     import json
     from types import SimpleNamespace
 
+    from ml.routing import train
     from ml.routing.cli import _optimal_caption
     from typer.testing import CliRunner
 
     from aioa.cli import app
 
+    # `route evaluate` on the sample reads the same handoffs and truth as the module's evaluation, with the same seed
+    # and split (checked here), so it is given that evaluation; the CLI still loads the dataset, serialises and prints
+    expected = from_handoffs(handoffs).frame
+
+    def shared_evaluation(data, given_truth, seed, **options):
+        assert data.frame.equals(expected) and given_truth.equals(truth)
+        assert (seed, options) == (42, {"split": "template"})
+        return evaluation_by_template[0]
+
+    monkeypatch.setattr(train, "evaluate", shared_evaluation)
     result = CliRunner().invoke(app, ["route", "evaluate", "--dataset", str(sample_dir), "--json"])
     assert result.exit_code == 0, result.output
     evaluation = json.loads(result.stdout)
