@@ -46,8 +46,9 @@ _IGNORED_AT_START = _ignored_stop_signals()
 @pytest.fixture(autouse=True)
 def _stop_signals_stay_default(request):
     """A test (or a library it runs) that leaves SIGTERM ignored makes every server a later test starts unstoppable
-    but by SIGKILL (seen twice: `python -m http.server` ignored SIGTERM, SigIgn had HUP, INT, QUIT and TERM). Put
-    them back and name the test."""
+    but by SIGKILL (seen twice: `python -m http.server` ignored SIGTERM). The cause found: Dagster copied SIGINT's
+    handler (ignored in an xdist worker) to SIGTERM on every pipeline run; `aioa.pipeline` now puts SIGTERM back.
+    Any other such test is named here and the signals are put back."""
     yield
     left = _ignored_stop_signals() - _IGNORED_AT_START
     if left:

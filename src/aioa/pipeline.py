@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,7 +203,12 @@ def _materialise(
     log = log_path(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     # dbt's own output (streamed to stdout by dagster-dbt) goes to a log file: stdout stays clean for `--json`
-    with _instance(settings) as instance, log.open("w") as log_file, redirect_stdout(log_file):
+    with (
+        _instance(settings) as instance,
+        log.open("w") as log_file,
+        redirect_stdout(log_file),
+        _sigterm_kept(),
+    ):
         instance.add_event_listener(report.run_id, tracker)
         result = job.execute_in_process(
             run_config=run_config,
@@ -222,6 +229,22 @@ def _materialise(
     report.failed_step = failed["step"] if failed else "pipeline"
     report.message = failed["message"] if failed else "the run failed before any step (see the Dagster run logs)"
     raise PipelineError(report.failed_step, report.message)
+
+
+@contextmanager
+def _sigterm_kept() -> Iterator[None]:
+    """Dagster maps SIGTERM to SIGINT's handler while a run executes and leaves it so afterwards: in a process that
+    ignores SIGINT (a background job of a script, a pool worker) SIGTERM stayed ignored after every run, and in any
+    other it raised KeyboardInterrupt. Put back what SIGTERM did before (only the main thread can)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if before is not None:  # None: set outside Python, cannot be restored from here
+            signal.signal(signal.SIGTERM, before)
 
 
 def pipeline_resources(settings: Settings, sources: SourcePaths) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import signal
 import time
 from pathlib import Path
 
@@ -231,8 +232,15 @@ def test_a_failing_test_publishes_nothing_and_reports_the_step(built_home, tmp_p
 def test_a_missing_source_fails_its_step_with_the_reason(built_home, tmp_path):
     settings = copy_home(built_home, tmp_path)
     version_before = publish_snapshot(settings)  # this copy's first snapshot
-    with pytest.raises(PipelineError) as failure:
-        run_pipeline(settings, SourcePaths(otel=[tmp_path / "no-such-folder"]), include_ml=False)
+    # a process that ignores SIGINT (a background job of a script) must still stop on SIGTERM after a run: Dagster
+    # copies SIGINT's handler to SIGTERM while it runs
+    interrupt, terminate = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(PipelineError) as failure:
+            run_pipeline(settings, SourcePaths(otel=[tmp_path / "no-such-folder"]), include_ml=False)
+        assert signal.getsignal(signal.SIGTERM) == terminate != signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
     assert failure.value.step == "ingest otel"
     assert "no-such-folder" in failure.value.message
     assert current_snapshot(settings)[0] == version_before
