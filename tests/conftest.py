@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from aioa.settings import PROJECT_ROOT, Settings
+from tests.servers import signal_masks
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
@@ -33,10 +34,9 @@ _STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
 def _ignored_stop_signals() -> set[signal.Signals]:
     """Stop signals this process ignores, as the kernel sees it (children inherit an ignored signal across exec)."""
     try:
-        status = Path("/proc/self/status").read_text()
+        mask = signal_masks("self")["SigIgn"]
     except OSError:
         return set()
-    mask = int(next(line for line in status.splitlines() if line.startswith("SigIgn")).split(":")[1], 16)
     return {number for number in _STOP_SIGNALS if mask >> (number - 1) & 1}
 
 

@@ -103,7 +103,15 @@ def _stop(process: subprocess.Popen, timeout_s: float) -> None:
 def _signal_state(pid: int) -> str:
     """The kernel's view of a process's signals (SigBlk, SigIgn, SigCgt: hex masks, signal N at bit N - 1)."""
     try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        masks = signal_masks(pid)
     except OSError as error:
         return f"unreadable: {error}"
-    return " ".join(line.replace("\t", "") for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+    return " ".join(f"{name}:{mask:016x}" for name, mask in masks.items())
+
+
+def signal_masks(pid: int | str) -> dict[str, int]:
+    """SigBlk, SigIgn and SigCgt of a process (`"self"`: this one) from /proc: masks with signal N at bit N - 1.
+    OSError where /proc cannot be read."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = (line.split(":", 1) for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+    return {name: int(value.strip(), 16) for name, value in fields}
