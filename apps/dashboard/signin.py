@@ -108,14 +108,14 @@ def _sign_in_form(settings: Settings) -> None:
     if error:
         icon = ":material/error:" if error == "failed" else ":material/lock:"
         st.error(SIGN_IN_ERRORS.get(error, SIGN_IN_ERRORS["failed"]), icon=icon)
-    nonce = _cookie(CSRF_COOKIE)
-    if not nonce:  # the page was not served by asgi.py's middleware (or its cookie was cleared)
+    csrf_token = _form_token(settings)
+    if csrf_token is None:  # the page was not served by asgi.py's middleware (or its cookie was cleared)
         st.warning(
             "This page holds no sign-in cookie yet: reload it. (The app is served by "
             "`streamlit run apps/dashboard/asgi.py`; `make app` does that.)",
             icon=":material/cookie:",
         )
-    st.html(_sign_in_html(app_sessions.csrf_token(settings, nonce) if nonce else "", _this_path()))
+    st.html(_sign_in_html(csrf_token or "", _this_path()))
     st.caption("No account yet? An admin creates one with `aioa users add EMAIL --org ORG --role user`.")
 
 
@@ -144,8 +144,7 @@ def _sign_in_html(csrf_token: str, next_path: str) -> str:
 def _sign_out_form(principal: Principal) -> None:
     """Who is signed in, and a sign-out button that posts to `auth_routes.sign_out` (it revokes the session and
     clears the cookie: a Streamlit run cannot clear an HttpOnly cookie)."""
-    nonce = _cookie(CSRF_COOKIE)
-    csrf_token = app_sessions.csrf_token(get_settings(), nonce) if nonce else ""
+    csrf_token = _form_token(get_settings()) or ""
     with st.sidebar:
         who = principal.email or principal.subject
         st.caption(f"Signed in as **{who}** · {principal.role} · {principal.org_id}")
@@ -156,6 +155,12 @@ def _sign_out_form(principal: Principal) -> None:
             'border: 1px solid rgba(128, 128, 128, 0.5); background: transparent; color: inherit; cursor: pointer">'
             "Sign out</button></form>"
         )
+
+
+def _form_token(settings: Settings) -> str | None:
+    """The CSRF token the sign-in and sign-out forms carry for this browser (None: no CSRF cookie yet)."""
+    nonce = _cookie(CSRF_COOKIE)
+    return app_sessions.csrf_token(settings, nonce) if nonce else None
 
 
 def _cookie(name: str) -> str | None:

@@ -14,7 +14,7 @@ def signed_in(app: AppTest, email: str, password: str = PASSWORD) -> AppTest:
     """`app` run once signed in as `email`, its password checked by `accounts.sign_in` (as the sign-in route does).
     AppTest has no browser and so no session cookie: the principal rides in the Streamlit session the way a single
     sign-on principal does, and the app still reads the account again on every run. The form, its route and the
-    cookie are tested in a real browser (test_sign_in_browser.py)."""
+    cookie are tested in a real browser (test_auth_routes.py)."""
     app.session_state[PRINCIPAL_KEY] = accounts.sign_in(Settings(), email, password, client="app-test")
     return app.run()
 

@@ -4,7 +4,7 @@ The account (no password hash), the API keys they created (no key hash), the aud
 target, what they saved in the identity store and their chat links (`items`, see aioa.privacy.items), and every warehouse row that carries their user ids (raw tables, marts, ML tables) or, for quarantined
 lines and ingest bookkeeping, mentions them: each under its table's name. Reads the working warehouse read-only
 (the published snapshot is a copy of it); in server mode the PostgreSQL warehouse (aioa.privacy.server), and from the
-working warehouse only the tables the server has no copy of (the ingest manifest).
+working warehouse only the tables the server has no copy of (the ingest manifest, tool results).
 """
 
 from __future__ import annotations
