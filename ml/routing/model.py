@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import log1p as math_log1p
 
@@ -136,9 +137,9 @@ class OutcomePairClassifier(ClassifierMixin, BaseEstimator):
         return classifier.fit(X[order], labels[order] >= 0.5)
 
     def outcome_probabilities(self, X) -> tuple[np.ndarray, np.ndarray]:
-        cheap = self.cheap_.predict_proba(X)[:, 1]
+        cheap = success_probability(self.cheap_, X)
         strong = (
-            self.strong_.predict_proba(X)[:, 1] if self.strong_ is not None else np.full(len(cheap), self.strong_mean_)
+            success_probability(self.strong_, X) if self.strong_ is not None else np.full(len(cheap), self.strong_mean_)
         )
         return cheap, strong
 
@@ -148,6 +149,21 @@ class OutcomePairClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def success_probability(classifier: CalibratedClassifierCV, X) -> np.ndarray:
+    """`classifier.predict_proba(X)[:, 1]` of a fitted binary, sigmoid, `ensemble=False` calibrated classifier (the
+    router's and the performance predictor's), bit for bit: its one fitted estimator's decision function through its
+    one fitted calibrator, both scikit-learn's own. `predict_proba` adds per-call bookkeeping around those two calls
+    (response-method dispatch, `type_of_target`, a `LabelEncoder` fitted on the classes) that costs three times the
+    arithmetic for one task. Any other configuration goes through `predict_proba`."""
+    fitted = getattr(classifier, "calibrated_classifiers_", ())
+    if len(fitted) != 1 or fitted[0].method != "sigmoid" or len(fitted[0].calibrators) != 1:
+        return classifier.predict_proba(X)[:, 1]
+    one = fitted[0]
+    if len(one.classes) != 2 or list(one.estimator.classes_) != list(one.classes):
+        return classifier.predict_proba(X)[:, 1]
+    return one.calibrators[0].predict(one.estimator.decision_function(X))
 
 
 def build_pipeline(seed: int = 42) -> Pipeline:
@@ -203,12 +219,21 @@ def features_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def tasks_frame(tasks: list[dict]) -> pd.DataFrame:
-    """`features_frame` of task dicts, built in one step (a single route() call is dominated by pandas overhead)."""
-    columns = {column: [_value(task.get(column), default) for task in tasks] for column, default in DEFAULTS.items()}
-    columns["input_tokens"] = [float(value) for value in columns["input_tokens"]]
-    frame = pd.DataFrame(columns)
+    """`features_frame` of task dicts, built in one step."""
+    frame = pd.DataFrame(task_columns(tasks))
     frame.attrs["routing_features"] = True
     return frame
+
+
+def task_columns(tasks: list[dict]) -> dict[str, np.ndarray]:
+    """The FEATURES of task dicts as one array per column, defaults filled as `features_frame` fills them: what
+    `score()` reads for one route() call without building a DataFrame (pandas is most of a single task's cost)."""
+    columns = {
+        column: np.array([_value(task.get(column), default) for task in tasks], dtype=object)
+        for column, default in DEFAULTS.items()
+    }
+    columns["input_tokens"] = np.array([float(value) for value in columns["input_tokens"]], dtype=float)
+    return columns
 
 
 def _value(value, default):
@@ -233,22 +258,23 @@ class Scores:
         return self.p_cheap - self.p_strong
 
 
-def score(model: Pipeline, frame: pd.DataFrame) -> Scores:
-    """The one scoring function (single tasks and batches); only FEATURES are read."""
+def score(model: Pipeline, frame: pd.DataFrame | Mapping[str, np.ndarray]) -> Scores:
+    """The one scoring function (single tasks and batches): a DataFrame, or `task_columns`; only FEATURES are read."""
     from sklearn import config_context
 
     # features_frame fills every missing value and builds the frame the pipeline was fitted on: skip the checks
     with config_context(assume_finite=True, skip_parameter_validation=True):
-        features = transform_features(model[0], features_frame(frame))
+        features = transform_features(model[0], frame if isinstance(frame, Mapping) else features_frame(frame))
         cheap, strong = model[-1].outcome_probabilities(features)
     return Scores(cheap, strong)
 
 
-def transform_features(columns: ColumnTransformer, frame: pd.DataFrame):
+def transform_features(columns: ColumnTransformer, frame: pd.DataFrame | Mapping[str, np.ndarray]):
     """What the fitted `ColumnTransformer.transform(frame)` returns, bit for bit: each fitted branch transforms its
     own columns and the results are stacked side by side in the branches' order. Its per-call dispatch
     (a joblib loop, pandas indexing, feature-name checks) is most of one task's cost, so it is skipped here; and the
-    one-hot branch encodes each distinct (task type, project) once (`_encoded_rows`)."""
+    one-hot branch encodes each distinct (task type, project) once (`_encoded_rows`). `frame` may also be a mapping
+    of column → array (`task_columns`): branches that read raw values then get arrays, not pandas objects."""
     from scipy import sparse
 
     parts = []
@@ -260,12 +286,61 @@ def transform_features(columns: ColumnTransformer, frame: pd.DataFrame):
         if isinstance(transformer, OneHotEncoder):
             parts.append(_encoded_rows(transformer, frame, selection))
         else:
-            parts.append(transformer.transform(frame[selection]))
+            parts.append(_transformed(transformer, _selected(frame, selection, transformer)))
     if not columns.sparse_output_:
         return np.hstack([part.toarray() if sparse.issparse(part) else part for part in parts])
     # the same matrix as ColumnTransformer's `sparse.hstack(parts).tocsr()` (same entries in the same order), built
-    # from CSR blocks without the detour through COO
+    # from CSR blocks without the detour through COO; one row (a route() call) directly from its blocks' entries
+    if parts and parts[0].shape[0] == 1:
+        return _one_row(parts)
     return sparse.hstack([part if sparse.issparse(part) else sparse.csr_matrix(part) for part in parts], format="csr")
+
+
+def _one_row(parts: list):
+    """One row's blocks side by side as CSR: each block's stored entries (a dense block's non-zero values, as
+    converting it to sparse keeps them) with its column offset, in the blocks' order."""
+    from scipy import sparse
+
+    data, indices, offset = [], [], 0
+    for part in parts:
+        if sparse.issparse(part):
+            row = part.tocsr()
+            data.append(row.data)
+            indices.append(row.indices + offset)
+        else:
+            values = np.asarray(part).ravel()
+            stored = np.flatnonzero(values)
+            data.append(values[stored])
+            indices.append(stored + offset)
+        offset += part.shape[1]
+    values = np.concatenate(data)
+    return sparse.csr_matrix((values, np.concatenate(indices), np.array([0, len(values)])), shape=(1, offset))
+
+
+def _transformed(transformer, values):
+    """`transformer.transform(values)`; a Pipeline's steps are applied one after the other as `Pipeline.transform`
+    does without parameters, minus its per-call metadata routing (a class built on every call) and tag copies."""
+    if not isinstance(transformer, Pipeline):
+        return transformer.transform(values)
+    for _name, step in transformer.steps:
+        if step is not None and step != "passthrough":
+            values = step.transform(values)
+    return values
+
+
+def _selected(frame, selection: str | list[str], transformer):
+    """`frame[selection]` as ColumnTransformer passes it to a branch; from a mapping of arrays, the arrays themselves
+    where the branch's first step reads values without checking column names (a hashing vectorizer, a function
+    transformer that does not validate), else the pandas object it was fitted on."""
+    if not isinstance(frame, Mapping):
+        return frame[selection]
+    first = transformer.steps[0][1] if isinstance(transformer, Pipeline) else transformer
+    raw = isinstance(first, HashingVectorizer) or (isinstance(first, FunctionTransformer) and not first.validate)
+    if isinstance(selection, str):
+        return frame[selection] if raw else pd.Series(frame[selection], name=selection)
+    if raw:
+        return np.column_stack([frame[column] for column in selection])
+    return pd.DataFrame({column: frame[column] for column in selection})
 
 
 _ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fitted encoder → {category values: one-hot row}

@@ -26,7 +26,7 @@ import pandas as pd
 from aioa.atomic_files import write_atomically, write_text_atomically
 from ml.routing import stored
 from ml.routing.data import RoutingDataError, split_by_task
-from ml.routing.model import assert_observable, text_form
+from ml.routing.model import assert_observable, success_probability, text_form, transform_features
 
 INTERVAL = 0.8
 TARGETS = ("cost_usd", "latency_ms")
@@ -253,7 +253,7 @@ class PerformancePredictor:
                 [
                     np.full(features.shape[0], fitted)
                     if isinstance(fitted := self.success[name], float)
-                    else fitted.predict_proba(features)[:, 1]
+                    else success_probability(fitted, features)
                     for name in models
                 ]
             )
@@ -283,39 +283,18 @@ class PerformancePredictor:
 
     def predict_one(self, task_text: str, task_type: str) -> list[dict]:
         """`predict()` for one task without DataFrames (route() calls it once per decision): the fitted column
-        transformers applied one by one, then the same `estimates()`."""
-        from scipy import sparse
+        transformer's branches applied to arrays (`model.transform_features`), then the same `estimates()`."""
         from sklearn import config_context
 
-        parts = self.features.named_transformers_
+        columns = {"task_text": np.array([task_text], dtype=object), "task_type": np.array([task_type], dtype=object)}
         with config_context(assume_finite=True, skip_parameter_validation=True):
-            words = parts["words"].transform([task_text]).tocsr()
-            form = parts["form"].transform([task_text]).ravel()
-            kind = self._type_row(task_type)
-        # the column transformer's output order: words, then form, then the task type's one-hot
-        offset = words.shape[1]
-        data = np.concatenate([words.data, form, kind.data])
-        indices = np.concatenate([words.indices, offset + np.arange(len(form)), offset + len(form) + kind.indices])
-        features = sparse.csr_matrix(
-            (data, indices, np.array([0, len(data)])), shape=(1, offset + len(form) + kind.shape[1])
-        )
+            features = transform_features(self.features, columns)
         values = self.estimates(features, self.models)
         known = task_type in self.task_types
         return [
             {"model": name, **{key: float(grid[0, index]) for key, grid in values.items()}, "task_type_known": known}
             for index, name in enumerate(self.models)
         ]
-
-    def _type_row(self, task_type: str):
-        """The task type's one-hot row from the fitted encoder, remembered per type (a few hundred at most)."""
-        cache = self.__dict__.setdefault("_type_rows", {})
-        row = cache.get(task_type)
-        if row is None:
-            if len(cache) > 512:
-                cache.clear()
-            encoder = self.features.named_transformers_["type"]
-            row = cache[task_type] = encoder.transform(pd.DataFrame({"task_type": [task_type]})).tocsr()
-        return row
 
 
 def _task_columns(tasks: pd.DataFrame) -> pd.DataFrame:

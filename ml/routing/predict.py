@@ -27,7 +27,7 @@ from aioa.atomic_files import exclusive, write_atomically
 from aioa.settings import Settings, get_settings
 from ml.routing import stored
 from ml.routing.decisions import decision_log
-from ml.routing.model import features_frame, score, tasks_frame
+from ml.routing.model import features_frame, score, task_columns, tasks_frame
 from ml.routing.tuning import threshold_for
 
 
@@ -258,10 +258,6 @@ def _batch_thresholds(settings: Settings, current: Champion, tasks) -> np.ndarra
     return orgs.map(by_org).fillna(float(current.meta["threshold"])).to_numpy(dtype=float)
 
 
-def _frame(tasks: list[dict]) -> pd.DataFrame:
-    return tasks_frame(tasks)
-
-
 def route_batch(
     tasks: list[dict] | pd.DataFrame, settings: Settings | None = None, version: str | None = None
 ) -> pd.DataFrame:
@@ -269,7 +265,7 @@ def route_batch(
     once)."""
     current = champion(settings, version)
     thresholds = _batch_thresholds(settings or _default_settings(), current, tasks)
-    frame = features_frame(tasks) if isinstance(tasks, pd.DataFrame) else _frame(tasks)
+    frame = features_frame(tasks) if isinstance(tasks, pd.DataFrame) else tasks_frame(tasks)
     frame = frame.reset_index(drop=True)
     unique = frame.drop_duplicates()
     scores = score(current.model, unique)
@@ -415,7 +411,7 @@ def _text(value, default: str) -> str:
 
 def _score_one(model, task: dict) -> tuple[float, float]:
     """(P(cheap succeeds), P(strong succeeds)) of one task, through the same scoring function as route_batch()."""
-    scores = score(model, _frame([task]))
+    scores = score(model, task_columns([task]))
     return float(scores.p_cheap[0]), float(scores.p_strong[0])
 
 

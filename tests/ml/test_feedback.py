@@ -122,8 +122,9 @@ def test_loaded_is_true_only_while_route_would_load_nothing(trained_home):
 def test_score_builds_the_column_transformers_own_matrix(trained_home):
     """`model.score` applies the fitted branches of the router's ColumnTransformer itself (and encodes each distinct
     task type and project once): the matrix equals `ColumnTransformer.transform` entry for entry, in the same order,
-    for a batch, single rows, unseen and missing values, and again once the one-hot rows are remembered."""
-    from ml.routing.model import features_frame, tasks_frame, transform_features
+    for a batch, single rows, unseen and missing values, and again once the one-hot rows are remembered; and the same
+    from plain arrays (`task_columns`, what one route() call scores) as from the DataFrame."""
+    from ml.routing.model import features_frame, task_columns, tasks_frame, transform_features
     from ml.routing.predict import champion
     from ml.routing.train import load_handoffs
 
@@ -135,8 +136,29 @@ def test_score_builds_the_column_transformers_own_matrix(trained_home):
         expected, actual = columns.transform(frame), transform_features(columns, frame)
         assert actual.format == expected.format == "csr" and actual.shape == expected.shape
         assert expected.shape[0] == len(frame) and expected.nnz > len(frame)
+        from_arrays = transform_features(columns, task_columns(frame.to_dict("records")))
         for part in ("indptr", "indices", "data"):
             assert np.array_equal(getattr(actual, part), getattr(expected, part)), part
+            assert np.array_equal(getattr(from_arrays, part), getattr(expected, part)), part
+
+
+def test_success_probability_is_the_calibrated_classifiers_own(trained_home):
+    """`model.success_probability` (the fitted estimator's decision function through the fitted sigmoid, without
+    `predict_proba`'s per-call bookkeeping) returns `predict_proba(X)[:, 1]` bit for bit, for both of the router's
+    classifiers; any other configuration falls back to `predict_proba` itself."""
+    from ml.routing.model import features_frame, success_probability, transform_features
+    from ml.routing.predict import champion
+    from ml.routing.train import load_handoffs
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    model = champion(trained_home).model
+    features = transform_features(model[0], features_frame(load_handoffs(trained_home).head(300)))
+    for classifier in (model[-1].cheap_, model[-1].strong_):
+        assert np.array_equal(success_probability(classifier, features), classifier.predict_proba(features)[:, 1])
+    labels = np.arange(300) % 3 == 0
+    isotonic = CalibratedClassifierCV(LogisticRegression(), method="isotonic", cv=2).fit(features, labels)
+    assert np.array_equal(success_probability(isotonic, features), isotonic.predict_proba(features)[:, 1])
 
 
 def test_production_routing_explores_logs_propensities_and_joins_outcomes(trained_home, truth):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 from functools import partial
@@ -96,7 +97,11 @@ async def route_task(
     # Scoring is a few milliseconds of CPU-bound Python: a thread-pool hop adds wake-ups and GIL hand-offs, not
     # parallelism, so a router already in memory scores on the event loop (p99 at 1 client 15-18 ms instead of
     # 21-26 ms on 2 busy cores); a call that may import scikit-learn or load models from disk goes to a thread.
-    decision = decide() if _loaded(settings) else await run_in_threadpool(decide)
+    if _loaded(settings):
+        decision = decide()
+    else:
+        decision = await run_in_threadpool(decide)
+        gc.freeze()  # the models just loaded stay in memory: keep them out of every later full collection
     note(request, rows=1, decision_id=decision.decision_id, target=decision.target, task_id=task.task_id)
     return RouteAnswer(
         decision_id=decision.decision_id,
