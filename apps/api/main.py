@@ -51,9 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI):
     # What is loaded by now (modules, the app) lives as long as the process: frozen, the cyclic collector stops
     # walking it on every full collection, a pause of milliseconds in a request's tail (`routing` freezes the models
-    # it loads the same way).
+    # it loads the same way). Unfrozen at shutdown, so an app started and stopped inside a longer process (tests)
+    # leaves nothing uncollectable behind.
     gc.freeze()
     yield
+    gc.unfreeze()
     app.state.audit_writer.close()  # the queued entries are written before the process ends
     # Routing decisions are buffered; uvicorn re-raises SIGTERM after shutdown, so atexit would not run.
     from ml.routing.decisions import flush_all
