@@ -242,6 +242,7 @@ def test_a_signed_in_person_stays_signed_in_across_a_reload_and_a_new_tab_until_
     _shows(page, "Sign in")
     page.reload()
     _shows(page, "Sign in")
+    page.locator("form.aioa-sign-in").wait_for(timeout=TIMEOUT_MS)  # drawn just after the heading, not with it
     assert page.locator("form.aioa-sign-in").count() == 1
     assert SESSION_COOKIE not in {cookie["name"] for cookie in context.cookies()}
     second_tab.reload()  # the other tab's session was revoked with it

@@ -212,6 +212,7 @@ def test_an_open_overview_shows_a_new_snapshot_by_itself(browser, built_home, tm
             arg=f"${2 * spend:,.2f}",
             timeout=60_000,
         )
+        page.get_by_text(f"Snapshot {version}").wait_for(timeout=60_000)  # the sidebar may be drawn after the cards
         assert page.get_by_text(f"Snapshot {version}").count() == 1  # the sidebar names the new snapshot
         assert page.get_by_text(re.compile("Data published")).inner_text() != before or version in page.content()
         _no_errors(page)
