@@ -49,6 +49,8 @@ PAGES = {
 
 # Pages whose numbers follow the sidebar's date range, org, team, project and model filters.
 FILTERED_PAGES = {
+    "My dashboard",
+    "Usage map",
     "Overview",
     "Costs",
     "Projects",
@@ -62,7 +64,6 @@ FILTERED_PAGES = {
 # Pages that need no published snapshot.
 SNAPSHOT_FREE_PAGES = {"Admin", "Automations", "Health"}
 
-FILTERED_PAGES |= {"My dashboard", "Usage map"}
 # Pages that stay current while open: data age, and a re-read when a new snapshot is published (live.watch).
 LIVE_PAGES = {"Overview", "My usage", "My dashboard", "Costs", "Sessions & agents", "MCP & tools"}
 
@@ -78,7 +79,9 @@ navigation = {
     ]
     for section, pages in PAGES.items()
 }
-page = st.navigation({section: pages for section, pages in navigation.items() if pages})
+# Expanded: Streamlit otherwise folds every page after the tenth behind "View more", which hid Intelligence, Data
+# and Admin whole.
+page = st.navigation({section: pages for section, pages in navigation.items() if pages}, expanded=True)
 try:
     if page.title not in SNAPSHOT_FREE_PAGES:
         context = prepare_page_context(principal, with_filters=page.title in FILTERED_PAGES)

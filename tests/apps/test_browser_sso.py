@@ -177,10 +177,8 @@ def _metric_value(page, label: str) -> str:
 
 
 def _offered_pages(page) -> set[str]:
-    more = page.locator("[data-testid='stSidebarNavViewButton']")  # Streamlit folds a long page list: "View more"
-    if more.count() and "more" in more.first.inner_text().lower():
-        more.first.click()
-        page.wait_for_timeout(500)
+    # every page is listed: none folded behind Streamlit's "View more" (the navigation is expanded)
+    assert page.locator("[data-testid='stSidebarNavViewButton']").count() == 0
     links = page.locator("[data-testid='stSidebarNavLink']").all_inner_texts()
     return {text.strip().splitlines()[-1] for text in links}  # each link reads "<icon name>\n\n<title>"
 
