@@ -118,6 +118,9 @@ def sidebar_filters(version: str, scope: TenantScope) -> Filters:
         picked = st.date_input("Date range", value=(start, end), min_value=first, max_value=last, key="dates")
         chosen = {}
         for name, label in (("orgs", "Org"), ("teams", "Team"), ("projects", "Project"), ("models", "Model")):
+            if len(options[name]) < 2:  # one value (a member's own org or team) leaves nothing to choose
+                chosen[name] = []
+                continue
             defaults = [value for value in _param_list(name) if value in options[name]]
             chosen[name] = st.multiselect(label, options[name], default=defaults, key=f"filter_{name}")
     if isinstance(picked, tuple) and len(picked) == 2:

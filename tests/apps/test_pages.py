@@ -78,6 +78,8 @@ def test_overview_headlines_equal_the_marts(app_home):
     assert metrics["Tokens"].value == f"{tokens / 1e6:,.1f}M"
     assert metrics["Error rate"].value == f"{errors:.2%}"
     assert metrics["Savings from routing"].value == f"${savings:,.2f}"
+    # the operator sees every org: each filter has values to choose from
+    assert [box.label for box in app.sidebar.multiselect] == ["Org", "Team", "Project", "Model"]
 
 
 def test_costs_table_totals_equal_the_marts(app_home):

@@ -63,6 +63,8 @@ def test_a_viewer_sees_only_their_team(signed_home):
     org_spend = _total(signed_home, f"select sum(cost_usd) from marts.agg_usage_daily where {org_window}")
     assert 0 < spend < org_spend
     assert _metrics(app)["Spend"] == f"${spend:,.2f}"
+    # one org and one team: no Org or Team filter to choose from; their team's projects and models still are
+    assert [box.label for box in app.sidebar.multiselect] == ["Project", "Model"]
     for page in ("ask", "quality", "admin"):  # not among a Viewer's pages: the navigation does not register them
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             app.switch_page(f"app_pages/{page}.py")
