@@ -8,6 +8,7 @@ import html
 from datetime import date
 
 import streamlit as st
+from clicks import advance, revision
 from signin import may
 
 from aioa.collab.store import Note, add_annotation, annotations
@@ -78,7 +79,8 @@ def annotate(figure, context, *, metric: str | None = None, key: str):
     if may(context.principal, "annotations:write") and len(_orgs(context)) == 1:
         with (
             st.expander("Annotate a day", icon=":material/edit_note:"),
-            st.form(f"{key}_annotation", clear_on_submit=True),
+            # keyed by revision: a submit delivered twice (clicks.py) finds a new form and adds the note once
+            st.form(f"{key}_annotation_{revision(f'{key}_annotation')}", clear_on_submit=True),
         ):
             filters = context.filters
             day = st.date_input("Day", value=filters.end, min_value=filters.start, max_value=filters.end)
@@ -98,5 +100,6 @@ def annotate(figure, context, *, metric: str | None = None, key: str):
                 except ValueError as error:
                     st.error(str(error))
                 else:
+                    advance(f"{key}_annotation")
                     notes.append(note)
     return add_markers(figure, notes)

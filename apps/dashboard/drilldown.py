@@ -116,9 +116,10 @@ def _calls_panel(key: str) -> None:
         if pages > 1:
             previous, where, following = st.columns([1, 2, 1], vertical_alignment="center")
             where.caption(f"Page {page + 1} of {pages}")
-            if previous.button("Previous", key=f"{key}__previous", disabled=page == 0):
+            # keyed by the page shown: a click delivered twice (clicks.py) finds the next page's buttons and stops
+            if previous.button("Previous", key=f"{key}__previous_{page + 1}", disabled=page == 0):
                 st.query_params[PAGE_PARAM] = str(page)
                 st.rerun()
-            if following.button("Next", key=f"{key}__next", disabled=page + 1 >= pages):
+            if following.button("Next", key=f"{key}__next_{page + 1}", disabled=page + 1 >= pages):
                 st.query_params[PAGE_PARAM] = str(page + 2)
                 st.rerun()

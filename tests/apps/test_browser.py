@@ -91,9 +91,15 @@ def _need_chromium() -> None:
 
 def _wait_for_page(page) -> None:
     page.wait_for_selector("[data-testid='stMain']", timeout=30_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    # the page says what it is (or what to do) once its script has run: a cold first run can take a while
+    # the page says what it is (or what to do) early in its run: a cold first run can take a while
     page.wait_for_selector("h1, [data-testid='stAlertContentInfo']", timeout=60_000)
+    _wait_until_idle(page)
+
+
+def _wait_until_idle(page) -> None:
+    """Wait until the app's script is not running (the attribute Streamlit's own browser tests wait on). Stricter
+    than waiting for the "running" indicator to go, which Streamlit shows only after a short delay."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=60_000)
 
 
 def test_every_page_opens_in_a_real_browser_without_errors(running_app, tmp_path):
@@ -105,11 +111,7 @@ def test_every_page_opens_in_a_real_browser_without_errors(running_app, tmp_path
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for name, path in PAGES.items():
             page.goto(f"{running_app}/{path}", wait_until="networkidle")
-            page.wait_for_selector("[data-testid='stMain']", timeout=30_000)
-            page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-            # the page says what it is (or what to do) once its script has run: a cold first run can take a while
-            page.wait_for_selector("h1, [data-testid='stAlertContentInfo']", timeout=60_000)
-            page.wait_for_timeout(500)
+            _wait_for_page(page)
             errors = page.locator("[data-testid='stException'], [data-testid='stAlertContentError']")
             assert errors.count() == 0, f"{name}: {errors.first.inner_text()}"
             page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)

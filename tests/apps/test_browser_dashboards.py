@@ -16,7 +16,7 @@ import pytest
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.connection import connect
 from aioa.warehouse.snapshots import open_snapshot, publish_snapshot
-from tests.apps.test_browser import ARGS, CHROMIUM, _need_chromium, _serving, _wait_for_page
+from tests.apps.test_browser import ARGS, CHROMIUM, _need_chromium, _serving, _wait_for_page, _wait_until_idle
 
 PHONE = {"width": 390, "height": 844}
 
@@ -113,11 +113,6 @@ def test_a_click_on_a_bar_opens_the_calls_behind_it(browser, app_url, home):
     context.close()
 
 
-def _idle(page) -> None:
-    """Wait until the app's script is not running (the attribute Streamlit's own browser tests wait on)."""
-    page.locator("[data-test-script-state='notRunning']").first.wait_for(timeout=60_000)
-
-
 def test_a_saved_dashboard_comes_back_after_a_reload(browser, app_url):
     context, page, outside = _page(browser, app_url, viewport={"width": 1400, "height": 1000})
     page.goto(f"{app_url}/my_dashboard", wait_until="load")
@@ -131,25 +126,26 @@ def test_a_saved_dashboard_comes_back_after_a_reload(browser, app_url):
         ".map(row => row.textContent.trim()).filter(row => /^\\d+\\. /.test(row)).join('|')"
     )
     for position in (3, 2, 1):  # index 3 -> 2 -> 1 -> 0, shown as 3., 2., 1.
-        _idle(page)  # the previous click's run has ended: a click during a run can be lost
+        _wait_until_idle(page)  # the previous click's run has ended
         page.locator(f".st-key-my_up_{position} button").first.click()
         page.wait_for_function(
             f"(text) => {listing}.includes(text)", arg=f"{position}. Chart: Daily spend by project", timeout=60_000
         )
-    _idle(page)
+    _wait_until_idle(page)
     page.locator(".st-key-my_remove_4 button").first.click()
     order = "|".join(
         ["1. Chart: Daily spend by project", "2. Number: Spend", "3. Number: Calls", "4. Number: Error rate"]
     )
     page.wait_for_function(f"(text) => {listing} === text", arg=order, timeout=60_000)
-    _idle(page)
+    _wait_until_idle(page)
     page.locator(".st-key-my_dashboard_save button").first.click()
     page.get_by_text("Your saved layout.").wait_for(timeout=60_000)
 
     page.reload(wait_until="load")  # a new session: the layout comes from the identity store
     _wait_for_page(page)
     page.get_by_text("Your saved layout.").wait_for(timeout=60_000)
-    assert page.evaluate(f"() => {listing}") == order  # folded once saved: read from the DOM, not the screen
+    # folded once saved: read from the DOM, not the screen; the rows are drawn after the caption waited for
+    page.wait_for_function(f"(text) => {listing} === text", arg=order, timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the chart drawn first
     _no_errors(page)
     assert outside == []

@@ -77,6 +77,6 @@ def test_a_linked_drill_down_opens_the_calls_under_the_costs_chart(built_home, m
     calls = app.dataframe[0].value  # the panel's page of calls (the totals table follows the chart)
     assert set(calls["project_id"]) == {project} and len(calls) == min(50, expected)
     if expected > 50:
-        app.button(key="costs_project__next").click().run()
+        app.button(key="costs_project__next_1").click().run()
         assert app.query_params["drill_page"] == "2"
         assert set(app.dataframe[0].value["project_id"]) == {project}

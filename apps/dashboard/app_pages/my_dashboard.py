@@ -3,6 +3,7 @@ they follow the sidebar's filters and show only what your role may read."""
 
 import streamlit as st
 import widgets
+from clicks import apply_once, revision
 from page_kit import page_context
 from signin import may
 
@@ -24,6 +25,7 @@ if DRAFT not in st.session_state:
     st.session_state[DRAFT] = list(st.session_state[SAVED] or STARTER)
 draft: list[dict] = st.session_state[DRAFT]
 saved = st.session_state[SAVED]
+drawn = revision(DRAFT)  # every edit below applies to this layout only: a click delivered twice changes it once
 
 
 def _move(index: int, step: int) -> None:
@@ -58,9 +60,20 @@ status = (
 )
 head, save, discard = st.columns([3, 1, 1], vertical_alignment="center")
 head.caption(status)
-save.button("Save layout", type="primary", on_click=_save, disabled=draft == saved, key="my_dashboard_save")
+save.button(
+    "Save layout",
+    type="primary",
+    on_click=apply_once,
+    args=(DRAFT, drawn, _save),
+    disabled=draft == saved,
+    key="my_dashboard_save",
+)
 discard.button(
-    "Discard changes", on_click=_discard, disabled=draft == saved or saved is None, key="my_dashboard_discard"
+    "Discard changes",
+    on_click=apply_once,
+    args=(DRAFT, drawn, _discard),
+    disabled=draft == saved or saved is None,
+    key="my_dashboard_discard",
 )
 
 with st.expander("Arrange widgets", icon=":material/tune:", expanded=not saved):
@@ -73,8 +86,8 @@ with st.expander("Arrange widgets", icon=":material/tune:", expanded=not saved):
             icon=":material/arrow_upward:",
             key=f"my_up_{index}",
             disabled=index == 0,
-            on_click=_move,
-            args=(index, -1),
+            on_click=apply_once,
+            args=(DRAFT, drawn, _move, index, -1),
             help="Move up",
         )
         down.button(
@@ -82,12 +95,17 @@ with st.expander("Arrange widgets", icon=":material/tune:", expanded=not saved):
             icon=":material/arrow_downward:",
             key=f"my_down_{index}",
             disabled=index == len(layout) - 1,
-            on_click=_move,
-            args=(index, 1),
+            on_click=apply_once,
+            args=(DRAFT, drawn, _move, index, 1),
             help="Move down",
         )
         remove.button(
-            "", icon=":material/close:", key=f"my_remove_{index}", on_click=_remove, args=(index,), help="Remove"
+            "",
+            icon=":material/close:",
+            key=f"my_remove_{index}",
+            on_click=apply_once,
+            args=(DRAFT, drawn, _remove, index),
+            help="Remove",
         )
     kinds = widgets.catalogue()
     if may(context.principal, "ask:run"):
@@ -99,8 +117,8 @@ with st.expander("Arrange widgets", icon=":material/tune:", expanded=not saved):
             "Add question",
             key="my_add_question_button",
             disabled=not question.strip(),
-            on_click=_add,
-            args=({"kind": "question", "question": question.strip()},),
+            on_click=apply_once,
+            args=(DRAFT, drawn, _add, {"kind": "question", "question": question.strip()}),
         )
     else:
         choices = kinds[kind]
@@ -110,8 +128,8 @@ with st.expander("Arrange widgets", icon=":material/tune:", expanded=not saved):
         st.button(
             "Add",
             key="my_add_button",
-            on_click=_add,
-            args=(choices[picked].model_dump(),),
+            on_click=apply_once,
+            args=(DRAFT, drawn, _add, choices[picked].model_dump()),
             disabled=len(draft) >= MAX_WIDGETS,
         )
 
