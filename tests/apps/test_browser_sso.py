@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from aioa.identity.streamlit_auth import write_auth_secrets
 from aioa.settings import PROJECT_ROOT, Settings
 from aioa.warehouse.snapshots import open_snapshot
-from tests.apps.test_browser import ARGS, CHROMIUM, streamlit_command
+from tests.apps.test_browser import ARGS, CHROMIUM, _wait_until_idle, streamlit_command
 from tests.identity.test_oidc import CLIENT_ID, CLIENT_SECRET, MockProvider, provider  # noqa: F401 - a fixture
 from tests.servers import free_port, running, url_answers_ok
 
@@ -227,9 +227,8 @@ def test_a_person_without_an_org_claim_is_refused_and_sees_no_numbers(
         refusal.first.wait_for(timeout=TIMEOUT_MS)
         text = refusal.first.inner_text()
         assert "Single sign-on refused" in text and "no org for nora@nowhere.example" in text
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS
-        )  # the run has ended (st.stop after the refusal): nothing more will be drawn
+        page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT_MS)  # drawn just after the refusal
+        _wait_until_idle(page)  # the run has ended (st.stop after the refusal): nothing more will be drawn
         assert page.get_by_role("button", name="Sign out").count() == 1
         assert page.locator("[data-testid='stMetric'], [data-testid='stDataFrame']").count() == 0
         assert page.locator("[data-testid='stPlotlyChart'], [data-testid='stSidebarNavLink']").count() == 0
