@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import duckdb
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -102,5 +102,7 @@ def test_handoff_reader_survives_corruption(tmp_path_factory, spec):
 
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=mutations)
+@example(spec=[("truncate", 1, ""), ("keep", 0, "")])  # a first line cut to "{" once swallowed the next (CI)
+@example(spec=[("truncate", 1, ""), ("truncate", 1, "")])
 def test_otel_reader_survives_corruption(tmp_path_factory, spec):
     run(tmp_path_factory, OtelSource(), OTEL_LINE, spec)

@@ -142,3 +142,26 @@ def test_spans_and_log_events_load_with_exact_tokens(settings, tmp_path):
     assert any(reason.startswith("unknown model") for reason in flagged)
     again = ingest(OtelSource(), [folder], settings)
     assert (again.files_read, again.rows_added) == (0, {})
+
+
+GPT_SPAN = {"gen_ai__request__model": "gpt-4o", "gen_ai__usage__input_tokens": 10, "gen_ai__usage__output_tokens": 5}
+
+
+def test_a_pretty_printed_request_is_one_record_and_a_line_cut_to_a_brace_is_only_itself(settings, tmp_path):
+    folder = tmp_path / "otel"
+    folder.mkdir()
+    request = json.loads(span_request([dict(GPT_SPAN) for _ in range(3)]))
+    del request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]  # spans 2 and 3; span 1 is the other file's
+    (folder / "pretty.json").write_text(json.dumps(request, indent=2) + "\n")  # as an exporter's file dump writes it
+    # JSON Lines whose first line was cut to "{": the next line is a request of its own, not part of a document
+    (folder / "cut.jsonl").write_text("{\n" + span_request([dict(GPT_SPAN)]) + "\n")
+    summary = ingest(OtelSource(), [folder], settings)
+    assert summary.rows_added["llm_calls"] == 3 and summary.quarantined == 1
+    loaded = query(settings, "select source_file, source_line from raw.llm_calls order by 1, 2")
+    assert [(file.rsplit("/", 1)[-1], line) for file, line in loaded] == [
+        ("cut.jsonl", 2),
+        ("pretty.json", 1),
+        ("pretty.json", 1),
+    ]
+    (rejected,) = query(settings, "select source_file, source_line, reason from raw.quarantine")
+    assert rejected[0].endswith("cut.jsonl") and rejected[1] == 1 and rejected[2].startswith("malformed JSON")

@@ -108,8 +108,7 @@ class OtelSource(Source):
         tools = {name: [] for name in TOOL_COLUMNS}
         problems: list[tuple] = []
         max_depth = max_json_depth(connection)
-        for file_idx, line_no, text in _records(connection):
-            request, problem, id_text = parse_line(text, max_depth)
+        for file_idx, line_no, text, (request, problem, id_text) in _records(connection, max_depth):
             if problem:
                 problems.append((file_idx, line_no, "rejected" if request is None else "flagged", problem, text[:500]))
             if request is None:
@@ -143,19 +142,34 @@ class OtelSource(Source):
             connection.unregister(view)
 
 
-def _records(connection):
-    """(file_idx, line_no, text): one export request per line, or a whole pretty-printed file as one record."""
+def _records(connection, max_depth: int):
+    """(file_idx, line_no, text, parse_line's result): one export request per line, or a whole pretty-printed file
+    as one record. A file that looks pretty-printed (a lone "{", then a key) is one record when it reads as one or
+    when none of its lines is a JSON object by itself; otherwise it is JSON Lines whose first lines were cut, and
+    each line counts on its own."""
     rows = connection.execute("select file_idx, line_no, text from batch_lines order by file_idx, line_no").fetchall()
     by_file: dict[int, list] = {}
     for row in rows:
         by_file.setdefault(row[0], []).append(row)
     for file_idx, lines in by_file.items():
-        if lines and lines[0][2].strip() == "{":
-            yield file_idx, lines[0][1], "".join(line[2] for line in lines)
-            continue
+        if len(lines) > 1 and lines[0][2].strip() == "{" and lines[1][2].lstrip().startswith('"'):
+            whole = "".join(line[2] for line in lines)
+            parsed = parse_line(whole, max_depth)
+            if parsed[0] is not None or not any(_is_json_object(text) for _, _, text in lines[1:]):
+                yield file_idx, lines[0][1], whole, parsed
+                continue
         for _, line_no, text in lines:
             if text.strip():
-                yield file_idx, line_no, text
+                yield file_idx, line_no, text, parse_line(text, max_depth)
+
+
+def _is_json_object(text: str) -> bool:
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def parse_line(text: str, max_depth: int):
