@@ -76,11 +76,12 @@ def annotate(figure, context, *, metric: str | None = None, key: str):
     """Markers for the notes of the chart's window, and (for those who may write) a form to add one; returns the
     figure to draw."""
     notes = notes_for(context, metric)
+    form = f"{key}_annotation"
     if may(context.principal, "annotations:write") and len(_orgs(context)) == 1:
         with (
             st.expander("Annotate a day", icon=":material/edit_note:"),
             # keyed by revision: a submit delivered twice (clicks.py) finds a new form and adds the note once
-            st.form(f"{key}_annotation_{revision(f'{key}_annotation')}", clear_on_submit=True),
+            st.form(f"{form}_{revision(form)}", clear_on_submit=True),
         ):
             filters = context.filters
             day = st.date_input("Day", value=filters.end, min_value=filters.start, max_value=filters.end)
@@ -100,6 +101,6 @@ def annotate(figure, context, *, metric: str | None = None, key: str):
                 except ValueError as error:
                     st.error(str(error))
                 else:
-                    advance(f"{key}_annotation")
+                    advance(form)
                     notes.append(note)
     return add_markers(figure, notes)
